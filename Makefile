@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py 2>/dev/null | sha1sum | cut -c1-12)
+
+.PHONY: setup system-tools demo test test-fast lint images bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[report,infra,local,dev]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+system-tools:
+	@bash scripts/install-system.sh
+
+setup: system-tools $(STAMP)
+
+demo: setup
+	$(PY) -m genomics.cli local demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/hadolint images/Dockerfile
+
+images: setup
+	@bash scripts/build-images.sh
+
+# Every test: unit, handlers (moto), infra (Pulumi mocks), e2e (local mode), images (buildah/podman).
+test: setup lint images
+	@bash scripts/run-tests.sh tests
+
+# Everything but the image build and image tests.
+test-fast: setup
+	@bash scripts/run-tests.sh tests -m "not images"
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

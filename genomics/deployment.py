@@ -1,0 +1,344 @@
+"""The one description of a deployment: names, tables, functions, their environment and permissions.
+
+The Pulumi program (``infra/``) and the local mode (``genomics.local``) both build from this module, and
+``tests/infra/test_drift.py`` fails when what the Pulumi program declares drifts from it. Nothing here
+imports pulumi or boto3: it is plain data plus small pure functions.
+
+Names are deterministic per stack, account and region, so a handler, the CLI and an operator can find
+every resource from the stack name alone (``genomics-<stack>-<role>``; buckets add account and region
+because bucket names are global).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+PROJECT = "genomics"
+
+BucketRole = Literal["raw", "processed", "delivery"]
+TableRole = Literal["metadata", "jobs", "qc"]
+BUCKET_ROLES: tuple[BucketRole, ...] = ("raw", "processed", "delivery")
+
+# Seed diagram names: raw-genomics-bucket, processed-genomics-bucket, delivery-bucket,
+# genomics-metadata, processing-jobs, quality-metrics.
+BUCKET_SEED_NAMES: dict[BucketRole, str] = {
+    "raw": "raw-genomics",
+    "processed": "processed-genomics",
+    "delivery": "delivery",
+}
+TABLE_SEED_NAMES: dict[TableRole, str] = {
+    "metadata": "genomics-metadata",
+    "jobs": "processing-jobs",
+    "qc": "quality-metrics",
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# DynamoDB tables: key schemas and indexes. Every access pattern is served by one of these (see
+# docs/data-model.md); no code path scans.
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    # ALL keeps the status queries to one round trip; the items are small.
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    role: TableRole
+    hash_key: str
+    range_key: str | None
+    indexes: tuple[Index, ...] = ()
+    # Every key attribute is a string.
+    ttl_attribute: str | None = None
+
+    def attributes(self) -> list[str]:
+        names = [self.hash_key] + ([self.range_key] if self.range_key else [])
+        for idx in self.indexes:
+            names.append(idx.hash_key)
+            if idx.range_key:
+                names.append(idx.range_key)
+        return list(dict.fromkeys(names))
+
+
+TABLES: dict[TableRole, TableSpec] = {
+    # Samples and files. pk = "SAMPLE#<sample_id>"; sk = "SAMPLE" for the sample item,
+    # "FILE#<file_id>" for a file of it.
+    "metadata": TableSpec(
+        role="metadata",
+        hash_key="pk",
+        range_key="sk",
+        indexes=(
+            # project -> samples (only sample items carry gsi_project).
+            Index("by-project", "gsi_project", "sample_id"),
+            # content checksum -> files (recognises re-uploads of identical content).
+            Index("by-checksum", "sha256", "file_id"),
+        ),
+    ),
+    # Jobs. One item per job; history is a list on the item, appended by each conditional transition.
+    "jobs": TableSpec(
+        role="jobs",
+        hash_key="job_id",
+        range_key=None,
+        indexes=(
+            Index("by-status", "status", "updated_at"),  # jobs by status and time; failures since T
+            Index("by-file", "file_id", "created_at"),  # file -> jobs
+            Index("by-sample", "sample_id", "created_at"),  # sample -> jobs
+            Index("by-project", "project", "created_at"),  # project -> jobs (deliveries, reports)
+        ),
+    ),
+    # QC. One item per (sample, file content, metric); failing metrics also carry gsi_fail (sparse).
+    "qc": TableSpec(
+        role="qc",
+        hash_key="sample_id",
+        range_key="metric_key",
+        indexes=(
+            # "<project>#<metric>" -> samples failing that metric in that project.
+            Index("by-failing-metric", "gsi_fail", "sample_id"),
+        ),
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Names:
+    """Every physical name of one stack in one account and region."""
+
+    stack: str
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+    @property
+    def prefix(self) -> str:
+        return f"{PROJECT}-{self.stack}"
+
+    def bucket(self, role: BucketRole) -> str:
+        return f"{self.prefix}-{BUCKET_SEED_NAMES[role]}-{self.account_id}-{self.region}"
+
+    def table(self, role: TableRole) -> str:
+        return f"{self.prefix}-{TABLE_SEED_NAMES[role]}"
+
+    def function(self, logical: str) -> str:
+        return f"{self.prefix}-{logical}"
+
+    @property
+    def state_machine(self) -> str:
+        return f"{self.prefix}-workflow"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.prefix}-ingest-dlq"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.prefix}-alerts"
+
+    @property
+    def image_repository(self) -> str:
+        return f"{self.prefix}-handlers"
+
+    def state_machine_arn(self) -> str:
+        return (
+            f"arn:{self.partition}:states:{self.region}:{self.account_id}:stateMachine:{self.state_machine}"
+        )
+
+    def function_arn(self, logical: str) -> str:
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account_id}:function:{self.function(logical)}"
+
+    def bucket_arn(self, role: BucketRole) -> str:
+        return f"arn:{self.partition}:s3:::{self.bucket(role)}"
+
+    def table_arn(self, role: TableRole) -> str:
+        return f"arn:{self.partition}:dynamodb:{self.region}:{self.account_id}:table/{self.table(role)}"
+
+    def queue_arn(self) -> str:
+        return f"arn:{self.partition}:sqs:{self.region}:{self.account_id}:{self.dead_letter_queue}"
+
+    def log_group(self, logical: str) -> str:
+        return f"/aws/lambda/{self.function(logical)}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Stack settings that reach the functions (from Pulumi.<stack>.yaml; defaults here)
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    """Per-stack tunables. ``infra.config`` fills this from Pulumi config; the local mode from defaults."""
+
+    stack: str
+    # Above this input size (bytes) the workflow scatters VCF processing per contig/region.
+    scatter_threshold_bytes: int = 512 * 1024 * 1024
+    # Target size of one shard's region (bases) when a contig is split.
+    scatter_region_bases: int = 50_000_000
+    # Default assay when an upload does not say (object metadata x-amz-meta-assay).
+    default_assay: str = "wgs"
+    # JSON of per-assay threshold overrides; "" means the documented defaults (genomics.qc.gate).
+    qc_thresholds_json: str = ""
+    # Where reference FASTAs live: s3://bucket/prefix/<assembly>.fa (+ .fai); "" means none.
+    reference_uri: str = ""
+    log_level: str = "INFO"
+    log_retention_days: int = 14
+    # Lambda sizing (MB / seconds). Processing is the heavy one.
+    light_memory_mb: int = 512
+    heavy_memory_mb: int = 3008
+    heavy_ephemeral_mb: int = 10240
+    light_timeout_s: int = 120
+    heavy_timeout_s: int = 900
+    # List prices used for the per-job cost estimate (USD); stated in config so they can be updated.
+    price_lambda_gb_second: float = 0.0000166667
+    price_sfn_transition: float = 0.000025
+
+
+# --------------------------------------------------------------------------------------------------
+# Functions: the four Lambdas of the seed diagram, what they read from the environment and what
+# they may do. Grants are data; infra/ turns them into IAM policy documents, one role per function.
+# --------------------------------------------------------------------------------------------------
+ResourceKind = Literal["bucket", "objects", "table", "table-indexes", "state-machine", "executions", "queue"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: tuple[str, ...]
+    kind: ResourceKind
+    target: str  # bucket or table role, or "" for the state machine/queue
+    key_prefix: str = "*"  # for kind == "objects": object key pattern under the bucket
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical: str
+    handler: str  # module.function inside the image, used as the image command
+    description: str
+    heavy: bool  # gets the heavy memory/timeout/ephemeral storage settings
+    env: tuple[str, ...]  # environment variable names the function reads (values from environment())
+    grants: tuple[Grant, ...] = field(default_factory=tuple)
+
+
+_S3_READ = ("s3:GetObject", "s3:GetObjectVersion")
+_S3_WRITE = ("s3:PutObject",)
+_DDB_RW = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+_DDB_INDEX = ("dynamodb:Query",)
+_COMMON_ENV = ("STACK", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL")
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    "validation-handler": FunctionSpec(
+        logical="validation-handler",
+        handler="handlers.validation_handler.handler",
+        description="S3 upload -> record file and job, validate by content, start the workflow or reject",
+        heavy=True,
+        env=(
+            *_COMMON_ENV,
+            "RAW_BUCKET",
+            "METADATA_TABLE",
+            "JOBS_TABLE",
+            "STATE_MACHINE_ARN",
+            "DEFAULT_ASSAY",
+            "REFERENCE_URI",
+        ),
+        grants=(
+            Grant(_S3_READ + ("s3:GetObjectTagging",), "objects", "raw"),
+            Grant(("s3:ListBucket",), "bucket", "raw"),
+            Grant(_DDB_RW, "table", "metadata"),
+            Grant(_DDB_INDEX, "table-indexes", "metadata"),
+            Grant(_DDB_RW, "table", "jobs"),
+            Grant(_DDB_INDEX, "table-indexes", "jobs"),
+            Grant(("states:StartExecution",), "state-machine", ""),
+            Grant(("sqs:SendMessage",), "queue", ""),
+            Grant(_S3_READ, "objects", "processed", "references/*"),
+        ),
+    ),
+    "vcf-processor": FunctionSpec(
+        logical="vcf-processor",
+        handler="handlers.vcf_processor.handler",
+        description="Normalise, sort, bgzip and index a VCF/BCF; plan, process shards and gather",
+        heavy=True,
+        env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "SCATTER_THRESHOLD_BYTES",
+             "SCATTER_REGION_BASES", "REFERENCE_URI"),
+        grants=(
+            Grant(_S3_READ, "objects", "raw"),
+            Grant(_S3_READ + _S3_WRITE + ("s3:DeleteObject",), "objects", "processed"),
+            Grant(("s3:ListBucket",), "bucket", "processed"),
+        ),
+    ),
+    "quality-metrics": FunctionSpec(
+        logical="quality-metrics",
+        handler="handlers.quality_metrics.handler",
+        description="bcftools/samtools stats, the per-assay QC gate and the MultiQC report",
+        heavy=True,
+        env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "QC_TABLE", "QC_THRESHOLDS",
+             "DEFAULT_ASSAY", "REFERENCE_URI"),
+        grants=(
+            Grant(_S3_READ, "objects", "raw"),
+            Grant(_S3_READ + _S3_WRITE, "objects", "processed"),
+            Grant(("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:Query"), "table", "qc"),
+        ),
+    ),
+    "metadata-updater": FunctionSpec(
+        logical="metadata-updater",
+        handler="handlers.metadata_updater.handler",
+        description="Job state transitions and sample/file records in the ledger",
+        heavy=False,
+        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "PRICE_LAMBDA_GB_SECOND", "PRICE_SFN_TRANSITION"),
+        grants=(
+            Grant(_DDB_RW, "table", "metadata"),
+            Grant(_DDB_RW, "table", "jobs"),
+            Grant(_DDB_INDEX, "table-indexes", "jobs"),
+        ),
+    ),
+}
+
+METRICS_NAMESPACE = "GenomicsPlatform"
+
+
+def environment(logical: str, names: Names, settings: Settings) -> dict[str, str]:
+    """The exact environment of one function. Both the Pulumi program and the local mode use this."""
+    values: dict[str, str] = {
+        "STACK": names.stack,
+        "POWERTOOLS_SERVICE_NAME": logical,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "LOG_LEVEL": settings.log_level,
+        "RAW_BUCKET": names.bucket("raw"),
+        "PROCESSED_BUCKET": names.bucket("processed"),
+        "DELIVERY_BUCKET": names.bucket("delivery"),
+        "METADATA_TABLE": names.table("metadata"),
+        "JOBS_TABLE": names.table("jobs"),
+        "QC_TABLE": names.table("qc"),
+        "STATE_MACHINE_ARN": names.state_machine_arn(),
+        "SCATTER_THRESHOLD_BYTES": str(settings.scatter_threshold_bytes),
+        "SCATTER_REGION_BASES": str(settings.scatter_region_bases),
+        "DEFAULT_ASSAY": settings.default_assay,
+        "QC_THRESHOLDS": settings.qc_thresholds_json,
+        "REFERENCE_URI": settings.reference_uri,
+        "PRICE_LAMBDA_GB_SECOND": repr(settings.price_lambda_gb_second),
+        "PRICE_SFN_TRANSITION": repr(settings.price_sfn_transition),
+    }
+    spec = FUNCTIONS[logical]
+    return {k: values[k] for k in spec.env}
+
+
+def memory_mb(logical: str, settings: Settings) -> int:
+    return settings.heavy_memory_mb if FUNCTIONS[logical].heavy else settings.light_memory_mb
+
+
+def timeout_s(logical: str, settings: Settings) -> int:
+    return settings.heavy_timeout_s if FUNCTIONS[logical].heavy else settings.light_timeout_s
+
+
+def ephemeral_mb(logical: str, settings: Settings) -> int:
+    return settings.heavy_ephemeral_mb if FUNCTIONS[logical].heavy else 512
+
+
+# Raw uploads: <project>/<sample_id>/<file name>. Only keys under this layout start a job.
+RAW_KEY_LAYOUT = "<project>/<sample_id>/<file>"
+# Processed outputs: content-addressed, so reprocessing the same input yields the same keys.
+PROCESSED_PREFIX = "processed"
+TMP_PREFIX = "tmp"
+REPORTS_PREFIX = "reports"

@@ -1,0 +1,94 @@
+"""Where bytes come from: a local file or an S3 object version, opened as a fresh stream each time.
+
+Validators and processors take a :class:`ByteSource`, so the same code reads a file on disk (CLI) and
+an object in S3 (handlers) without ever holding the whole content in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+
+class ByteSource(Protocol):
+    """Something that can be read from the start as a binary stream, any number of times."""
+
+    @property
+    def name(self) -> str:
+        """What to call it in messages: a path or ``s3://bucket/key``."""
+        ...
+
+    def open(self) -> BinaryIO:
+        """A new binary stream positioned at the first byte. The caller closes it."""
+        ...
+
+    def size(self) -> int | None:
+        """Size in bytes when known."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: str
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    def open(self) -> BinaryIO:
+        return open(self.path, "rb")  # noqa: SIM115 - the caller owns the stream
+
+    def size(self) -> int | None:
+        return os.path.getsize(self.path)
+
+
+class _S3Stream(io.RawIOBase):
+    """A readable raw stream over a botocore StreamingBody (adds readinto for BufferedReader)."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        try:
+            self._body.close()
+        finally:
+            super().close()
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """One version of an S3 object. ``client`` is a boto3 S3 client."""
+
+    client: Any
+    bucket: str
+    key: str
+    version_id: str | None = None
+    known_size: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def _version(self) -> dict[str, str]:
+        return {"VersionId": self.version_id} if self.version_id else {}
+
+    def open(self) -> BinaryIO:
+        resp = self.client.get_object(Bucket=self.bucket, Key=self.key, **self._version())
+        return io.BufferedReader(_S3Stream(resp["Body"]), buffer_size=1 << 20)  # type: ignore[return-value]
+
+    def size(self) -> int | None:
+        if self.known_size is not None:
+            return self.known_size
+        head = self.client.head_object(Bucket=self.bucket, Key=self.key, **self._version())
+        return int(head["ContentLength"])

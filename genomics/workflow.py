@@ -1,0 +1,227 @@
+"""The Step Functions workflow, as data. Used by the Pulumi program and by the local mode alike.
+
+Payloads carry pointers, never data (Step Functions' 256 KiB limit): the execution input is
+
+    {"job_id", "project", "sample_id", "assay",
+     "input": {"bucket", "key", "version_id", "sha256", "size", "format"}}
+
+and each task adds a small result under its own path (``$.plan``, ``$.processed``, ``$.qc``).
+Every task retries transient errors with exponential backoff and full jitter, and every task catches
+everything else into ``MarkFailed``, which records the error on the job before the execution fails.
+Only JSONPath is used (moto's interpreter does not support JSONata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Errors worth retrying: the Lambda service's own, throttling, and our handlers' TransientError
+# (raised when DynamoDB/S3 still throttle or fail with 5xx after botocore's own retries).
+TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "TransientError",
+]
+
+VCF_FORMATS = ("vcf", "bcf")
+ALIGNMENT_AND_READ_FORMATS = ("sam", "bam", "cram", "fastq")
+
+# The states a successful VCF job passes through (for the cost estimate's transition count).
+STATE_NAMES = (
+    "Route",
+    "NoProcessing",
+    "MarkProcessing",
+    "Plan",
+    "SingleOrScatter",
+    "ProcessSingle",
+    "ProcessShards",
+    "Gather",
+    "MarkQC",
+    "QualityMetrics",
+    "Finalize",
+    "MarkFailed",
+    "Failed",
+)
+
+
+def _retry(max_attempts: int = 4) -> list[dict[str, Any]]:
+    return [
+        {
+            "ErrorEquals": list(TRANSIENT_ERRORS),
+            "IntervalSeconds": 1,
+            "MaxAttempts": max_attempts,
+            "BackoffRate": 2.0,
+            "MaxDelaySeconds": 20,
+            "JitterStrategy": "FULL",
+        }
+    ]
+
+
+def _catch() -> list[dict[str, Any]]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
+
+
+def _task(resource: Any, parameters: dict[str, Any], result_path: str | None, next_state: str | None,
+          comment: str) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": resource,
+        "Parameters": parameters,
+        "ResultPath": result_path,
+        "TimeoutSeconds": 900,
+        "Retry": _retry(),
+        "Catch": _catch(),
+    }
+    if next_state is None:
+        state["End"] = True
+    else:
+        state["Next"] = next_state
+    return state
+
+
+def _job_fields() -> dict[str, str]:
+    return {
+        "job_id.$": "$.job_id",
+        "project.$": "$.project",
+        "sample_id.$": "$.sample_id",
+        "assay.$": "$.assay",
+        "input.$": "$.input",
+    }
+
+
+def _format_is(values: tuple[str, ...]) -> dict[str, Any]:
+    return {"Or": [{"Variable": "$.input.format", "StringEquals": v} for v in values]}
+
+
+def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -> dict[str, Any]:
+    """The Amazon States Language definition. ``function_arns`` maps logical function names to ARNs
+    (plain strings in the local mode, ``pulumi.Output`` values in the Pulumi program)."""
+    updater = function_arns["metadata-updater"]
+    processor = function_arns["vcf-processor"]
+    metrics = function_arns["quality-metrics"]
+    states: dict[str, Any] = {
+        "Route": {
+            "Type": "Choice",
+            "Comment": "Variant files are processed; reads and alignments go straight to QC; the rest is stored",
+            "Choices": [
+                {**_format_is(VCF_FORMATS), "Next": "MarkProcessing"},
+                {**_format_is(ALIGNMENT_AND_READ_FORMATS), "Next": "NoProcessing"},
+            ],
+            "Default": "Finalize",
+        },
+        "NoProcessing": {
+            "Type": "Pass",
+            "Comment": "Reads and alignments are QC'd as uploaded; the raw object is the output",
+            "Result": {"skipped": True},
+            "ResultPath": "$.processed",
+            "Next": "MarkQC",
+        },
+        "MarkProcessing": _task(
+            updater,
+            {"action": "transition", "to": "PROCESSING", "job_id.$": "$.job_id"},
+            None,
+            "Plan",
+            "RECEIVED/VALIDATING -> PROCESSING (conditional write)",
+        ),
+        "Plan": _task(
+            processor,
+            {"action": "plan", **_job_fields()},
+            "$.plan",
+            "SingleOrScatter",
+            "Decide single pass or scatter per contig/region from size and index",
+        ),
+        "SingleOrScatter": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.plan.mode", "StringEquals": "scatter", "Next": "ProcessShards"}],
+            "Default": "ProcessSingle",
+        },
+        "ProcessSingle": _task(
+            processor,
+            {"action": "process", "plan.$": "$.plan", **_job_fields()},
+            "$.processed",
+            "MarkQC",
+            "norm + sort + bgzip + index in one invocation",
+        ),
+        "ProcessShards": {
+            "Type": "Map",
+            "Comment": "One invocation per shard (contig or region)",
+            "ItemsPath": "$.plan.shards",
+            "MaxConcurrency": map_concurrency,
+            "ItemSelector": {
+                "action": "shard",
+                "shard.$": "$$.Map.Item.Value",
+                "plan.$": "$.plan",
+                **_job_fields(),
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "ProcessShard",
+                "States": {
+                    "ProcessShard": {
+                        "Type": "Task",
+                        "Resource": processor,
+                        "TimeoutSeconds": 900,
+                        "Retry": _retry(),
+                        "End": True,
+                    }
+                },
+            },
+            "ResultPath": "$.shards",
+            "Retry": [],
+            "Catch": _catch(),
+            "Next": "Gather",
+        },
+        "Gather": _task(
+            processor,
+            {"action": "gather", "plan.$": "$.plan", "shards.$": "$.shards", **_job_fields()},
+            "$.processed",
+            "MarkQC",
+            "bcftools concat the shards, index, publish",
+        ),
+        "MarkQC": _task(
+            updater,
+            {"action": "transition", "to": "QC", "job_id.$": "$.job_id"},
+            None,
+            "QualityMetrics",
+            "PROCESSING -> QC",
+        ),
+        "QualityMetrics": _task(
+            metrics,
+            {"processed.$": "$.processed", **_job_fields()},
+            "$.qc",
+            "Finalize",
+            "stats, gate and report; stores typed metrics",
+        ),
+        "Finalize": _task(
+            updater,
+            {"action": "finalize", "execution.$": "$$.Execution.Id", "state.$": "$"},
+            "$.final",
+            None,
+            "COMPLETED or QC_FAILED; records outputs, steps and cost",
+        ),
+        "MarkFailed": {
+            "Type": "Task",
+            "Comment": "Any running state -> FAILED with the error and cause; the raw object is untouched",
+            "Resource": updater,
+            "Parameters": {
+                "action": "fail",
+                "job_id.$": "$.job_id",
+                "error.$": "$.error.Error",
+                "cause.$": "$.error.Cause",
+            },
+            "ResultPath": None,
+            "Retry": _retry(max_attempts=6),
+            "Next": "Failed",
+        },
+        "Failed": {"Type": "Fail", "Error": "JobFailed", "Cause": "The job was marked FAILED in the ledger"},
+    }
+    # Finalize reads the whole state ($): $.processed and $.qc are absent on the store-only branch.
+    return {
+        "Comment": "Genomics pipeline: validated upload -> process -> QC -> ledger",
+        "StartAt": "Route",
+        "States": states,
+    }

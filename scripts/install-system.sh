@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system tools the platform runs: Debian's samtools, bcftools and tabix (htslib 1.16), plus
+# the packages that ship real test data (bio-eagle-examples: chr21 VCF; bowtie2-examples: lambda phage
+# reads). As root it uses apt-get; otherwise it says what to run.
+set -euo pipefail
+need=()
+for pair in samtools:samtools bcftools:bcftools tabix:tabix bgzip:tabix vcf-validator:vcftools; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+[ -e /usr/share/doc/bio-eagle-examples ] || need+=(bio-eagle-examples)
+[ -e /usr/share/doc/bowtie2-examples ] || need+=(bowtie2-examples)
+if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages: ${need[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "Installing ${need[*]} (apt-get)"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
