@@ -151,7 +151,8 @@ class Names:
         )
 
     def function_arn(self, logical: str) -> str:
-        return f"arn:{self.partition}:lambda:{self.region}:{self.account_id}:function:{self.function(logical)}"
+        fn = self.function(logical)
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account_id}:function:{fn}"
 
     def bucket_arn(self, role: BucketRole) -> str:
         return f"arn:{self.partition}:s3:::{self.bucket(role)}"
@@ -244,7 +245,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             "REFERENCE_URI",
         ),
         grants=(
-            Grant(_S3_READ + ("s3:GetObjectTagging",), "objects", "raw"),
+            Grant((*_S3_READ, "s3:GetObjectTagging"), "objects", "raw"),
             Grant(("s3:ListBucket",), "bucket", "raw"),
             Grant(_DDB_RW, "table", "metadata"),
             Grant(_DDB_INDEX, "table-indexes", "metadata"),
@@ -264,7 +265,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
              "SCATTER_REGION_BASES", "REFERENCE_URI"),
         grants=(
             Grant(_S3_READ, "objects", "raw"),
-            Grant(_S3_READ + _S3_WRITE + ("s3:DeleteObject",), "objects", "processed"),
+            Grant((*_S3_READ, *_S3_WRITE, "s3:DeleteObject"), "objects", "processed"),
             Grant(("s3:ListBucket",), "bucket", "processed"),
         ),
     ),
@@ -277,7 +278,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
              "DEFAULT_ASSAY", "REFERENCE_URI"),
         grants=(
             Grant(_S3_READ, "objects", "raw"),
-            Grant(_S3_READ + _S3_WRITE, "objects", "processed"),
+            Grant((*_S3_READ, *_S3_WRITE), "objects", "processed"),
             Grant(("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:Query"), "table", "qc"),
         ),
     ),

@@ -38,7 +38,7 @@ class LocalFile:
         return self.path
 
     def open(self) -> BinaryIO:
-        return open(self.path, "rb")  # noqa: SIM115 - the caller owns the stream
+        return open(self.path, "rb")
 
     def size(self) -> int | None:
         return os.path.getsize(self.path)

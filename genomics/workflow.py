@@ -106,7 +106,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
     states: dict[str, Any] = {
         "Route": {
             "Type": "Choice",
-            "Comment": "Variant files are processed; reads and alignments go straight to QC; the rest is stored",
+            "Comment": "Variants are processed; reads and alignments go to QC; the rest is stored",
             "Choices": [
                 {**_format_is(VCF_FORMATS), "Next": "MarkProcessing"},
                 {**_format_is(ALIGNMENT_AND_READ_FORMATS), "Next": "NoProcessing"},

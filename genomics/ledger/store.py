@@ -1,0 +1,404 @@
+"""The sample ledger on DynamoDB: samples, files, jobs and their history. Queries only, never Scan.
+
+Access patterns (who asks what -> the key or index that serves it; docs/data-model.md):
+
+- data steward: sample -> its files and their status   metadata  pk=SAMPLE#<id>
+- project manager: project -> samples                  metadata  by-project (gsi_project)
+- anyone: identical content seen before?               metadata  by-checksum (sha256)
+- project manager: what did project P deliver?         metadata  pk=PROJECT#<p>, sk begins DELIVERY#
+- operator: job by id                                  jobs      job_id
+- operator: file -> jobs                               jobs      by-file (file_id, created_at)
+- steward: sample -> jobs                              jobs      by-sample (sample_id, created_at)
+- operator: jobs by status and time; failures since T  jobs      by-status (status, updated_at >= T)
+- project manager: project -> jobs                     jobs      by-project (project, created_at)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from genomics.errors import reraise_transient
+from genomics.ledger import model
+from genomics.ledger.model import ObjectRef
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+class LedgerError(Exception):
+    code = "LEDGER_ERROR"
+
+
+class InvalidTransition(LedgerError):
+    """A job was asked to move backwards or out of a terminal state."""
+
+    code = "LEDGER_INVALID_TRANSITION"
+
+    def __init__(self, job_id: str, current: str | None, target: str) -> None:
+        self.job_id, self.current, self.target = job_id, current, target
+        super().__init__(f"job {job_id}: cannot go from {current} to {target}")
+
+
+class JobNotFound(LedgerError):
+    code = "LEDGER_JOB_NOT_FOUND"
+
+
+def _to_ddb(value: Any) -> Any:
+    """Python -> DynamoDB-safe (floats become Decimal, empty strings dropped from maps)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {k: _to_ddb(v) for k, v in value.items() if v is not None and v != ""}
+    if isinstance(value, list | tuple):
+        return [_to_ddb(v) for v in value]
+    return value
+
+
+def _from_ddb(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_ddb(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_ddb(v) for v in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(_to_ddb(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_ddb(_de.deserialize(v)) for k, v in item.items()}
+
+
+@dataclass
+class Ledger:
+    """The three tables of one stack. ``client`` is a boto3 DynamoDB client (built lazily)."""
+
+    metadata_table: str
+    jobs_table: str
+    qc_table: str
+    client: Any = None
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            self.client = boto3.client("dynamodb")
+
+    # ------------------------------------------------------------------ low level
+    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except ClientError as e:
+            reraise_transient(e)
+            raise
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            resp = self._call("query", **kwargs)
+            for item in resp.get("Items", []):
+                yield deserialize(item)
+            last = resp.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    # ------------------------------------------------------------------ jobs
+    def create_job(
+        self, ref: ObjectRef, *, job_id: str, project: str, sample_id: str, actor: str, run: int = 1,
+        status: str = model.RECEIVED, detail: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Create the job once. Returns False when it already existed (a redelivered event)."""
+        now = model.now_iso()
+        item = {
+            "job_id": job_id,
+            "status": status,
+            "file_id": ref.file_id,
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "version_id": ref.version_id,
+            "etag": ref.etag,
+            "size": ref.size,
+            "project": project,
+            "sample_id": sample_id,
+            "run": run,
+            "created_at": now,
+            "updated_at": now,
+            "history": [{"to": status, "at": now, "by": actor, **(dict(detail) if detail else {})}],
+        }
+        try:
+            self._call(
+                "put_item",
+                TableName=self.jobs_table,
+                Item=serialize(item),
+                ConditionExpression="attribute_not_exists(job_id)",
+            )
+            return True
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        resp = self._call(
+            "get_item", TableName=self.jobs_table, Key=serialize({"job_id": job_id}), ConsistentRead=True
+        )
+        if "Item" not in resp:
+            raise JobNotFound(f"no job {job_id!r}")
+        return deserialize(resp["Item"])
+
+    def transition(
+        self,
+        job_id: str,
+        target: str,
+        *,
+        actor: str,
+        detail: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        only_from: tuple[str, ...] | None = None,
+        expect_updated_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Move a job forward with a conditional write; history gets who/what/when.
+
+        Repeating a transition into the state the job is already in is a no-op that returns the job.
+        ``only_from`` narrows the allowed sources (e.g. a lease: RECEIVED -> VALIDATING only);
+        ``expect_updated_at`` makes the write conditional on nobody having touched the job since.
+        """
+        sources = only_from or model.sources_of(target)
+        if not sources:
+            raise InvalidTransition(job_id, None, target)
+        now = model.now_iso()
+        entry = {"to": target, "at": now, "by": actor, **(dict(detail) if detail else {})}
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":to": target, ":now": now, ":h": [entry]}
+        sets = ["#s = :to", "updated_at = :now", "history = list_append(history, :h)"]
+        for i, (k, v) in enumerate((attributes or {}).items()):
+            if v is None:
+                continue
+            names[f"#a{i}"] = k
+            values[f":a{i}"] = v
+            sets.append(f"#a{i} = :a{i}")
+        conds = []
+        for i, s in enumerate(sources):
+            values[f":f{i}"] = s
+            conds.append(f":f{i}")
+        condition = f"#s IN ({', '.join(conds)})"
+        if expect_updated_at is not None:
+            values[":prev"] = expect_updated_at
+            condition += " AND updated_at = :prev"
+        try:
+            resp = self._call(
+                "update_item",
+                TableName=self.jobs_table,
+                Key=serialize({"job_id": job_id}),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize(values),
+                ReturnValues="ALL_NEW",
+            )
+            return deserialize(resp["Attributes"])
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        current = self.get_job(job_id)
+        if current["status"] == target and expect_updated_at is None:
+            return current  # idempotent repeat
+        raise InvalidTransition(job_id, current["status"], target)
+
+    def update_job(self, job_id: str, attributes: Mapping[str, Any]) -> None:
+        """Set plain attributes (never status or history) on an existing job."""
+        names, values, sets = {}, {}, []
+        for i, (k, v) in enumerate(attributes.items()):
+            if k in ("status", "history", "job_id"):
+                raise ValueError(f"update_job cannot set {k}; use transition()")
+            names[f"#a{i}"] = k
+            values[f":a{i}"] = v
+            sets.append(f"#a{i} = :a{i}")
+        if not sets:
+            return
+        self._call(
+            "update_item",
+            TableName=self.jobs_table,
+            Key=serialize({"job_id": job_id}),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="attribute_exists(job_id)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
+        )
+
+    def append_step(self, job_id: str, step: Mapping[str, Any]) -> None:
+        self._call(
+            "update_item",
+            TableName=self.jobs_table,
+            Key=serialize({"job_id": job_id}),
+            UpdateExpression="SET steps = list_append(if_not_exists(steps, :empty), :s)",
+            ConditionExpression="attribute_exists(job_id)",
+            ExpressionAttributeValues=serialize({":s": [dict(step)], ":empty": []}),
+        )
+
+    def jobs_by_status(self, status: str, since: str | None = None) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.jobs_table,
+            "IndexName": "by-status",
+            "KeyConditionExpression": "#s = :s" + (" AND updated_at >= :t" if since else ""),
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": serialize({":s": status, **({":t": since} if since else {})}),
+            "ScanIndexForward": False,
+        }
+        return list(self._query(**kwargs))
+
+    def failures_since(self, since: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for status in model.FAILURE_STATES:
+            out.extend(self.jobs_by_status(status, since))
+        return sorted(out, key=lambda j: j["updated_at"], reverse=True)
+
+    def _jobs_by(self, index: str, attr: str, value: str) -> list[dict[str, Any]]:
+        return list(
+            self._query(
+                TableName=self.jobs_table,
+                IndexName=index,
+                KeyConditionExpression="#k = :v",
+                ExpressionAttributeNames={"#k": attr},
+                ExpressionAttributeValues=serialize({":v": value}),
+                ScanIndexForward=False,
+            )
+        )
+
+    def jobs_for_file(self, file_id: str) -> list[dict[str, Any]]:
+        return self._jobs_by("by-file", "file_id", file_id)
+
+    def jobs_for_sample(self, sample_id: str) -> list[dict[str, Any]]:
+        return self._jobs_by("by-sample", "sample_id", sample_id)
+
+    def jobs_for_project(self, project: str) -> list[dict[str, Any]]:
+        return self._jobs_by("by-project", "project", project)
+
+    # ------------------------------------------------------------------ samples and files
+    def record_file(self, ref: ObjectRef, *, project: str, sample_id: str, job_id: str,
+                    attributes: Mapping[str, Any] | None = None) -> None:
+        """Upsert the sample item and the file item (idempotent: repeated events rewrite the same)."""
+        now = model.now_iso()
+        self._call(
+            "update_item",
+            TableName=self.metadata_table,
+            Key=serialize({"pk": f"SAMPLE#{sample_id}", "sk": "SAMPLE"}),
+            UpdateExpression=(
+                "SET sample_id = :s, project = :p, gsi_project = :p, updated_at = :now, "
+                "created_at = if_not_exists(created_at, :now)"
+            ),
+            ExpressionAttributeValues=serialize({":s": sample_id, ":p": project, ":now": now}),
+        )
+        item = {
+            "pk": f"SAMPLE#{sample_id}",
+            "sk": f"FILE#{ref.file_id}",
+            "file_id": ref.file_id,
+            "sample_id": sample_id,
+            "project": project,
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "version_id": ref.version_id,
+            "etag": ref.etag,
+            "size": ref.size,
+            "job_id": job_id,
+            "received_at": now,
+            **dict(attributes or {}),
+        }
+        self._call("put_item", TableName=self.metadata_table, Item=serialize(item))
+
+    def update_file(self, sample_id: str, file_id: str, attributes: Mapping[str, Any]) -> None:
+        names, values, sets = {}, {}, []
+        for i, (k, v) in enumerate(attributes.items()):
+            if v is None:
+                continue
+            names[f"#a{i}"] = k
+            values[f":a{i}"] = v
+            sets.append(f"#a{i} = :a{i}")
+        if sets:
+            self._call(
+                "update_item",
+                TableName=self.metadata_table,
+                Key=serialize({"pk": f"SAMPLE#{sample_id}", "sk": f"FILE#{file_id}"}),
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize(values),
+            )
+
+    def sample(self, sample_id: str) -> dict[str, Any] | None:
+        items = list(
+            self._query(
+                TableName=self.metadata_table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues=serialize({":pk": f"SAMPLE#{sample_id}"}),
+            )
+        )
+        if not items:
+            return None
+        summary = next((i for i in items if i["sk"] == "SAMPLE"), {"sample_id": sample_id})
+        summary["files"] = [i for i in items if i["sk"].startswith("FILE#")]
+        return summary
+
+    def samples_in_project(self, project: str) -> list[dict[str, Any]]:
+        return list(
+            self._query(
+                TableName=self.metadata_table,
+                IndexName="by-project",
+                KeyConditionExpression="gsi_project = :p",
+                ExpressionAttributeValues=serialize({":p": project}),
+            )
+        )
+
+    def files_with_checksum(self, sha256: str) -> list[dict[str, Any]]:
+        return list(
+            self._query(
+                TableName=self.metadata_table,
+                IndexName="by-checksum",
+                KeyConditionExpression="sha256 = :c",
+                ExpressionAttributeValues=serialize({":c": sha256}),
+            )
+        )
+
+    def record_delivery(self, project: str, partner: str, delivery_id: str, item: Mapping[str, Any]) -> None:
+        self._call(
+            "put_item",
+            TableName=self.metadata_table,
+            Item=serialize({"pk": f"PROJECT#{project}", "sk": f"DELIVERY#{delivery_id}",
+                            "project": project, "partner": partner, **dict(item)}),
+        )
+
+    def deliveries(self, project: str) -> list[dict[str, Any]]:
+        return list(
+            self._query(
+                TableName=self.metadata_table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :d)",
+                ExpressionAttributeValues=serialize({":pk": f"PROJECT#{project}", ":d": "DELIVERY#"}),
+            )
+        )
+
+    # ------------------------------------------------------------------ QC (read side)
+    def qc_for_sample(self, sample_id: str) -> list[dict[str, Any]]:
+        return list(
+            self._query(
+                TableName=self.qc_table,
+                KeyConditionExpression="sample_id = :s",
+                ExpressionAttributeValues=serialize({":s": sample_id}),
+            )
+        )
+
+    def samples_failing(self, project: str, metric: str) -> list[dict[str, Any]]:
+        return list(
+            self._query(
+                TableName=self.qc_table,
+                IndexName="by-failing-metric",
+                KeyConditionExpression="gsi_fail = :f",
+                ExpressionAttributeValues=serialize({":f": f"{project}#{metric}"}),
+            )
+        )
