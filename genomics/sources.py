@@ -6,6 +6,7 @@ an object in S3 (handlers) without ever holding the whole content in memory.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -92,3 +93,66 @@ class S3Object:
             return self.known_size
         head = self.client.head_object(Bucket=self.bucket, Key=self.key, **self._version())
         return int(head["ContentLength"])
+
+
+class _HashingReader(io.RawIOBase):
+    def __init__(self, inner: BinaryIO, owner: HashingSource) -> None:
+        self._inner = inner
+        self._owner = owner
+        self._hash = hashlib.sha256()
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if n:
+            self._hash.update(data)
+            self._count += n
+        else:
+            self._owner._record(self._hash.hexdigest(), self._count)
+        return n
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+@dataclass
+class HashingSource:
+    """Wraps a source so that the first stream read to its end yields the content's SHA-256.
+
+    Validation reads most files to the end anyway; this saves a second pass over S3 for the checksum.
+    ``sha256()`` falls back to a dedicated pass when no stream reached the end.
+    """
+
+    inner: ByteSource
+    digest: str | None = None
+    length: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def open(self) -> BinaryIO:
+        return io.BufferedReader(_HashingReader(self.inner.open(), self), buffer_size=1 << 20)  # type: ignore[return-value]
+
+    def size(self) -> int | None:
+        return self.inner.size()
+
+    def _record(self, digest: str, length: int) -> None:
+        if self.digest is None:
+            self.digest, self.length = digest, length
+
+    def sha256(self) -> str:
+        if self.digest is None:
+            with self.open() as fh:
+                while fh.read(1 << 20):
+                    pass
+        assert self.digest is not None
+        return self.digest

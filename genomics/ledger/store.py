@@ -112,8 +112,16 @@ class Ledger:
 
     # ------------------------------------------------------------------ jobs
     def create_job(
-        self, ref: ObjectRef, *, job_id: str, project: str, sample_id: str, actor: str, run: int = 1,
-        status: str = model.RECEIVED, detail: Mapping[str, Any] | None = None,
+        self,
+        ref: ObjectRef,
+        *,
+        job_id: str,
+        project: str,
+        sample_id: str,
+        actor: str,
+        run: int = 1,
+        status: str = model.RECEIVED,
+        detail: Mapping[str, Any] | None = None,
     ) -> bool:
         """Create the job once. Returns False when it already existed (a redelivered event)."""
         now = model.now_iso()
@@ -283,8 +291,15 @@ class Ledger:
         return self._jobs_by("by-project", "project", project)
 
     # ------------------------------------------------------------------ samples and files
-    def record_file(self, ref: ObjectRef, *, project: str, sample_id: str, job_id: str,
-                    attributes: Mapping[str, Any] | None = None) -> None:
+    def record_file(
+        self,
+        ref: ObjectRef,
+        *,
+        project: str,
+        sample_id: str,
+        job_id: str,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
         """Upsert the sample item and the file item (idempotent: repeated events rewrite the same)."""
         now = model.now_iso()
         self._call(
@@ -370,8 +385,15 @@ class Ledger:
         self._call(
             "put_item",
             TableName=self.metadata_table,
-            Item=serialize({"pk": f"PROJECT#{project}", "sk": f"DELIVERY#{delivery_id}",
-                            "project": project, "partner": partner, **dict(item)}),
+            Item=serialize(
+                {
+                    "pk": f"PROJECT#{project}",
+                    "sk": f"DELIVERY#{delivery_id}",
+                    "project": project,
+                    "partner": partner,
+                    **dict(item),
+                }
+            ),
         )
 
     def deliveries(self, project: str) -> list[dict[str, Any]]:

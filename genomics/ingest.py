@@ -1,0 +1,287 @@
+"""validation-handler's core: an S3 upload becomes exactly one tracked job, validated by content.
+
+For each ``ObjectCreated`` record (at-least-once, unordered, URL-encoded keys):
+
+1. the job id is derived from the object's identity (bucket, key, version), and the job is created
+   with a conditional put, so a redelivered event finds it instead of creating another;
+2. RECEIVED -> VALIDATING is a conditional transition: of N concurrent deliveries exactly one
+   validates; the others return at once. A VALIDATING job whose lease is older than the function
+   timeout (the first attempt died) is taken over;
+3. the file is validated from S3 by content while its SHA-256 is computed in the same pass; the
+   report is stored on the file's metadata; an invalid file ends REJECTED with its first errors;
+4. identical content already processed for the same sample is recognised (by-checksum index): the
+   job completes pointing at the earlier job instead of computing again;
+5. otherwise the workflow starts under the job id as execution name (idempotent: starting it again
+   finds the running execution).
+
+The raw object is only ever read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from genomics.errors import reraise_transient
+from genomics.ledger import model
+from genomics.ledger.model import KeyLayoutError, ObjectRef, decode_event_key, parse_key
+from genomics.ledger.store import InvalidTransition, Ledger
+from genomics.sources import ByteSource, HashingSource, S3Object
+from genomics.validation.report import ValidationReport
+
+ACTOR = "validation-handler"
+# A VALIDATING job untouched for longer than this is presumed abandoned by a crashed attempt.
+LEASE_SECONDS = 16 * 60
+MAX_STORED_ISSUES = 20
+
+
+class IngestError(Exception):
+    code = "INGEST_ERROR"
+
+
+class NotAnUpload(IngestError):
+    """The record is not an S3 ObjectCreated event for the raw bucket."""
+
+    code = "INGEST_NOT_AN_UPLOAD"
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    raw_bucket: str
+    state_machine_arn: str
+    default_assay: str = "wgs"
+    reference_uri: str = ""
+
+    @classmethod
+    def from_environment(cls) -> IngestConfig:
+        return cls(
+            raw_bucket=os.environ["RAW_BUCKET"],
+            state_machine_arn=os.environ["STATE_MACHINE_ARN"],
+            default_assay=os.environ.get("DEFAULT_ASSAY", "wgs") or "wgs",
+            reference_uri=os.environ.get("REFERENCE_URI", ""),
+        )
+
+
+Validator = Callable[[ByteSource, str], ValidationReport]
+
+
+def _default_validator(source: ByteSource, name: str) -> ValidationReport:
+    from genomics.validation import validate
+
+    return validate(source, name=name)
+
+
+def object_ref(record: Mapping[str, Any]) -> ObjectRef:
+    """The object version an S3 event record talks about."""
+    if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
+        "ObjectCreated"
+    ):
+        raise NotAnUpload(f"not an S3 ObjectCreated record: {record.get('eventName')!r}")
+    s3 = record["s3"]
+    obj = s3["object"]
+    return ObjectRef(
+        bucket=s3["bucket"]["name"],
+        key=decode_event_key(obj["key"]),
+        version_id=obj.get("versionId") or None,
+        etag=obj.get("eTag") or obj.get("etag"),
+        size=int(obj["size"]) if obj.get("size") is not None else None,
+    )
+
+
+def _issues(report: ValidationReport) -> dict[str, Any]:
+    return {
+        "format": report.format,
+        "valid": report.valid,
+        "errors": [i.to_json() for i in report.errors[:MAX_STORED_ISSUES]],
+        "warnings": [i.to_json() for i in report.warnings[:MAX_STORED_ISSUES]],
+        "issue_counts": report.issue_counts(),
+        "stats": {k: v for k, v in report.stats.items() if isinstance(v, int | float | str | bool)},
+    }
+
+
+def _assay(s3: Any, ref: ObjectRef, default: str) -> str:
+    try:
+        head = s3.head_object(
+            Bucket=ref.bucket, Key=ref.key, **({"VersionId": ref.version_id} if ref.version_id else {})
+        )
+    except ClientError as e:
+        reraise_transient(e)
+        raise
+    meta = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
+    assay = (meta.get("assay") or default).lower()
+    return assay if assay in ("wgs", "wes", "panel") else default
+
+
+def _lease_expired(updated_at: str) -> bool:
+    then = datetime.strptime(updated_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.now(UTC) - then > timedelta(seconds=LEASE_SECONDS)
+
+
+def _claim(ledger: Ledger, job_id: str) -> bool:
+    """Take the validation lease. False when another delivery holds it or the job moved on."""
+    try:
+        ledger.transition(job_id, model.VALIDATING, actor=ACTOR, only_from=(model.RECEIVED,))
+        return True
+    except InvalidTransition as e:
+        if e.current != model.VALIDATING:
+            return False
+    job = ledger.get_job(job_id)
+    if job["status"] == model.VALIDATING and _lease_expired(job["updated_at"]):
+        try:
+            ledger.transition(
+                job_id,
+                model.VALIDATING,
+                actor=ACTOR,
+                only_from=(model.VALIDATING,),
+                expect_updated_at=job["updated_at"],
+                detail={"note": "lease taken over"},
+            )
+            return True
+        except InvalidTransition:
+            return False
+    return False
+
+
+def start_workflow(sfn: Any, state_machine_arn: str, job_id: str, payload: Mapping[str, Any]) -> str:
+    """Start the execution named after the job; an existing one with that name is the same job."""
+    try:
+        resp = sfn.start_execution(stateMachineArn=state_machine_arn, name=job_id, input=json.dumps(payload))
+        return str(resp["executionArn"])
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            arn = state_machine_arn.replace(":stateMachine:", ":execution:")
+            return f"{arn}:{job_id}"
+        reraise_transient(e)
+        raise
+
+
+def ingest_record(
+    record: Mapping[str, Any],
+    *,
+    config: IngestConfig,
+    ledger: Ledger,
+    s3: Any = None,
+    sfn: Any = None,
+    validator: Validator = _default_validator,
+) -> dict[str, Any]:
+    """Handle one S3 event record. Returns a small summary (job id, status, reason)."""
+    s3 = s3 or boto3.client("s3")
+    sfn = sfn or boto3.client("stepfunctions")
+    ref = object_ref(record)
+    if ref.key.endswith("/"):
+        return {"key": ref.key, "status": "IGNORED", "reason": "folder marker"}
+    try:
+        layout = parse_key(ref.key)
+        project, sample_id = layout.project, layout.sample_id
+        layout_error: KeyLayoutError | None = None
+    except KeyLayoutError as e:
+        project, sample_id, layout_error = "_unassigned", "_unassigned", e
+    job_id = ref.job_id()
+    created = ledger.create_job(ref, job_id=job_id, project=project, sample_id=sample_id, actor=ACTOR)
+    ledger.record_file(
+        ref,
+        project=project,
+        sample_id=sample_id,
+        job_id=job_id,
+        attributes={"status": model.RECEIVED} if created else None,
+    )
+    if not _claim(ledger, job_id):
+        job = ledger.get_job(job_id)
+        return {"job_id": job_id, "status": job["status"], "duplicate_event": True}
+
+    if layout_error is not None:
+        reason = {"code": layout_error.code, "message": str(layout_error), "line": None}
+        ledger.update_file(
+            sample_id, ref.file_id, {"status": model.REJECTED, "validation": {"errors": [reason]}}
+        )
+        ledger.transition(
+            job_id,
+            model.REJECTED,
+            actor=ACTOR,
+            attributes={"reason": str(layout_error), "error_code": layout_error.code},
+        )
+        return {"job_id": job_id, "status": model.REJECTED, "reason": str(layout_error)}
+
+    source = HashingSource(S3Object(s3, ref.bucket, ref.key, ref.version_id, known_size=ref.size))
+    report = validator(source, ref.key)
+    sha256 = source.sha256()
+    ledger.update_file(
+        sample_id,
+        ref.file_id,
+        {
+            "sha256": sha256,
+            "format": report.format,
+            "validation": _issues(report),
+            "status": model.VALIDATING if report.valid else model.REJECTED,
+        },
+    )
+    if not report.valid:
+        first = report.errors[0]
+        ledger.transition(
+            job_id,
+            model.REJECTED,
+            actor=ACTOR,
+            attributes={
+                "reason": report.summary(),
+                "error_code": first.code,
+                "sha256": sha256,
+                "format": report.format,
+            },
+        )
+        return {"job_id": job_id, "status": model.REJECTED, "reason": report.summary()}
+
+    earlier = _completed_twin(ledger, sha256, sample_id, ref.file_id)
+    if earlier is not None:
+        ledger.transition(
+            job_id,
+            model.COMPLETED,
+            actor=ACTOR,
+            detail={"note": f"identical content already processed by job {earlier['job_id']}"},
+            attributes={
+                "duplicate_of": earlier["job_id"],
+                "outputs": earlier.get("outputs"),
+                "qc": earlier.get("qc"),
+                "sha256": sha256,
+                "format": report.format,
+            },
+        )
+        ledger.update_file(
+            sample_id, ref.file_id, {"status": model.COMPLETED, "duplicate_of": earlier["job_id"]}
+        )
+        return {"job_id": job_id, "status": model.COMPLETED, "duplicate_of": earlier["job_id"]}
+
+    payload = {
+        "job_id": job_id,
+        "project": project,
+        "sample_id": sample_id,
+        "assay": _assay(s3, ref, config.default_assay),
+        "input": {
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "version_id": ref.version_id,
+            "sha256": sha256,
+            "size": source.length if source.length is not None else ref.size,
+            "format": report.format,
+        },
+    }
+    ledger.update_job(job_id, {"sha256": sha256, "format": report.format, "assay": payload["assay"]})
+    execution_arn = start_workflow(sfn, config.state_machine_arn, job_id, payload)
+    ledger.update_job(job_id, {"execution_arn": execution_arn})
+    return {"job_id": job_id, "status": model.VALIDATING, "execution_arn": execution_arn}
+
+
+def _completed_twin(ledger: Ledger, sha256: str, sample_id: str, file_id: str) -> dict[str, Any] | None:
+    for f in ledger.files_with_checksum(sha256):
+        if f.get("file_id") == file_id or f.get("sample_id") != sample_id:
+            continue
+        job = ledger.get_job(f["job_id"])
+        if job["status"] == model.COMPLETED and not job.get("duplicate_of"):
+            return job
+    return None

@@ -1,0 +1,236 @@
+"""The one adapter between moto and our handlers: Lambda invocations run in-process.
+
+moto runs Lambda code only in Docker. Every internal Lambda path in moto — the Invoke API (and so
+Step Functions' task states, which call Invoke through ``MOTO_PORT``) and S3 bucket notifications —
+ends in ``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored,
+logs)``; ``LambdaFunction.invoke`` wraps it and sets ``X-Amz-Function-Error`` on errors. This module
+replaces ``_invoke_lambda`` only, so moto's own invoke semantics (error header, log result, log
+group) stay as they are.
+
+What the replacement does, as Lambda would:
+- picks the handler from the function's image command (``ImageConfig.Command[0]``, which is what
+  the real image's ``awslambdaric`` entrypoint receives), falling back to ``Handler``;
+- applies the function's configured environment for the duration of the call. ``os.environ`` is
+  process-wide, so calls are serialised under a re-entrant lock;
+- passes a Lambda-like context (name, ARN, memory limit, request id, remaining time);
+- captures what the handler prints (Powertools' JSON logs) into the invocation's logs;
+- turns an exception into Lambda's error payload ``{"errorMessage", "errorType", "stackTrace"}``;
+- for an S3-triggered (asynchronous) invocation that fails, sends Lambda's on-failure destination
+  record to the function's configured SQS destination, as Lambda does after its retries (moto
+  swallows such failures silently).
+
+moto is pinned (pyproject) and ``tests/unit/test_local_adapter.py`` is the canary that proves a
+handler really ran through this path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+_LOCK = threading.RLock()
+_ORIGINAL = LambdaFunction._invoke_lambda
+_installed = False
+_invocations: list[dict[str, Any]] = []
+
+
+@dataclass
+class LocalContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    timeout_s: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _ThreadStdout(io.TextIOBase):
+    """sys.stdout that, inside an invocation on this thread, writes into that invocation's log."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[io.StringIO]:
+        buf = io.StringIO()
+        prev = getattr(self._local, "buf", None)
+        self._local.buf = buf
+        try:
+            yield buf
+        finally:
+            self._local.buf = prev
+
+    def write(self, s: str) -> int:
+        buf = getattr(self._local, "buf", None)
+        return (buf if buf is not None else self._real).write(s)
+
+    def flush(self) -> None:
+        self._real.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+_stdout: _ThreadStdout | None = None
+
+
+def handler_path(fn: LambdaFunction) -> str:
+    cmd = list(getattr(fn.image_config, "cmd", None) or [])
+    if cmd:
+        return str(cmd[0])
+    if fn.handler:
+        return str(fn.handler)
+    raise RuntimeError(f"function {fn.function_name} has neither an image command nor a handler")
+
+
+def resolve(path: str) -> Callable[[Any, Any], Any]:
+    module, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _is_s3_event(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and all(r.get("eventSource") == "aws:s3" for r in records)
+
+
+def _send_to_failure_destination(fn: LambdaFunction, event: Any, payload: dict[str, Any]) -> None:
+    for cfg in getattr(fn, "event_invoke_config", []) or []:
+        dest = (cfg.config.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        if not dest or ":sqs:" not in dest:
+            continue
+        import boto3
+
+        queue_name = dest.rsplit(":", 1)[-1]
+        sqs = boto3.client("sqs", region_name=fn.region)
+        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        record = {
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"{fn.function_arn}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 1,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": payload,
+        }
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+
+def invoke_in_process(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    """Run the function's handler here. Same contract as moto's ``_invoke_lambda``."""
+    if isinstance(event, str | bytes):
+        event = json.loads(event or "{}")
+    if event is None:
+        event = {}
+    request_id = str(uuid.uuid4())
+    context = LocalContext(
+        function_name=fn.function_name,
+        invoked_function_arn=fn.function_arn,
+        memory_limit_in_mb=int(fn.memory_size),
+        timeout_s=int(fn.timeout),
+        aws_request_id=request_id,
+        log_group_name=f"/aws/lambda/{fn.function_name}",
+    )
+    errored = False
+    record: dict[str, Any] = {"function": fn.function_name, "request_id": request_id}
+    with _LOCK:
+        env = dict(fn.environment_vars or {})
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            }
+        )
+        capture = _stdout.capture() if _stdout is not None else contextlib.nullcontext(io.StringIO())
+        with _environment(env), capture as logbuf:
+            try:
+                result = resolve(handler_path(fn))(event, context)
+                payload = json.dumps(result, default=str)
+            except Exception as e:  # the Lambda runtime turns any exception into an error payload
+                errored = True
+                err = {
+                    "errorMessage": str(e),
+                    "errorType": type(e).__name__,
+                    "requestId": request_id,
+                    "stackTrace": traceback.format_exception(e)[-8:],
+                }
+                payload = json.dumps(err)
+                print(json.dumps({"level": "ERROR", "message": "handler failed", **err}))
+                if _is_s3_event(event):
+                    with contextlib.suppress(Exception):
+                        _send_to_failure_destination(fn, event, err)
+        logs = logbuf.getvalue()
+    record.update(errored=errored, handler=handler_path(fn))
+    _invocations.append(record)
+    return payload, errored, logs
+
+
+def invocations() -> list[dict[str, Any]]:
+    """What ran through the adapter in this process (function, request id, handler, errored)."""
+    return list(_invocations)
+
+
+def install() -> None:
+    """Route moto's Lambda invocations to in-process handlers (idempotent)."""
+    global _installed, _stdout
+    if _installed:
+        return
+    if not isinstance(sys.stdout, _ThreadStdout):
+        _stdout = _ThreadStdout(sys.stdout)
+        sys.stdout = _stdout
+    LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign,assignment]
+    _installed = True
+
+
+def uninstall() -> None:
+    global _installed, _stdout
+    LambdaFunction._invoke_lambda = _ORIGINAL  # type: ignore[method-assign]
+    if isinstance(sys.stdout, _ThreadStdout):
+        sys.stdout = sys.stdout._real
+    _stdout = None
+    _installed = False

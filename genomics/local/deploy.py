@@ -1,0 +1,158 @@
+"""Deploy the stack's description into moto: the same buckets, tables, functions, notification, queue
+and state machine that the Pulumi program declares (``tests/infra/test_drift.py`` keeps them equal).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from genomics import deployment, workflow
+from genomics.deployment import FUNCTIONS, TABLES, Names, Settings
+
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+SFN_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    names: Names
+    settings: Settings
+    function_arns: dict[str, str]
+    state_machine_arn: str
+    queue_url: str
+
+
+def table_request(name: str, spec: deployment.TableSpec) -> dict[str, Any]:
+    """CreateTable arguments for one table of the description."""
+    keys = [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
+    if spec.range_key:
+        keys.append({"AttributeName": spec.range_key, "KeyType": "RANGE"})
+    gsis = []
+    for idx in spec.indexes:
+        ks = [{"AttributeName": idx.hash_key, "KeyType": "HASH"}]
+        if idx.range_key:
+            ks.append({"AttributeName": idx.range_key, "KeyType": "RANGE"})
+        gsis.append({"IndexName": idx.name, "KeySchema": ks, "Projection": {"ProjectionType": idx.projection}})
+    req: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": keys,
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in spec.attributes()],
+        "BillingMode": "PAY_PER_REQUEST",
+        "SSESpecification": {"Enabled": True},
+    }
+    if gsis:
+        req["GlobalSecondaryIndexes"] = gsis
+    return req
+
+
+def image_uri(names: Names, tag: str = "local") -> str:
+    return f"{names.account_id}.dkr.ecr.{names.region}.amazonaws.com/{names.image_repository}:{tag}"
+
+
+def deploy(names: Names, settings: Settings, session: boto3.Session | None = None) -> LocalStack:
+    session = session or boto3.Session(region_name=names.region)
+    s3 = session.client("s3")
+    ddb = session.client("dynamodb")
+    lam = session.client("lambda")
+    iam = session.client("iam")
+    sfn = session.client("stepfunctions")
+    sqs = session.client("sqs")
+
+    for role in deployment.BUCKET_ROLES:
+        bucket = names.bucket(role)
+        s3.create_bucket(Bucket=bucket)
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+    s3.put_bucket_versioning(Bucket=names.bucket("raw"), VersioningConfiguration={"Status": "Enabled"})
+
+    for role, spec in TABLES.items():
+        ddb.create_table(**table_request(names.table(role), spec))
+
+    queue_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
+
+    function_arns: dict[str, str] = {}
+    for logical, spec in FUNCTIONS.items():
+        role_arn = iam.create_role(
+            RoleName=f"{names.function(logical)}-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+        )["Role"]["Arn"]
+        resp = lam.create_function(
+            FunctionName=names.function(logical),
+            PackageType="Image",
+            Code={"ImageUri": image_uri(names)},
+            ImageConfig={"Command": [spec.handler]},
+            Role=role_arn,
+            Description=spec.description,
+            MemorySize=deployment.memory_mb(logical, settings),
+            Timeout=deployment.timeout_s(logical, settings),
+            EphemeralStorage={"Size": deployment.ephemeral_mb(logical, settings)},
+            Environment={"Variables": deployment.environment(logical, names, settings)},
+            Architectures=["x86_64"],
+        )
+        function_arns[logical] = resp["FunctionArn"]
+
+    validation = names.function("validation-handler")
+    lam.put_function_event_invoke_config(
+        FunctionName=validation,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": names.queue_arn()}},
+    )
+    lam.add_permission(
+        FunctionName=validation,
+        StatementId="s3-raw-bucket",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn=names.bucket_arn("raw"),
+        SourceAccount=names.account_id,
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=names.bucket("raw"),
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"LambdaFunctionArn": function_arns["validation-handler"], "Events": ["s3:ObjectCreated:*"]}
+            ]
+        },
+    )
+
+    sfn_role = iam.create_role(
+        RoleName=f"{names.state_machine}-role", AssumeRolePolicyDocument=json.dumps(SFN_TRUST)
+    )["Role"]["Arn"]
+    sm = sfn.create_state_machine(
+        name=names.state_machine,
+        definition=json.dumps(workflow.definition(function_arns)),
+        roleArn=sfn_role,
+        type="STANDARD",
+    )
+    return LocalStack(
+        names=names,
+        settings=settings,
+        function_arns=function_arns,
+        state_machine_arn=sm["stateMachineArn"],
+        queue_url=queue_url,
+    )

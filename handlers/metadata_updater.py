@@ -1,0 +1,30 @@
+"""metadata-updater: the workflow's job transitions, failures and final record in the ledger."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from genomics.ledger import Ledger
+from genomics.ledger.updater import Prices, handle
+from genomics.observability import logger as make_logger
+from genomics.observability import metrics as make_metrics
+
+FUNCTION = "metadata-updater"
+logger = make_logger(FUNCTION)
+metrics = make_metrics(FUNCTION)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))
+    prices = Prices(
+        lambda_gb_second=float(os.environ.get("PRICE_LAMBDA_GB_SECOND", Prices.lambda_gb_second)),
+        sfn_transition=float(os.environ.get("PRICE_SFN_TRANSITION", Prices.sfn_transition)),
+    )
+    result = handle(event, ledger, prices)
+    if result["status"] in ("COMPLETED", "QC_FAILED", "FAILED"):
+        metrics.add_metric(name=f"Jobs{result['status'].title().replace('_', '')}", unit="Count", value=1)
+    logger.info("ledger updated", extra=result)
+    return result
