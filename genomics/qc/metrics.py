@@ -1,0 +1,395 @@
+"""Run bcftools/samtools (Debian 1.16 CLI) on a byte source and derive the QC metrics.
+
+Each ``*_metrics`` function returns ``(metrics, raw)``: ``metrics`` is a flat dict of scalar metrics
+(the ones the gate reads and the QC table stores) plus a few nested distributions, and ``raw`` maps a
+tool name to its exact text output (fed to MultiQC and stored next to the report).
+
+Inputs are read only through :class:`genomics.sources.ByteSource`. A source is either run on directly
+(a local path) or streamed through the tools' stdin; one stream can feed several tools at once (tee),
+so an S3 object is read once. ``samtools idxstats`` needs a seekable file: it runs when the input is a
+local file (or a bounded scratch copy, see ``genomics.qc.service``), otherwise the sex check is
+reported as not evaluated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from genomics.qc.fastq import fastq_metrics
+from genomics.qc.parsers import parse_bcftools_stats, parse_flagstat, parse_idxstats, parse_samtools_stats
+from genomics.sources import ByteSource, LocalFile
+from genomics.tools import ToolError, which
+
+CHUNK = 1 << 20
+
+CODES: dict[str, str] = {
+    "QC_UNKNOWN_FORMAT": "the content is not VCF, BCF, SAM, BAM, CRAM or FASTQ",
+    "QC_TOOL_FAILED": "bcftools/samtools could not read the file (see the tool's message)",
+    "QC_CRAM_REFERENCE": "a CRAM needs its reference FASTA (set REFERENCE_URI or pass --reference)",
+}
+
+VCF_FORMATS = ("vcf", "bcf")
+ALIGNMENT_FORMATS = ("sam", "bam", "cram")
+
+
+class QcInputError(ValueError):
+    """The input cannot be QC'd as given. ``code`` is one of CODES."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Format sniffing (content, not names)
+# --------------------------------------------------------------------------------------------------
+def sniff(head: bytes) -> str:
+    """Format from the first bytes (decompressing gzip/BGZF): vcf, bcf, sam, bam, cram or fastq."""
+    if head.startswith(b"CRAM"):
+        return "cram"
+    if head[:2] == b"\x1f\x8b":
+        import zlib
+
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
+        except zlib.error:
+            head = b""
+    if head.startswith(b"BAM\x01"):
+        return "bam"
+    if head.startswith(b"BCF\x02"):
+        return "bcf"
+    if head.startswith(b"##fileformat=VCF"):
+        return "vcf"
+    if head[:3] in (b"@HD", b"@SQ", b"@RG", b"@PG", b"@CO"):
+        return "sam"
+    if head.startswith(b"@"):
+        return "fastq"
+    raise QcInputError("QC_UNKNOWN_FORMAT", "first bytes are not VCF, BCF, SAM, BAM, CRAM or FASTQ")
+
+
+def sniff_source(source: ByteSource) -> str:
+    with source.open() as fh:
+        return sniff(fh.read(64 * 1024))
+
+
+# --------------------------------------------------------------------------------------------------
+# Running tools: on a path, or on one stream teed into several tools' stdin
+# --------------------------------------------------------------------------------------------------
+def tool_env() -> dict[str, str]:
+    """Environment for htslib: never fetch reference sequences from the internet (EBI's M5 service)."""
+    env = dict(os.environ)
+    env["REF_PATH"] = env.get("QC_REF_PATH", "/nonexistent/%2s/%2s/%s")
+    env.pop("REF_CACHE", None)
+    return env
+
+
+def run_tools(commands: Mapping[str, Sequence[str]], stream: BinaryIO | None = None) -> dict[str, str]:
+    """Run each ``name -> argv`` to completion and return ``name -> stdout text``.
+
+    With ``stream``, its bytes are copied to every tool's stdin as they are read (argv should read
+    ``-``); stdout/stderr go to scratch files so no pipe can fill up and deadlock.
+    """
+    for argv in commands.values():
+        which(argv[0])
+    with tempfile.TemporaryDirectory(prefix="qc-run-") as tmp:
+        procs: dict[str, tuple[subprocess.Popen[bytes], Any, Any]] = {}
+        for name, argv in commands.items():
+            out = open(Path(tmp) / f"{name}.out", "w+b")  # noqa: SIM115 - closed below
+            err = open(Path(tmp) / f"{name}.err", "w+b")  # noqa: SIM115 - closed below
+            stdin = subprocess.PIPE if stream is not None else subprocess.DEVNULL
+            proc = subprocess.Popen(list(argv), stdin=stdin, stdout=out, stderr=err, env=tool_env())
+            procs[name] = (proc, out, err)
+        if stream is not None:
+            live = {name: p for name, (p, _, _) in procs.items()}
+            while live:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                for name, proc in list(live.items()):
+                    try:
+                        proc.stdin.write(chunk)  # type: ignore[union-attr]
+                    except BrokenPipeError:
+                        live.pop(name)  # the tool stopped reading; its exit code tells why
+            for proc, _, _ in procs.values():
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.close()  # type: ignore[union-attr]
+        results: dict[str, str] = {}
+        failures: list[ToolError] = []
+        for name, (proc, out, err) in procs.items():
+            code = proc.wait()
+            out.seek(0)
+            err.seek(0)
+            text = out.read().decode("utf-8", "replace")
+            stderr = err.read().decode("utf-8", "replace")
+            out.close()
+            err.close()
+            if code != 0:
+                failures.append(ToolError(commands[name], code, stderr))
+            results[name] = text
+        if failures:
+            raise failures[0]
+        return results
+
+
+def _with_source(source: ByteSource) -> tuple[str | None, BinaryIO | None]:
+    """A local path to run on, or an open stream to tee (the caller closes it)."""
+    if isinstance(source, LocalFile):
+        return source.path, None
+    return None, source.open()
+
+
+# --------------------------------------------------------------------------------------------------
+# VCF / BCF
+# --------------------------------------------------------------------------------------------------
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def derive_vcf(parsed: dict[str, Any]) -> dict[str, Any]:
+    """Scalar metrics and distributions from a parsed single-file ``bcftools stats -s -`` output."""
+    sn = parsed["sn"].get("0", {})
+    tstv = parsed["tstv"].get("0", {})
+    psc: dict[str, dict[str, Any]] = parsed["psc"].get("0", {})
+    idd = parsed["idd"].get("0", [])
+    het = sum(p["het"] or 0 for p in psc.values())
+    hom_alt = sum(p["hom_alt"] or 0 for p in psc.values())
+    hom_ref = sum(p["hom_ref"] or 0 for p in psc.values())
+    missing = sum(p["missing"] or 0 for p in psc.values())
+    depths = [p["mean_depth"] for p in psc.values() if p.get("mean_depth")]
+    insertions = sum(r["sites"] or 0 for r in idd if (r["length"] or 0) > 0)
+    deletions = sum(r["sites"] or 0 for r in idd if (r["length"] or 0) < 0)
+    records = sn.get("records", 0) or 0
+    samples = sn.get("samples", 0) or 0
+    ts, tv = tstv.get("ts", 0) or 0, tstv.get("tv", 0) or 0
+    genotypes = records * samples
+    return {
+        "samples": samples,
+        "records": records,
+        "no_alts": sn.get("no_alts"),
+        "snps": sn.get("snps"),
+        "mnps": sn.get("mnps"),
+        "indels": sn.get("indels"),
+        "others": sn.get("others"),
+        "multiallelic_sites": sn.get("multiallelic_sites"),
+        "multiallelic_snp_sites": sn.get("multiallelic_snp_sites"),
+        "transitions": ts,
+        "transversions": tv,
+        # bcftools prints ts/tv with 2 decimals; recompute from the counts for precision.
+        "ts_tv": _ratio(ts, tv),
+        "het": het,
+        "hom_alt": hom_alt,
+        "hom_ref": hom_ref,
+        "het_hom_ratio": _ratio(het, hom_alt),
+        "insertions": insertions,
+        "deletions": deletions,
+        "ins_del_ratio": _ratio(insertions, deletions),
+        "missing_genotypes": missing,
+        "missing_rate": _ratio(missing, genotypes),
+        "singletons": sum(p["singletons"] or 0 for p in psc.values()),
+        "mean_depth": round(sum(depths) / len(depths), 3) if depths else None,
+        "per_sample": psc,
+        "distributions": {
+            "qual": parsed["qual"].get("0", []),
+            "dp": parsed["dp"].get("0", []),
+            "idd": idd,
+            "st": parsed["st"].get("0", {}),
+        },
+    }
+
+
+def vcf_metrics(source: ByteSource) -> tuple[dict[str, Any], dict[str, str]]:
+    path, stream = _with_source(source)
+    try:
+        argv = ["bcftools", "stats", "-s", "-", path or "-"]
+        raw = run_tools({"bcftools_stats": argv}, stream)
+    except ToolError as e:
+        raise QcInputError("QC_TOOL_FAILED", str(e)) from e
+    finally:
+        if stream is not None:
+            stream.close()
+    return derive_vcf(parse_bcftools_stats(raw["bcftools_stats"])), raw
+
+
+# --------------------------------------------------------------------------------------------------
+# SAM / BAM / CRAM
+# --------------------------------------------------------------------------------------------------
+def _pct(num: float | None, den: float | None) -> float | None:
+    return round(100.0 * num / den, 3) if num is not None and den else None
+
+
+def sex_check(idx: dict[str, Any]) -> dict[str, Any]:
+    """Reads on X and Y (chrX/X, chrY/Y), their ratio, and Y's read density relative to X's."""
+    by_name = {c["name"]: c for c in idx["contigs"]}
+    x = by_name.get("chrX") or by_name.get("X")
+    y = by_name.get("chrY") or by_name.get("Y")
+    if x is None or y is None:
+        return {"x_reads": None, "y_reads": None, "x_y_ratio": None, "y_x_density_ratio": None}
+    density = None
+    if x["mapped"] and x["length"] and y["length"]:
+        density = round((y["mapped"] / y["length"]) / (x["mapped"] / x["length"]), 4)
+    return {
+        "x_reads": x["mapped"],
+        "y_reads": y["mapped"],
+        "x_y_ratio": _ratio(x["mapped"], y["mapped"]),
+        "y_x_density_ratio": density,
+    }
+
+
+def derive_alignment(stats: dict[str, Any], flagstat: dict[str, Any] | None,
+                     idxstats: dict[str, Any] | None) -> dict[str, Any]:
+    s = stats["summary"]
+    raw_total = s.get("raw_total_sequences")
+    cov = stats["coverage"]
+    covered = sum(r["count"] for r in cov)
+    reference_length = None
+    if idxstats is not None:
+        reference_length = sum(c["length"] for c in idxstats["contigs"] if c["name"] != "*") or None
+    paired = s.get("reads_paired") or 0
+    out: dict[str, Any] = {
+        "reads": raw_total,
+        "reads_mapped": s.get("reads_mapped"),
+        "reads_unmapped": s.get("reads_unmapped"),
+        "reads_duplicated": s.get("reads_duplicated"),
+        "pct_mapped": _pct(s.get("reads_mapped"), raw_total),
+        # single-end data has no proper pairs: not applicable rather than 0 %
+        "pct_properly_paired": _pct(s.get("reads_properly_paired"), raw_total) if paired else None,
+        "duplication_rate": _pct(s.get("reads_duplicated"), raw_total),
+        "error_rate": s.get("error_rate"),
+        "average_quality": s.get("average_quality"),
+        "average_length": s.get("average_length"),
+        "insert_size_average": s.get("insert_size_average") if paired else None,
+        "insert_size_sd": s.get("insert_size_standard_deviation") if paired else None,
+        "bases_mapped_cigar": s.get("bases_mapped_cigar"),
+        # mean depth over covered positions (samtools' COV histogram, which omits zero-depth bases)
+        "mean_depth_covered": (round(sum(r["depth"] * r["count"] for r in cov) / covered, 3)
+                               if covered else None),
+        # bases mapped / reference length: genome-wide mean coverage (meaningful for WGS only)
+        "mean_coverage": (round(s["bases_mapped_cigar"] / reference_length, 4)
+                          if reference_length and s.get("bases_mapped_cigar") is not None else None),
+        "reference_length": reference_length,
+        "distributions": {
+            "insert_size": stats["insert_size"],
+            "coverage": cov,
+            "gc_depth": stats["gc_depth"],
+        },
+    }
+    if flagstat is not None:
+        out["flagstat_total"] = flagstat["total"]["passed"] + flagstat["total"]["failed"]
+        out["qc_failed"] = flagstat["total"]["failed"]
+        out["secondary"] = flagstat["secondary"]["passed"]
+        out["supplementary"] = flagstat["supplementary"]["passed"]
+    out.update(sex_check(idxstats) if idxstats is not None else sex_check({"contigs": []}))
+    if idxstats is not None:
+        out["reads_per_contig"] = {c["name"]: c["mapped"] for c in idxstats["contigs"]}
+    return out
+
+
+def _ref_opts(reference: str | None) -> list[str]:
+    """htslib's generic input option (stats, flagstat and idxstats all accept it in 1.16)."""
+    return ["--input-fmt-option", f"reference={reference}"] if reference else []
+
+
+def alignment_metrics(source: ByteSource, *, reference: str | None = None,
+                      fmt: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    path, stream = _with_source(source)
+    ref = _ref_opts(reference)
+    commands: dict[str, list[str]] = {
+        "samtools_stats": ["samtools", "stats", *ref, path or "-"],
+        "samtools_flagstat": ["samtools", "flagstat", *ref, path or "-"],
+    }
+    try:
+        raw = run_tools(commands, stream)
+        idx_text: str | None = None
+        if path is not None:
+            idx_text = _idxstats(path, reference, fmt)
+            if idx_text is not None:
+                raw["samtools_idxstats"] = idx_text
+    except ToolError as e:
+        if fmt == "cram" and not reference and "reference" in e.stderr.lower():
+            raise QcInputError("QC_CRAM_REFERENCE", str(e)) from e
+        raise QcInputError("QC_TOOL_FAILED", str(e)) from e
+    finally:
+        if stream is not None:
+            stream.close()
+    stats = parse_samtools_stats(raw["samtools_stats"])
+    flag = parse_flagstat(raw["samtools_flagstat"])
+    idx = parse_idxstats(idx_text) if idx_text is not None else None
+    return derive_alignment(stats, flag, idx), raw
+
+
+def _idxstats(path: str, reference: str | None, fmt: str | None) -> str | None:
+    """``samtools idxstats`` on a local file: BAM/CRAM only (SAM has no index); 1.16 falls back to a
+    full read when a BAM has no index. CRAM without index is skipped (1.16 needs the .crai)."""
+    if fmt == "sam":
+        return None
+    if fmt == "cram" and not (os.path.exists(path + ".crai") or os.path.exists(path[:-5] + ".crai")):
+        return None
+    return run_tools({"idx": ["samtools", "idxstats", *_ref_opts(reference), path]})["idx"]
+
+
+# --------------------------------------------------------------------------------------------------
+# FASTQ
+# --------------------------------------------------------------------------------------------------
+def fastq_source_metrics(source: ByteSource) -> tuple[dict[str, Any], dict[str, str]]:
+    with source.open() as fh:
+        m = fastq_metrics(fh)
+    dists = {"length": m.pop("length_distribution"), "quality_per_cycle": m.pop("quality_per_cycle"),
+             "quality": m.pop("quality_histogram")}
+    m["distributions"] = dists
+    return m, {}
+
+
+def compute(source: ByteSource, fmt: str | None = None, *, reference: str | None = None
+            ) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """(format, metrics, raw tool outputs) for any supported input."""
+    fmt = (fmt or sniff_source(source)).lower()
+    if fmt in VCF_FORMATS:
+        metrics, raw = vcf_metrics(source)
+    elif fmt in ALIGNMENT_FORMATS:
+        metrics, raw = alignment_metrics(source, reference=reference, fmt=fmt)
+    elif fmt in ("fastq", "fq"):
+        fmt = "fastq"
+        metrics, raw = fastq_source_metrics(source)
+    else:
+        raise QcInputError("QC_UNKNOWN_FORMAT", f"format {fmt!r} is not one QC reads")
+    return fmt, metrics, raw
+
+
+def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, int | float]:
+    """Only the numeric top-level metrics (what the QC table stores, one item each)."""
+    return {k: v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def copy_to(source: ByteSource, dest: Path, limit: int | None = None) -> Path:
+    """Copy a source to a local scratch path, refusing more than ``limit`` bytes."""
+    copied = 0
+    with source.open() as src, open(dest, "wb") as out:
+        while chunk := src.read(CHUNK):
+            copied += len(chunk)
+            if limit is not None and copied > limit:
+                raise QcInputError("QC_TOOL_FAILED", f"input exceeds the scratch limit of {limit} bytes")
+            out.write(chunk)
+    return dest
+
+
+__all__ = [
+    "CODES",
+    "QcInputError",
+    "alignment_metrics",
+    "compute",
+    "copy_to",
+    "derive_alignment",
+    "derive_vcf",
+    "fastq_source_metrics",
+    "run_tools",
+    "scalar_metrics",
+    "sex_check",
+    "sniff",
+    "vcf_metrics",
+]
