@@ -1,0 +1,783 @@
+"""VCF/BCF processing on local files: normalise, sort, deduplicate, bgzip, index; plan, shard, gather.
+
+Everything here runs Debian's bcftools/tabix 1.16 (the versions the image ships) through argv lists,
+with scratch in a ``tempfile.TemporaryDirectory``. The pipeline for one input (or one shard) is
+
+    bcftools norm --no-version -m -any [-f REF -c e] -Ou IN      split multiallelics, left-align
+  | [bcftools view --no-version -T TARGETS -Ou -]                 shards: keep POS in [start, end)
+  | bcftools sort -m 200M -T SCRATCH -Ou -                        sorted whatever the input order
+  | bcftools norm --no-version -d exact -Oz -o OUT -              duplicates are adjacent once sorted
+
+``norm`` works on unsorted input (it only re-sorts within its ``--site-win`` window), so one sort
+*after* left-alignment gives sorted, deduplicated output for every input order. ``--no-version``
+keeps headers free of dates and command lines, so outputs are reproducible and shard headers are
+identical (which ``bcftools concat --naive`` requires).
+
+Coordinates: 0-based half-open inside (``Shard.start``/``end``); region/target files handed to
+bcftools are 1-based inclusive, converted in :func:`region_line` only.
+
+Scatter: a shard reads its region widened by ``SHARD_MARGIN`` bases on both sides (``-R``), and keeps
+only records whose POS *after* normalisation lies in its own ``[start, end)`` (``-T`` with the
+default ``--targets-overlap pos``). Each record thus lands in exactly one shard even when it is a
+deletion spanning a boundary or left-alignment moves it across one (by up to the margin, which equals
+``norm``'s own ``--site-win`` assumption). Shards never overlap, so gather is a naive concat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from genomics import tools
+from genomics.errors import UserInputError
+
+SORT_MEMORY = "200M"
+# Left-alignment moves a record by at most norm's --site-win (default 1000); shards read this margin.
+SHARD_MARGIN = 1000
+# Above this contig length a .tbi cannot address positions: use .csi.
+TBI_MAX_LENGTH = 1 << 29
+# Contigs whose length is unknown (no ##contig length, no records past it) get one shard up to here.
+MAX_POS = (1 << 31) - 1
+CHUNK = 1 << 20
+
+CODES: dict[str, str] = {
+    "PROC_REF_MISMATCH": "a REF allele differs from the reference FASTA (bcftools norm --check-ref e)",
+    "PROC_REF_CONTIG_MISSING": "a record's contig is not in the reference FASTA",
+    "PROC_UNREADABLE_INPUT": "bcftools could not parse the input as VCF/BCF",
+    "PROC_INPUT_NOT_FOUND": "the input object (or its version) does not exist",
+    "PROC_UNSUPPORTED_INPUT": "the input is not VCF or BCF (plain, gzip or BGZF)",
+}
+
+
+class ProcessingError(UserInputError):
+    """A user-fixable processing failure (stable ``code``, message and location)."""
+
+    code = "PROC_UNREADABLE_INPUT"
+
+
+class RefMismatch(ProcessingError):
+    code = "PROC_REF_MISMATCH"
+
+
+class RefContigMissing(ProcessingError):
+    code = "PROC_REF_CONTIG_MISSING"
+
+
+class UnreadableInput(ProcessingError):
+    code = "PROC_UNREADABLE_INPUT"
+
+
+class InputNotFound(ProcessingError):
+    code = "PROC_INPUT_NOT_FOUND"
+
+
+class UnsupportedInput(ProcessingError):
+    code = "PROC_UNSUPPORTED_INPUT"
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure parsers of tool output (tested on captured real outputs)
+# --------------------------------------------------------------------------------------------------
+_NORM_STATS = re.compile(r"Lines\s+total/split/realigned/skipped:\s+(\d+)/(\d+)/(\d+)/(\d+)")
+_REF_MISMATCH = re.compile(
+    r"Reference allele mismatch at (\S+):(\d+) \.\. REF_SEQ:'([^']*)' vs VCF:'([^']*)'"
+)
+_REF_CONTIG = re.compile(r"(?:sequence \"?([^\"\s]+)\"? not found|Failed to fetch sequence[^\n]*?(\S+:\d+))",
+                         re.IGNORECASE)
+
+
+def parse_norm_stats(text: str) -> dict[str, int]:
+    """``bcftools norm`` stderr summary -> {"total", "split", "realigned", "skipped"} (last one wins)."""
+    found = _NORM_STATS.findall(text)
+    if not found:
+        return {}
+    total, split, realigned, skipped = (int(x) for x in found[-1])
+    return {"total": total, "split": split, "realigned": realigned, "skipped": skipped}
+
+
+def parse_ref_mismatch(text: str) -> dict[str, Any] | None:
+    """``norm -c e`` failure -> {"contig", "pos" (1-based), "reference", "vcf"} or None."""
+    m = _REF_MISMATCH.search(text)
+    if not m:
+        return None
+    return {"contig": m.group(1), "pos": int(m.group(2)), "reference": m.group(3), "vcf": m.group(4)}
+
+
+def parse_index_stats(text: str) -> list[dict[str, Any]]:
+    """``bcftools index -s`` -> [{"contig", "length" (None when '.'), "records"}] in index order."""
+    rows: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        name, length, count = parts
+        rows.append({"contig": name, "length": None if length == "." else int(length), "records": int(count)})
+    return rows
+
+
+_CONTIG_LINE = re.compile(r"^##contig=<(.*)>\s*$")
+
+
+def _meta_fields(body: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in re.finditer(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|[^,]*)', body):
+        out.setdefault(m.group(1), m.group(2).strip('"'))
+    return out
+
+
+def parse_header_contigs(header: str) -> list[dict[str, Any]]:
+    """``##contig`` lines -> [{"contig", "length" (or None), "assembly" (or None)}] in header order."""
+    rows: list[dict[str, Any]] = []
+    for line in header.splitlines():
+        m = _CONTIG_LINE.match(line)
+        if not m:
+            continue
+        f = _meta_fields(m.group(1))
+        if "ID" not in f:
+            continue
+        length = f.get("length")
+        rows.append({
+            "contig": f["ID"],
+            "length": int(length) if length and length.isdigit() else None,
+            "assembly": f.get("assembly") or None,
+        })
+    return rows
+
+
+def header_assemblies(header: str) -> list[str]:
+    """Assembly names the header suggests, most specific first: contig ``assembly=``, ``##reference``."""
+    names: list[str] = []
+    for c in parse_header_contigs(header):
+        if c["assembly"]:
+            names.append(c["assembly"])
+    for line in header.splitlines():
+        if line.startswith("##reference="):
+            value = line.split("=", 1)[1].strip().strip("<>")
+            base = value.rstrip("/").rsplit("/", 1)[-1]
+            for ext in (".gz", ".fasta", ".fa", ".fna"):
+                if base.endswith(ext):
+                    base = base[: -len(ext)]
+            if base:
+                names.append(base)
+    return list(dict.fromkeys(n for n in names if re.fullmatch(r"[A-Za-z0-9._-]+", n)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Shards (0-based half-open inside)
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    contig: str
+    start: int  # 0-based, inclusive
+    end: int  # 0-based, exclusive
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Shard:
+        return cls(index=int(d["index"]), contig=str(d["contig"]), start=int(d["start"]), end=int(d["end"]))
+
+
+def region_line(contig: str, start: int, end: int) -> str:
+    """0-based half-open -> one line of a bcftools regions/targets file (1-based inclusive, tab-separated)."""
+    return f"{contig}\t{max(start, 0) + 1}\t{min(end, MAX_POS)}\n"
+
+
+def plan_shards(contigs: Sequence[dict[str, Any]], region_bases: int) -> list[Shard]:
+    """One shard per contig with records; contigs longer than ``region_bases`` are split into regions.
+
+    ``contigs`` are {"contig", "length" (or None), "records"} in output (header/rid) order.
+    """
+    if region_bases <= 0:
+        raise ValueError("region_bases must be positive")
+    shards: list[Shard] = []
+    for c in contigs:
+        if not c.get("records"):
+            continue
+        length = c.get("length")
+        if not length:
+            shards.append(Shard(len(shards), c["contig"], 0, MAX_POS))
+            continue
+        start = 0
+        while start < length:
+            end = min(start + region_bases, length)
+            last = end >= length
+            # The last region of a contig runs to MAX_POS: records past a (wrong) declared length stay in.
+            shards.append(Shard(len(shards), c["contig"], start, MAX_POS if last else end))
+            start = end
+    return shards
+
+
+# --------------------------------------------------------------------------------------------------
+# Input sniffing
+# --------------------------------------------------------------------------------------------------
+def sniff(first: bytes) -> dict[str, str]:
+    """First bytes -> {"compression": "bgzf"|"gzip"|"none", "format": "vcf"|"bcf"|"unknown"}."""
+    compression = "none"
+    payload = first
+    if first[:2] == b"\x1f\x8b":
+        is_bgzf = len(first) >= 16 and first[3] & 4 and first[12:14] == b"BC"
+        compression = "bgzf" if is_bgzf else "gzip"
+        try:
+            payload = zlib_head(first)
+        except Exception:
+            payload = b""
+    if payload[:3] == b"BCF":
+        fmt = "bcf"
+    elif payload.startswith(b"##fileformat=VCF"):
+        fmt = "vcf"
+    else:
+        fmt = "unknown"
+    return {"compression": compression, "format": fmt}
+
+
+def zlib_head(data: bytes, limit: int = 4096) -> bytes:
+    import zlib
+
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    return d.decompress(data, limit)
+
+
+# --------------------------------------------------------------------------------------------------
+# Tabix/CSI indexes: enough to find which bytes of a BGZF file a region needs
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class RefIndex:
+    bins: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    loffsets: dict[int, int] = field(default_factory=dict)  # CSI
+    linear: list[int] = field(default_factory=list)  # TBI
+    n_mapped: int = 0
+
+
+@dataclass
+class TabixIndex:
+    kind: str  # "tbi" or "csi"
+    min_shift: int
+    depth: int
+    names: list[str]
+    refs: list[RefIndex]
+
+    def records(self) -> int:
+        return sum(r.n_mapped for r in self.refs)
+
+
+def _parse_names(buf: bytes) -> list[str]:
+    return [n.decode() for n in buf.split(b"\0") if n]
+
+
+def parse_tabix_index(data: bytes) -> TabixIndex:
+    """Parse a .tbi or a tabix-style .csi (as written by ``bcftools index`` for .vcf.gz)."""
+    raw = gzip.decompress(data)
+    magic = raw[:4]
+    pos = 4
+    if magic == b"TBI\x01":
+        kind, min_shift, depth = "tbi", 14, 5
+        n_ref = struct.unpack_from("<i", raw, pos)[0]
+        pos += 4 + 24
+        l_nm = struct.unpack_from("<i", raw, pos)[0]
+        pos += 4
+        names = _parse_names(raw[pos : pos + l_nm])
+        pos += l_nm
+    elif magic == b"CSI\x01":
+        kind = "csi"
+        min_shift, depth, l_aux = struct.unpack_from("<iii", raw, pos)
+        pos += 12
+        aux = raw[pos : pos + l_aux]
+        pos += l_aux
+        names = _parse_names(aux[28:]) if l_aux >= 28 else []
+        n_ref = struct.unpack_from("<i", raw, pos)[0]
+        pos += 4
+    else:
+        raise ValueError("not a TBI/CSI index")
+    pseudo = ((1 << (depth * 3 + 3)) - 1) // 7 + 1
+    refs: list[RefIndex] = []
+    for _ in range(n_ref):
+        ref = RefIndex()
+        n_bin = struct.unpack_from("<i", raw, pos)[0]
+        pos += 4
+        for _b in range(n_bin):
+            if kind == "tbi":
+                bin_, n_chunk = struct.unpack_from("<Ii", raw, pos)
+                pos += 8
+            else:
+                bin_, loff, n_chunk = struct.unpack_from("<IQi", raw, pos)
+                pos += 16
+                ref.loffsets[bin_] = loff
+            chunks = [struct.unpack_from("<QQ", raw, pos + 16 * i) for i in range(n_chunk)]
+            pos += 16 * n_chunk
+            if bin_ == pseudo:
+                if len(chunks) >= 2:
+                    ref.n_mapped = chunks[1][0]
+            else:
+                ref.bins[bin_] = [(int(a), int(b)) for a, b in chunks]
+        if kind == "tbi":
+            n_intv = struct.unpack_from("<i", raw, pos)[0]
+            pos += 4
+            ref.linear = list(struct.unpack_from(f"<{n_intv}Q", raw, pos))
+            pos += 8 * n_intv
+        refs.append(ref)
+    return TabixIndex(kind, min_shift, depth, names, refs)
+
+
+def _reg2bins(beg: int, end: int, min_shift: int, depth: int) -> list[int]:
+    end -= 1
+    bins: list[int] = []
+    s = min_shift + depth * 3
+    t = 0
+    for level in range(depth + 1):
+        b = t + (beg >> s)
+        e = t + (end >> s)
+        bins.extend(range(b, e + 1))
+        s -= 3
+        t += 1 << (level * 3)
+    return bins
+
+
+def region_voffsets(idx: TabixIndex, contig: str, beg: int, end: int) -> tuple[int, int] | None:
+    """Virtual offsets (first chunk start, last chunk end) covering records overlapping [beg, end)."""
+    if contig not in idx.names:
+        return None
+    ref = idx.refs[idx.names.index(contig)]
+    limit = 1 << (idx.min_shift + idx.depth * 3)
+    beg, end = max(beg, 0), min(end, limit)
+    if beg >= end:
+        return None
+    min_off = 0
+    if idx.kind == "tbi" and ref.linear:
+        i = beg >> idx.min_shift
+        min_off = ref.linear[min(i, len(ref.linear) - 1)] if i < len(ref.linear) else 0
+    elif idx.kind == "csi":
+        leaf_first = ((1 << (idx.depth * 3)) - 1) // 7
+        b = leaf_first + (beg >> idx.min_shift)
+        while b > 0 and b not in ref.loffsets:
+            b = (b - 1) >> 3
+        min_off = ref.loffsets.get(b, 0)
+    chunks = [
+        c
+        for b in _reg2bins(beg, end, idx.min_shift, idx.depth)
+        for c in ref.bins.get(b, [])
+        if c[1] > min_off
+    ]
+    if not chunks:
+        return None
+    return min(c[0] for c in chunks), max(c[1] for c in chunks)
+
+
+def first_record_voffset(idx: TabixIndex) -> int | None:
+    starts = [c[0] for r in idx.refs for chunks in r.bins.values() for c in chunks]
+    return min(starts) if starts else None
+
+
+def byte_ranges_for(idx: TabixIndex, size: int, contig: str, beg: int, end: int) -> list[tuple[int, int]]:
+    """Byte ranges [a, b) of the BGZF file that a region query on [beg, end) reads (header, data, EOF)."""
+    block = 1 << 16
+    ranges: list[tuple[int, int]] = []
+    first = first_record_voffset(idx)
+    header_end = (first >> 16) + block if first is not None else size
+    ranges.append((0, min(header_end, size)))
+    vo = region_voffsets(idx, contig, beg, end)
+    if vo is not None:
+        ranges.append((vo[0] >> 16, min((vo[1] >> 16) + block, size)))
+    ranges.append((max(size - 28, 0), size))
+    ranges.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+# --------------------------------------------------------------------------------------------------
+# Running pipelines of tools
+# --------------------------------------------------------------------------------------------------
+class ScratchPaths:
+    """Replaces the scratch directory in recorded command lines so sidecars are reproducible."""
+
+    def __init__(self, scratch: str, label: str = "$SCRATCH") -> None:
+        self.scratch = scratch.rstrip("/")
+        self.label = label
+
+    def clean(self, argv: Sequence[str]) -> list[str]:
+        return [a.replace(self.scratch, self.label) for a in argv]
+
+
+def _feed(src: BinaryIO, dst: IO[bytes], errors: list[BaseException]) -> None:
+    try:
+        while True:
+            buf = src.read(CHUNK)
+            if not buf:
+                break
+            dst.write(buf)
+    except BrokenPipeError:
+        pass  # the reader died; its exit status tells why
+    except BaseException as e:
+        errors.append(e)
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            dst.close()
+
+
+def run_pipeline(
+    stages: Sequence[Sequence[str]], scratch: Path, *, stdin: BinaryIO | None = None
+) -> list[str]:
+    """Run ``stages`` connected by pipes (optionally fed from ``stdin`` by a thread).
+
+    Returns each stage's stderr. On failure raises :class:`tools.ToolError` for the most upstream stage
+    that failed (a downstream failure is usually a consequence), or re-raises the feeder's error.
+    """
+    for argv in stages:
+        tools.which(argv[0])
+    procs: list[subprocess.Popen[bytes]] = []
+    err_files: list[IO[bytes]] = []
+    feeder: threading.Thread | None = None
+    feed_errors: list[BaseException] = []
+    try:
+        prev_out: IO[bytes] | None = None
+        for i, argv in enumerate(stages):
+            ef = tempfile.TemporaryFile(dir=scratch)  # noqa: SIM115 - closed in finally
+            err_files.append(ef)
+            if i == 0:
+                stdin_arg: Any = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
+            else:
+                stdin_arg = prev_out
+            last = i == len(stages) - 1
+            stdout_arg = subprocess.DEVNULL if last else subprocess.PIPE
+            p = subprocess.Popen(list(argv), stdin=stdin_arg, stdout=stdout_arg, stderr=ef)
+            if prev_out is not None:
+                prev_out.close()  # the child holds it now; lets SIGPIPE reach the writer
+            prev_out = p.stdout
+            procs.append(p)
+        if stdin is not None:
+            assert procs[0].stdin is not None
+            feeder = threading.Thread(target=_feed, args=(stdin, procs[0].stdin, feed_errors), daemon=True)
+            feeder.start()
+        codes = [p.wait() for p in procs]
+        if feeder is not None:
+            feeder.join()
+        texts = []
+        for ef in err_files:
+            ef.seek(0)
+            texts.append(ef.read().decode("utf-8", "replace"))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for ef in err_files:
+            ef.close()
+    if feed_errors:
+        raise feed_errors[0]
+    for argv, code, text in zip(stages, codes, texts, strict=True):
+        if code != 0:
+            raise tools.ToolError(argv, code, text)
+    return texts
+
+
+_UNREADABLE = (
+    "Could not read VCF/BCF headers", "not detected as bcf or vcf", "Failed to read", "Could not parse",
+    "[E::vcf_parse", "[E::bcf_", "invalid", "truncated", "not compressed with bgzip",
+)
+
+
+def classify(err: tools.ToolError, name: str) -> ProcessingError | None:
+    """A tool failure the user caused -> the coded exception (None when it is not the user's)."""
+    mm = parse_ref_mismatch(err.stderr)
+    if mm:
+        return RefMismatch(
+            f"REF allele {mm['vcf']!r} at {mm['contig']}:{mm['pos']} does not match the reference "
+            f"({mm['reference']!r}); fix the record or upload against the matching assembly",
+            location=f"{name} {mm['contig']}:{mm['pos']}",
+        )
+    cm = _REF_CONTIG.search(err.stderr)
+    if cm and "-f" in err.argv:
+        where = cm.group(1) or cm.group(2)
+        return RefContigMissing(
+            f"contig/position {where} is not in the reference FASTA; check the assembly of the upload",
+            location=f"{name} {where}",
+        )
+    text = err.stderr
+    if any(s in text for s in _UNREADABLE):
+        tail = " | ".join(text.strip().splitlines()[-3:])
+        return UnreadableInput(f"{name} could not be read as VCF/BCF ({tail}); re-export it with bcftools",
+                               location=name)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# The processing steps
+# --------------------------------------------------------------------------------------------------
+def norm_stages(
+    src: str, out: str, scratch: Path, *, reference: str | None,
+    regions_file: str | None = None, targets_file: str | None = None,
+) -> list[list[str]]:
+    first = ["bcftools", "norm", "--no-version", "-m", "-any"]
+    if reference:
+        first += ["-f", reference, "-c", "e"]
+    if regions_file:
+        first += ["-R", regions_file]
+    first += ["-Ou", "-o", "-", src]
+    stages = [first]
+    if targets_file:
+        stages.append(["bcftools", "view", "--no-version", "-T", targets_file, "-Ou", "-o", "-", "-"])
+    stages.append(
+        ["bcftools", "sort", "-m", SORT_MEMORY, "-T", str(scratch / "sort."), "-Ou", "-o", "-", "-"]
+    )
+    stages.append(["bcftools", "norm", "--no-version", "-d", "exact", "-Oz", "-o", out, "-"])
+    return stages
+
+
+@dataclass
+class Normalised:
+    path: str
+    records_in: int
+    split: int
+    realigned: int
+    commands: list[list[str]]
+
+
+def normalise(
+    src: str, out: str, scratch: Path, *, reference: str | None, name: str,
+    stdin: BinaryIO | None = None, regions_file: str | None = None, targets_file: str | None = None,
+) -> Normalised:
+    stages = norm_stages(src, out, scratch, reference=reference, regions_file=regions_file,
+                         targets_file=targets_file)
+    try:
+        errs = run_pipeline(stages, scratch, stdin=stdin)
+    except tools.ToolError as e:
+        coded = classify(e, name)
+        if coded is not None:
+            raise coded from e
+        raise
+    stats = parse_norm_stats(errs[0])
+    return Normalised(out, stats.get("total", 0), stats.get("split", 0), stats.get("realigned", 0),
+                      [list(s) for s in stages])
+
+
+def header_text(path: str) -> str:
+    return tools.run(["bcftools", "view", "--no-version", "-h", path]).stdout.decode()
+
+
+def index_kind(header: str) -> str:
+    lengths = [c["length"] or 0 for c in parse_header_contigs(header)]
+    return "csi" if any(n > TBI_MAX_LENGTH for n in lengths) else "tbi"
+
+
+def index_vcf(path: str, header: str | None = None) -> tuple[str, list[str]]:
+    """Index a BGZF VCF: .tbi, or .csi when a contig is longer than 2^29 (or tbi refuses)."""
+    kind = index_kind(header if header is not None else header_text(path))
+    argv = ["bcftools", "index", "-f", "--tbi" if kind == "tbi" else "--csi", path]
+    try:
+        tools.run(argv)
+    except tools.ToolError:
+        if kind != "tbi":
+            raise
+        kind = "csi"
+        argv = ["bcftools", "index", "-f", "--csi", path]
+        tools.run(argv)
+    return f"{path}.{kind}", argv
+
+
+def index_stats(path: str) -> list[dict[str, Any]]:
+    return parse_index_stats(tools.run(["bcftools", "index", "-s", path]).stdout.decode())
+
+
+def file_digests(path: str) -> dict[str, Any]:
+    md5, sha = hashlib.md5(), hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while buf := fh.read(CHUNK):
+            md5.update(buf)
+            sha.update(buf)
+            size += len(buf)
+    return {"md5": md5.hexdigest(), "sha256": sha.hexdigest(), "size": size}
+
+
+def tool_versions() -> dict[str, str]:
+    return {
+        "bcftools": tools.version("bcftools"),
+        "tabix": tools.version("tabix"),
+        "distribution": "Debian bcftools/tabix packages",
+    }
+
+
+def basename_of(name: str) -> str:
+    base = name.rstrip("/").rsplit("/", 1)[-1]
+    for ext in (".gz", ".bgz", ".bgzf", ".vcf", ".bcf"):
+        if base.lower().endswith(ext):
+            base = base[: -len(ext)]
+    return base or "input"
+
+
+def output_names(name: str) -> dict[str, str]:
+    vcf = f"{basename_of(name)}.norm.vcf.gz"
+    return {"vcf": vcf, "sidecar": f"{vcf}.json"}
+
+
+def sidecar(
+    *, input_info: dict[str, Any], vcf: dict[str, Any], index: dict[str, Any], records_in: int,
+    records_out: int, contigs: list[str], reference: dict[str, Any] | None, reference_note: str | None,
+    commands: list[list[str]], mode: str, shards: int, split: int | None, realigned: int | None,
+) -> dict[str, Any]:
+    return {
+        "schema": "genomics.processing/1",
+        "input": input_info,
+        "outputs": {"vcf": vcf, "index": index},
+        "records_in": records_in,
+        "records_out": records_out,
+        "split": split,
+        "realigned": realigned,
+        "contigs": contigs,
+        "reference": reference,
+        "reference_note": reference_note,
+        "left_aligned": reference is not None,
+        "mode": mode,
+        "shards": shards,
+        "tools": tool_versions(),
+        "commands": commands,
+    }
+
+
+def sha256_file(path: str) -> str:
+    return file_digests(path)["sha256"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Local entry points (the CLI calls process_local)
+# --------------------------------------------------------------------------------------------------
+def process_local(in_path: str, out_dir: str, *, reference: str | None = None) -> dict[str, Any]:
+    """Normalise, sort, deduplicate, bgzip and index ``in_path`` into ``out_dir`` with a JSON sidecar."""
+    if not os.path.exists(in_path):
+        raise InputNotFound(f"{in_path} does not exist", location=in_path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = output_names(in_path)
+    with tempfile.TemporaryDirectory(prefix="vcfproc-") as td:
+        scratch = Path(td)
+        tmp_vcf = str(scratch / names["vcf"])
+        ref_path = None
+        if reference:
+            ref_path = str(Path(reference).resolve())
+            if not os.path.exists(ref_path + ".fai"):
+                # faidx writes next to the FASTA; work on a scratch symlink so the original dir is untouched
+                link = scratch / Path(ref_path).name
+                link.symlink_to(ref_path)
+                tools.run(["samtools", "faidx", str(link)])
+                ref_path = str(link)
+        res = normalise(in_path, tmp_vcf, scratch, reference=ref_path, name=in_path)
+        header = header_text(tmp_vcf)
+        idx_path, idx_argv = index_vcf(tmp_vcf, header)
+        stats = index_stats(tmp_vcf)
+        clean = ScratchPaths(td)
+        final_vcf = out / names["vcf"]
+        final_idx = out / Path(idx_path).name
+        shutil.move(tmp_vcf, final_vcf)
+        shutil.move(idx_path, final_idx)
+        doc = sidecar(
+            input_info={"name": in_path, **file_digests(in_path)},
+            vcf={"name": final_vcf.name, **file_digests(str(final_vcf))},
+            index={"name": final_idx.name, **file_digests(str(final_idx))},
+            records_in=res.records_in,
+            records_out=sum(s["records"] for s in stats),
+            contigs=[s["contig"] for s in stats if s["records"]],
+            reference={"path": reference} if reference else None,
+            reference_note=None if reference else "no reference given: left-alignment and REF check skipped",
+            commands=[clean.clean(c) for c in [*res.commands, idx_argv]],
+            mode="single", shards=1, split=res.split, realigned=res.realigned,
+        )
+        side = out / names["sidecar"]
+        side.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return {
+        "vcf": str(final_vcf), "index": str(final_idx), "sidecar": str(side),
+        "records_in": doc["records_in"], "records_out": doc["records_out"], "contigs": doc["contigs"],
+    }
+
+
+def make_indexed_source(
+    src: str, out: str, scratch: Path, *, name: str, stdin: BinaryIO | None = None
+) -> tuple[str, list[list[str]]]:
+    """Sorted BGZF VCF copy of ``src`` (or of ``stdin`` when ``src`` is "-") plus its index."""
+    argv = ["bcftools", "sort", "-m", SORT_MEMORY, "-T", str(scratch / "srcsort."), "-Oz", "-o", out, src]
+    try:
+        run_pipeline([argv], scratch, stdin=stdin)
+    except tools.ToolError as e:
+        coded = classify(e, name)
+        if coded is not None:
+            raise coded from e
+        raise
+    idx, idx_argv = index_vcf(out)
+    return idx, [argv, idx_argv]
+
+
+def try_index_in_place(path: str) -> tuple[str, list[str]] | None:
+    """Index an existing BGZF VCF; None when it cannot be indexed (unsorted, not BGZF, BCF)."""
+    try:
+        return index_vcf(path)
+    except tools.ToolError:
+        return None
+
+
+def source_contigs(path: str) -> list[dict[str, Any]]:
+    """Contigs of an indexed source in index order: name, length (header, else None) and record count."""
+    lengths = {c["contig"]: c["length"] for c in parse_header_contigs(header_text(path))}
+    rows = index_stats(path)
+    for r in rows:
+        r["length"] = lengths.get(r["contig"]) or r["length"]
+    return rows
+
+
+def process_shard_local(
+    source: str, shard: Shard, out: str, scratch: Path, *, reference: str | None, name: str
+) -> tuple[Normalised, int]:
+    """Normalise one shard of an indexed source into ``out`` (BGZF VCF, not indexed). Returns records out."""
+    regions = scratch / f"regions.{shard.index}.txt"
+    targets = scratch / f"targets.{shard.index}.txt"
+    regions.write_text(region_line(shard.contig, shard.start - SHARD_MARGIN, shard.end + SHARD_MARGIN))
+    targets.write_text(region_line(shard.contig, shard.start, shard.end))
+    res = normalise(source, out, scratch, reference=reference, name=name, regions_file=str(regions),
+                    targets_file=str(targets))
+    return res, count_records(out)
+
+
+def count_records(path: str) -> int:
+    """Records in a VCF/BCF, streamed (constant memory)."""
+    argv = ["bcftools", "view", "--no-version", "-H", path]
+    tools.which("bcftools")
+    n = 0
+    with tempfile.TemporaryFile() as ef:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=ef)
+        assert proc.stdout is not None
+        while buf := proc.stdout.read(CHUNK):
+            n += buf.count(b"\n")
+        code = proc.wait()
+        if code != 0:
+            ef.seek(0)
+            raise tools.ToolError(argv, code, ef.read().decode("utf-8", "replace"))
+    return n
+
+
+def gather_local(shard_paths: Iterable[str], out: str) -> list[str]:
+    """Concatenate non-overlapping, individually sorted shards in order (naive: no recompression)."""
+    paths = list(shard_paths)
+    argv = ["bcftools", "concat", "--naive", "--no-version", "-Oz", "-o", out, *paths]
+    if len(paths) == 1:
+        shutil.copyfile(paths[0], out)
+        return ["cp", paths[0], out]
+    tools.run(argv)
+    return argv
