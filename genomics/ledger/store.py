@@ -184,9 +184,9 @@ class Ledger:
             raise InvalidTransition(job_id, None, target)
         now = model.now_iso()
         entry = {"to": target, "at": now, "by": actor, **(dict(detail) if detail else {})}
-        names = {"#s": "status"}
+        names = {"#s": "status", "#hist": "history"}
         values: dict[str, Any] = {":to": target, ":now": now, ":h": [entry]}
-        sets = ["#s = :to", "updated_at = :now", "history = list_append(history, :h)"]
+        sets = ["#s = :to", "updated_at = :now", "#hist = list_append(#hist, :h)"]
         for i, (k, v) in enumerate((attributes or {}).items()):
             if v is None:
                 continue
@@ -247,8 +247,9 @@ class Ledger:
             "update_item",
             TableName=self.jobs_table,
             Key=serialize({"job_id": job_id}),
-            UpdateExpression="SET steps = list_append(if_not_exists(steps, :empty), :s)",
+            UpdateExpression="SET #st = list_append(if_not_exists(#st, :empty), :s)",
             ConditionExpression="attribute_exists(job_id)",
+            ExpressionAttributeNames={"#st": "steps"},
             ExpressionAttributeValues=serialize({":s": [dict(step)], ":empty": []}),
         )
 
@@ -307,9 +308,10 @@ class Ledger:
             TableName=self.metadata_table,
             Key=serialize({"pk": f"SAMPLE#{sample_id}", "sk": "SAMPLE"}),
             UpdateExpression=(
-                "SET sample_id = :s, project = :p, gsi_project = :p, updated_at = :now, "
+                "SET #sid = :s, #proj = :p, gsi_project = :p, updated_at = :now, "
                 "created_at = if_not_exists(created_at, :now)"
             ),
+            ExpressionAttributeNames={"#sid": "sample_id", "#proj": "project"},
             ExpressionAttributeValues=serialize({":s": sample_id, ":p": project, ":now": now}),
         )
         item = {

@@ -1,0 +1,344 @@
+"""`genomics`: the command line for researchers, data stewards and pipeline operators.
+
+Local files:   genomics validate PATH... [--json] [--reference FASTA] [--mate FASTQ]
+               genomics process IN OUTDIR [--reference FASTA]
+               genomics qc PATH [--json] [--assay wgs|wes|panel]
+A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto server):
+               genomics status [SAMPLE | --job ID | --failed-since T | --project P] [--json]
+               genomics replay [--dry-run]      genomics deliver PROJECT --partner NAME
+               genomics report PROJECT          genomics upload FILE PROJECT SAMPLE [--assay A]
+Everything on this machine, on moto server:
+               genomics local demo [--json]     genomics local serve
+Reference:     genomics codes                   (the error-code table)
+
+Exit codes: 0 success (all files valid); 1 a file is invalid / a job failed; 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A usage or I/O problem (exit 2)."""
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    out = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
+    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(out)
+
+
+def _parse_since(text: str) -> str:
+    """ISO time, or a relative age like 24h / 7d / 30m."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text and text[-1] in units and text[:-1].isdigit():
+        t = datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    else:
+        try:
+            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise CliError(f"--failed-since {text!r}: use ISO time (2026-11-01T00:00:00Z) or 24h/7d") from e
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _stack(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(boto3 session, Names) for --stack in the caller's account and region."""
+    import boto3
+
+    from genomics.deployment import Names
+
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    session = boto3.Session()
+    region = session.region_name or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise CliError("no AWS region configured: set AWS_REGION or use a profile with a region")
+    account = session.client("sts").get_caller_identity()["Account"]
+    return session, Names(stack=args.stack, account_id=account, region=region)
+
+
+def _ledger(session: Any, names: Any) -> Any:
+    from genomics.ledger import Ledger
+
+    return Ledger(
+        names.table("metadata"), names.table("jobs"), names.table("qc"), client=session.client("dynamodb")
+    )
+
+
+# ------------------------------------------------------------------------------------------ commands
+def cmd_validate(args: argparse.Namespace) -> int:
+    from genomics.validation import validate_path
+
+    worst = EXIT_OK
+    reports = []
+    for path in args.paths:
+        if not os.path.exists(path):
+            raise CliError(f"{path}: no such file or directory")
+        rep = validate_path(path, reference=args.reference, mate=args.mate)
+        reports.append(rep)
+        if not rep.valid:
+            worst = EXIT_INVALID
+    if args.json:
+        for rep in reports:
+            print(json.dumps(rep.to_json()))
+    else:
+        for rep in reports:
+            verdict = "valid" if rep.valid else "INVALID"
+            print(
+                f"{rep.path}: {rep.format}: {verdict} ({len(rep.errors)} errors, {len(rep.warnings)} warnings)"
+            )
+            for kind, issues in (("error", rep.errors), ("warning", rep.warnings)):
+                for i in issues:
+                    where = f"line {i.line}: " if i.line else ""
+                    print(f"  {kind} {i.code}: {where}{i.message}")
+    return worst
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from genomics.processing.vcf import process_local
+
+    result = process_local(args.input, args.outdir, reference=args.reference)
+    _print_json(result)
+    return EXIT_OK
+
+
+def cmd_qc(args: argparse.Namespace) -> int:
+    from genomics.qc import qc_local
+
+    result = qc_local(args.path, assay=args.assay, reference=args.reference)
+    if args.json:
+        _print_json(result)
+    else:
+        m = result["metrics"]
+        print(f"{result['path']}: {result['format']}: gate {result['gate']['verdict']}")
+        for k in sorted(m):
+            if not isinstance(m[k], dict | list):
+                print(f"  {k}: {m[k]}")
+        for r in result["gate"].get("reasons", []):
+            print(f"  - {r}")
+    return EXIT_INVALID if result["gate"]["verdict"] == "fail" else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from genomics import status
+
+    session, names = _stack(args)
+    ledger = _ledger(session, names)
+    if args.job:
+        result: Any = status.job_status(ledger, args.job)
+    elif args.failed_since:
+        result = status.failures(ledger, _parse_since(args.failed_since))
+    elif args.project:
+        result = status.project_status(ledger, args.project)
+    elif args.sample:
+        result = status.sample_status(ledger, args.sample)
+    else:
+        raise CliError("say what to look up: SAMPLE, --job ID, --failed-since T or --project P")
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    if isinstance(result, list):
+        print(_table(result, ["updated_at", "status", "sample_id", "key", "reason"]))
+    elif "history" in result:
+        print(_table([result], ["job_id", "status", "sample_id", "key", "qc_verdict", "cost_usd"]))
+        for h in result["history"]:
+            print(
+                f"  {h.get('at')}  -> {h.get('to'):<11} by {h.get('by')}  {h.get('note') or h.get('error') or ''}"
+            )
+        if result.get("reason"):
+            print(f"  reason: {result['reason']}")
+    elif "samples" in result:
+        print(f"project {result['project']}: {len(result['samples'])} samples")
+        print(_table(result["jobs"], ["sample_id", "status", "key", "qc_verdict", "updated_at"]))
+        for d in result["deliveries"]:
+            print(f"  delivery {d['sk'][9:]} to {d['partner']}: {', '.join(d.get('samples', []))}")
+    else:
+        if not result["found"]:
+            print(f"sample {args.sample}: not in the ledger")
+            return EXIT_INVALID
+        print(f"sample {result['sample_id']} (project {result['project']})")
+        print(_table(result["jobs"], ["job_id", "status", "key", "qc_verdict", "updated_at", "reason"]))
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from genomics.ingest import IngestConfig, ingest_record
+    from genomics.replay import replay
+
+    session, names = _stack(args)
+    sqs = session.client("sqs")
+    url = sqs.get_queue_url(QueueName=names.dead_letter_queue)["QueueUrl"]
+    config = IngestConfig(raw_bucket=names.bucket("raw"), state_machine_arn=names.state_machine_arn())
+    ledger = _ledger(session, names)
+    s3, sfn = session.client("s3"), session.client("stepfunctions")
+    result = replay(
+        sqs,
+        url,
+        lambda r: ingest_record(r, config=config, ledger=ledger, s3=s3, sfn=sfn),
+        dry_run=args.dry_run,
+    )
+    _print_json(result)
+    return EXIT_INVALID if result["failed"] else EXIT_OK
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from genomics.delivery import deliver
+
+    session, names = _stack(args)
+    result = deliver(
+        _ledger(session, names),
+        session.client("s3"),
+        project=args.project,
+        partner=args.partner,
+        delivery_bucket=names.bucket("delivery"),
+        delivery_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],
+        samples=set(args.sample) if args.sample else None,
+    )
+    _print_json(result)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from genomics.qc.service import cohort_report
+
+    session, names = _stack(args)
+    key = cohort_report(session.client("s3"), names.bucket("processed"), args.project)
+    print(f"s3://{names.bucket('processed')}/{key}")
+    return EXIT_OK
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    session, names = _stack(args)
+    key = f"{args.project}/{args.sample}/{os.path.basename(args.file)}"
+    extra = {"Metadata": {"assay": args.assay}} if args.assay else {}
+    session.client("s3").upload_file(args.file, names.bucket("raw"), key, ExtraArgs=extra)
+    print(f"s3://{names.bucket('raw')}/{key}")
+    return EXIT_OK
+
+
+def cmd_codes(args: argparse.Namespace) -> int:
+    from genomics.validation.codes import render_markdown
+
+    print(render_markdown())
+    return EXIT_OK
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from genomics.local import demo
+
+    if args.local_command == "demo":
+        return demo.main(as_json=args.json)
+    return demo.serve()
+
+
+# ------------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="genomics", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="validate local files by content")
+    v.add_argument("paths", nargs="+", metavar="PATH")
+    v.add_argument("--json", action="store_true", help="one JSON object per file")
+    v.add_argument("--reference", metavar="FASTA", help="reference for CRAM")
+    v.add_argument("--mate", metavar="FASTQ", help="second file of a read pair")
+    v.set_defaults(func=cmd_validate)
+
+    pr = sub.add_parser("process", help="normalise, sort, bgzip and index a local VCF/BCF")
+    pr.add_argument("input")
+    pr.add_argument("outdir")
+    pr.add_argument("--reference", metavar="FASTA")
+    pr.set_defaults(func=cmd_process)
+
+    q = sub.add_parser("qc", help="QC metrics and the gate for a local file")
+    q.add_argument("path")
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--assay", choices=["wgs", "wes", "panel"], default="wgs")
+    q.add_argument("--reference", metavar="FASTA")
+    q.set_defaults(func=cmd_qc)
+
+    def stack_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--stack", default=os.environ.get("GENOMICS_STACK", "dev"))
+        sp.add_argument("--endpoint-url", default=None, help="e.g. moto server's http://127.0.0.1:PORT")
+
+    s = sub.add_parser("status", help="the ledger: a sample, a job, failures, a project")
+    s.add_argument("sample", nargs="?")
+    s.add_argument("--job")
+    s.add_argument("--failed-since", metavar="T")
+    s.add_argument("--project")
+    s.add_argument("--json", action="store_true")
+    stack_args(s)
+    s.set_defaults(func=cmd_status)
+
+    r = sub.add_parser("replay", help="re-run uploads from the ingest dead-letter queue")
+    r.add_argument("--dry-run", action="store_true")
+    stack_args(r)
+    r.set_defaults(func=cmd_replay)
+
+    d = sub.add_parser("deliver", help="copy a project's QC-passed outputs to a partner's prefix")
+    d.add_argument("project")
+    d.add_argument("--partner", required=True)
+    d.add_argument("--sample", action="append", help="only these samples (repeatable)")
+    stack_args(d)
+    d.set_defaults(func=cmd_deliver)
+
+    rep = sub.add_parser("report", help="build the cohort MultiQC report of a project")
+    rep.add_argument("project")
+    stack_args(rep)
+    rep.set_defaults(func=cmd_report)
+
+    up = sub.add_parser("upload", help="upload a file to the raw bucket as <project>/<sample>/<file>")
+    up.add_argument("file")
+    up.add_argument("project")
+    up.add_argument("sample")
+    up.add_argument("--assay", choices=["wgs", "wes", "panel"])
+    stack_args(up)
+    up.set_defaults(func=cmd_upload)
+
+    c = sub.add_parser("codes", help="print the table of error codes")
+    c.set_defaults(func=cmd_codes)
+
+    loc = sub.add_parser("local", help="the whole pipeline on moto server on this machine")
+    lsub = loc.add_subparsers(dest="local_command", required=True)
+    ld = lsub.add_parser("demo", help="deploy locally, upload sample data, print the results")
+    ld.add_argument("--json", action="store_true")
+    lsub.add_parser("serve", help="deploy locally and keep serving (prints the endpoint)")
+    loc.set_defaults(func=cmd_local, json=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return EXIT_USAGE if e.code not in (0, None) else EXIT_OK
+    try:
+        return int(args.func(args))
+    except CliError as e:
+        print(f"genomics: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:
+        print(f"genomics: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

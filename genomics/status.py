@@ -1,0 +1,62 @@
+"""Answers from the ledger: where is sample X, what failed since T, what did project P deliver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genomics.ledger import Ledger
+
+JOB_FIELDS = ("job_id", "status", "sample_id", "project", "key", "format", "updated_at", "reason")
+
+
+def job_row(job: dict[str, Any]) -> dict[str, Any]:
+    row = {k: job.get(k) for k in JOB_FIELDS}
+    qc = job.get("qc") or {}
+    row["qc_verdict"] = qc.get("verdict")
+    row["outputs"] = job.get("outputs") or {}
+    row["cost_usd"] = (job.get("cost") or {}).get("usd")
+    return row
+
+
+def sample_status(ledger: Ledger, sample_id: str) -> dict[str, Any]:
+    sample = ledger.sample(sample_id)
+    if sample is None:
+        return {"sample_id": sample_id, "found": False, "files": [], "jobs": [], "qc": []}
+    jobs = ledger.jobs_for_sample(sample_id)
+    qc = [q for q in ledger.qc_for_sample(sample_id) if q.get("metric_key", "").endswith("#_gate")]
+    return {
+        "sample_id": sample_id,
+        "found": True,
+        "project": sample.get("project"),
+        "files": [
+            {k: f.get(k) for k in ("key", "version_id", "format", "status", "sha256", "job_id", "qc_verdict")}
+            for f in sample["files"]
+        ],
+        "jobs": [job_row(j) for j in jobs],
+        "qc": qc,
+    }
+
+
+def job_status(ledger: Ledger, job_id: str) -> dict[str, Any]:
+    job = ledger.get_job(job_id)
+    return {
+        **job_row(job),
+        "history": job.get("history", []),
+        "steps": job.get("steps", []),
+        "cost": job.get("cost"),
+        "error": job.get("error"),
+        "cause": job.get("cause"),
+    }
+
+
+def failures(ledger: Ledger, since: str) -> list[dict[str, Any]]:
+    return [job_row(j) for j in ledger.failures_since(since)]
+
+
+def project_status(ledger: Ledger, project: str) -> dict[str, Any]:
+    return {
+        "project": project,
+        "samples": [s.get("sample_id") for s in ledger.samples_in_project(project)],
+        "jobs": [job_row(j) for j in ledger.jobs_for_project(project)],
+        "deliveries": ledger.deliveries(project),
+    }
