@@ -1,0 +1,1 @@
+"""The Pulumi program's components, one module per concern (see ``__main__.py``)."""

@@ -1,0 +1,66 @@
+"""The genomics platform: read the stack configuration, build the components, export the outputs."""
+
+from __future__ import annotations
+
+import pulumi
+
+from genomics.deployment import FUNCTIONS
+from infra.config import load
+from infra.functions import PipelineFunction, PipelineFunctionArgs
+from infra.image import HandlerImage, HandlerImageArgs
+from infra.ingest import Ingest, IngestArgs
+from infra.ledger import LedgerTables, LedgerTablesArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.naming import current_names
+from infra.network import Network, NetworkArgs
+from infra.storage import DataBuckets, DataBucketsArgs
+from infra.workflow import Workflow, WorkflowArgs
+
+config = load()
+names = current_names(config.stack)
+
+network = Network("network", NetworkArgs(names, config)) if config.vpc else None
+storage = DataBuckets("storage", DataBucketsArgs(names, config))
+ledger = LedgerTables("ledger", LedgerTablesArgs(names, config))
+image = HandlerImage("image", HandlerImageArgs(names, config))
+kms_key_arn = storage.kms_key.arn if storage.kms_key else None
+functions = {
+    logical: PipelineFunction(
+        logical,
+        PipelineFunctionArgs(
+            spec=spec,
+            names=names,
+            config=config,
+            image_uri=image.image_uri,
+            kms_key_arn=kms_key_arn,
+            vpc=network.placement if network else None,
+        ),
+    )
+    for logical, spec in FUNCTIONS.items()
+}
+pipeline = Workflow(
+    "workflow",
+    WorkflowArgs(names, config, {logical: f.function.arn for logical, f in functions.items()}),
+)
+ingest = Ingest(
+    "ingest",
+    IngestArgs(names, storage.buckets["raw"], functions["validation-handler"].function),
+)
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        names=names,
+        config=config,
+        function_names={logical: f.function.name for logical, f in functions.items()},
+        state_machine_arn=pipeline.state_machine.arn,
+        dead_letter_queue_name=ingest.queue.name,
+    ),
+)
+
+pulumi.export("buckets", {role: b.bucket for role, b in storage.buckets.items()})
+pulumi.export("tables", {role: t.name for role, t in ledger.tables.items()})
+pulumi.export("functions", {logical: f.function.arn for logical, f in functions.items()})
+pulumi.export("state_machine_arn", pipeline.state_machine.arn)
+pulumi.export("image_uri", image.image_uri)
+pulumi.export("dead_letter_queue_url", ingest.queue.url)
+pulumi.export("alerts_topic_arn", monitoring.topic.arn)

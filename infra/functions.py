@@ -1,0 +1,113 @@
+"""PipelineFunction: one Lambda of ``genomics.deployment.FUNCTIONS`` with its own role, inline policy
+(exactly its Grants) and log group.
+
+Environment only from ``deployment.environment``; sizing from ``deployment.memory_mb/timeout_s/
+ephemeral_mb``; container image by digest, command = the spec's handler; x86_64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from genomics import deployment
+from genomics.deployment import FunctionSpec, Names
+from infra import policies
+from infra.config import StackConfig
+
+
+@dataclass(frozen=True)
+class VpcPlacement:
+    """Where functions run when the VPC is on (subnet/SG ids for Lambda, ARNs for the role policy)."""
+
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    subnet_arns: Sequence[pulumi.Input[str]]
+    security_group_arns: Sequence[pulumi.Input[str]]
+
+
+@dataclass(frozen=True)
+class PipelineFunctionArgs:
+    spec: FunctionSpec
+    names: Names
+    config: StackConfig
+    image_uri: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str] | None = None
+    vpc: VpcPlacement | None = None
+
+
+class PipelineFunction(pulumi.ComponentResource):
+    """Role + inline policy from Grants + log group + the Lambda function."""
+
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    function: aws.lambda_.Function
+
+    def __init__(self, name: str, args: PipelineFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genomics:functions:PipelineFunction", name, None, opts)
+        spec, names, config = args.spec, args.names, args.config
+        settings = config.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{names.function(spec.logical)}-role",
+            assume_role_policy=pulumi.Output.json_dumps(policies.assume_role_policy("lambda.amazonaws.com")),
+            description=f"Execution role of {names.function(spec.logical)}",
+            opts=child,
+        )
+        document = policies.function_policy(
+            spec,
+            names,
+            kms_key_arn=args.kms_key_arn,
+            vpc_subnet_arns=args.vpc.subnet_arns if args.vpc else (),
+            vpc_security_group_arns=args.vpc.security_group_arns if args.vpc else (),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=self.role.id,
+            name="grants",
+            policy=pulumi.Output.json_dumps(document),
+            opts=child,
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=names.log_group(spec.logical),
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=names.function(spec.logical),
+            description=spec.description,
+            role=self.role.arn,
+            package_type="Image",
+            image_uri=args.image_uri,
+            image_config=aws.lambda_.FunctionImageConfigArgs(commands=[spec.handler]),
+            architectures=["x86_64"],
+            memory_size=deployment.memory_mb(spec.logical, settings),
+            timeout=deployment.timeout_s(spec.logical, settings),
+            ephemeral_storage=aws.lambda_.FunctionEphemeralStorageArgs(
+                size=deployment.ephemeral_mb(spec.logical, settings)
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables=deployment.environment(spec.logical, names, settings)
+            ),
+            # None = unreserved (-1); provisioned concurrency is never used (idle cost).
+            reserved_concurrent_executions=(
+                config.reserved_concurrency if config.reserved_concurrency is not None else -1
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
+            vpc_config=(
+                aws.lambda_.FunctionVpcConfigArgs(
+                    subnet_ids=list(args.vpc.subnet_ids), security_group_ids=list(args.vpc.security_group_ids)
+                )
+                if args.vpc
+                else None
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, self.log_group]),
+        )
+        self.register_outputs({"arn": self.function.arn, "name": self.function.name, "role": self.role.arn})

@@ -1,0 +1,128 @@
+"""HandlerImage: the ECR repository and the handlers' container image built and pushed by docker-build.
+
+The image is tagged by content (a hash of the files that go into it) and by stack; functions use the
+pushed digest (``<repository>@sha256:...``), so an unchanged tree is neither rebuilt nor redeployed and a
+rollback to an older commit redeploys exactly the image of that commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker_build as docker_build
+
+from genomics.deployment import Names
+from infra.config import StackConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = "images/Dockerfile"
+# What the image is built from (keep in step with images/Dockerfile's COPY lines).
+IMAGE_INPUTS: tuple[str, ...] = (DOCKERFILE, "pyproject.toml", "genomics", "handlers", "images")
+KEEP_IMAGES = 10
+
+
+def _files(root: Path, inputs: Iterable[str]) -> list[Path]:
+    found: list[Path] = []
+    for rel in inputs:
+        path = root / rel
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found.extend(
+                p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+            )
+    return sorted(set(found))
+
+
+def content_tag(root: Path = REPO_ROOT, inputs: Iterable[str] = IMAGE_INPUTS) -> str:
+    """A short, stable hash of the image inputs (paths and bytes)."""
+    digest = hashlib.sha256()
+    for path in _files(root, inputs):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def lifecycle_policy() -> str:
+    """Expire untagged images after a day; keep the newest images only (storage cost)."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "untagged images expire after a day",
+                    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                  "countUnit": "days", "countNumber": 1},
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"keep the newest {KEEP_IMAGES} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                  "countNumber": KEEP_IMAGES},
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
+
+
+@dataclass(frozen=True)
+class HandlerImageArgs:
+    names: Names
+    config: StackConfig
+
+
+class HandlerImage(pulumi.ComponentResource):
+    """ECR repository + the built image. ``image_uri`` is ``<repository url>@<digest>``."""
+
+    repository: aws.ecr.Repository
+    image: docker_build.Image
+    image_uri: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HandlerImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genomics:image:HandlerImage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.repository = aws.ecr.Repository(
+            f"{name}-repo",
+            name=args.names.image_repository,
+            # Tags "<stack>" move with each deployment; functions pin digests, never tags.
+            image_tag_mutability="MUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            # AES256: the image holds code, no data; a CMK here would need Lambda/ECR key grants.
+            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+            force_delete=args.config.force_destroy,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle", repository=self.repository.name, policy=lifecycle_policy(), opts=child
+        )
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        tag = content_tag()
+        url = self.repository.repository_url
+        self.image = docker_build.Image(
+            f"{name}-image",
+            context=docker_build.BuildContextArgs(location=str(REPO_ROOT)),
+            dockerfile=docker_build.DockerfileArgs(location=str(REPO_ROOT / DOCKERFILE)),
+            platforms=[docker_build.Platform.LINUX_AMD64],
+            push=True,
+            # Previews do not build (fast PR previews); `pulumi up` builds and pushes.
+            build_on_preview=False,
+            tags=[pulumi.Output.concat(url, ":", tag), pulumi.Output.concat(url, ":", args.names.stack)],
+            registries=[
+                docker_build.RegistryArgs(
+                    address=token.proxy_endpoint, username=token.user_name, password=token.password
+                )
+            ],
+            opts=child,
+        )
+        self.image_uri = pulumi.Output.concat(url, "@", self.image.digest)
+        self.register_outputs({"repository_url": url, "image_uri": self.image_uri, "content_tag": tag})

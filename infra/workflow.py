@@ -1,0 +1,72 @@
+"""Workflow: the Step Functions state machine built from ``genomics.workflow.definition``, its role
+(invoke exactly the four pipeline functions, deliver its logs) and its log group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from genomics import workflow
+from genomics.deployment import Names
+from infra import policies
+from infra.config import StackConfig
+
+
+@dataclass(frozen=True)
+class WorkflowArgs:
+    names: Names
+    config: StackConfig
+    function_arns: Mapping[str, pulumi.Input[str]]
+
+
+class Workflow(pulumi.ComponentResource):
+    """State machine + role + log group."""
+
+    state_machine: aws.sfn.StateMachine
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+
+    def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genomics:workflow:Workflow", name, None, opts)
+        names, config = args.names, args.config
+        child = pulumi.ResourceOptions(parent=self)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/vendedlogs/states/{names.state_machine}",
+            retention_in_days=config.settings.log_retention_days,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{names.state_machine}-role",
+            assume_role_policy=pulumi.Output.json_dumps(
+                policies.assume_role_policy("states.amazonaws.com", source_account=names.account_id)
+            ),
+            opts=child,
+        )
+        arns = [args.function_arns[logical] for logical in sorted(args.function_arns)]
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=self.role.id,
+            name="invoke-and-log",
+            policy=pulumi.Output.json_dumps(policies.state_machine_policy(arns)),
+            opts=child,
+        )
+        definition = workflow.definition(args.function_arns, map_concurrency=config.map_concurrency)
+        self.state_machine = aws.sfn.StateMachine(
+            f"{name}-state-machine",
+            name=names.state_machine,
+            type="STANDARD",
+            role_arn=self.role.arn,
+            definition=pulumi.Output.json_dumps(definition),
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                level="ERROR",
+                include_execution_data=False,
+                log_destination=pulumi.Output.concat(self.log_group.arn, ":*"),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs({"arn": self.state_machine.arn, "name": self.state_machine.name})

@@ -1,0 +1,143 @@
+"""Pulumi mocks that record every resource the program declares.
+
+``RecordingMocks.resources`` holds one dict per ``new_resource`` call: type, name, inputs (camelCase,
+numbers as floats, as the engine delivers them), outputs (what the mock answered) and parent URN.
+Outputs add plausible computed attributes (``arn``, ``id``, ECR ``repositoryUrl``, image ``digest``)
+so downstream resources see realistic values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+PARTITION = "aws"
+ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+
+
+def fake_digest(name: str) -> str:
+    return "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What AWS would compute for the resource types the program declares."""
+    physical = inputs.get("name") or inputs.get("bucket") or name
+    out: dict[str, Any] = {}
+    if typ == "aws:s3/bucket:Bucket":
+        out = {"arn": f"arn:{PARTITION}:s3:::{physical}", "bucket": physical}
+    elif typ == "aws:lambda/function:Function":
+        out = {"arn": _arn("lambda", f"function:{physical}")}
+    elif typ == "aws:iam/role:Role":
+        out = {"arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{physical}", "name": physical}
+    elif typ == "aws:sfn/stateMachine:StateMachine":
+        out = {"arn": _arn("states", f"stateMachine:{physical}")}
+    elif typ == "aws:dynamodb/table:Table":
+        out = {"arn": _arn("dynamodb", f"table/{physical}")}
+    elif typ == "aws:cloudwatch/logGroup:LogGroup":
+        out = {"arn": _arn("logs", f"log-group:{physical}")}
+    elif typ == "aws:sqs/queue:Queue":
+        out = {
+            "arn": _arn("sqs", physical),
+            "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}",
+        }
+    elif typ == "aws:sns/topic:Topic":
+        out = {"arn": _arn("sns", physical)}
+    elif typ == "aws:kms/key:Key":
+        out = {"arn": _arn("kms", f"key/{name}"), "keyId": name}
+    elif typ == "aws:ecr/repository:Repository":
+        out = {
+            "arn": _arn("ecr", f"repository/{physical}"),
+            "registryId": ACCOUNT_ID,
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{physical}",
+        }
+    elif typ == "docker-build:index:Image":
+        digest = fake_digest(name)
+        tags = inputs.get("tags") or []
+        out = {"digest": digest, "ref": f"{tags[0]}@{digest}" if tags else ""}
+    elif typ == "aws:ec2/subnet:Subnet":
+        out = {"arn": _arn("ec2", f"subnet/subnet-{name}")}
+    elif typ == "aws:ec2/securityGroup:SecurityGroup":
+        out = {"arn": _arn("ec2", f"security-group/sg-{name}")}
+    elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        out = {"prefixListId": f"pl-{name}"}
+    return out
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records resources and answers the invokes the program makes."""
+
+    def __init__(self) -> None:
+        self.resources: list[dict[str, Any]] = []
+        self.calls: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = {**args.inputs, **computed_outputs(args.typ, args.name, args.inputs)}
+        self.resources.append(
+            {
+                "type": args.typ,
+                "name": args.name,
+                "inputs": dict(args.inputs),
+                "outputs": outputs,
+                "parent": "",
+                "urn": "",
+                "custom": bool(args.custom),
+            }
+        )
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.calls.append(args.token)
+        token = args.token
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/test",
+                "userId": "AIDATEST",
+                "id": ACCOUNT_ID,
+            }
+        if token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION, "endpoint": f"ec2.{REGION}.amazonaws.com",
+                    "description": "Europe (Ireland)"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
+                    "reverseDnsPrefix": "com.amazonaws"}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": ZONES, "zoneIds": ["euw1-az1", "euw1-az2", "euw1-az3"], "id": REGION}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "authorizationToken": "dGVzdDp0ZXN0",
+                "password": "test",
+                "userName": "AWS",
+                "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com",
+                "expiresAt": "2099-01-01T00:00:00Z",
+                "id": REGION,
+                "registryId": ACCOUNT_ID,
+            }
+        raise NotImplementedError(f"the program called {token!r}, which these mocks do not answer")
+
+
+class RecordingMonitor(MockMonitor):
+    """Adds each registration's parent URN and own URN to the record (``MockResourceArgs`` lacks them)."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self._recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        for record in reversed(self._recording.resources):
+            # (type, name) is unique within a Pulumi program.
+            if record["type"] == request.type and record["name"] == request.name:
+                record["parent"] = request.parent
+                record["urn"] = response.urn
+                break
+        return response
