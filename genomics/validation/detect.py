@@ -127,8 +127,6 @@ def sniff_text(head: bytes) -> str:
     """Classify decompressed text content: vcf, sam, fastq, fasta or unknown."""
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
-    if b"\x00" in head[:4096]:
-        return "unknown"
     if head.startswith(b"##fileformat=VCF") or head.startswith(b"#CHROM\t"):
         return "vcf"
     lines = head.split(b"\n")

@@ -1,0 +1,352 @@
+"""FASTQ validation (plain, gzip, BGZF; single files and R1/R2 pairs), streamed record by record.
+
+Records may be the usual 4 lines or multi-line (wrapped SEQ and QUAL, as in htslib's and Biopython's
+test files): the sequence runs until the ``+`` line, and the quality lines are read until they hold as
+many characters as the sequence, so quality lines that start with ``@`` or ``+`` are read correctly.
+
+Checks: the ``@`` title line, SEQ characters, the ``+`` line (empty or repeating the title), QUAL
+characters in ``!``..``~`` (Sanger/Illumina 1.8+; Solexa and Illumina 1.3+ offsets fall inside that
+range), QUAL length equal to SEQ length, truncation at any point. With a mate file: both files have the
+same number of records and the same read names once ``/1``/``/2`` suffixes and anything after the first
+whitespace (CASAVA 1.8 comments) are removed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from genomics.sources import ByteSource
+from genomics.validation.detect import detect
+from genomics.validation.report import ValidationReport
+
+CODES: dict[str, str] = {
+    "FASTQ_HEADER": "A record does not start with an '@' title line.",
+    "FASTQ_EMPTY_NAME": "A record's title line has no read name after '@'.",
+    "FASTQ_SEQ_CHARS": "SEQ has characters other than letters, '.', '-' or '*' (e.g. spaces, tabs, digits).",
+    "FASTQ_PLUS_LINE": "The separator line does not start with '+', or it repeats a different title.",
+    "FASTQ_QUAL_CHARS": "QUAL has characters outside '!'..'~' (spaces, tabs, control characters).",
+    "FASTQ_QUAL_LENGTH": "QUAL has a different length than SEQ.",
+    "FASTQ_TRUNCATED": "The file ends in the middle of a record.",
+    "FASTQ_BLANK_LINES": "Blank lines at the end of the file (warning).",
+    "FASTQ_COMPRESSION": "The gzip/BGZF layer is damaged or truncated.",
+    "FASTQ_NO_RECORDS": "The file holds no FASTQ records.",
+    "FASTQ_PAIR_COUNT": "The R1 and R2 files hold different numbers of reads.",
+    "FASTQ_PAIR_NAME": "Read N of R1 and read N of R2 have different names.",
+    "FASTQ_MATE_FORMAT": "The mate (R2) file given with a FASTQ is not FASTQ.",
+    "FASTQ_CRLF": "Lines end with CR LF (Windows line endings) (warning).",
+}
+
+RE_SEQ = re.compile(rb"[A-Za-z.*-]*")
+RE_QUAL = re.compile(rb"[!-~]*")
+_SUFFIX = re.compile(r"/[12]$")
+
+
+class FastqError(RuntimeError):
+    """The stream could not be read (not a problem in the file's content)."""
+
+
+@dataclass(frozen=True)
+class FastqRecord:
+    """One record: name is the title without '@'; ``line`` is the 1-based line of the title."""
+
+    title: bytes
+    seq_len: int
+    line: int
+    number: int
+
+    @property
+    def read_name(self) -> str:
+        """The name used to pair R1 with R2: first word, without /1 or /2."""
+        first = self.title.split(None, 1)[0] if self.title.strip() else b""
+        return _SUFFIX.sub("", first.decode("utf-8", "replace"))
+
+
+class _Lines:
+    """Physical lines without line endings, with their 1-based numbers and one line of look-ahead."""
+
+    def __init__(self, stream: BinaryIO, report: ValidationReport, label: str) -> None:
+        self._it = iter(stream)
+        self.lineno = 0
+        self._peeked: bytes | None = None
+        self._report = report
+        self._label = label
+        self._crlf = False
+
+    def _next_raw(self) -> bytes | None:
+        raw = next(self._it, None)
+        if raw is None:
+            return None
+        self.lineno += 1
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+            if not self._crlf:
+                self._crlf = True
+                self._report.warn(
+                    "FASTQ_CRLF", f"{self._label}lines end with CR LF; convert to LF", line=self.lineno
+                )
+        return raw
+
+    def peek(self) -> bytes | None:
+        if self._peeked is None:
+            self._peeked = self._next_raw()
+            if self._peeked is not None:
+                self.lineno -= 1
+        return self._peeked
+
+    def next(self) -> bytes | None:
+        if self._peeked is not None:
+            line = self._peeked
+            self._peeked = None
+            self.lineno += 1
+            return line
+        return self._next_raw()
+
+
+def iter_records(stream: BinaryIO, report: ValidationReport, label: str = "") -> Iterator[FastqRecord]:
+    """Parse and check records, yielding each one (also the broken ones, so counts stay aligned)."""
+    lines = _Lines(stream, report, label)
+    number = 0
+    while True:
+        title_line = lines.next()
+        if title_line is None:
+            return
+        start = lines.lineno
+        if title_line == b"" or title_line.isspace():
+            # Blank lines are tolerated only at the very end of the file.
+            blank_start = start
+            while (nxt := lines.peek()) is not None and (nxt == b"" or nxt.isspace()):
+                lines.next()
+            if lines.peek() is None:
+                report.warn(
+                    "FASTQ_BLANK_LINES",
+                    f"{label}blank lines at the end of the file; remove them",
+                    line=blank_start,
+                )
+                return
+            report.error(
+                "FASTQ_HEADER",
+                f"{label}blank line where a record's '@' title line should be",
+                line=blank_start,
+                record=number + 1,
+            )
+            continue
+        number += 1
+        if not title_line.startswith(b"@"):
+            report.error(
+                "FASTQ_HEADER",
+                f"{label}record {number}: expected a title line starting with '@', got {_show(title_line)}",
+                line=start,
+                record=number,
+            )
+            # Resynchronise on the next line starting with '@'.
+            while (nxt := lines.peek()) is not None and not nxt.startswith(b"@"):
+                lines.next()
+            continue
+        title = title_line[1:]
+        if not title.strip():
+            report.error(
+                "FASTQ_EMPTY_NAME",
+                f"{label}record {number}: the '@' line has no read name",
+                line=start,
+                record=number,
+            )
+        # Sequence lines up to the '+' line.
+        seq_len = 0
+        seq_ok = True
+        seq_lines = 0
+        plus: bytes | None = None
+        while True:
+            line = lines.next()
+            if line is None:
+                where = "before its sequence" if seq_lines == 0 else "before its '+' line"
+                report.error(
+                    "FASTQ_TRUNCATED",
+                    f"{label}record {number} ({_name(title)}): the file ends {where}; upload the "
+                    f"complete file",
+                    line=lines.lineno,
+                    record=number,
+                )
+                yield FastqRecord(title, seq_len, start, number)
+                return
+            if line.startswith(b"+"):
+                plus = line
+                break
+            seq_lines += 1
+            if seq_ok and not RE_SEQ.fullmatch(line):
+                seq_ok = False
+                bad = next(c for c in line if not RE_SEQ.fullmatch(bytes([c])))
+                report.error(
+                    "FASTQ_SEQ_CHARS",
+                    f"{label}record {number} ({_name(title)}): SEQ has the character "
+                    f"{_char(bad)}; only letters, '.', '-' and '*' are allowed",
+                    line=lines.lineno,
+                    record=number,
+                )
+            seq_len += len(line)
+        if len(plus) > 1 and plus[1:] != title:
+            report.error(
+                "FASTQ_PLUS_LINE",
+                f"{label}record {number}: the '+' line repeats {_name(plus[1:])!s} but the title is "
+                f"{_name(title)}; leave it as '+' or repeat the title exactly",
+                line=lines.lineno,
+                record=number,
+            )
+        if seq_lines == 0:
+            report.error(
+                "FASTQ_TRUNCATED",
+                f"{label}record {number} ({_name(title)}): no sequence line before '+'",
+                line=lines.lineno,
+                record=number,
+            )
+        # Quality lines until they cover the sequence (at least one line, possibly empty).
+        qual_len = 0
+        qual_ok = True
+        qual_lines = 0
+        while qual_lines == 0 or qual_len < seq_len:
+            line = lines.next()
+            if line is None:
+                report.error(
+                    "FASTQ_TRUNCATED",
+                    f"{label}record {number} ({_name(title)}): the file ends inside the quality "
+                    f"({qual_len} of {seq_len} characters); upload the complete file",
+                    line=lines.lineno,
+                    record=number,
+                )
+                yield FastqRecord(title, seq_len, start, number)
+                return
+            qual_lines += 1
+            if qual_ok and not RE_QUAL.fullmatch(line):
+                qual_ok = False
+                bad = next(c for c in line if not RE_QUAL.fullmatch(bytes([c])))
+                report.error(
+                    "FASTQ_QUAL_CHARS",
+                    f"{label}record {number} ({_name(title)}): QUAL has the character {_char(bad)}; "
+                    f"quality characters must be '!'..'~'",
+                    line=lines.lineno,
+                    record=number,
+                )
+            qual_len += len(line)
+        if qual_len != seq_len:
+            report.error(
+                "FASTQ_QUAL_LENGTH",
+                f"{label}record {number} ({_name(title)}): QUAL has {qual_len} characters but SEQ "
+                f"has {seq_len}",
+                line=lines.lineno,
+                record=number,
+            )
+        nxt = lines.peek()
+        if nxt is not None and not nxt.startswith(b"@") and nxt.strip():
+            report.error(
+                "FASTQ_QUAL_LENGTH",
+                f"{label}record {number} ({_name(title)}): extra line {_show(nxt)} after the "
+                f"quality; QUAL is longer than SEQ or a line is duplicated",
+                line=lines.lineno + 1,
+                record=number,
+            )
+            while (nxt := lines.peek()) is not None and not nxt.startswith(b"@"):
+                lines.next()
+        yield FastqRecord(title, seq_len, start, number)
+
+
+def _name(title: bytes) -> str:
+    return title.split(None, 1)[0].decode("utf-8", "replace")[:60] if title.strip() else "''"
+
+
+def _show(line: bytes) -> str:
+    return repr(line[:40].decode("utf-8", "replace"))
+
+
+def _char(c: int) -> str:
+    return repr(chr(c)) + f" (byte {c})"
+
+
+def _open(source: ByteSource, compression: str) -> tuple[BinaryIO, BinaryIO]:
+    raw = source.open()
+    if compression != "none":
+        return raw, gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    return raw, raw
+
+
+def validate_fastq(
+    source: ByteSource,
+    report: ValidationReport,
+    *,
+    compression: str,
+    mate: ByteSource | None = None,
+) -> None:
+    """Validate a FASTQ file, or an R1/R2 pair when ``mate`` is given. Sets ``stats['reads']``."""
+    if mate is None:
+        raw, stream = _open(source, compression)
+        reads = 0
+        try:
+            with raw, stream:
+                for _ in iter_records(stream, report):
+                    reads += 1
+        except (EOFError, OSError, zlib.error) as e:
+            report.error(
+                "FASTQ_COMPRESSION",
+                f"the compressed FASTQ is damaged or truncated after {reads} reads: {e}; "
+                f"re-compress or upload it again",
+            )
+        _finish(report, reads)
+        return
+    _validate_pair(source, mate, report, compression)
+
+
+def _finish(report: ValidationReport, reads: int) -> None:
+    report.stats["reads"] = reads
+    report.stats["records"] = reads
+    if reads == 0 and not report.errors:
+        report.error("FASTQ_NO_RECORDS", "the file holds no FASTQ records")
+
+
+def _validate_pair(source: ByteSource, mate: ByteSource, report: ValidationReport, compression: str) -> None:
+    mate_detected, _ = detect(mate)
+    if mate_detected.format != "fastq":
+        report.error(
+            "FASTQ_MATE_FORMAT",
+            f"the mate file {mate.name} is {mate_detected.format.upper()}, not FASTQ; give the R2 FASTQ",
+        )
+        validate_fastq(source, report, compression=compression)
+        return
+    raw1, s1 = _open(source, compression)
+    raw2, s2 = _open(mate, mate_detected.compression)
+    reads = [0, 0]
+    mismatches = 0
+    try:
+        with raw1, s1, raw2, s2:
+            it1 = iter_records(s1, report, "R1: ")
+            it2 = iter_records(s2, report, "R2: ")
+            for r1, r2 in itertools.zip_longest(it1, it2):
+                if r1 is not None:
+                    reads[0] += 1
+                if r2 is not None:
+                    reads[1] += 1
+                if r1 is not None and r2 is not None and r1.read_name != r2.read_name:
+                    mismatches += 1
+                    report.error(
+                        "FASTQ_PAIR_NAME",
+                        f"read {r1.number}: R1 is {r1.read_name!r} but R2 is {r2.read_name!r}; the "
+                        f"files must list mates in the same order",
+                        line=r1.line,
+                        record=r1.number,
+                    )
+    except (EOFError, OSError, zlib.error) as e:
+        report.error("FASTQ_COMPRESSION", f"a compressed FASTQ of the pair is damaged or truncated: {e}")
+    if reads[0] != reads[1]:
+        report.error(
+            "FASTQ_PAIR_COUNT",
+            f"R1 has {reads[0]} reads but R2 ({mate.name}) has {reads[1]}; upload matching files",
+        )
+    report.stats["mate"] = mate.name
+    report.stats["mate_reads"] = reads[1]
+    report.stats["pair_name_mismatches"] = mismatches
+    _finish(report, reads[0])
