@@ -1,0 +1,581 @@
+"""vcf-processor's S3-facing core: plan, process (single pass), shard and gather.
+
+Every function takes the S3 client as a parameter (``None`` builds one lazily) and the deployment's
+environment as a :class:`Config`. Raw objects are only ever read (by version). Outputs are written to
+``tmp/<job_id>/`` first and copied to their content-addressed keys
+
+    processed/<project>/<sample_id>/<sha256 of input>/<basename>.norm.vcf.gz   (+ .tbi|.csi, + .json)
+
+only when complete (the sidecar last), then the tmp objects are deleted. Inputs stream from S3 into
+bcftools' stdin; region reads (shards) fetch only the byte ranges the index says a region needs into a
+sparse scratch file, so no invocation holds or downloads a whole large input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from genomics import errors
+from genomics.deployment import PROCESSED_PREFIX, TMP_PREFIX
+from genomics.processing import vcf
+from genomics.sources import S3Object
+
+# The workflow retries on this error *name*. It lives in genomics.errors (shared); re-exported here.
+TransientError = errors.TransientError
+
+CODES = vcf.CODES
+FASTA_SUFFIX = ".fa"
+# Reference bytes fetched around a shard's region (left-alignment reads sequence before a record).
+REFERENCE_WINDOW = 100_000
+
+T = TypeVar("T")
+
+
+class EventError(ValueError):
+    """The workflow sent an event this function cannot use (an integration bug, not the user's)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    processed_bucket: str
+    scatter_threshold_bytes: int = 512 * 1024 * 1024
+    scatter_region_bases: int = 50_000_000
+    reference_uri: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        e = os.environ if env is None else env
+        return cls(
+            processed_bucket=e["PROCESSED_BUCKET"],
+            scatter_threshold_bytes=int(e.get("SCATTER_THRESHOLD_BYTES") or 512 * 1024 * 1024),
+            scatter_region_bases=int(e.get("SCATTER_REGION_BASES") or 50_000_000),
+            reference_uri=e.get("REFERENCE_URI", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    project: str
+    sample_id: str
+    bucket: str
+    key: str
+    version_id: str | None
+    sha256: str
+    size: int | None
+    assembly: str | None
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Job:
+        try:
+            inp = event["input"]
+            job = cls(
+                job_id=str(event["job_id"]),
+                project=str(event["project"]),
+                sample_id=str(event["sample_id"]),
+                bucket=str(inp["bucket"]),
+                key=str(inp["key"]),
+                version_id=inp.get("version_id") or None,
+                sha256=str(inp["sha256"]),
+                size=int(inp["size"]) if inp.get("size") is not None else None,
+                assembly=inp.get("assembly") or None,
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise EventError(f"vcf-processor event is missing or has a bad field: {e}") from e
+        for part in (job.job_id, job.project, job.sample_id, job.sha256):
+            if not part or "/" in part:
+                raise EventError(f"unusable key component {part!r} in the event")
+        return job
+
+    @property
+    def name(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def work_prefix(self) -> str:
+        return f"{TMP_PREFIX}/{self.job_id}/"
+
+    @property
+    def final_prefix(self) -> str:
+        return f"{PROCESSED_PREFIX}/{self.project}/{self.sample_id}/{self.sha256}/"
+
+    def raw(self, s3: Any) -> S3Object:
+        return S3Object(s3, self.bucket, self.key, self.version_id, self.size)
+
+
+def _client(s3: Any | None) -> Any:
+    if s3 is not None:
+        return s3
+    import boto3
+
+    return boto3.client("s3")
+
+
+def _translate(e: BaseException) -> None:
+    """Transient AWS failures -> TransientError (raised); anything else falls through."""
+    errors.reraise_transient(e)
+    if isinstance(e, BotoCoreError) and not isinstance(e, ClientError):
+        # Read timeouts / broken streams while piping a body: worth a retry.
+        raise TransientError(f"{type(e).__name__}: {e}") from e
+
+
+def _aws_boundary(fn: Callable[..., T]) -> Callable[..., T]:
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except (ClientError, BotoCoreError) as e:
+            _translate(e)
+            raise
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    return wrapper
+
+
+@contextlib.contextmanager
+def _reading_input(job: Job) -> Iterator[None]:
+    """Missing raw object/version -> InputNotFound (the user deleted or never finished the upload)."""
+    try:
+        yield
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"):
+            raise vcf.InputNotFound(
+                f"{job.name} (version {job.version_id}) cannot be read ({code}); re-upload the file",
+                location=job.name,
+            ) from e
+        raise
+
+
+# --------------------------------------------------------------------------------------------------
+# Small S3 helpers (all streaming)
+# --------------------------------------------------------------------------------------------------
+def _download(s3: Any, bucket: str, key: str, version_id: str | None, path: Path) -> None:
+    extra = {"VersionId": version_id} if version_id else {}
+    body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
+    with open(path, "wb") as fh:
+        for chunk in body.iter_chunks(vcf.CHUNK):
+            fh.write(chunk)
+
+
+def _fetch_ranges(
+    s3: Any, bucket: str, key: str, version_id: str | None, size: int, ranges: list[tuple[int, int]], path: Path
+) -> int:
+    """A sparse local copy of an object holding only ``ranges`` ([a, b) byte offsets). Returns bytes fetched."""
+    extra = {"VersionId": version_id} if version_id else {}
+    fetched = 0
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+        for a, b in ranges:
+            if b <= a:
+                continue
+            body = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={a}-{b - 1}", **extra)["Body"]
+            fh.seek(a)
+            for chunk in body.iter_chunks(vcf.CHUNK):
+                fh.write(chunk)
+                fetched += len(chunk)
+    return fetched
+
+
+def _head_size(s3: Any, bucket: str, key: str, version_id: str | None) -> int:
+    extra = {"VersionId": version_id} if version_id else {}
+    return int(s3.head_object(Bucket=bucket, Key=key, **extra)["ContentLength"])
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def _upload(s3: Any, path: Path, bucket: str, key: str, metadata: dict[str, str] | None = None) -> str | None:
+    extra: dict[str, Any] = {"Metadata": metadata} if metadata else {}
+    with open(path, "rb") as fh:
+        s3.upload_fileobj(fh, bucket, key, ExtraArgs=extra or None)
+    head = s3.head_object(Bucket=bucket, Key=key)
+    return head.get("VersionId")
+
+
+def _delete(s3: Any, bucket: str, keys: list[str]) -> None:
+    for i in range(0, len(keys), 1000):
+        batch = keys[i : i + 1000]
+        if batch:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+
+
+def _stream_header(src: S3Object, scratch: Path) -> str:
+    """The VCF/BCF header of an S3 object, reading only as much as bcftools needs."""
+    out = scratch / "header.txt"
+    argv = ["bcftools", "view", "--no-version", "-h", "-o", str(out), "-"]
+    with src.open() as body:
+        try:
+            vcf.run_pipeline([argv], scratch, stdin=body)
+        except vcf.tools.ToolError as e:
+            coded = vcf.classify(e, src.name)
+            if coded is not None:
+                raise coded from e
+            raise vcf.UnreadableInput(
+                f"{src.name} has no readable VCF/BCF header; upload VCF or BCF (plain, gzip or BGZF)",
+                location=src.name,
+            ) from e
+    return out.read_text()
+
+
+# --------------------------------------------------------------------------------------------------
+# Reference
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class Reference:
+    path: str | None
+    info: dict[str, Any] | None
+    note: str | None
+
+
+def _parse_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise EventError(f"REFERENCE_URI must be s3://bucket/prefix, got {uri!r}")
+    bucket, _, prefix = uri[5:].partition("/")
+    return bucket, prefix.strip("/")
+
+
+def parse_fai(text: str) -> dict[str, tuple[int, int, int, int]]:
+    """``.fai`` -> {contig: (length, offset, line_bases, line_width)}."""
+    out: dict[str, tuple[int, int, int, int]] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 5:
+            out[parts[0]] = (int(parts[1]), int(parts[2]), int(parts[3]), int(parts[4]))
+    return out
+
+
+def fai_byte_range(entry: tuple[int, int, int, int], start: int, end: int) -> tuple[int, int]:
+    """Byte range [a, b) of a FASTA holding bases [start, end) of a contig (0-based half-open)."""
+    length, offset, lb, lw = entry
+    start, end = max(0, start), min(length, end)
+
+    def at(p: int) -> int:
+        return offset + (p // lb) * lw + p % lb
+
+    return at(start), at(end) if end < length else at(max(length - 1, 0)) + lw
+
+
+def resolve_reference(
+    s3: Any, cfg: Config, job: Job, header: str, scratch: Path, *,
+    window: tuple[str, int, int] | None = None, fetch: bool = True,
+) -> Reference:
+    """Find ``<REFERENCE_URI>/<assembly>.fa`` (+ ``.fai``) and make it usable locally.
+
+    The assembly is ``input.assembly`` or one the header names (contig ``assembly=``, ``##reference``).
+    With ``window`` (contig, start, end) only that part of the FASTA is fetched (sparse file); with
+    ``fetch=False`` nothing is downloaded (gather only records which reference the shards used).
+    """
+    if not cfg.reference_uri:
+        return Reference(None, None, "no reference configured: left-alignment and REF check skipped")
+    bucket, prefix = _parse_s3_uri(cfg.reference_uri)
+    candidates = [a for a in [job.assembly, *vcf.header_assemblies(header)] if a]
+    for assembly in dict.fromkeys(candidates):
+        key = f"{prefix}/{assembly}{FASTA_SUFFIX}" if prefix else f"{assembly}{FASTA_SUFFIX}"
+        if not _exists(s3, bucket, key) or not _exists(s3, bucket, key + ".fai"):
+            continue
+        info = {"uri": f"s3://{bucket}/{key}", "assembly": assembly}
+        if not fetch:
+            return Reference(None, info, None)
+        local = scratch / f"{assembly}{FASTA_SUFFIX}"
+        _download(s3, bucket, key + ".fai", None, Path(str(local) + ".fai"))
+        if window is None:
+            _download(s3, bucket, key, None, local)
+        else:
+            fai = parse_fai(Path(str(local) + ".fai").read_text())
+            contig, start, end = window
+            ranges = []
+            if contig in fai:
+                ranges.append(fai_byte_range(fai[contig], start - REFERENCE_WINDOW, end + REFERENCE_WINDOW))
+            _fetch_ranges(s3, bucket, key, None, _head_size(s3, bucket, key, None), ranges, local)
+        return Reference(str(local), info, None)
+    note = (
+        f"no FASTA under {cfg.reference_uri} for assembly {candidates or 'unknown'}: "
+        "left-alignment and REF check skipped"
+    )
+    return Reference(None, None, note)
+
+
+# --------------------------------------------------------------------------------------------------
+# Publishing
+# --------------------------------------------------------------------------------------------------
+def _final_keys(job: Job, index_name: str) -> dict[str, str]:
+    names = vcf.output_names(job.key)
+    return {
+        "vcf": job.final_prefix + names["vcf"],
+        "index": job.final_prefix + index_name,
+        "sidecar": job.final_prefix + names["sidecar"],
+    }
+
+
+def _publish(s3: Any, bucket: str, job: Job, files: dict[str, Path], keys: dict[str, str]) -> None:
+    """Upload to tmp/<job_id>/out/, copy into place (sidecar last), delete the tmp objects."""
+    staged: dict[str, str] = {}
+    for role in ("vcf", "index", "sidecar"):
+        tmp_key = f"{job.work_prefix}out/{files[role].name}"
+        _upload(s3, files[role], bucket, tmp_key)
+        staged[role] = tmp_key
+    for role in ("vcf", "index", "sidecar"):
+        s3.copy({"Bucket": bucket, "Key": staged[role]}, bucket, keys[role])
+    _delete(s3, bucket, list(staged.values()))
+
+
+def _finish(
+    s3: Any, cfg: Config, job: Job, scratch: Path, out: Path, *, records_in: int, commands: list[list[str]],
+    ref: Reference, mode: str, shards: int, split: int | None, realigned: int | None,
+) -> dict[str, Any]:
+    header = vcf.header_text(str(out))
+    idx_path, idx_argv = vcf.index_vcf(str(out), header)
+    stats = vcf.index_stats(str(out))
+    keys = _final_keys(job, Path(idx_path).name)
+    clean = vcf.ScratchPaths(str(scratch))
+    contigs = [s["contig"] for s in stats if s["records"]]
+    doc = vcf.sidecar(
+        input_info={"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "sha256": job.sha256,
+                    "size": job.size},
+        vcf={"key": keys["vcf"], **vcf.file_digests(str(out))},
+        index={"key": keys["index"], **vcf.file_digests(idx_path)},
+        records_in=records_in,
+        records_out=sum(s["records"] for s in stats),
+        contigs=contigs,
+        reference=ref.info,
+        reference_note=ref.note,
+        commands=[clean.clean(c) for c in [*commands, idx_argv]],
+        mode=mode, shards=shards, split=split, realigned=realigned,
+    )
+    side = Path(str(out) + ".json")
+    side.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    _publish(s3, cfg.processed_bucket, job, {"vcf": out, "index": Path(idx_path), "sidecar": side}, keys)
+    return {
+        "bucket": cfg.processed_bucket,
+        "vcf_key": keys["vcf"],
+        "index_key": keys["index"],
+        "sidecar_key": keys["sidecar"],
+        "records_in": records_in,
+        "records_out": doc["records_out"],
+        "contigs": contigs,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Actions
+# --------------------------------------------------------------------------------------------------
+@_aws_boundary
+def process(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
+    """Single pass: stream the raw object through norm | sort | norm -d into a BGZF VCF, index, publish."""
+    s3, cfg = _client(s3), cfg or Config.from_env()
+    job = Job.from_event(event)
+    raw = job.raw(s3)
+    with tempfile.TemporaryDirectory(prefix="vcfproc-") as td:
+        scratch = Path(td)
+        with _reading_input(job):
+            header = _stream_header(raw, scratch)
+            ref = resolve_reference(s3, cfg, job, header, scratch)
+            out = scratch / vcf.output_names(job.key)["vcf"]
+            with raw.open() as body:
+                res = vcf.normalise("-", str(out), scratch, reference=ref.path, name=job.name, stdin=body)
+        return _finish(s3, cfg, job, scratch, out, records_in=res.records_in, commands=res.commands, ref=ref,
+                       mode="single", shards=1, split=res.split, realigned=res.realigned)
+
+
+def _first_bytes(s3: Any, job: Job, n: int = 1 << 16) -> bytes:
+    extra = {"VersionId": job.version_id} if job.version_id else {}
+    return s3.get_object(Bucket=job.bucket, Key=job.key, Range=f"bytes=0-{n - 1}", **extra)["Body"].read()
+
+
+@_aws_boundary
+def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
+    """Single pass at or below SCATTER_THRESHOLD_BYTES; otherwise shards per contig/region over an
+    indexed BGZF source (the raw object when it is a sorted BGZF VCF, else a sorted copy in tmp/)."""
+    s3, cfg = _client(s3), cfg or Config.from_env()
+    job = Job.from_event(event)
+    raw_source = {"bucket": job.bucket, "key": job.key, "version_id": job.version_id}
+    with _reading_input(job):
+        size = job.size if job.size is not None else job.raw(s3).size() or 0
+        if size <= cfg.scatter_threshold_bytes:
+            return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
+        kind = vcf.sniff(_first_bytes(s3, job))
+    if kind["format"] == "unknown" and kind["compression"] != "bgzf":
+        raise vcf.UnsupportedInput(
+            f"{job.name} is neither VCF nor BCF (plain, gzip or BGZF); upload a VCF/BCF", location=job.name
+        )
+    base = vcf.basename_of(job.key)
+    with tempfile.TemporaryDirectory(prefix="vcfplan-") as td:
+        scratch = Path(td)
+        local = scratch / f"{base}.vcf.gz"
+        source: dict[str, Any] | None = None
+        uploaded: list[str] = []
+        if kind["compression"] == "bgzf" and kind["format"] == "vcf":
+            with _reading_input(job):
+                _download(s3, job.bucket, job.key, job.version_id, local)
+            indexed = vcf.try_index_in_place(str(local))
+            if indexed is not None:
+                idx_key = f"{job.work_prefix}source/{Path(indexed[0]).name}"
+                _upload(s3, Path(indexed[0]), cfg.processed_bucket, idx_key)
+                uploaded.append(idx_key)
+                source = {**raw_source, "index_key": idx_key, "index_bucket": cfg.processed_bucket}
+        if source is None:
+            if local.exists():
+                idx_path, _ = vcf.make_indexed_source(str(local), str(scratch / "sorted.vcf.gz"), scratch,
+                                                      name=job.name)
+                local.unlink()
+                (scratch / "sorted.vcf.gz").rename(local)
+                Path(idx_path).rename(Path(str(local) + Path(idx_path).suffix))
+                idx_path = str(local) + Path(idx_path).suffix
+            else:
+                with _reading_input(job), job.raw(s3).open() as body:
+                    idx_path, _ = vcf.make_indexed_source("-", str(local), scratch, name=job.name, stdin=body)
+            copy_key = f"{job.work_prefix}source/{local.name}"
+            idx_key = f"{job.work_prefix}source/{Path(idx_path).name}"
+            version = _upload(s3, local, cfg.processed_bucket, copy_key)
+            _upload(s3, Path(idx_path), cfg.processed_bucket, idx_key)
+            uploaded += [copy_key, idx_key]
+            source = {"bucket": cfg.processed_bucket, "key": copy_key, "version_id": version,
+                      "index_key": idx_key, "index_bucket": cfg.processed_bucket}
+        shards = vcf.plan_shards(vcf.source_contigs(str(local)), cfg.scatter_region_bases)
+    if not shards:  # no records: nothing to scatter
+        _delete(s3, cfg.processed_bucket, uploaded)
+        return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
+    return {
+        "mode": "scatter",
+        "shards": [s.as_dict() for s in shards],
+        "source": source,
+        "work_prefix": job.work_prefix,
+    }
+
+
+def _plan_of(event: Mapping[str, Any]) -> dict[str, Any]:
+    p = event.get("plan")
+    if not isinstance(p, dict) or p.get("mode") != "scatter" or "index_key" not in p.get("source", {}):
+        raise EventError("shard/gather need the scatter plan (event['plan'] from the plan action)")
+    return p
+
+
+def _load_source(s3: Any, source: Mapping[str, Any], scratch: Path) -> tuple[vcf.TabixIndex, Path]:
+    """The source's index, downloaded next to where the (sparse) source copy will be."""
+    idx_key = str(source["index_key"])
+    local = scratch / "source.vcf.gz"
+    idx_local = Path(f"{local}.{idx_key.rsplit('.', 1)[-1]}")
+    _download(s3, source["index_bucket"], idx_key, None, idx_local)
+    return vcf.parse_tabix_index(idx_local.read_bytes()), local
+
+
+def _shard_key(job: Job, index: int) -> str:
+    return f"{job.work_prefix}shards/{index:05d}.vcf.gz"
+
+
+@_aws_boundary
+def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
+    """Process one shard of the plan: a region read of the indexed source, normalised, written to tmp/."""
+    s3, cfg = _client(s3), cfg or Config.from_env()
+    job = Job.from_event(event)
+    p = _plan_of(event)
+    try:
+        sh = vcf.Shard.from_dict(event["shard"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise EventError(f"bad shard in event: {e}") from e
+    src = p["source"]
+    with tempfile.TemporaryDirectory(prefix="vcfshard-") as td:
+        scratch = Path(td)
+        idx, local = _load_source(s3, src, scratch)
+        with _reading_input(job):
+            size = _head_size(s3, src["bucket"], src["key"], src.get("version_id"))
+            ranges = vcf.byte_ranges_for(idx, size, sh.contig, sh.start - vcf.SHARD_MARGIN,
+                                         sh.end + vcf.SHARD_MARGIN)
+            _fetch_ranges(s3, src["bucket"], src["key"], src.get("version_id"), size, ranges, local)
+        header = vcf.header_text(str(local))
+        ref = resolve_reference(s3, cfg, job, header, scratch, window=(sh.contig, sh.start, sh.end))
+        out = scratch / f"shard.{sh.index:05d}.vcf.gz"
+        res, n = vcf.process_shard_local(str(local), sh, str(out), scratch, reference=ref.path, name=job.name)
+        key = _shard_key(job, sh.index)
+        _upload(s3, out, cfg.processed_bucket, key,
+                metadata={"split": str(res.split), "realigned": str(res.realigned), "records": str(n)})
+    return {"index": sh.index, "bucket": cfg.processed_bucket, "key": key, "records": n}
+
+
+@_aws_boundary
+def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
+    """Concatenate the shards in order (naive: they never overlap), index, write the sidecar, publish."""
+    s3, cfg = _client(s3), cfg or Config.from_env()
+    job = Job.from_event(event)
+    p = _plan_of(event)
+    results = sorted(event.get("shards") or [], key=lambda r: int(r["index"]))
+    expected = list(range(len(p["shards"])))
+    if [int(r["index"]) for r in results] != expected:
+        raise EventError(f"gather got shards {[r.get('index') for r in results]}, plan has {len(expected)}")
+    src = p["source"]
+    with tempfile.TemporaryDirectory(prefix="vcfgather-") as td:
+        scratch = Path(td)
+        idx, _ = _load_source(s3, src, scratch)
+        paths: list[str] = []
+        split = realigned = 0
+        for r in results:
+            path = scratch / f"shard.{int(r['index']):05d}.vcf.gz"
+            _download(s3, r["bucket"], r["key"], None, path)
+            meta = s3.head_object(Bucket=r["bucket"], Key=r["key"]).get("Metadata", {})
+            split += int(meta.get("split", 0))
+            realigned += int(meta.get("realigned", 0))
+            paths.append(str(path))
+        out = scratch / vcf.output_names(job.key)["vcf"]
+        concat_argv = vcf.gather_local(paths, str(out))
+        header = vcf.header_text(str(out))
+        ref = resolve_reference(s3, cfg, job, header, scratch, fetch=False)
+        # What each shard ran, with its region/target files as placeholders.
+        shard_cmds = vcf.norm_stages("$SOURCE", "$SHARD_OUT", scratch, reference="$REFERENCE" if ref.info else None,
+                                     regions_file="$REGIONS", targets_file="$TARGETS")
+        processed = _finish(
+            s3, cfg, job, scratch, out, records_in=idx.records(), commands=[*shard_cmds, concat_argv], ref=ref,
+            mode="scatter", shards=len(results), split=split, realigned=realigned,
+        )
+    tmp_keys = [r["key"] for r in results if r["bucket"] == cfg.processed_bucket]
+    tmp_keys.append(src["index_key"])
+    if src["bucket"] == cfg.processed_bucket and src["key"].startswith(job.work_prefix):
+        tmp_keys.append(src["key"])
+    _delete(s3, cfg.processed_bucket, tmp_keys)
+    return processed
+
+
+ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "plan": plan,
+    "process": process,
+    "shard": shard,
+    "gather": gather,
+}
+
+
+def run_action(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
+    action = event.get("action")
+    if action not in ACTIONS:
+        raise EventError(f"unknown action {action!r}; expected one of {sorted(ACTIONS)}")
+    return ACTIONS[str(action)](event, s3=s3, cfg=cfg)
+
+
+__all__ = [
+    "CODES",
+    "Config",
+    "EventError",
+    "TransientError",
+    "gather",
+    "plan",
+    "process",
+    "resolve_reference",
+    "run_action",
+    "shard",
+]
