@@ -80,9 +80,7 @@ def _default_validator(source: ByteSource, name: str) -> ValidationReport:
 
 def object_ref(record: Mapping[str, Any]) -> ObjectRef:
     """The object version an S3 event record talks about."""
-    if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
-        "ObjectCreated"
-    ):
+    if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
         raise NotAnUpload(f"not an S3 ObjectCreated record: {record.get('eventName')!r}")
     s3 = record["s3"]
     obj = s3["object"]
@@ -119,34 +117,33 @@ def _assay(s3: Any, ref: ObjectRef, default: str) -> str:
     return assay if assay in ("wgs", "wes", "panel") else default
 
 
-def _lease_expired(updated_at: str) -> bool:
-    then = datetime.strptime(updated_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return datetime.now(UTC) - then > timedelta(seconds=LEASE_SECONDS)
+def _lease_deadline(seconds: int = LEASE_SECONDS) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _claim(ledger: Ledger, job_id: str) -> bool:
-    """Take the validation lease. False when another delivery holds it or the job moved on."""
+def _claim(ledger: Ledger, job_id: str) -> str | None:
+    """Take the validation lease; returns its deadline, or None when another attempt holds it or
+    the job has moved on. The status change RECEIVED -> VALIDATING happens once; after that the
+    lease (``lease_until``) passes between attempts by compare-and-set, never by going back."""
+    until = _lease_deadline()
     try:
-        ledger.transition(job_id, model.VALIDATING, actor=ACTOR, only_from=(model.RECEIVED,))
-        return True
+        ledger.transition(
+            job_id,
+            model.VALIDATING,
+            actor=ACTOR,
+            only_from=(model.RECEIVED,),
+            idempotent=False,
+            attributes={"lease_until": until},
+        )
+        return until
     except InvalidTransition as e:
         if e.current != model.VALIDATING:
-            return False
+            return None
     job = ledger.get_job(job_id)
-    if job["status"] == model.VALIDATING and _lease_expired(job["updated_at"]):
-        try:
-            ledger.transition(
-                job_id,
-                model.VALIDATING,
-                actor=ACTOR,
-                only_from=(model.VALIDATING,),
-                expect_updated_at=job["updated_at"],
-                detail={"note": "lease taken over"},
-            )
-            return True
-        except InvalidTransition:
-            return False
-    return False
+    held = job.get("lease_until")
+    if job["status"] != model.VALIDATING or job.get("execution_arn") or (held and held > model.now_iso()):
+        return None
+    return until if ledger.move_lease(job_id, expect=held, until=until) else None
 
 
 def start_workflow(sfn: Any, state_machine_arn: str, job_id: str, payload: Mapping[str, Any]) -> str:
@@ -192,15 +189,34 @@ def ingest_record(
         job_id=job_id,
         attributes={"status": model.RECEIVED} if created else None,
     )
-    if not _claim(ledger, job_id):
+    lease = _claim(ledger, job_id)
+    if lease is None:
         job = ledger.get_job(job_id)
         return {"job_id": job_id, "status": job["status"], "duplicate_event": True}
+    try:
+        return _validate_and_start(ref, project, sample_id, job_id, layout_error, config, ledger, s3, sfn, validator)
+    except Exception:
+        # Hand the lease back so that Lambda's retry of this event (or a replay) can resume at once.
+        ledger.move_lease(job_id, expect=lease, until="")
+        raise
+
+
+def _validate_and_start(
+    ref: ObjectRef,
+    project: str,
+    sample_id: str,
+    job_id: str,
+    layout_error: KeyLayoutError | None,
+    config: IngestConfig,
+    ledger: Ledger,
+    s3: Any,
+    sfn: Any,
+    validator: Validator,
+) -> dict[str, Any]:
 
     if layout_error is not None:
         reason = {"code": layout_error.code, "message": str(layout_error), "line": None}
-        ledger.update_file(
-            sample_id, ref.file_id, {"status": model.REJECTED, "validation": {"errors": [reason]}}
-        )
+        ledger.update_file(sample_id, ref.file_id, {"status": model.REJECTED, "validation": {"errors": [reason]}})
         ledger.transition(
             job_id,
             model.REJECTED,
@@ -252,9 +268,7 @@ def ingest_record(
                 "format": report.format,
             },
         )
-        ledger.update_file(
-            sample_id, ref.file_id, {"status": model.COMPLETED, "duplicate_of": earlier["job_id"]}
-        )
+        ledger.update_file(sample_id, ref.file_id, {"status": model.COMPLETED, "duplicate_of": earlier["job_id"]})
         return {"job_id": job_id, "status": model.COMPLETED, "duplicate_of": earlier["job_id"]}
 
     payload = {

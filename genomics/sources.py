@@ -12,6 +12,10 @@ import os
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
+from botocore.exceptions import ClientError
+
+from genomics.errors import reraise_transient
+
 
 class ByteSource(Protocol):
     """Something that can be read from the start as a binary stream, any number of times."""
@@ -85,13 +89,21 @@ class S3Object:
         return {"VersionId": self.version_id} if self.version_id else {}
 
     def open(self) -> BinaryIO:
-        resp = self.client.get_object(Bucket=self.bucket, Key=self.key, **self._version())
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=self.key, **self._version())
+        except ClientError as e:
+            reraise_transient(e)
+            raise
         return io.BufferedReader(_S3Stream(resp["Body"]), buffer_size=1 << 20)  # type: ignore[return-value]
 
     def size(self) -> int | None:
         if self.known_size is not None:
             return self.known_size
-        head = self.client.head_object(Bucket=self.bucket, Key=self.key, **self._version())
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key, **self._version())
+        except ClientError as e:
+            reraise_transient(e)
+            raise
         return int(head["ContentLength"])
 
 

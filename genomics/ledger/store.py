@@ -155,9 +155,7 @@ class Ledger:
             raise
 
     def get_job(self, job_id: str) -> dict[str, Any]:
-        resp = self._call(
-            "get_item", TableName=self.jobs_table, Key=serialize({"job_id": job_id}), ConsistentRead=True
-        )
+        resp = self._call("get_item", TableName=self.jobs_table, Key=serialize({"job_id": job_id}), ConsistentRead=True)
         if "Item" not in resp:
             raise JobNotFound(f"no job {job_id!r}")
         return deserialize(resp["Item"])
@@ -172,10 +170,12 @@ class Ledger:
         attributes: Mapping[str, Any] | None = None,
         only_from: tuple[str, ...] | None = None,
         expect_updated_at: str | None = None,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
         """Move a job forward with a conditional write; history gets who/what/when.
 
-        Repeating a transition into the state the job is already in is a no-op that returns the job.
+        Repeating a transition into the state the job is already in is a no-op that returns the job
+        (unless ``idempotent`` is False: then only the caller that made the change succeeds).
         ``only_from`` narrows the allowed sources (e.g. a lease: RECEIVED -> VALIDATING only);
         ``expect_updated_at`` makes the write conditional on nobody having touched the job since.
         """
@@ -217,7 +217,7 @@ class Ledger:
             if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
         current = self.get_job(job_id)
-        if current["status"] == target and expect_updated_at is None:
+        if current["status"] == target and idempotent and expect_updated_at is None:
             return current  # idempotent repeat
         raise InvalidTransition(job_id, current["status"], target)
 
@@ -241,6 +241,31 @@ class Ledger:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=serialize(values),
         )
+
+    def move_lease(self, job_id: str, *, expect: str | None, until: str) -> bool:
+        """Compare-and-set the validation lease of a VALIDATING job. False when someone else moved it."""
+        values = {":v": model.VALIDATING, ":u": until}
+        cond = "#s = :v AND "
+        if expect is None:
+            cond += "attribute_not_exists(lease_until)"
+        else:
+            cond += "lease_until = :e"
+            values[":e"] = expect
+        try:
+            self._call(
+                "update_item",
+                TableName=self.jobs_table,
+                Key=serialize({"job_id": job_id}),
+                UpdateExpression="SET lease_until = :u",
+                ConditionExpression=cond,
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=serialize(values),
+            )
+            return True
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
 
     def append_step(self, job_id: str, step: Mapping[str, Any]) -> None:
         self._call(

@@ -1,0 +1,131 @@
+"""validation-handler on moto: one job per object version, validation by content, reject or start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from genomics.errors import TransientError
+from genomics.ledger import ObjectRef, model
+from handlers import validation_handler
+from tests.faults import inject
+from tests.handlers.conftest import s3_event
+
+EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
+INVALID = "vcf/4.2/failed/failed_body_alt_000.vcf"
+
+
+def _upload(stack, path: Path, key: str) -> tuple[dict, ObjectRef]:
+    raw = stack.names.bucket("raw")
+    body = path.read_bytes()
+    resp = boto3.client("s3").put_object(Bucket=raw, Key=key, Body=body)
+    ref = ObjectRef(raw, key, resp["VersionId"], resp["ETag"], len(body))
+    return s3_event(raw, key, resp["VersionId"], len(body), resp["ETag"]), ref
+
+
+def _invoke(stack, event, monkeypatch):
+    for k, v in stack.env("validation-handler").items():
+        monkeypatch.setenv(k, v)
+    return validation_handler.handler(event, stack.context("validation-handler"))
+
+
+def _executions(stack) -> list[dict]:
+    return boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+
+
+def test_validation_handler_valid_vcf_starts_one_execution(stack, monkeypatch):
+    event, ref = _upload(stack, EUR, "proj/EUR/EUR_test.vcf.gz")
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.VALIDATING and out["job_id"] == ref.job_id()
+    job = stack.ledger.get_job(ref.job_id())
+    import hashlib
+
+    assert job["sha256"] == hashlib.sha256(EUR.read_bytes()).hexdigest()
+    assert job["format"] == "vcf"
+    assert [e["name"] for e in _executions(stack)] == [ref.job_id()]
+    execution = boto3.client("stepfunctions").describe_execution(executionArn=out["execution_arn"])
+    payload = json.loads(execution["input"])
+    assert payload["input"] == {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
+                                "sha256": job["sha256"], "size": EUR.stat().st_size, "format": "vcf"}
+    files = stack.ledger.sample("EUR")["files"]
+    assert files[0]["validation"]["valid"] is True
+    assert [s["name"] for s in job["steps"]] == ["validate"]
+
+
+def test_validation_handler_same_event_twice_is_one_job(stack, monkeypatch):
+    event, ref = _upload(stack, EUR, "proj/EUR/EUR_test.vcf.gz")
+    _invoke(stack, event, monkeypatch)
+    again = _invoke(stack, event, monkeypatch)["results"][0]
+    assert again["duplicate_event"] is True
+    assert len(stack.ledger.jobs_for_file(ref.file_id)) == 1
+    assert len(_executions(stack)) == 1
+
+
+def test_validation_handler_invalid_vcf_rejected_with_reason(stack, monkeypatch, corpus):
+    event, ref = _upload(stack, corpus / INVALID, "proj/bad/upload.vcf")
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.REJECTED
+    job = stack.ledger.get_job(ref.job_id())
+    assert job["status"] == model.REJECTED and job["error_code"].startswith("VCF_")
+    assert "line" in job["reason"]
+    file_item = stack.ledger.sample("bad")["files"][0]
+    assert file_item["validation"]["errors"][0]["line"] == 3
+    assert _executions(stack) == []
+    # The raw object is untouched.
+    got = boto3.client("s3").get_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)
+    assert got["Body"].read() == (corpus / INVALID).read_bytes()
+
+
+def test_validation_handler_url_encoded_key_with_spaces(stack, monkeypatch):
+    event, ref = _upload(stack, EUR, "proj/EUR/my file+v2.vcf.gz")
+    assert "my+file%2Bv2" in event["Records"][0]["s3"]["object"]["key"]
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.VALIDATING
+    assert stack.ledger.get_job(ref.job_id())["key"] == "proj/EUR/my file+v2.vcf.gz"
+
+
+def test_validation_handler_bad_key_layout_rejected_and_tracked(stack, monkeypatch):
+    event, ref = _upload(stack, EUR, "EUR_test.vcf.gz")
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.REJECTED and "<project>/<sample_id>/<file>" in out["reason"]
+    assert stack.ledger.get_job(ref.job_id())["error_code"] == "INGEST_KEY_LAYOUT"
+
+
+def test_validation_handler_identical_content_recognised(stack, monkeypatch):
+    event, ref = _upload(stack, EUR, "proj/EUR/first.vcf.gz")
+    _invoke(stack, event, monkeypatch)
+    for s in (model.PROCESSING, model.QC, model.COMPLETED):  # the workflow finished the first job
+        stack.ledger.transition(ref.job_id(), s, actor="test", attributes={"outputs": {"vcf_key": "k"}})
+    event2, ref2 = _upload(stack, EUR, "proj/EUR/again.vcf.gz")
+    out = _invoke(stack, event2, monkeypatch)["results"][0]
+    assert out["status"] == model.COMPLETED and out["duplicate_of"] == ref.job_id()
+    assert stack.ledger.get_job(ref2.job_id())["outputs"] == {"vcf_key": "k"}
+    assert len(_executions(stack)) == 1
+
+
+def test_validation_handler_dynamodb_throttling_surfaces_as_transient(stack, monkeypatch):
+    """DynamoDB throttling that outlasts botocore's retries becomes TransientError; a retry completes."""
+    event, ref = _upload(stack, EUR, "proj/EUR/t.vcf.gz")
+    with inject("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", times=1) as fault:
+        with pytest.raises(TransientError):
+            _invoke(stack, event, monkeypatch)
+    assert fault.fired == 1
+    assert _executions(stack) == []
+    out = _invoke(stack, event, monkeypatch)["results"][0]  # Lambda's retry of the same event
+    assert out["status"] == model.VALIDATING
+    assert len(stack.ledger.jobs_for_file(ref.file_id)) == 1
+    assert len(_executions(stack)) == 1
+
+
+def test_validation_handler_s3_5xx_surfaces_as_transient(stack, monkeypatch):
+    event, ref = _upload(stack, EUR, "proj/EUR/s.vcf.gz")
+    with inject("s3", "GetObject", "InternalError", status=500, times=1):
+        with pytest.raises(TransientError):
+            _invoke(stack, event, monkeypatch)
+    job = stack.ledger.get_job(ref.job_id())
+    assert job["status"] == model.VALIDATING  # claimed; the retry resumes from here
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.VALIDATING and out.get("execution_arn")  # the lease was handed back
