@@ -24,6 +24,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sfn_transition=float(os.environ.get("PRICE_SFN_TRANSITION", Prices.sfn_transition)),
     )
     result = handle(event, ledger, prices)
+    metrics.add_metric(name="LedgerWrites", unit="Count", value=1)
     if result["status"] in ("COMPLETED", "QC_FAILED", "FAILED"):
         metrics.add_metric(name=f"Jobs{result['status'].title().replace('_', '')}", unit="Count", value=1)
     logger.info("ledger updated", extra=result)
