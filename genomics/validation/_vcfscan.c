@@ -1,0 +1,1119 @@
+/*
+ * _vcfscan: the per-record part of the VCF validator (genomics/validation/vcf.py).
+ *
+ * Python parses the header and hands a Scanner the INFO/FORMAT/FILTER/contig tables; the Scanner then
+ * checks data lines in bulk (feed() takes a buffer of complete lines) and returns the problems found as
+ * tuples (severity, code, message, line, record). Line and record numbers are 1-based (user-facing).
+ * Memory is bounded: only the distinct keys/contigs seen and the records at the current position are
+ * kept, and at most `cap` issues per code are materialised (the rest are only counted).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+/* value types */
+enum { T_INT = 0, T_FLOAT = 1, T_FLAG = 2, T_CHAR = 3, T_STR = 4, T_ANY = 5 };
+/* Def.nonneg bits */
+#define F_NONNEG 1
+#define F_CIGAR 2
+/* numbers: >= 0 fixed count */
+enum { N_A = -1, N_R = -2, N_G = -3, N_VAR = -4 };
+
+/* issue codes (names must match CODES in vcf.py) */
+enum {
+    C_COLUMNS, C_EMPTY_LINE, C_CHROM, C_CONTIG_UNDECLARED, C_CONTIG_NOT_DECLARED_WARN, C_NOT_CONTIGUOUS,
+    C_POS, C_UNSORTED, C_ID, C_REF, C_ALT, C_QUAL, C_FILTER_INVALID, C_FILTER_UNDECLARED, C_INFO, C_INFO_KEY,
+    C_INFO_DUP, C_INFO_UNDECLARED, C_INFO_FLAG, C_INFO_TYPE, C_INFO_NUMBER, C_INT_RANGE, C_NEGATIVE,
+    C_FORMAT, C_FORMAT_UNDECLARED, C_GT_FIRST, C_SAMPLE_FIELDS, C_GT, C_GT_RANGE, C_SAMPLE_TYPE,
+    C_SAMPLE_NUMBER, C_DUPLICATE, C_CRLF, C_HEADER_IN_BODY, C_INFO_SHORT, C_FLAG_01, C_NCODES
+};
+static const char *CODE_NAMES[C_NCODES] = {
+    "VCF_COLUMN_COUNT", "VCF_EMPTY_LINE", "VCF_CHROM_INVALID", "VCF_CONTIG_UNDECLARED",
+    "VCF_CONTIG_NOT_IN_HEADER", "VCF_CONTIG_NOT_CONTIGUOUS", "VCF_POS_INVALID", "VCF_UNSORTED",
+    "VCF_ID_INVALID", "VCF_REF_INVALID", "VCF_ALT_INVALID", "VCF_QUAL_INVALID", "VCF_FILTER_INVALID",
+    "VCF_FILTER_UNDECLARED", "VCF_INFO_INVALID", "VCF_INFO_KEY_INVALID", "VCF_INFO_DUPLICATE_KEY",
+    "VCF_INFO_UNDECLARED", "VCF_INFO_FLAG_VALUE", "VCF_INFO_TYPE", "VCF_INFO_NUMBER",
+    "VCF_INTEGER_RANGE", "VCF_VALUE_NEGATIVE", "VCF_FORMAT_INVALID", "VCF_FORMAT_UNDECLARED",
+    "VCF_FORMAT_GT_NOT_FIRST", "VCF_SAMPLE_TOO_MANY_FIELDS", "VCF_GT_INVALID", "VCF_GT_ALLELE_RANGE",
+    "VCF_SAMPLE_TYPE", "VCF_SAMPLE_NUMBER", "VCF_DUPLICATE_RECORD", "VCF_CRLF", "VCF_HEADER_IN_BODY",
+    "VCF_INFO_NUMBER_SHORT", "VCF_INFO_FLAG_01",
+};
+static const char CODE_SEV[C_NCODES] = {
+    'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E', 'W', 'E', 'E', 'E',
+    'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'W', 'W',
+};
+
+/* ---------------------------------------------------------------- key tables */
+typedef struct {
+    char *key;
+    int klen;
+    int number;
+    int type;
+    int nonneg;
+} Def;
+
+typedef struct {
+    Def *slots;
+    size_t cap;
+    size_t n;
+} Table;
+
+static uint64_t hash_bytes(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int table_init(Table *t, size_t cap) {
+    t->cap = cap;
+    t->n = 0;
+    t->slots = (Def *)PyMem_Calloc(cap, sizeof(Def));
+    return t->slots ? 0 : -1;
+}
+
+static void table_free(Table *t) {
+    if (!t->slots) return;
+    for (size_t i = 0; i < t->cap; i++) PyMem_Free(t->slots[i].key);
+    PyMem_Free(t->slots);
+    t->slots = NULL;
+}
+
+static Def *table_get(const Table *t, const char *k, size_t n) {
+    size_t mask = t->cap - 1, i = (size_t)hash_bytes(k, n) & mask;
+    while (t->slots[i].key) {
+        if ((size_t)t->slots[i].klen == n && memcmp(t->slots[i].key, k, n) == 0) return &t->slots[i];
+        i = (i + 1) & mask;
+    }
+    return NULL;
+}
+
+static int table_grow(Table *t);
+
+static Def *table_put(Table *t, const char *k, size_t n, int number, int type, int nonneg) {
+    Def *d = table_get(t, k, n);
+    if (d) {
+        d->number = number;
+        d->type = type;
+        d->nonneg = nonneg;
+        return d;
+    }
+    if ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) return NULL;
+    size_t mask = t->cap - 1, i = (size_t)hash_bytes(k, n) & mask;
+    while (t->slots[i].key) i = (i + 1) & mask;
+    d = &t->slots[i];
+    d->key = (char *)PyMem_Malloc(n + 1);
+    if (!d->key) return NULL;
+    memcpy(d->key, k, n);
+    d->key[n] = 0;
+    d->klen = (int)n;
+    d->number = number;
+    d->type = type;
+    d->nonneg = nonneg;
+    t->n++;
+    return d;
+}
+
+static int table_grow(Table *t) {
+    Table nt;
+    if (table_init(&nt, t->cap * 2) < 0) return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        Def *d = &t->slots[i];
+        if (!d->key) continue;
+        size_t mask = nt.cap - 1, j = (size_t)hash_bytes(d->key, d->klen) & mask;
+        while (nt.slots[j].key) j = (j + 1) & mask;
+        nt.slots[j] = *d;
+        nt.n++;
+    }
+    PyMem_Free(t->slots);
+    *t = nt;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- scanner object */
+typedef struct {
+    long long npos;
+    char *key;
+    size_t klen;
+} DupKey;
+
+typedef struct {
+    PyObject_HEAD
+    Table info, fmt, filt, contigs_decl, contigs_seen;
+    int n_samples;
+    int n_columns; /* expected columns: 8, 9 or 9 + samples */
+    int contigs_declared;
+    int cap;
+    long long line_no, records;
+    char *prev_chrom;
+    size_t prev_chrom_len, prev_chrom_cap;
+    long long prev_pos;
+    DupKey *dups;
+    size_t ndups, dups_cap;
+    int crlf_warned;
+    int lenient; /* VCF 4.4+: unsorted records are a warning */
+    long long counts[C_NCODES];
+    PyObject *issues;  /* list, reset per feed */
+    PyObject *contigs; /* list of CHROM names in order of first appearance */
+    /* per-record scratch */
+    const Def *rec_keys[256];
+} Scanner;
+
+static int emit(Scanner *s, int code, const char *fmt, ...) {
+    char sev[2] = {CODE_SEV[code], 0};
+    if (code == C_UNSORTED && s->lenient) sev[0] = 'W';
+    s->counts[code]++;
+    if (s->counts[code] > s->cap) return 0;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if (n >= (int)sizeof buf) n = (int)sizeof buf - 1;
+    PyObject *msg = PyUnicode_DecodeUTF8(buf, n, "replace");
+    if (!msg) return -1;
+    PyObject *t = Py_BuildValue("(ssNLL)", sev, CODE_NAMES[code], msg, s->line_no, s->records);
+    if (!t) return -1;
+    int r = PyList_Append(s->issues, t);
+    Py_DECREF(t);
+    return r;
+}
+
+/* a printable, bounded copy of a field for messages */
+static const char *show(const char *p, size_t n, char *out, size_t outsz) {
+    size_t m = n < outsz - 4 ? n : outsz - 4, j = 0;
+    for (size_t i = 0; i < m; i++) {
+        unsigned char c = (unsigned char)p[i];
+        out[j++] = (c < 32 || c == 127) ? '?' : (char)c;
+    }
+    if (m < n) {
+        out[j++] = '.';
+        out[j++] = '.';
+        out[j++] = '.';
+    }
+    out[j] = 0;
+    return out;
+}
+#define SHOW(p, n) show((p), (n), shbuf, sizeof shbuf)
+
+static int is_base(char c) {
+    switch (c) {
+    case 'A': case 'C': case 'G': case 'T': case 'N':
+    case 'a': case 'c': case 'g': case 't': case 'n':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int all_bases(const char *p, size_t n) {
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_base(p[i])) return 0;
+    return 1;
+}
+
+static int has_space(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') return 1;
+    return 0;
+}
+
+/* CHROM characters: no whitespace, no ':' (ambiguous in breakends and regions), no ',<>*' */
+static int chrom_ok(const char *p, size_t n) {
+    if (n == 0) return 0;
+    if (p[0] == '<') {
+        /* symbolic contig name <ID> (refers to an assembly contig) */
+        if (n < 3 || p[n - 1] != '>') return 0;
+        for (size_t i = 1; i + 1 < n; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (c <= 32 || c >= 127 || c == '<' || c == '>' || c == ',') return 0;
+        }
+        return 1;
+    }
+    if (p[0] == '=' || p[0] == '#') return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c <= 32 || c >= 127) return 0;
+        if (c == ':' || c == ',' || c == '<' || c == '>' || c == '*' || c == '[' || c == ']' ||
+            c == '"' || c == '\'' || c == '(' || c == ')' || c == '{' || c == '}' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static int key_ok(const char *p, size_t n) {
+    if (n == 0) return 0;
+    if (n == 5 && memcmp(p, "1000G", 5) == 0) return 1;
+    char c = p[0];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_')) return 0;
+    for (size_t i = 1; i < n; i++) {
+        c = p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* integer: [+-]?[0-9]+ ; returns 0 ok, 1 bad syntax, 2 out of range (incl. BCF-reserved values) */
+static int check_int(const char *p, size_t n, long long *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (n && (p[0] == '+' || p[0] == '-')) {
+        neg = p[0] == '-';
+        i = 1;
+    }
+    if (i == n) return 1;
+    long long v = 0;
+    int big = 0;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return 1;
+        if (v < 100000000000LL) v = v * 10 + (p[i] - '0');
+        else big = 1;
+    }
+    if (neg) v = -v;
+    if (out) *out = v;
+    if (big || v > 2147483647LL || v < -2147483640LL) return 2;
+    return 0;
+}
+
+static int ieq(const char *p, size_t n, const char *lit) {
+    size_t m = strlen(lit);
+    if (n != m) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+        if (c != lit[i]) return 0;
+    }
+    return 1;
+}
+
+/* float: decimal with optional exponent, or inf/infinity/nan (case-insensitive), optional sign */
+static int check_float(const char *p, size_t n) {
+    size_t i = 0;
+    if (n && (p[0] == '+' || p[0] == '-')) i = 1;
+    if (i == n) return 1;
+    if (ieq(p + i, n - i, "inf") || ieq(p + i, n - i, "infinity") || ieq(p + i, n - i, "nan")) return 0;
+    size_t digits = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9') i++, digits++;
+    if (i < n && p[i] == '.') {
+        i++;
+        while (i < n && p[i] >= '0' && p[i] <= '9') i++, digits++;
+    }
+    if (!digits) return 1;
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-')) i++;
+        size_t ed = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') i++, ed++;
+        if (!ed) return 1;
+    }
+    return i == n ? 0 : 1;
+}
+
+static int check_cigar(const char *p, size_t n) {
+    size_t i = 0;
+    if (n == 0) return 1;
+    while (i < n) {
+        size_t d = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') i++, d++;
+        if (!d || i == n || !strchr("MIDNSHP=X", p[i])) return 1;
+        i++;
+    }
+    return 0;
+}
+
+/* check one list of comma-separated values against a definition.
+ * returns: 0 ok; 1 type error; 2 integer range; 3 negative; 4 count mismatch (count in *got) */
+static int check_values(const Def *d, const char *p, size_t n, long long expected, long long *got,
+                        const char **bad, size_t *badlen) {
+    long long cnt = 0;
+    int res = 0;
+    size_t start = 0;
+    if (n == 0 && d->number == N_VAR) {
+        *got = 0;
+        return 0; /* zero-length list (VCF 4.5) */
+    }
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != ',') continue;
+        const char *v = p + start;
+        size_t vl = i - start;
+        cnt++;
+        start = i + 1;
+        if (res) continue;
+        if (vl == 1 && v[0] == '.') continue;
+        int r = 0;
+        switch (d->type) {
+        case T_INT: {
+            long long x = 0;
+            r = check_int(v, vl, &x);
+            if (!r && (d->nonneg & F_NONNEG) && x < 0) r = 3;
+            break;
+        }
+        case T_FLOAT:
+            r = check_float(v, vl);
+            if (!r && (d->nonneg & F_NONNEG) && vl && v[0] == '-') r = 3;
+            break;
+        case T_CHAR:
+            r = vl == 1 ? 0 : 1;
+            break;
+        default:
+            r = (d->nonneg & F_CIGAR) ? check_cigar(v, vl) : 0;
+        }
+        if (r) {
+            res = r;
+            *bad = v;
+            *badlen = vl;
+        }
+    }
+    *got = cnt;
+    if (res) return res;
+    if (expected >= 0 && cnt != expected && !(n == 1 && p[0] == '.')) return 4;
+    return 0;
+}
+
+static long long expected_count(const Def *d, int n_alt, int ploidy) {
+    switch (d->number) {
+    case N_A:
+        return n_alt > 0 ? n_alt : -1;
+    case N_R:
+        return n_alt + 1;
+    case N_G: {
+        if (ploidy <= 0) return -1;
+        /* C(n_alleles + ploidy - 1, ploidy) */
+        long long n_all = n_alt + 1, r = 1;
+        for (long long k = 1; k <= ploidy; k++) {
+            r = r * (n_all + k - 1) / k;
+            if (r > 100000000LL) return -1;
+        }
+        return r;
+    }
+    case N_VAR:
+        return -1;
+    default:
+        return d->number;
+    }
+}
+
+static const char *TYPE_NAMES[] = {"Integer", "Float", "Flag", "Character", "String", "String"};
+
+static char *split_next(char *p, char *end, char sep) {
+    char *q = memchr(p, sep, (size_t)(end - p));
+    return q ? q : end;
+}
+
+/* ---- ALT allele grammar: 0 ok, 1 bad */
+static int check_breakend(const char *a, size_t n) {
+    /* t[p[  t]p]  ]p]t  [p[t ; p = chr:pos or <id>:pos */
+    const char *b1 = NULL;
+    char br = 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == '[' || a[i] == ']') {
+            b1 = a + i;
+            br = a[i];
+            break;
+        }
+    if (!b1) return 1;
+    const char *b2 = memchr(b1 + 1, br, (size_t)(a + n - b1 - 1));
+    if (!b2) return 1;
+    const char *mate = b1 + 1;
+    size_t ml = (size_t)(b2 - mate);
+    const char *colon = NULL;
+    for (size_t i = ml; i > 0; i--)
+        if (mate[i - 1] == ':') {
+            colon = mate + i - 1;
+            break;
+        }
+    if (!colon || colon == mate) return 1;
+    if (check_int(colon + 1, (size_t)(mate + ml - colon - 1), NULL)) return 1;
+    size_t before = (size_t)(b1 - a), after = (size_t)(a + n - b2 - 1);
+    if (before && after) return 1;
+    if (!before && !after) return 1;
+    if (before) return all_bases(a, before) ? 0 : 1;
+    return all_bases(b2 + 1, after) ? 0 : 1;
+}
+
+static int check_allele(const char *a, size_t n) {
+    if (n == 0) return 1;
+    if (n == 1 && a[0] == '*') return 0;
+    if (a[0] == '<') {
+        if (n < 3 || a[n - 1] != '>') return 1;
+        for (size_t i = 1; i + 1 < n; i++) {
+            char c = a[i];
+            if (c == '<' || c == '>' || c == ',' || c == ' ' || c == '\t') return 1;
+        }
+        return 0;
+    }
+    if (memchr(a, '[', n) || memchr(a, ']', n)) return check_breakend(a, n);
+    if (a[0] == '.' && n > 1) return all_bases(a + 1, n - 1) ? 0 : 1;
+    if (a[n - 1] == '.' && n > 1) return all_bases(a, n - 1) ? 0 : 1;
+    return all_bases(a, n) ? 0 : 1;
+}
+
+/* ---- duplicate detection on normalised (pos, ref, alt) */
+static int dup_check(Scanner *s, long long pos, const char *ref, size_t rl, const char *alt, size_t al,
+                     int *is_dup) {
+    /* trim common suffix, then common prefix, keeping one base each */
+    while (rl > 1 && al > 1 && ref[rl - 1] == alt[al - 1]) rl--, al--;
+    long long npos = pos;
+    while (rl > 1 && al > 1 && ref[0] == alt[0]) ref++, alt++, rl--, al--, npos++;
+    size_t kl = rl + 1 + al;
+    *is_dup = 0;
+    for (size_t i = 0; i < s->ndups; i++) {
+        DupKey *d = &s->dups[i];
+        if (d->npos == npos && d->klen == kl && memcmp(d->key, ref, rl) == 0 && d->key[rl] == '>' &&
+            memcmp(d->key + rl + 1, alt, al) == 0) {
+            *is_dup = 1;
+            return 0;
+        }
+    }
+    if (s->ndups == s->dups_cap) {
+        size_t nc = s->dups_cap ? s->dups_cap * 2 : 16;
+        DupKey *nd = (DupKey *)PyMem_Realloc(s->dups, nc * sizeof(DupKey));
+        if (!nd) return -1;
+        s->dups = nd;
+        s->dups_cap = nc;
+    }
+    char *k = (char *)PyMem_Malloc(kl);
+    if (!k) return -1;
+    memcpy(k, ref, rl);
+    k[rl] = '>';
+    memcpy(k + rl + 1, alt, al);
+    s->dups[s->ndups].npos = npos;
+    s->dups[s->ndups].key = k;
+    s->dups[s->ndups].klen = kl;
+    s->ndups++;
+    return 0;
+}
+
+static void dup_purge(Scanner *s, long long pos, int all) {
+    size_t j = 0;
+    for (size_t i = 0; i < s->ndups; i++) {
+        if (all || s->dups[i].npos < pos) PyMem_Free(s->dups[i].key);
+        else s->dups[j++] = s->dups[i];
+    }
+    s->ndups = j;
+}
+
+/* ---------------------------------------------------------------- one data line */
+#define EMIT(...)                                  \
+    do {                                           \
+        if (emit(s, __VA_ARGS__) < 0) return -1;   \
+    } while (0)
+
+static int scan_line(Scanner *s, char *p, size_t len) {
+    char shbuf[64];
+    s->records++;
+    if (len && p[len - 1] == '\r') {
+        len--;
+        if (!s->crlf_warned) {
+            s->crlf_warned = 1;
+            EMIT(C_CRLF, "line ends with CR LF; VCF lines end with LF only (convert with dos2unix)");
+        }
+    }
+    if (len == 0) {
+        EMIT(C_EMPTY_LINE, "empty line in the data section; remove it");
+        return 0;
+    }
+    if (p[0] == '#') {
+        EMIT(C_HEADER_IN_BODY, "header line after the first data record; move it above #CHROM");
+        return 0;
+    }
+    char *end = p + len;
+    char *col[9];
+    size_t cl[9];
+    int ncols = 0;
+    char *q = p, *samples = NULL;
+    while (ncols < 9) {
+        char *t = split_next(q, end, '\t');
+        col[ncols] = q;
+        cl[ncols] = (size_t)(t - q);
+        ncols++;
+        if (t == end) break;
+        q = t + 1;
+        if (ncols == 9) samples = q;
+    }
+    long long total = ncols;
+    if (samples) {
+        total = 10;
+        for (char *r = samples; (r = memchr(r, '\t', (size_t)(end - r))) != NULL; r++) total++;
+    }
+    if (total != s->n_columns) {
+        EMIT(C_COLUMNS, "record has %lld tab-separated columns but the #CHROM line declares %d", total,
+             s->n_columns);
+        if (total < 8) return 0;
+    }
+
+    /* CHROM; a symbolic <ID> names the same contig as ID */
+    char *chrom = col[0];
+    size_t chl = cl[0];
+    if (!chrom_ok(chrom, chl)) {
+        EMIT(C_CHROM, "CHROM '%s' is empty or contains a character not allowed in contig names "
+                      "(whitespace, ':', ',', '<', '>', '*', quotes, brackets)", SHOW(chrom, chl));
+    } else if (chrom[0] == '<') {
+        chrom++;
+        chl -= 2;
+    }
+    int new_chrom = !(s->prev_chrom && s->prev_chrom_len == chl && memcmp(s->prev_chrom, chrom, chl) == 0);
+    if (new_chrom) {
+        if (table_get(&s->contigs_seen, chrom, chl)) {
+            EMIT(C_NOT_CONTIGUOUS, "records of contig '%s' are not contiguous: it appeared before another "
+                                   "contig; sort the file (bcftools sort)", SHOW(chrom, chl));
+        } else {
+            if (!table_put(&s->contigs_seen, chrom, chl, 0, 0, 0)) return -1;
+            PyObject *name = PyUnicode_DecodeUTF8(chrom, (Py_ssize_t)chl, "replace");
+            if (!name || PyList_Append(s->contigs, name) < 0) {
+                Py_XDECREF(name);
+                return -1;
+            }
+            Py_DECREF(name);
+            if (!table_get(&s->contigs_decl, chrom, chl)) {
+                if (s->contigs_declared)
+                    EMIT(C_CONTIG_UNDECLARED, "CHROM '%s' is not declared by a ##contig line; add "
+                                              "##contig=<ID=%s,length=...>", SHOW(chrom, chl), shbuf);
+                else
+                    EMIT(C_CONTIG_NOT_DECLARED_WARN, "CHROM '%s' has no ##contig header line", SHOW(chrom, chl));
+            }
+        }
+        if (chl + 1 > s->prev_chrom_cap) {
+            char *nc = (char *)PyMem_Realloc(s->prev_chrom, chl + 1);
+            if (!nc) return -1;
+            s->prev_chrom = nc;
+            s->prev_chrom_cap = chl + 1;
+        }
+        memcpy(s->prev_chrom, chrom, chl);
+        s->prev_chrom_len = chl;
+        s->prev_pos = -1;
+        dup_purge(s, 0, 1);
+    }
+
+    /* POS */
+    long long pos = -1;
+    if (ncols < 2 || check_int(col[1], cl[1], &pos) || pos < 0 || col[1][0] == '-' || col[1][0] == '+') {
+        EMIT(C_POS, "POS '%s' is not a non-negative integer below 2^31", ncols < 2 ? "" : SHOW(col[1], cl[1]));
+        pos = -1;
+    } else {
+        if (pos < s->prev_pos)
+            EMIT(C_UNSORTED, "POS %lld comes after POS %lld on contig '%s'; sort the file (bcftools sort)", pos,
+                 s->prev_pos, SHOW(chrom, chl));
+        s->prev_pos = pos;
+        dup_purge(s, pos, 0);
+    }
+    if (ncols < 8) return 0;
+
+    /* ID */
+    if (!(cl[2] == 1 && col[2][0] == '.')) {
+        char *e = col[2] + cl[2];
+        int bad = has_space(col[2], cl[2]);
+        int nids = 0;
+        const char *ids[64];
+        size_t idl[64];
+        for (char *a = col[2]; !bad && a <= e;) {
+            char *b = split_next(a, e, ';');
+            size_t n = (size_t)(b - a);
+            if (n == 0 || (n == 1 && a[0] == '.')) bad = 1;
+            for (int k = 0; !bad && k < nids; k++)
+                if (idl[k] == n && memcmp(ids[k], a, n) == 0) bad = 2;
+            if (nids < 64) {
+                ids[nids] = a;
+                idl[nids] = n;
+                nids++;
+            }
+            a = b + 1;
+        }
+        if (bad)
+            EMIT(C_ID, "ID '%s' %s", SHOW(col[2], cl[2]),
+                 bad == 2 ? "lists the same identifier twice" : "has whitespace or an empty ';'-separated entry");
+    }
+
+    /* REF */
+    const char *ref = col[3];
+    size_t rl = cl[3];
+    if (!all_bases(ref, rl)) EMIT(C_REF, "REF '%s' must be one or more of A,C,G,T,N", SHOW(ref, rl));
+
+    /* ALT */
+    int n_alt = 0;
+    int alt_ok = 1;
+    if (cl[4] == 1 && col[4][0] == '.') {
+        alt_ok = 0; /* no ALT listed: allele-dependent counts and GT indexes cannot be checked */
+    } else {
+        char *e = col[4] + cl[4];
+        for (char *a = col[4]; a <= e;) {
+            char *b = split_next(a, e, ',');
+            n_alt++;
+            if (check_allele(a, (size_t)(b - a))) {
+                alt_ok = 0;
+                EMIT(C_ALT, "ALT allele '%s' is not bases, '*', a symbolic <ID> or a breakend",
+                     SHOW(a, (size_t)(b - a)));
+                break;
+            }
+            a = b + 1;
+        }
+        if (alt_ok && pos >= 0 && all_bases(ref, rl)) {
+            int dup_seen = 0;
+            for (char *a = col[4]; a <= e;) {
+                char *b = split_next(a, e, ',');
+                size_t al = (size_t)(b - a);
+                if (all_bases(a, al)) {
+                    int d = 0;
+                    if (dup_check(s, pos, ref, rl, a, al, &d) < 0) return -1;
+                    if (d && !dup_seen) {
+                        dup_seen = 1;
+                        EMIT(C_DUPLICATE, "variant at %s:%lld (ALT '%.40s') duplicates an earlier record after "
+                                          "normalisation; merge or remove it", SHOW(chrom, chl), pos,
+                             al < 40 ? a : "...");
+                    }
+                }
+                a = b + 1;
+            }
+        }
+    }
+
+    /* QUAL */
+    if (!(cl[5] == 1 && col[5][0] == '.')) {
+        if (check_float(col[5], cl[5]) || col[5][0] == '-')
+            EMIT(C_QUAL, "QUAL '%s' must be '.' or a non-negative number", SHOW(col[5], cl[5]));
+    }
+
+    /* FILTER */
+    if (!(cl[6] == 1 && col[6][0] == '.')) {
+        char *e = col[6] + cl[6];
+        int bad = has_space(col[6], cl[6]);
+        for (char *a = col[6]; !bad && a <= e;) {
+            char *b = split_next(a, e, ';');
+            size_t n = (size_t)(b - a);
+            if (n == 0 || (n == 1 && (a[0] == '.' || a[0] == '0'))) {
+                bad = 1;
+                break;
+            }
+            if (!(n == 4 && memcmp(a, "PASS", 4) == 0) && !table_get(&s->filt, a, n)) {
+                if (!table_put(&s->filt, a, n, 0, 0, 0)) return -1;
+                EMIT(C_FILTER_UNDECLARED, "FILTER '%s' is not declared by a ##FILTER line", SHOW(a, n));
+            }
+            a = b + 1;
+        }
+        if (bad)
+            EMIT(C_FILTER_INVALID, "FILTER '%s' must be PASS, '.', or ';'-separated declared filter names "
+                                   "(no whitespace, empty names, '.' or '0' in a list)", SHOW(col[6], cl[6]));
+    }
+
+    /* INFO */
+    if (!(cl[7] == 1 && col[7][0] == '.')) {
+        char *e = col[7] + cl[7];
+        if (has_space(col[7], cl[7])) {
+            EMIT(C_INFO, "INFO '%s' contains whitespace", SHOW(col[7], cl[7]));
+        } else {
+            int nk = 0;
+            for (char *a = col[7]; a <= e;) {
+                char *b = split_next(a, e, ';');
+                size_t n = (size_t)(b - a);
+                char *eq = memchr(a, '=', n);
+                size_t kl = eq ? (size_t)(eq - a) : n;
+                if (n == 0) {
+                    EMIT(C_INFO, "INFO has an empty ';'-separated entry");
+                    a = b + 1;
+                    continue;
+                }
+                if (!key_ok(a, kl)) {
+                    EMIT(C_INFO_KEY, "INFO key '%s' is not a valid key ([A-Za-z_][0-9A-Za-z_.]*)", SHOW(a, kl));
+                    a = b + 1;
+                    continue;
+                }
+                const Def *d = table_get(&s->info, a, kl);
+                if (!d) {
+                    d = table_put(&s->info, a, kl, N_VAR, T_ANY, 0);
+                    if (!d) return -1;
+                    EMIT(C_INFO_UNDECLARED, "INFO key '%s' is not declared by an ##INFO line", SHOW(a, kl));
+                }
+                for (int k = 0; k < nk; k++)
+                    if (s->rec_keys[k] == d) {
+                        EMIT(C_INFO_DUP, "INFO key '%s' appears twice in one record", SHOW(a, kl));
+                        break;
+                    }
+                if (nk < 256) s->rec_keys[nk++] = d;
+                if (d->type == T_FLAG) {
+                    size_t vl = eq ? (size_t)(b - eq - 1) : 0;
+                    if (eq && vl == 1 && (eq[1] == '0' || eq[1] == '1'))
+                        EMIT(C_FLAG_01, "INFO flag '%s' written with =%c; write the bare key", SHOW(a, kl), eq[1]);
+                    else if (eq)
+                        EMIT(C_INFO_FLAG, "INFO flag '%s' must not have a value", SHOW(a, kl));
+                } else if (d->type != T_ANY) {
+                    if (!eq) {
+                        EMIT(C_INFO_NUMBER, "INFO key '%s' (Type=%s) has no value", SHOW(a, kl),
+                             TYPE_NAMES[d->type]);
+                    } else {
+                        long long got = 0;
+                        const char *bv = NULL;
+                        size_t bl = 0;
+                        long long exp = (d->number == N_G || !alt_ok) && d->number < 0 ? -1 : expected_count(d, n_alt, 0);
+                        if (d->type == T_STR && eq[1] == '"') exp = -1; /* quoted free text may hold commas */
+                        int r = check_values(d, eq + 1, (size_t)(b - eq - 1), exp, &got, &bv, &bl);
+                        if (r == 4 && d->number < 0 && got < exp) {
+                            r = 0;
+                            EMIT(C_INFO_SHORT, "INFO %s has %lld values, fewer than the %lld its Number requires",
+                                 d->key, got, exp);
+                        }
+                        if (r == 1)
+                            EMIT(C_INFO_TYPE, "INFO %s value '%s' is not of Type %s", d->key, SHOW(bv, bl),
+                                 TYPE_NAMES[d->type]);
+                        else if (r == 2)
+                            EMIT(C_INT_RANGE, "INFO %s value '%s' is outside the 32-bit range "
+                                              "[-2147483640, 2147483647]", d->key, SHOW(bv, bl));
+                        else if (r == 3)
+                            EMIT(C_NEGATIVE, "INFO %s value '%s' must not be negative", d->key, SHOW(bv, bl));
+                        else if (r == 4)
+                            EMIT(C_INFO_NUMBER, "INFO %s has %lld values but its Number requires %lld", d->key,
+                                 got, exp);
+                    }
+                }
+                a = b + 1;
+            }
+        }
+    }
+
+    if (ncols < 9 || s->n_columns < 9) return 0;
+
+    /* FORMAT */
+    const Def *fdefs[64];
+    int nf = 0, gt_idx = -1, fmt_ok = 1;
+    {
+        char *e = col[8] + cl[8];
+        for (char *a = col[8]; a <= e;) {
+            char *b = split_next(a, e, ':');
+            size_t n = (size_t)(b - a);
+            if (!key_ok(a, n) || (n == 5 && memcmp(a, "1000G", 5) == 0)) {
+                EMIT(C_FORMAT, "FORMAT key '%s' is empty or not a valid key ([A-Za-z_][0-9A-Za-z_.]*)",
+                     SHOW(a, n));
+                fmt_ok = 0;
+                break;
+            }
+            const Def *d = table_get(&s->fmt, a, n);
+            if (!d) {
+                d = table_put(&s->fmt, a, n, N_VAR, T_ANY, 0);
+                if (!d) return -1;
+                EMIT(C_FORMAT_UNDECLARED, "FORMAT key '%s' is not declared by a ##FORMAT line", SHOW(a, n));
+            }
+            for (int k = 0; k < nf; k++)
+                if (fdefs[k] == d) {
+                    EMIT(C_FORMAT, "FORMAT key '%s' appears twice", SHOW(a, n));
+                    fmt_ok = 0;
+                }
+            if (n == 2 && a[0] == 'G' && a[1] == 'T') {
+                if (nf != 0) EMIT(C_GT_FIRST, "GT must be the first FORMAT key");
+                gt_idx = nf;
+            }
+            if (nf < 64) fdefs[nf++] = d;
+            else fmt_ok = 0;
+            a = b + 1;
+        }
+    }
+    if (!fmt_ok || !samples) return 0;
+
+    /* samples */
+    char *a = samples;
+    int si = 0;
+    while (a <= end) {
+        char *b = split_next(a, end, '\t');
+        si++;
+        int fi = 0, ploidy = 0;
+        for (char *v = a; v <= b; fi++) {
+            char *w = split_next(v, b, ':');
+            size_t n = (size_t)(w - v);
+            if (fi >= nf) {
+                EMIT(C_SAMPLE_FIELDS, "sample %d has more ':'-separated fields than FORMAT has keys (%d)", si, nf);
+                break;
+            }
+            const Def *d = fdefs[fi];
+            if (fi == gt_idx) {
+                /* [/|]? allele ([/|] allele)* ; allele = . or integer */
+                size_t i = 0;
+                int bad = 0, range = 0;
+                if (n == 1 && v[0] == '.') {
+                    ploidy = 1;
+                } else {
+                    if (i < n && (v[i] == '/' || v[i] == '|')) i++;
+                    for (;;) {
+                        if (i < n && v[i] == '.') {
+                            i++;
+                        } else if (i < n && v[i] >= '0' && v[i] <= '9') {
+                            long long x = 0;
+                            while (i < n && v[i] >= '0' && v[i] <= '9') {
+                                if (x < 1000000000LL) x = x * 10 + (v[i] - '0');
+                                i++;
+                            }
+                            if (x > n_alt) range = 1;
+                        } else {
+                            bad = 1;
+                            break;
+                        }
+                        ploidy++;
+                        if (i == n) break;
+                        if (v[i] == '/' || v[i] == '|') i++;
+                        else {
+                            bad = 1;
+                            break;
+                        }
+                    }
+                }
+                if (bad) EMIT(C_GT, "sample %d GT '%s' is not a genotype (allele indexes or '.' joined by / or |)",
+                              si, SHOW(v, n));
+                else if (range && alt_ok)
+                    EMIT(C_GT_RANGE, "sample %d GT '%s' refers to an allele beyond the %d ALT allele(s)", si,
+                         SHOW(v, n), n_alt);
+            } else if (d->type != T_ANY && d->type != T_STR) {
+                long long got = 0;
+                const char *bv = NULL;
+                size_t bl = 0;
+                long long exp = alt_ok ? expected_count(d, n_alt, gt_idx >= 0 ? ploidy : 0) : -1;
+                if (d->number == N_G && gt_idx < 0 && alt_ok) exp = -1;
+                int r = check_values(d, v, n, exp, &got, &bv, &bl);
+                if (r == 4 && d->number == N_G && gt_idx < 0) r = 0;
+                if (r == 1)
+                    EMIT(C_SAMPLE_TYPE, "sample %d %s value '%s' is not of Type %s", si, d->key, SHOW(bv, bl),
+                         TYPE_NAMES[d->type]);
+                else if (r == 2)
+                    EMIT(C_INT_RANGE, "sample %d %s value '%s' is outside the 32-bit range "
+                                      "[-2147483640, 2147483647]", si, d->key, SHOW(bv, bl));
+                else if (r == 3)
+                    EMIT(C_NEGATIVE, "sample %d %s value '%s' must not be negative", si, d->key, SHOW(bv, bl));
+                else if (r == 4)
+                    EMIT(C_SAMPLE_NUMBER, "sample %d %s has %lld values but its Number requires %lld", si,
+                         d->key, got, exp);
+            } else if (d->type == T_STR && d->number >= 1 && alt_ok) {
+                long long got = 0;
+                const char *bv = NULL;
+                size_t bl = 0;
+                int r = check_values(d, v, n, d->number, &got, &bv, &bl);
+                if (r == 4)
+                    EMIT(C_SAMPLE_NUMBER, "sample %d %s has %lld values but its Number requires %d", si,
+                         d->key, got, d->number);
+            }
+            v = w + 1;
+        }
+        a = b + 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Python glue */
+static int fill_table(Table *t, PyObject *defs) {
+    /* defs: dict key(str) -> (number:int, type:int, nonneg:int) */
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(defs, &pos, &k, &v)) {
+        Py_ssize_t kl;
+        const char *ks = PyUnicode_AsUTF8AndSize(k, &kl);
+        if (!ks) return -1;
+        int number, type, nonneg;
+        if (!PyArg_ParseTuple(v, "iii", &number, &type, &nonneg)) return -1;
+        if (!table_put(t, ks, (size_t)kl, number, type, nonneg)) return -1;
+    }
+    return 0;
+}
+
+static void Scanner_dealloc(Scanner *s) {
+    table_free(&s->info);
+    table_free(&s->fmt);
+    table_free(&s->filt);
+    table_free(&s->contigs_decl);
+    table_free(&s->contigs_seen);
+    PyMem_Free(s->prev_chrom);
+    dup_purge(s, 0, 1);
+    PyMem_Free(s->dups);
+    Py_XDECREF(s->issues);
+    Py_XDECREF(s->contigs);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"info", "format", "filters", "contigs", "n_columns", "first_line", "cap", "lenient", NULL};
+    PyObject *info, *fmt, *filters, *contigs;
+    int n_columns, cap = 20, lenient = 0;
+    long long first_line;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O!OOiL|ip", kwlist, &PyDict_Type, &info, &PyDict_Type, &fmt,
+                                     &filters, &contigs, &n_columns, &first_line, &cap, &lenient))
+        return -1;
+    if (table_init(&s->info, 64) < 0 || table_init(&s->fmt, 64) < 0 || table_init(&s->filt, 16) < 0 ||
+        table_init(&s->contigs_decl, 64) < 0 || table_init(&s->contigs_seen, 64) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (fill_table(&s->info, info) < 0 || fill_table(&s->fmt, fmt) < 0) return -1;
+    PyObject *it = PyObject_GetIter(filters);
+    if (!it) return -1;
+    PyObject *x;
+    while ((x = PyIter_Next(it))) {
+        Py_ssize_t l;
+        const char *xs = PyUnicode_AsUTF8AndSize(x, &l);
+        if (!xs || !table_put(&s->filt, xs, (size_t)l, 0, 0, 0)) {
+            Py_DECREF(x);
+            Py_DECREF(it);
+            return -1;
+        }
+        Py_DECREF(x);
+    }
+    Py_DECREF(it);
+    it = PyObject_GetIter(contigs);
+    if (!it) return -1;
+    while ((x = PyIter_Next(it))) {
+        Py_ssize_t l;
+        const char *xs = PyUnicode_AsUTF8AndSize(x, &l);
+        if (!xs || !table_put(&s->contigs_decl, xs, (size_t)l, 0, 0, 0)) {
+            Py_DECREF(x);
+            Py_DECREF(it);
+            return -1;
+        }
+        s->contigs_declared = 1;
+        Py_DECREF(x);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) return -1;
+    s->n_columns = n_columns;
+    s->n_samples = n_columns > 9 ? n_columns - 9 : 0;
+    s->line_no = first_line - 1;
+    s->cap = cap;
+    s->lenient = lenient;
+    s->prev_pos = -1;
+    s->contigs = PyList_New(0);
+    return s->contigs ? 0 : -1;
+}
+
+static PyObject *Scanner_feed(Scanner *s, PyObject *args) {
+    /* feed(data: bytes-like of complete lines, each ending with \n [, final: bool]) -> list of issues;
+       with final=True the data is one last line without a newline. */
+    Py_buffer buf;
+    int final = 0;
+    if (!PyArg_ParseTuple(args, "y*|p", &buf, &final)) return NULL;
+    PyObject *out = PyList_New(0);
+    if (!out) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    Py_XSETREF(s->issues, out);
+    char *p = (char *)buf.buf, *end = p + buf.len;
+    int rc = 0;
+    if (final) {
+        s->line_no++;
+        rc = scan_line(s, p, (size_t)buf.len);
+    } else {
+        while (p < end) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl) nl = end;
+            s->line_no++;
+            if (scan_line(s, p, (size_t)(nl - p)) < 0) {
+                rc = -1;
+                break;
+            }
+            p = nl + 1;
+        }
+    }
+    PyBuffer_Release(&buf);
+    if (rc < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        return NULL;
+    }
+    Py_INCREF(s->issues);
+    return s->issues;
+}
+
+static PyObject *Scanner_counts(Scanner *s, PyObject *Py_UNUSED(ignored)) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    for (int i = 0; i < C_NCODES; i++) {
+        if (!s->counts[i]) continue;
+        char sev = (i == C_UNSORTED && s->lenient) ? 'W' : CODE_SEV[i];
+        PyObject *v = Py_BuildValue("(LC)", s->counts[i], (int)sev);
+        if (!v || PyDict_SetItemString(d, CODE_NAMES[i], v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+static PyObject *Scanner_get_records(Scanner *s, void *c) { return PyLong_FromLongLong(s->records); }
+static PyObject *Scanner_get_line(Scanner *s, void *c) { return PyLong_FromLongLong(s->line_no); }
+static PyObject *Scanner_get_contigs(Scanner *s, void *c) {
+    Py_INCREF(s->contigs);
+    return s->contigs;
+}
+
+static PyObject *codes(PyObject *m, PyObject *Py_UNUSED(ignored)) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    for (int i = 0; i < C_NCODES; i++) {
+        char sev[2] = {CODE_SEV[i], 0};
+        PyObject *v = PyUnicode_FromString(sev);
+        if (!v || PyDict_SetItemString(d, CODE_NAMES[i], v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"feed", (PyCFunction)Scanner_feed, METH_VARARGS, "Check complete data lines; return new issues."},
+    {"counts", (PyCFunction)Scanner_counts, METH_NOARGS, "Occurrences per code, including uncollected ones."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Scanner_getset[] = {
+    {"records", (getter)Scanner_get_records, NULL, "data records seen", NULL},
+    {"line", (getter)Scanner_get_line, NULL, "last line number", NULL},
+    {"contigs", (getter)Scanner_get_contigs, NULL, "CHROM names in order of appearance", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "genomics.validation._vcfscan.Scanner",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+    .tp_getset = Scanner_getset,
+    .tp_doc = "Checks VCF data lines against header tables.",
+};
+
+static PyMethodDef module_methods[] = {
+    {"codes", (PyCFunction)codes, METH_NOARGS, "Code name -> severity ('E' or 'W') of every record code."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moddef = {
+    PyModuleDef_HEAD_INIT, "_vcfscan", "Compiled VCF record scanner.", -1, module_methods,
+};
+
+PyMODINIT_FUNC PyInit__vcfscan(void) {
+    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m) return NULL;
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "T_INT", T_INT);
+    PyModule_AddIntConstant(m, "T_FLOAT", T_FLOAT);
+    PyModule_AddIntConstant(m, "T_FLAG", T_FLAG);
+    PyModule_AddIntConstant(m, "T_CHAR", T_CHAR);
+    PyModule_AddIntConstant(m, "T_STR", T_STR);
+    PyModule_AddIntConstant(m, "N_A", N_A);
+    PyModule_AddIntConstant(m, "N_R", N_R);
+    PyModule_AddIntConstant(m, "N_G", N_G);
+    PyModule_AddIntConstant(m, "N_VAR", N_VAR);
+    return m;
+}
