@@ -68,8 +68,42 @@ def run_program(stack: str) -> Program:
 
 def declared_resources(stack: str) -> list[dict[str, Any]]:
     """Every resource the program declares for ``stack``: ``{"type", "name", "inputs"}`` (inputs as the
-    engine delivers them: camelCase keys, numbers as floats, JSON documents as strings)."""
-    return [
-        {"type": r["type"], "name": r["name"], "inputs": r["inputs"]}
-        for r in run_program(stack).resources
-    ]
+    engine delivers them: camelCase keys, numbers as floats, JSON documents as strings), sorted by type
+    and name (registration order varies between runs)."""
+    records = [{"type": r["type"], "name": r["name"], "inputs": r["inputs"]} for r in run_program(stack).resources]
+    return sorted(records, key=lambda r: (r["type"], r["name"]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers for assertions over a recorded program
+# --------------------------------------------------------------------------------------------------
+def of_type(program: Program, typ: str) -> list[dict[str, Any]]:
+    """Recorded resources of one type token (e.g. ``aws:s3/bucket:Bucket``)."""
+    return [r for r in program.resources if r["type"] == typ]
+
+
+def named(program: Program, typ: str, name: str) -> dict[str, Any]:
+    """The one recorded resource of ``typ`` with logical ``name``."""
+    found = [r for r in of_type(program, typ) if r["name"] == name]
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} resources of type {typ} named {name!r} in stack {program.stack}")
+    return found[0]
+
+
+def by_input(program: Program, typ: str, key: str, value: Any) -> list[dict[str, Any]]:
+    """Recorded resources of ``typ`` whose input ``key`` equals ``value``."""
+    return [r for r in of_type(program, typ) if r["inputs"].get(key) == value]
+
+
+def document(resource: dict[str, Any], key: str = "policy") -> dict[str, Any]:
+    """A JSON document input (policy, definition) parsed."""
+    return json.loads(resource["inputs"][key])
+
+
+def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    found = doc["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,38 @@
+"""Fixtures: the program recorded under mocks once per stack, and that stack's expected configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from genomics.deployment import Names
+from infra.config import StackConfig, stack_config_from
+from tests.infra import mocks
+from tests.infra.resources import PROJECT, STACKS, Program, run_program, stack_config
+
+_CACHE: dict[str, Program] = {}
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def program(stack: str) -> Program:
+    """The resources ``__main__.py`` declares for ``stack`` (run once per stack per session)."""
+    if stack not in _CACHE:
+        _CACHE[stack] = run_program(stack)
+    return _CACHE[stack]
+
+
+@pytest.fixture
+def config(stack: str) -> StackConfig:
+    """The stack's configuration as read from ``Pulumi.<stack>.yaml``."""
+    raw = stack_config(stack)
+    return stack_config_from(stack, lambda key: raw.get(f"{PROJECT}:{key}"))
+
+
+@pytest.fixture
+def names(stack: str) -> Names:
+    """The physical names the program must use under the mocks' account and region."""
+    return Names(stack, mocks.ACCOUNT_ID, mocks.REGION, mocks.PARTITION)

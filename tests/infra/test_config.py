@@ -1,0 +1,54 @@
+"""infra.config: stack files parse into typed settings; malformed values are rejected with the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from genomics.deployment import Settings
+from infra.config import ConfigError, parse_partners, settings_from, stack_config_from
+from tests.infra.resources import PROJECT, STACKS, stack_config
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_config_stack_file_parses(stack: str) -> None:
+    raw = stack_config(stack)
+    config = stack_config_from(stack, lambda key: raw.get(f"{PROJECT}:{key}"))
+    assert config.stack == stack and config.settings.stack == stack
+    assert config.settings.log_retention_days == int(raw[f"{PROJECT}:logRetentionDays"])
+
+
+def test_config_prod_is_hardened_and_dev_is_cheap() -> None:
+    def load(stack: str):
+        raw = stack_config(stack)
+        return stack_config_from(stack, lambda key: raw.get(f"{PROJECT}:{key}"))
+
+    prod, dev = load("prod"), load("dev")
+    assert prod.kms and prod.pitr and prod.deletion_protection and prod.vpc and not prod.force_destroy
+    assert not dev.kms and not dev.vpc and dev.reserved_concurrency is None
+
+
+def test_config_settings_keys_are_camel_case_fields() -> None:
+    values = {"logLevel": "DEBUG", "heavyMemoryMb": "4096", "priceSfnTransition": "0.5", "qcThresholds": "{}"}
+    settings = settings_from("dev", values.get)
+    assert settings == Settings(stack="dev", log_level="DEBUG", heavy_memory_mb=4096, price_sfn_transition=0.5,
+                                qc_thresholds_json="{}")
+
+
+def test_config_rejects_malformed_number() -> None:
+    with pytest.raises(ConfigError, match="heavyMemoryMb"):
+        settings_from("dev", {"heavyMemoryMb": "lots"}.get)
+
+
+def test_config_rejects_bad_partner_account() -> None:
+    with pytest.raises(ConfigError, match="12 digits"):
+        parse_partners('{"lab": "1234"}')
+
+
+def test_config_rejects_unknown_storage_class() -> None:
+    with pytest.raises(ConfigError, match="rawStorageClass"):
+        stack_config_from("dev", {"rawStorageClass": "DEEP_ARCHIVE"}.get)
+
+
+def test_config_rejects_non_boolean_flag() -> None:
+    with pytest.raises(ConfigError, match="kms"):
+        stack_config_from("dev", {"kms": "yes"}.get)

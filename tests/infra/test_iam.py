@@ -1,0 +1,128 @@
+"""Least privilege: one role per function with exactly its Grants on exact ARNs, its own log group,
+and nothing else; the state machine may invoke only the pipeline functions.
+
+Resource "*" is allowed for exactly two documented groups of actions that have no resource-level
+permissions in AWS: Step Functions log delivery, and ec2:Describe* for Lambda VPC attachment.
+"""
+
+from __future__ import annotations
+
+from genomics.deployment import FUNCTIONS, TABLES, Grant, Names
+from infra.config import StackConfig
+from tests.infra.resources import Program, as_list, by_input, document, of_type, statements
+
+STAR_ALLOWED_SFN = {
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+}
+STAR_ALLOWED_VPC = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
+EXTRA_PREFIXES = ("logs:", "kms:", "ec2:")
+
+
+def _expected_arns(grant: Grant, names: Names) -> list[str]:
+    target = grant.target
+    if grant.kind == "bucket":
+        return [names.bucket_arn(target)]  # type: ignore[arg-type]
+    if grant.kind == "objects":
+        return [f"{names.bucket_arn(target)}/{grant.key_prefix}"]  # type: ignore[arg-type]
+    if grant.kind == "table":
+        return [names.table_arn(target)]  # type: ignore[arg-type]
+    if grant.kind == "table-indexes":
+        return [f"{names.table_arn(target)}/index/{i.name}" for i in TABLES[target].indexes]  # type: ignore[index,arg-type]
+    if grant.kind == "state-machine":
+        return [names.state_machine_arn()]
+    if grant.kind == "queue":
+        return [names.queue_arn()]
+    raise AssertionError(f"grant kind {grant.kind} not covered by this test")
+
+
+def _pairs(stmts: list[dict]) -> set[tuple[str, str]]:
+    return {(a, r) for s in stmts for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
+
+
+def _function_policy(program: Program, names: Names, logical: str) -> tuple[dict, dict]:
+    fn = by_input(program, "aws:lambda/function:Function", "name", names.function(logical))[0]
+    policies = [p for p in of_type(program, "aws:iam/rolePolicy:RolePolicy") if p["parent"] == fn["parent"]]
+    assert len(policies) == 1, f"{fn['urn']}: expected one inline policy, got {[p['urn'] for p in policies]}"
+    return fn, policies[0]
+
+
+def test_iam_function_policy_grants_exactly_its_grants(program: Program, names: Names) -> None:
+    for logical, spec in FUNCTIONS.items():
+        _, policy = _function_policy(program, names, logical)
+        stmts = [s for s in statements(document(policy)) if not as_list(s["Action"])[0].startswith(EXTRA_PREFIXES)]
+        assert all(s["Effect"] == "Allow" and "Condition" not in s for s in stmts), f"{policy['urn']}: {stmts}"
+        expected = {(a, r) for g in spec.grants for a in g.actions for r in _expected_arns(g, names)}
+        assert _pairs(stmts) == expected, (
+            f"{policy['urn']}: extra {sorted(_pairs(stmts) - expected)}, missing {sorted(expected - _pairs(stmts))}"
+        )
+
+
+def test_iam_function_logs_only_to_own_log_group(program: Program, names: Names) -> None:
+    for logical in FUNCTIONS:
+        _, policy = _function_policy(program, names, logical)
+        group = f"arn:{names.partition}:logs:{names.region}:{names.account_id}:log-group:{names.log_group(logical)}"
+        stmts = [s for s in statements(document(policy)) if as_list(s["Action"])[0].startswith("logs:")]
+        expected = {(a, f"{group}:*") for a in ("logs:CreateLogStream", "logs:PutLogEvents")}
+        assert _pairs(stmts) == expected, f"{policy['urn']}: log permissions {_pairs(stmts)}"
+
+
+def test_iam_function_kms_only_on_stack_key_when_enabled(program: Program, names: Names, config: StackConfig) -> None:
+    keys = [k["outputs"]["arn"] for k in of_type(program, "aws:kms/key:Key")]
+    assert len(keys) == (1 if config.kms else 0), f"KMS keys {keys} for kms={config.kms}"
+    for logical, spec in FUNCTIONS.items():
+        _, policy = _function_policy(program, names, logical)
+        stmts = [s for s in statements(document(policy)) if as_list(s["Action"])[0].startswith("kms:")]
+        reads_objects = any(g.kind == "objects" for g in spec.grants)
+        if config.kms and reads_objects:
+            assert _pairs(stmts) == {("kms:Decrypt", keys[0]), ("kms:GenerateDataKey", keys[0])}, (
+                f"{policy['urn']}: kms permissions {_pairs(stmts)}"
+            )
+            via = stmts[0]["Condition"]["StringEquals"]["kms:ViaService"]
+            assert via == f"s3.{names.region}.amazonaws.com", f"{policy['urn']}: kms not limited to S3"
+        else:
+            assert not stmts, f"{policy['urn']}: kms permissions without need: {stmts}"
+
+
+def test_iam_no_wildcard_actions(program: Program) -> None:
+    for policy in of_type(program, "aws:iam/rolePolicy:RolePolicy"):
+        for stmt in statements(document(policy)):
+            wild = [a for a in as_list(stmt["Action"]) if "*" in a]
+            assert not wild, f"{policy['urn']}: wildcard actions {wild}"
+
+
+def test_iam_star_resource_only_for_documented_actions(program: Program, config: StackConfig) -> None:
+    for policy in of_type(program, "aws:iam/rolePolicy:RolePolicy"):
+        is_workflow = policy["name"].startswith("workflow-")
+        allowed = STAR_ALLOWED_SFN if is_workflow else (STAR_ALLOWED_VPC if config.vpc else set())
+        star = {a for s in statements(document(policy)) if "*" in as_list(s["Resource"]) for a in as_list(s["Action"])}
+        assert star <= allowed, f"{policy['urn']}: Resource '*' for undocumented actions {sorted(star - allowed)}"
+        if is_workflow:
+            assert star == STAR_ALLOWED_SFN, f"{policy['urn']}: log delivery permissions incomplete: {star}"
+
+
+def test_iam_state_machine_invokes_only_the_four_functions(program: Program, names: Names) -> None:
+    policy = [p for p in of_type(program, "aws:iam/rolePolicy:RolePolicy") if p["name"].startswith("workflow-")]
+    assert len(policy) == 1, f"expected one workflow policy, got {[p['urn'] for p in policy]}"
+    stmts = [s for s in statements(document(policy[0])) if "*" not in as_list(s["Resource"])]
+    declared = {f["outputs"]["arn"] for f in of_type(program, "aws:lambda/function:Function")}
+    assert len(declared) == len(FUNCTIONS), f"functions declared: {declared}"
+    assert _pairs(stmts) == {("lambda:InvokeFunction", arn) for arn in declared}, (
+        f"{policy[0]['urn']}: non-log permissions {_pairs(stmts)}"
+    )
+
+
+def test_iam_roles_trust_only_their_service(program: Program) -> None:
+    machine_roles = {m["inputs"]["roleArn"] for m in of_type(program, "aws:sfn/stateMachine:StateMachine")}
+    for role in of_type(program, "aws:iam/role:Role"):
+        service = "states.amazonaws.com" if role["outputs"]["arn"] in machine_roles else "lambda.amazonaws.com"
+        stmts = statements(document(role, "assumeRolePolicy"))
+        principals = [s["Principal"] for s in stmts]
+        assert principals == [{"Service": service}], f"{role['urn']}: trusted principals {principals}"
+        assert [s["Action"] for s in stmts] == ["sts:AssumeRole"], f"{role['urn']}: trust actions"
+
+
+def test_iam_no_managed_policies_attached(program: Program) -> None:
+    for typ in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment"):
+        attached = of_type(program, typ)
+        assert not attached, f"managed policies carry Resource '*': {[a['urn'] for a in attached]}"

@@ -1,0 +1,86 @@
+"""Tables, log retention, network (no NAT), monitoring and the cost budget."""
+
+from __future__ import annotations
+
+from genomics.deployment import FUNCTIONS, Names
+from infra.config import StackConfig
+from tests.infra.resources import Program, by_input, of_type
+
+
+def test_ledger_tables_on_demand_encrypted_pitr_and_protection(program: Program, config: StackConfig) -> None:
+    for table in of_type(program, "aws:dynamodb/table:Table"):
+        inputs = table["inputs"]
+        assert inputs["billingMode"] == "PAY_PER_REQUEST", f"{table['urn']}: billing {inputs['billingMode']}"
+        assert inputs["serverSideEncryption"]["enabled"] is True, f"{table['urn']}: SSE off"
+        assert inputs["pointInTimeRecovery"]["enabled"] is config.pitr, f"{table['urn']}: PITR"
+        assert inputs.get("deletionProtectionEnabled", False) is config.deletion_protection, (
+            f"{table['urn']}: deletion protection"
+        )
+
+
+def test_logs_every_log_group_has_retention(program: Program, config: StackConfig) -> None:
+    groups = of_type(program, "aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == len(FUNCTIONS) + 1, f"log groups: {[g['urn'] for g in groups]}"
+    for group in groups:
+        retention = group["inputs"].get("retentionInDays")
+        assert retention == config.settings.log_retention_days, f"{group['urn']}: retention {retention}"
+
+
+def test_network_no_nat_gateway_anywhere(program: Program) -> None:
+    nat = of_type(program, "aws:ec2/natGateway:NatGateway") + of_type(program, "aws:ec2/eip:Eip")
+    assert not nat, f"NAT gateways cost while idle: {[n['urn'] for n in nat]}"
+    routes = [r for r in of_type(program, "aws:ec2/route:Route") if r["inputs"].get("natGatewayId")]
+    assert not routes, f"routes through NAT: {[r['urn'] for r in routes]}"
+    igw = of_type(program, "aws:ec2/internetGateway:InternetGateway")
+    assert not igw, f"private network has an internet gateway: {[g['urn'] for g in igw]}"
+
+
+def test_network_vpc_only_when_configured_with_gateway_endpoints(
+    program: Program, names: Names, config: StackConfig
+) -> None:
+    vpcs = of_type(program, "aws:ec2/vpc:Vpc")
+    assert len(vpcs) == (1 if config.vpc else 0), f"VPCs {[v['urn'] for v in vpcs]} for vpc={config.vpc}"
+    endpoints = {
+        (e["inputs"]["serviceName"], e["inputs"]["vpcEndpointType"]): e
+        for e in of_type(program, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    if not config.vpc:
+        assert not endpoints, f"endpoints without a VPC: {sorted(endpoints)}"
+        return
+    for service in ("s3", "dynamodb"):
+        key = (f"com.amazonaws.{names.region}.{service}", "Gateway")
+        assert key in endpoints, f"{vpcs[0]['urn']}: no free gateway endpoint for {service}"
+    interfaces = sorted(k[0].rsplit(".", 1)[1] for k in endpoints if k[1] == "Interface")
+    assert interfaces == ["sqs", "states"], f"{vpcs[0]['urn']}: interface endpoints {interfaces} (each costs)"
+
+
+def test_monitoring_alarms_cover_functions_workflow_and_dlq(program: Program, names: Names) -> None:
+    topic = by_input(program, "aws:sns/topic:Topic", "name", names.alerts_topic)
+    assert len(topic) == 1, f"expected alerts topic {names.alerts_topic}"
+    topic_arn = topic[0]["outputs"]["arn"]
+    alarms = of_type(program, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    covered = {(a["inputs"]["namespace"], a["inputs"]["metricName"], tuple(a["inputs"]["dimensions"].values()))
+               for a in alarms}
+    for logical in FUNCTIONS:
+        for metric in ("Errors", "Throttles"):
+            assert ("AWS/Lambda", metric, (names.function(logical),)) in covered, f"no {metric} alarm for {logical}"
+    assert ("AWS/States", "ExecutionsFailed", (names.state_machine_arn(),)) in covered, "no workflow alarm"
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", (names.dead_letter_queue,)) in covered, "no DLQ alarm"
+    for alarm in alarms:
+        assert alarm["inputs"]["alarmActions"] == [topic_arn], f"{alarm['urn']}: does not alert the topic"
+        assert alarm["inputs"]["name"].startswith(f"{names.prefix}-"), f"{alarm['urn']}: name not stack-scoped"
+    assert len(alarms) <= 10, f"{len(alarms)} alarms exceed the CloudWatch free tier (10)"
+
+
+def test_monitoring_budget_alerts_topic(program: Program, names: Names, config: StackConfig) -> None:
+    budgets = of_type(program, "aws:budgets/budget:Budget")
+    assert len(budgets) == 1, f"expected one budget, got {[b['urn'] for b in budgets]}"
+    budget = budgets[0]["inputs"]
+    urn = budgets[0]["urn"]
+    assert budget["budgetType"] == "COST" and budget["timeUnit"] == "MONTHLY", f"{urn}: {budget}"
+    assert float(budget["limitAmount"]) == config.monthly_budget_usd, f"{urn}: limit {budget['limitAmount']}"
+    topic_arn = by_input(program, "aws:sns/topic:Topic", "name", names.alerts_topic)[0]["outputs"]["arn"]
+    kinds = {n["notificationType"] for n in budget["notifications"] if n["subscriberSnsTopicArns"] == [topic_arn]}
+    assert kinds == {"ACTUAL", "FORECASTED"}, f"{urn}: notifications {budget['notifications']}"
+    policy = of_type(program, "aws:sns/topicPolicy:TopicPolicy")
+    assert policy and "budgets.amazonaws.com" in policy[0]["inputs"]["policy"], f"{urn}: Budgets cannot publish"
