@@ -1,0 +1,388 @@
+"""The S3/DynamoDB-facing QC core: compute metrics, apply the gate, store typed metrics, upload the
+MultiQC report. AWS clients are parameters (built lazily from the default session when omitted).
+
+S3 layout (processed bucket), per sample and input content (sha256 of the uploaded object)::
+
+    reports/<project>/<sample_id>/<sha256>/multiqc_report.html
+    reports/<project>/<sample_id>/<sha256>/raw/<tool>.txt        (bcftools/samtools text outputs)
+    reports/<project>/<sample_id>/<sha256>/qc.json                (scalar metrics + gate, for cohorts)
+    reports/<project>/_cohort/<digest>/multiqc_report.html        (cohort_report)
+
+QC table: one item per scalar metric, ``metric_key = "<sha256[:16]>#<metric>"``, with ``project``,
+``job_id``, ``value`` (Decimal), ``verdict`` (pass/warn/fail/not_evaluated, or ``info`` when the metric
+has no threshold) and ``gsi_fail = "<project>#<metric>"`` only on failing metrics (sparse GSI
+``by-failing-metric``); plus one summary item ``"<sha256[:16]>#_summary"`` with the gate verdict, the
+deciding metric, the reasons and the report key. Writes are BatchWriteItem puts of deterministic keys,
+so re-running a job overwrites the same items (idempotent); no scans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from genomics.observability import measure_step
+from genomics.qc import gate as qc_gate
+from genomics.qc.metrics import (
+    ALIGNMENT_FORMATS,
+    QcInputError,
+    compute,
+    copy_to,
+    scalar_metrics,
+)
+from genomics.qc.report import TOOL_FILES, render
+from genomics.sources import ByteSource, LocalFile, S3Object
+
+FUNCTION = "quality-metrics"
+SUMMARY_METRIC = "_summary"
+COHORT_DIR = "_cohort"
+# Largest alignment copied to local scratch (so idxstats can run); larger inputs are streamed.
+DEFAULT_SCRATCH_LIMIT = 8 * 1024**3
+_SUMMARY_KEYS = ("samples", "records", "snps", "indels", "ts_tv", "het_hom_ratio", "missing_rate",
+                 "reads", "pct_mapped", "duplication_rate", "mean_coverage", "gc_pct", "mean_base_quality")
+
+CODES: dict[str, str] = {
+    "QC_EVENT_INVALID": "the event lacks project, sample_id, job_id or input.sha256/bucket/key",
+    "QC_STORE_FAILED": "S3 or DynamoDB refused a write for a non-transient reason (permissions, schema)",
+    "QC_REFERENCE_URI": "REFERENCE_URI must be s3://bucket/key ending in .fa, .fasta or .fa.gz",
+}
+
+# DynamoDB/S3 error codes that mean "try again later" once botocore's own retries have given up.
+_TRANSIENT_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+    "SlowDown", "InternalServerError", "InternalError", "ServiceUnavailable", "RequestTimeout", "500", "503",
+})
+
+T = TypeVar("T")
+
+
+class TransientError(Exception):
+    """AWS throttled or failed on its side after botocore's retries; the workflow retries this error by
+    name (see genomics.workflow.TRANSIENT_ERRORS). Defined here for now: it belongs in a shared module."""
+
+
+class QcStoreError(RuntimeError):
+    """A non-transient S3/DynamoDB failure (e.g. AccessDenied, missing table)."""
+
+    code = "QC_STORE_FAILED"
+
+
+class QcEventError(ValueError):
+    code = "QC_EVENT_INVALID"
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ConnectionError | EndpointConnectionError | ReadTimeoutError):
+        return True
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return err.get("Code") in _TRANSIENT_CODES or status >= 500
+    return False
+
+
+def aws(call: Callable[[], T], what: str) -> T:
+    """Run one AWS call; translate its failure into TransientError or QcStoreError."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call()
+    except (ClientError, BotoCoreError) as e:
+        if _is_transient(e):
+            raise TransientError(f"{what}: {type(e).__name__}: {e}") from e
+        raise QcStoreError(f"QC_STORE_FAILED: {what}: {e}") from e
+
+
+# --------------------------------------------------------------------------------------------------
+# Local (CLI)
+# --------------------------------------------------------------------------------------------------
+def _thresholds(thresholds: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    return qc_gate.load_thresholds(thresholds)
+
+
+def qc_local(path: str, *, assay: str = "wgs", fmt: str | None = None, thresholds: dict | None = None,
+             reference: str | None = None) -> dict:
+    """QC one local file. ``thresholds`` overrides the defaults (same structure as ``gate.DEFAULTS``);
+    ``None`` reads env ``QC_THRESHOLDS``. Returns ``{"path", "format", "metrics", "gate"}`` where
+    ``metrics`` holds the scalar metrics (records, snps, mnps, indels, multiallelic_sites, ts_tv,
+    samples, ... for VCF/BCF) and ``gate`` is ``{"verdict", "reasons", "deciding_metric", "checks"}``."""
+    fmt_found, metrics, _raw = compute(LocalFile(path), fmt, reference=reference)
+    verdict = qc_gate.evaluate(metrics, assay, _thresholds(thresholds))
+    return {"path": path, "format": fmt_found, "metrics": scalar_metrics(metrics), "gate": verdict}
+
+
+# --------------------------------------------------------------------------------------------------
+# DynamoDB items
+# --------------------------------------------------------------------------------------------------
+def to_decimal(value: int | float) -> Decimal | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return Decimal(str(value))
+
+
+def metric_items(*, project: str, sample_id: str, job_id: str, sha256: str, assay: str, fmt: str,
+                 metrics: Mapping[str, Any], verdict: Mapping[str, Any], report_key: str | None
+                 ) -> list[dict[str, Any]]:
+    """The QC table items of one sample/content: one per scalar metric, plus the summary."""
+    prefix = sha256[:16]
+    checks = verdict.get("checks", {})
+    common = {"sample_id": sample_id, "project": project, "job_id": job_id, "sha256": sha256, "assay": assay}
+    items: list[dict[str, Any]] = []
+    for name, value in sorted(scalar_metrics(metrics).items()):
+        dec = to_decimal(value)
+        if dec is None:
+            continue
+        state = checks.get(name, {}).get("verdict", "info")
+        item = {**common, "metric_key": f"{prefix}#{name}", "metric": name, "value": dec, "verdict": state}
+        if state == "fail":
+            item["gsi_fail"] = f"{project}#{name}"
+        items.append(item)
+    summary: dict[str, Any] = {
+        **common,
+        "metric_key": f"{prefix}#{SUMMARY_METRIC}",
+        "metric": SUMMARY_METRIC,
+        "format": fmt,
+        "verdict": verdict["verdict"],
+        "reasons": list(verdict["reasons"]),
+    }
+    if verdict.get("deciding_metric"):
+        summary["deciding_metric"] = verdict["deciding_metric"]
+    if report_key:
+        summary["report_key"] = report_key
+    items.append(summary)
+    return items
+
+
+def batch_put(dynamodb: Any, table: str, items: list[dict[str, Any]], *, attempts: int = 6,
+              sleep: Callable[[float], None] = time.sleep) -> None:
+    """BatchWriteItem in chunks of 25; unprocessed items are retried with backoff, then TransientError."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    ser = TypeSerializer()
+    for start in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": {k: ser.serialize(v) for k, v in it.items()}}}
+                    for it in items[start:start + 25]]
+        pending: dict[str, Any] = {table: requests}
+        for attempt in range(attempts):
+            resp = aws(lambda p=pending: dynamodb.batch_write_item(RequestItems=p), "DynamoDB BatchWriteItem")
+            pending = resp.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise TransientError(f"DynamoDB left {len(pending.get(table, []))} items unprocessed")
+
+
+# --------------------------------------------------------------------------------------------------
+# S3 helpers
+# --------------------------------------------------------------------------------------------------
+def report_prefix(project: str, sample_id: str, sha256: str) -> str:
+    return f"reports/{project}/{sample_id}/{sha256}/"
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    aws(lambda: s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type),
+        f"S3 PutObject s3://{bucket}/{key}")
+
+
+def _fetch_reference(s3: Any, uri: str, folder: Path) -> str:
+    if not uri.startswith("s3://") or not uri.endswith((".fa", ".fasta", ".fa.gz", ".fasta.gz")):
+        raise QcInputError("QC_REFERENCE_URI", f"REFERENCE_URI={uri!r}: expected s3://bucket/key.fa")
+    bucket, key = uri[5:].split("/", 1)
+    local = folder / Path(key).name
+    aws(lambda: s3.download_file(bucket, key, str(local)), f"S3 GetObject {uri}")
+    from botocore.exceptions import ClientError
+
+    for suffix in (".fai", ".gzi"):
+        # the index is optional: samtools builds a .fai itself (in scratch) when it is missing
+        with contextlib.suppress(ClientError):
+            s3.download_file(bucket, key + suffix, str(local) + suffix)
+    return str(local)
+
+
+def _scratch_limit(folder: str) -> int:
+    free = shutil.disk_usage(folder).free
+    return max(0, min(DEFAULT_SCRATCH_LIMIT, free - 256 * 1024**2))
+
+
+# --------------------------------------------------------------------------------------------------
+# The handler's core
+# --------------------------------------------------------------------------------------------------
+def _require(event: Mapping[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    try:
+        project, sample_id, job_id = str(event["project"]), str(event["sample_id"]), str(event["job_id"])
+        inp = dict(event["input"])
+        for k in ("bucket", "key", "sha256"):
+            if not inp.get(k):
+                raise KeyError(f"input.{k}")
+    except (KeyError, TypeError) as e:
+        raise QcEventError(f"QC_EVENT_INVALID: missing {e}") from e
+    return project, sample_id, job_id, inp
+
+
+def summary_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: metrics[k] for k in _SUMMARY_KEYS if isinstance(metrics.get(k), int | float)}
+
+
+def run_quality_metrics(
+    event: Mapping[str, Any],
+    *,
+    s3: Any = None,
+    dynamodb: Any = None,
+    table: str | None = None,
+    processed_bucket: str | None = None,
+    thresholds: str | Mapping[str, Any] | None = None,
+    reference_uri: str | None = None,
+    context: Any = None,
+    scratch_limit: int | None = None,
+) -> dict[str, Any]:
+    """QC the job's output (the processed VCF, or the raw BAM/CRAM/FASTQ when processing was skipped),
+    store metrics and report; return the small result the workflow keeps under ``$.qc``."""
+    with measure_step(FUNCTION, context) as step:
+        project, sample_id, job_id, inp = _require(event)
+        if s3 is None:
+            import boto3
+
+            s3 = boto3.client("s3")
+        if dynamodb is None:
+            import boto3
+
+            dynamodb = boto3.client("dynamodb")
+        table = table or os.environ["QC_TABLE"]
+        processed_bucket = processed_bucket or os.environ["PROCESSED_BUCKET"]
+        reference_uri = os.environ.get("REFERENCE_URI", "") if reference_uri is None else reference_uri
+        assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
+        table_thresholds = _thresholds(thresholds)
+        sha256 = str(inp["sha256"])
+        processed = event.get("processed") or {"skipped": True}
+
+        with tempfile.TemporaryDirectory(prefix="qc-") as tmp:
+            source: ByteSource
+            if not processed.get("skipped") and processed.get("vcf_key"):
+                source = S3Object(s3, processed.get("bucket") or processed_bucket, processed["vcf_key"])
+                fmt: str | None = "vcf"
+            else:
+                source = S3Object(s3, inp["bucket"], inp["key"], inp.get("version_id"),
+                                  known_size=inp.get("size"))
+                fmt = inp.get("format")
+            reference = None
+            if fmt in ALIGNMENT_FORMATS:
+                if fmt == "cram" and reference_uri:
+                    reference = _fetch_reference(s3, reference_uri, Path(tmp))
+                size = source.size() if inp.get("size") is None else int(inp["size"])
+                limit = _scratch_limit(tmp) if scratch_limit is None else scratch_limit
+                if size is not None and size <= limit:
+                    local = aws(lambda: copy_to(source, Path(tmp) / f"input.{fmt}", limit),
+                                f"S3 GetObject {source.name}")
+                    source = LocalFile(str(local))
+            fmt, metrics, raw = _compute_aws(source, fmt, reference)
+            verdict = qc_gate.evaluate(metrics, assay, table_thresholds)
+
+            prefix = report_prefix(project, sample_id, sha256)
+            report_key = prefix + "multiqc_report.html"
+            for tool, text in raw.items():
+                _put(s3, processed_bucket, f"{prefix}raw/{tool}.txt", text.encode(), "text/plain")
+            scalars = scalar_metrics(metrics)
+            qc_doc = {"project": project, "sample_id": sample_id, "job_id": job_id, "sha256": sha256,
+                      "assay": assay, "format": fmt, "metrics": scalars,
+                      "gate": {k: verdict[k] for k in ("verdict", "deciding_metric", "reasons")}}
+            if "distributions" in metrics and fmt == "fastq":
+                qc_doc["distributions"] = metrics["distributions"]
+            _put(s3, processed_bucket, prefix + "qc.json", json.dumps(qc_doc).encode(), "application/json")
+            html = render({sample_id: {"raw": raw, "metrics": metrics, "gate": verdict, "assay": assay}},
+                          Path(tmp) / "report", title=f"QC: {project} / {sample_id}",
+                          comment=f"Input sha256 {sha256}; assay {assay}; verdict {verdict['verdict']}")
+            _put(s3, processed_bucket, report_key, html.read_bytes(), "text/html")
+
+        items = metric_items(project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, assay=assay,
+                             fmt=fmt, metrics=metrics, verdict=verdict, report_key=report_key)
+        batch_put(dynamodb, table, items)
+        result = {
+            "verdict": verdict["verdict"],
+            "reasons": verdict["reasons"],
+            "deciding_metric": verdict["deciding_metric"],
+            "summary": summary_of(metrics),
+            "report_key": report_key,
+        }
+    result["step"] = step.as_dict()
+    return result
+
+
+def _compute_aws(source: ByteSource, fmt: str | None, reference: str | None
+                 ) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """compute(), with S3 read failures during streaming translated like any other AWS call."""
+    return aws(lambda: compute(source, fmt, reference=reference), f"read {source.name}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Cohort report
+# --------------------------------------------------------------------------------------------------
+def cohort_report(s3: Any, bucket: str, project: str) -> str:
+    """Rebuild a MultiQC report over every sample of ``project`` from the stored raw tool outputs
+    (the newest content per sample, by the time its qc.json was written); return its S3 key."""
+    base = f"reports/{project}/"
+    latest: dict[str, tuple[Any, str]] = {}
+    paginator = s3.get_paginator("list_objects_v2")
+    pages = aws(lambda: list(paginator.paginate(Bucket=bucket, Prefix=base)), f"S3 ListObjectsV2 {base}")
+    for page in pages:
+        for obj in page.get("Contents", []):
+            parts = obj["Key"][len(base):].split("/")
+            if len(parts) == 3 and parts[2] == "qc.json" and parts[0] != COHORT_DIR:
+                sample, sha = parts[0], parts[1]
+                if sample not in latest or obj["LastModified"] > latest[sample][0]:
+                    latest[sample] = (obj["LastModified"], sha)
+    if not latest:
+        raise QcInputError("QC_UNKNOWN_FORMAT", f"no QC results stored under s3://{bucket}/{base}")
+    samples: dict[str, dict[str, Any]] = {}
+    for sample, (_, sha) in sorted(latest.items()):
+        prefix = report_prefix(project, sample, sha)
+        doc = json.loads(_get(s3, bucket, prefix + "qc.json"))
+        raw: dict[str, str] = {}
+        for tool in TOOL_FILES:
+            text = _get_optional(s3, bucket, f"{prefix}raw/{tool}.txt")
+            if text is not None:
+                raw[tool] = text
+        metrics = dict(doc.get("metrics", {}))
+        if "distributions" in doc:
+            metrics["distributions"] = doc["distributions"]
+        samples[sample] = {"raw": raw, "metrics": metrics, "gate": doc.get("gate", {}),
+                           "assay": doc.get("assay", "-")}
+    digest = hashlib.sha256(
+        "\n".join(f"{s}:{sha}" for s, (_, sha) in sorted(latest.items())).encode()
+    ).hexdigest()[:16]
+    key = f"{base}{COHORT_DIR}/{digest}/multiqc_report.html"
+    with tempfile.TemporaryDirectory(prefix="qc-cohort-") as tmp:
+        html = render(samples, Path(tmp), title=f"QC cohort: {project}",
+                      comment=f"{len(samples)} samples (newest content of each)")
+        _put(s3, bucket, key, html.read_bytes(), "text/html")
+    return key
+
+
+def _get(s3: Any, bucket: str, key: str) -> str:
+    body = aws(lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read(), f"S3 GetObject {key}")
+    return body.decode()
+
+
+def _get_optional(s3: Any, bucket: str, key: str) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        if _is_transient(e):
+            raise TransientError(f"S3 GetObject {key}: {e}") from e
+        raise QcStoreError(f"QC_STORE_FAILED: S3 GetObject {key}: {e}") from e
