@@ -1,0 +1,118 @@
+"""The VCF/BCF validator over the shared corpus: every valid file accepted, >= 95 % of invalid ones rejected.
+
+Verdicts come from MANIFEST.tsv (``expected``); the validator sees only the files' content. Numbers are
+printed per spec version and per category (the part of the file name after ``failed_``/``passed_``).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from genomics.sources import LocalFile
+from genomics.validation.report import ValidationReport
+from genomics.validation.vcf import CODES, validate_vcf
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+MANIFEST = CORPUS / "MANIFEST.tsv"
+MIN_REJECTED = 0.95
+
+
+def _rows() -> list[dict[str, str]]:
+    with MANIFEST.open(newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    return [r for r in rows if r["role"] == "test" and r["format"] in ("vcf", "bcf")]
+
+
+def _version(path: str) -> str:
+    m = re.match(r"vcf/(4\.[0-9])/", path)
+    return m.group(1) if m and m.group(1) in ("4.1", "4.2", "4.3") else "other"
+
+
+def _category(path: str) -> str:
+    name = Path(path).name
+    m = re.match(r"(?:failed|passed)_(?:body_|meta_)?([a-z]+)", name)
+    return m.group(1) if m else Path(path).parent.name
+
+
+def _compression(path: Path) -> str:
+    head = path.read_bytes()[:18]
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    return "bgzf" if len(head) >= 16 and head[12:14] == b"BC" else "gzip"
+
+
+def _validate(row: dict[str, str]) -> ValidationReport:
+    path = CORPUS / row["path"]
+    report = ValidationReport(str(path), row["format"])
+    validate_vcf(LocalFile(str(path)), report, compression=_compression(path), is_bcf=row["format"] == "bcf")
+    return report
+
+
+@pytest.fixture(scope="module")
+def results() -> list[tuple[dict[str, str], ValidationReport]]:
+    if not MANIFEST.exists():
+        pytest.fail(f"corpus manifest missing: {MANIFEST}")
+    return [(row, _validate(row)) for row in _rows()]
+
+
+def test_corpus_vcf_counts_match_manifest(results):
+    valid = sum(1 for r, _ in results if r["expected"] == "valid")
+    invalid = sum(1 for r, _ in results if r["expected"] == "invalid")
+    assert invalid == 491
+    assert valid >= 60
+
+
+def test_corpus_vcf_every_valid_file_accepted(results):
+    rejected = [
+        (r["path"], [f"{i.code}@{i.line}: {i.message}" for i in rep.errors[:3]])
+        for r, rep in results
+        if r["expected"] == "valid" and not rep.valid
+    ]
+    assert rejected == []
+
+
+def test_corpus_vcf_invalid_files_rejected(results, capsys):
+    by_version: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    missed = []
+    for row, rep in results:
+        if row["expected"] != "invalid":
+            continue
+        for table, key in ((by_version, _version(row["path"])), (by_category, _category(row["path"]))):
+            table[key][1] += 1
+            table[key][0] += int(not rep.valid)
+        if rep.valid:
+            missed.append(row["path"])
+    with capsys.disabled():
+        print("\nVCF invalid files rejected, per spec version:")
+        for key, (hit, total) in sorted(by_version.items()):
+            print(f"  {key:6} {hit:4}/{total:<4} {100 * hit / total:5.1f} %")
+        print("per category:")
+        for key, (hit, total) in sorted(by_category.items()):
+            print(f"  {key:12} {hit:4}/{total:<4}")
+        print("not rejected:", *missed, sep="\n  ")
+    hit = sum(h for h, _ in by_version.values())
+    total = sum(t for _, t in by_version.values())
+    assert hit / total >= MIN_REJECTED, f"only {hit}/{total} invalid VCFs rejected"
+
+
+def test_corpus_vcf_reports_use_documented_codes(results):
+    used = {i.code for _, rep in results for i in (*rep.errors, *rep.warnings)}
+    assert used - set(CODES) == set()
+    assert all(code.startswith("VCF_") for code in CODES)
+
+
+def test_corpus_vcf_stats_filled_for_valid_files(results):
+    for row, rep in results:
+        if row["expected"] != "valid":
+            continue
+        records, contigs = rep.stats["records"], rep.stats["contigs"]
+        assert isinstance(records, int) and records >= 0, row["path"]
+        assert rep.stats["fileformat"].startswith("VCFv4"), row["path"]
+        assert isinstance(contigs, list) and bool(contigs) == (records > 0), row["path"]
+        assert isinstance(rep.stats["samples"], int), row["path"]
