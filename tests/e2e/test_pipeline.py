@@ -1,0 +1,309 @@
+"""The whole system on moto server: S3 notification -> validation-handler -> moto's Step Functions
+interpreter -> vcf-processor / quality-metrics / metadata-updater (in-process via the adapter)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import subprocess
+import threading
+from pathlib import Path
+
+import boto3
+import pytest
+
+from genomics.cli import main as cli_main
+from genomics.deployment import Settings
+from genomics.ledger import Ledger, ObjectRef, model
+from genomics.local import adapter
+from genomics.local.demo import DEMO_SETTINGS, Upload, demo_uploads, run_uploads
+from tests.localcloud import deployed, wait_execution
+
+_scans: list[str] = []
+
+
+def _no_scan(**kwargs):
+    _scans.append("Scan")
+    raise AssertionError("a DynamoDB Scan was issued: every access path must use a key or an index")
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    """Deploy once, upload the demo's real files, wait for every job; Scan is forbidden throughout."""
+    session = boto3._get_default_session()
+    session.events.register("before-call.dynamodb.Scan", _no_scan, unique_id="no-scan")
+    try:
+        with deployed("e2e", DEMO_SETTINGS) as (cloud, stack):
+            uploads = demo_uploads()
+            rows = run_uploads(stack, uploads, timeout_s=600)
+            yield cloud, stack, {r["sample_id"]: r for r in rows}, uploads
+    finally:
+        session.events.unregister("before-call.dynamodb.Scan", unique_id="no-scan")
+
+
+def _ledger(stack) -> Ledger:
+    n = stack.names
+    return Ledger(n.table("metadata"), n.table("jobs"), n.table("qc"), client=boto3.client("dynamodb"))
+
+
+def _download(bucket: str, key: str, dest: Path) -> Path:
+    boto3.client("s3").download_file(bucket, key, str(dest))
+    return dest
+
+
+def _records(path: Path) -> list[str]:
+    out = subprocess.run(["bcftools", "view", "-H", str(path)], capture_output=True, check=True, text=True)
+    return out.stdout.splitlines()
+
+
+def test_e2e_every_job_ends(pipeline):
+    _cloud, _stack, rows, uploads = pipeline
+    assert {r["status"] for r in rows.values()} <= set(model.TERMINAL)
+    assert len(rows) == len(uploads)
+
+
+def test_e2e_vcf_normalised_sorted_indexed(pipeline, tmp_path):
+    _cloud, stack, rows, _ = pipeline
+    row = rows["EUR_chr21"]
+    assert row["status"] == model.COMPLETED, row
+    processed = stack.names.bucket("processed")
+    vcf = _download(processed, row["outputs"]["vcf_key"], tmp_path / "out.vcf.gz")
+    _download(processed, row["outputs"]["index_key"], tmp_path / ("out.vcf.gz." + row["outputs"]["index_key"][-3:]))
+    with open(vcf, "rb") as fh:  # BGZF: gzip member with the BC extra subfield
+        head = fh.read(18)
+    assert head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+    records = _records(vcf)
+    positions = [(r.split("\t")[0], int(r.split("\t")[1])) for r in records]
+    assert positions == sorted(positions, key=lambda p: p[1])
+    assert all("," not in r.split("\t")[4] for r in records), "multiallelic records must be split"
+    # The index answers a region query.
+    region = subprocess.run(["bcftools", "view", "-H", "-r", "21:38000000-40000000", str(vcf)],
+                            capture_output=True, check=True, text=True).stdout.splitlines()
+    assert 0 < len(region) < len(records)
+    sidecar = json.loads(boto3.client("s3").get_object(Bucket=processed, Key=row["outputs"]["sidecar_key"])["Body"]
+                         .read())
+    assert sidecar["records_out"] == len(records)
+    assert row["qc"]["records"] == len(records)
+
+
+def test_e2e_scattered_equals_single_pass(pipeline, tmp_path):
+    """1kg.vcf.gz is over the demo's scatter threshold: the Map state processed it per contig."""
+    from genomics.processing.vcf import process_local
+
+    _cloud, stack, rows, uploads = pipeline
+    row = rows["1kg_multi"]
+    assert row["status"] == model.COMPLETED, row
+    job = _ledger(stack).get_job(row["job_id"])
+    assert any(s["name"].startswith("shard-") for s in job["steps"]), job["steps"]
+    scattered = _records(_download(stack.names.bucket("processed"), row["outputs"]["vcf_key"], tmp_path / "s.vcf.gz"))
+    src = next(u.path for u in uploads if u.sample_id == "1kg_multi")
+    single = process_local(str(src), str(tmp_path / "single"))
+    single_vcf = next((tmp_path / "single").glob("*.vcf.gz"))
+    assert single["records_out"] == len(scattered)
+    assert _records(single_vcf) == scattered
+
+
+def test_e2e_invalid_vcf_rejected_with_code_and_line(pipeline):
+    _cloud, stack, rows, _ = pipeline
+    row = rows["broken_upload"]
+    assert row["status"] == model.REJECTED
+    assert "VCF_" in row["reason"] and "line" in row["reason"]
+    assert row["outputs"] == {}
+
+
+def test_e2e_reads_and_alignments_get_qc(pipeline):
+    _cloud, _stack, rows, uploads = pipeline
+    fq = rows["lambda_phage"]
+    assert fq["status"] in (model.COMPLETED, model.QC_FAILED), fq
+    src = next(u.path for u in uploads if u.sample_id == "lambda_phage")
+    with gzip.open(src, "rt") as fh:
+        n_reads = sum(1 for _ in fh) // 4
+    assert fq["qc"]["reads"] == n_reads
+    bam = rows["chrM_reads"]
+    assert bam["status"] in (model.COMPLETED, model.QC_FAILED), bam
+    assert bam["outputs"].get("report_key", "").endswith(".html")
+
+
+def test_e2e_raw_uploads_never_modified(pipeline):
+    _cloud, stack, _rows, uploads = pipeline
+    s3 = boto3.client("s3")
+    raw = stack.names.bucket("raw")
+    for up in uploads:
+        versions = s3.list_object_versions(Bucket=raw, Prefix=up.key)["Versions"]
+        assert len(versions) == 1, up.key
+        body = s3.get_object(Bucket=raw, Key=up.key)["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == hashlib.sha256(up.path.read_bytes()).hexdigest()
+    assert "DeleteMarkers" not in s3.list_object_versions(Bucket=raw)
+
+
+def test_e2e_qc_metrics_stored_and_queryable(pipeline):
+    _cloud, stack, rows, _ = pipeline
+    ledger = _ledger(stack)
+    items = ledger.qc_for_sample("EUR_chr21")
+    names = {i["metric_key"].split("#", 1)[1] for i in items}
+    assert {"records", "snps", "indels", "ts_tv"} <= names
+    rec = next(i for i in items if i["metric_key"].endswith("#records"))
+    assert rec["value"] == rows["EUR_chr21"]["qc"]["records"]
+
+
+def test_e2e_status_cli_answers_from_the_ledger(pipeline, capsys):
+    cloud, stack, rows, _ = pipeline
+    assert cli_main(["status", "EUR_chr21", "--json", "--stack", stack.names.stack,
+                     "--endpoint-url", cloud.endpoint]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["project"] == "demo" and out["jobs"][0]["status"] == model.COMPLETED
+    assert cli_main(["status", "--failed-since", "1h", "--json", "--stack", stack.names.stack,
+                     "--endpoint-url", cloud.endpoint]) == 0
+    failed = json.loads(capsys.readouterr().out)
+    assert rows["broken_upload"]["job_id"] in {j["job_id"] for j in failed}
+    assert cli_main(["status", "--job", rows["EUR_chr21"]["job_id"], "--json", "--stack", stack.names.stack,
+                     "--endpoint-url", cloud.endpoint]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert [h["to"] for h in job["history"]] == ["RECEIVED", "VALIDATING", "PROCESSING", "QC", "COMPLETED"]
+    assert job["cost"]["usd"] > 0 and {s["name"] for s in job["steps"]} >= {"validate", "plan", "qc"}
+
+
+def test_e2e_deliver_only_passing_samples(pipeline, capsys):
+    cloud, stack, rows, _ = pipeline
+    assert cli_main(["deliver", "demo", "--partner", "acme", "--stack", stack.names.stack,
+                     "--endpoint-url", cloud.endpoint]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    delivered = {d["sample_id"] for d in manifest["delivered"]}
+    withheld = {w["sample_id"] for w in manifest["withheld"]}
+    assert "EUR_chr21" in delivered and "broken_upload" in withheld
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(
+        Bucket=stack.names.bucket("delivery"), Prefix="partners/acme/demo/EUR_chr21/").get("Contents", [])]
+    assert any(k.endswith(".vcf.gz") for k in keys)
+    assert _ledger(stack).deliveries("demo")[0]["partner"] == "acme"
+
+
+def test_e2e_no_scan_anywhere(pipeline):
+    assert _scans == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Idempotency and failure handling (each on its own stack)
+# --------------------------------------------------------------------------------------------------
+EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
+FAST = Settings(stack="fx", scatter_threshold_bytes=10**12)
+
+
+def _put(stack, key: str, path: Path) -> ObjectRef:
+    raw = stack.names.bucket("raw")
+    resp = boto3.client("s3").put_object(Bucket=raw, Key=key, Body=path.read_bytes())
+    return ObjectRef(raw, key, resp["VersionId"])
+
+
+def _wait_terminal(ledger: Ledger, job_id: str) -> dict:
+    from genomics.local.demo import _wait_job
+    import time
+
+    return _wait_job(ledger, job_id, time.monotonic() + 300)
+
+
+def test_e2e_same_event_50_times_concurrently_one_job_one_execution():
+    with deployed("conc", FAST) as (_cloud, stack):
+        ref = _put(stack, "p/S1/in.vcf.gz", EUR)  # the notification delivers it once
+        ledger = _ledger(stack)
+        first = _wait_terminal(ledger, ref.job_id())
+        assert first["status"] == model.COMPLETED
+        from tests.handlers.conftest import s3_event
+
+        event = s3_event(ref.bucket, ref.key, ref.version_id, EUR.stat().st_size)
+        lam = boto3.client("lambda")
+        errors: list[Exception] = []
+
+        def fire() -> None:
+            try:
+                lam.invoke(FunctionName=stack.names.function("validation-handler"), Payload=json.dumps(event))
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=fire) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(ledger.jobs_for_file(ref.file_id)) == 1
+        sfn = boto3.client("stepfunctions")
+        assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
+        assert ledger.get_job(ref.job_id())["status"] == model.COMPLETED
+
+
+def _fail_first(monkeypatch, function: str, exc: Exception, times: int = 1) -> dict:
+    """Make the in-process handler of ``function`` raise ``exc`` on its first ``times`` invocations."""
+    state = {"left": times}
+    real = adapter.resolve
+
+    def resolve(path: str):
+        fn = real(path)
+        if not path.startswith(f"handlers.{function}."):
+            return fn
+
+        def wrapped(event, context):
+            if state["left"] > 0:
+                state["left"] -= 1
+                raise exc
+            return fn(event, context)
+
+        return wrapped
+
+    monkeypatch.setattr(adapter, "resolve", resolve)
+    return state
+
+
+def test_e2e_handler_crash_midway_marks_job_failed(monkeypatch):
+    with deployed("crash", FAST) as (_cloud, stack):
+        _fail_first(monkeypatch, "quality_metrics", RuntimeError("segfault in the middle of QC"), times=10)
+        ref = _put(stack, "p/S1/in.vcf.gz", EUR)
+        job = _wait_terminal(_ledger(stack), ref.job_id())
+        assert job["status"] == model.FAILED
+        assert job["error"] == "RuntimeError" and "segfault" in job["cause"]
+        assert [h["to"] for h in job["history"]][-2:] == [model.QC, model.FAILED]
+        raw = boto3.client("s3").get_object(Bucket=ref.bucket, Key=ref.key)["Body"].read()
+        assert raw == EUR.read_bytes()
+        execution = boto3.client("stepfunctions").describe_execution(executionArn=job["execution_arn"])
+        assert execution["status"] == "FAILED"
+
+
+def test_e2e_transient_error_is_retried_to_completion(monkeypatch):
+    from genomics.errors import TransientError
+
+    with deployed("retry", FAST) as (_cloud, stack):
+        state = _fail_first(monkeypatch, "vcf_processor", TransientError("throttled"), times=2)
+        ref = _put(stack, "p/S1/in.vcf.gz", EUR)
+        job = _wait_terminal(_ledger(stack), ref.job_id())
+        assert state["left"] == 0
+        assert job["status"] == model.COMPLETED, job
+        assert [h["to"] for h in job["history"]].count(model.PROCESSING) == 1
+        desc = wait_execution(job["execution_arn"])
+        assert desc["status"] == "SUCCEEDED"
+
+
+def test_e2e_failed_notification_lands_in_dlq_and_replays(monkeypatch, capsys):
+    from genomics.errors import TransientError
+
+    with deployed("dlq", FAST) as (cloud, stack):
+        _fail_first(monkeypatch, "validation_handler", TransientError("DynamoDB unavailable"), times=1)
+        ref = _put(stack, "p/S1/in.vcf.gz", EUR)
+        sqs = boto3.client("sqs")
+        msgs = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        assert len(msgs.get("Messages", [])) == 1
+        body = json.loads(msgs["Messages"][0]["Body"])
+        assert body["requestPayload"]["Records"][0]["s3"]["object"]["key"] == ref.key
+        assert cli_main(["replay", "--stack", stack.names.stack, "--endpoint-url", cloud.endpoint]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert [r["job_id"] for r in result["replayed"]] == [ref.job_id()]
+        job = _wait_terminal(_ledger(stack), ref.job_id())
+        assert job["status"] == model.COMPLETED
+        assert sqs.receive_message(QueueUrl=stack.queue_url, VisibilityTimeout=0).get("Messages", []) == []
+
+
+def test_e2e_demo_uploads_are_real_files():
+    ups = demo_uploads()
+    assert all(isinstance(u, Upload) and u.path.stat().st_size > 0 for u in ups)
+    with open(ups[1].path, "rb") as fh:  # pyvcf3's 1kg.vcf.gz is plain gzip, not BGZF
+        head = fh.read(16)
+    assert head[:3] == b"\x1f\x8b\x08" and head[3] & 0x04 == 0
