@@ -43,7 +43,7 @@ class Fault:
 @contextmanager
 def inject(service: str, operation: str, code: str, status: int = 400, times: int = 1) -> Iterator[Fault]:
     fault = Fault(service, operation, code, status, times)
-    session = boto3._get_default_session()  # noqa: SLF001 - boto3's module-level clients use it
+    session = boto3._get_default_session()
     event = f"before-call.{service}.{operation}"
     session.events.register(event, fault, unique_id=f"fault-{id(fault)}")
     try:

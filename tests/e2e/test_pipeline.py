@@ -105,7 +105,7 @@ def test_e2e_scattered_equals_single_pass(pipeline, tmp_path):
 
 
 def test_e2e_invalid_vcf_rejected_with_code_and_line(pipeline):
-    _cloud, stack, rows, _ = pipeline
+    _cloud, _stack, rows, _ = pipeline
     row = rows["broken_upload"]
     assert row["status"] == model.REJECTED
     assert "VCF_" in row["reason"] and "line" in row["reason"]
@@ -165,7 +165,7 @@ def test_e2e_status_cli_answers_from_the_ledger(pipeline, capsys):
 
 
 def test_e2e_deliver_only_passing_samples(pipeline, capsys):
-    cloud, stack, rows, _ = pipeline
+    cloud, stack, _rows, _ = pipeline
     assert cli_main(["deliver", "demo", "--partner", "acme", "--stack", stack.names.stack,
                      "--endpoint-url", cloud.endpoint]) == 0
     manifest = json.loads(capsys.readouterr().out)
@@ -196,8 +196,9 @@ def _put(stack, key: str, path: Path) -> ObjectRef:
 
 
 def _wait_terminal(ledger: Ledger, job_id: str) -> dict:
-    from genomics.local.demo import _wait_job
     import time
+
+    from genomics.local.demo import _wait_job
 
     return _wait_job(ledger, job_id, time.monotonic() + 300)
 

@@ -109,9 +109,11 @@ def test_validation_handler_identical_content_recognised(stack, monkeypatch):
 def test_validation_handler_dynamodb_throttling_surfaces_as_transient(stack, monkeypatch):
     """DynamoDB throttling that outlasts botocore's retries becomes TransientError; a retry completes."""
     event, ref = _upload(stack, EUR, "proj/EUR/t.vcf.gz")
-    with inject("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", times=1) as fault:
-        with pytest.raises(TransientError):
-            _invoke(stack, event, monkeypatch)
+    with (
+        inject("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", times=1) as fault,
+        pytest.raises(TransientError),
+    ):
+        _invoke(stack, event, monkeypatch)
     assert fault.fired == 1
     assert _executions(stack) == []
     out = _invoke(stack, event, monkeypatch)["results"][0]  # Lambda's retry of the same event
@@ -122,9 +124,8 @@ def test_validation_handler_dynamodb_throttling_surfaces_as_transient(stack, mon
 
 def test_validation_handler_s3_5xx_surfaces_as_transient(stack, monkeypatch):
     event, ref = _upload(stack, EUR, "proj/EUR/s.vcf.gz")
-    with inject("s3", "GetObject", "InternalError", status=500, times=1):
-        with pytest.raises(TransientError):
-            _invoke(stack, event, monkeypatch)
+    with inject("s3", "GetObject", "InternalError", status=500, times=1), pytest.raises(TransientError):
+        _invoke(stack, event, monkeypatch)
     job = stack.ledger.get_job(ref.job_id())
     assert job["status"] == model.VALIDATING  # claimed; the retry resumes from here
     out = _invoke(stack, event, monkeypatch)["results"][0]

@@ -6,8 +6,7 @@ import json
 
 import boto3
 
-from genomics.ledger import Ledger, ObjectRef
-from genomics.ledger import model
+from genomics.ledger import Ledger, ObjectRef, model
 from genomics.local import adapter
 from tests.localcloud import deployed, wait_execution
 
