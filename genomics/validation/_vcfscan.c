@@ -553,7 +553,8 @@ static int scan_line(Scanner *s, char *p, size_t len) {
     /* CHROM; a symbolic <ID> names the same contig as ID */
     char *chrom = col[0];
     size_t chl = cl[0];
-    if (!chrom_ok(chrom, chl)) {
+    /* ':' and '*' are legal in declared contig names (e.g. GRCh38's HLA-A*01:01:01:01) */
+    if (!chrom_ok(chrom, chl) && !(chl && !has_space(chrom, chl) && table_get(&s->contigs_decl, chrom, chl))) {
         EMIT(C_CHROM, "CHROM '%s' is empty or contains a character not allowed in contig names "
                       "(whitespace, ':', ',', '<', '>', '*', quotes, brackets)", SHOW(chrom, chl));
     } else if (chrom[0] == '<') {

@@ -53,6 +53,7 @@ CODES: dict[str, str] = {
     "VCF_META_ID_INVALID": "A header ID contains characters its kind does not allow (whitespace, ',', '<', '>' ...).",
     "VCF_META_DUPLICATE_ID": "Two header lines of the same kind declare the same ID.",
     "VCF_META_RESERVED": "A reserved INFO/FORMAT key is declared with a Number/Type other than the spec's.",
+    "VCF_META_RESERVED_LOOSE": "A reserved key is declared with Number=. instead of the spec's Number (warning).",
     "VCF_META_VALUE": "A header value is empty or not valid for its key (e.g. a URL that is not a URL).",
     "VCF_META_AFTER_DATA": "A ## line appears after the #CHROM line.",
     "VCF_HEADER_LINE_INVALID": "A line in the header section starts neither with ## nor #CHROM.",
@@ -164,7 +165,9 @@ _NUMBER_RE = re.compile(r"^(?:\d+|A|R|G|\.)$")
 _NUMBER_44_RE = re.compile(r"^(?:\d+|A|R|G|\.|P|LA|LR|LG|M)$")
 _META_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _FIELD_KEY_RE = re.compile(r"^(?:[A-Za-z_][0-9A-Za-z_.]*|1000G)$")
-_CONTIG_RE = re.compile(r"^[0-9A-Za-z!#$%&+./;?@^_|~\-][0-9A-Za-z!#$%&*+./;=?@^_|~\-]*$")
+# The VCF 4.3 spec's contig name grammar.
+_CONTIG_RE = re.compile(r"^[0-9A-Za-z!#$%&+./:;?@^_|~\-][0-9A-Za-z!#$%&*+./:;=?@^_|~\-]*$")
+_SAMPLE_ID_RE = re.compile(r"^[0-9A-Za-z!#$%&+./;?@^_|~\-][0-9A-Za-z!#$%&+./;=?@^_|~\-]*$")
 _ALT_ID_RE = re.compile(r"^[^\s,<>]+$")
 _PLAIN_VALUE_RE = re.compile(r"^[^\s,<>\"']*$")
 _PEDIGREE_VALUE_RE = re.compile(r"^[0-9A-Za-z_.\-;]+$")
@@ -406,7 +409,7 @@ class _HeaderChecker:
         elif key == "SAMPLE":
             required = ("ID",) if self.version_tuple >= (4, 3) else ("ID", "Genomes", "Mixture", "Description")
             if self._require(key, d, required, line):
-                if not _CONTIG_RE.match(d["ID"]) or "*" in d["ID"]:
+                if not _SAMPLE_ID_RE.match(d["ID"]):
                     self.err("VCF_META_ID_INVALID", f"##SAMPLE ID '{d['ID'][:40]}' has characters not allowed", line)
                 self._dup(key, d["ID"], line)
         elif key == "PEDIGREE":
@@ -475,7 +478,14 @@ class _HeaderChecker:
         nonneg = False
         if reserved is not None:
             rnum, rtype, nonneg = reserved
-            if ok and (number, typ) != (rnum, rtype):
+            if ok and number == "." and typ == rtype and number != rnum:
+                # Older GATK and others declare e.g. FORMAT AD as Number=. ; tolerated, values are not counted.
+                self.report.warn(
+                    "VCF_META_RESERVED_LOOSE",
+                    f"##{key} {ident} is reserved with Number={rnum}; declared Number=. (values are not counted)",
+                    line=line,
+                )
+            elif ok and (number, typ) != (rnum, rtype):
                 self.err(
                     "VCF_META_RESERVED",
                     f"##{key} {ident} is reserved with Number={rnum},Type={rtype} but declared "
