@@ -389,8 +389,7 @@ def process(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | No
             header = _stream_header(raw, scratch)
             ref = resolve_reference(s3, cfg, job, header, scratch)
             out = scratch / vcf.output_names(job.key)["vcf"]
-            with raw.open() as body:
-                res = vcf.normalise("-", str(out), scratch, reference=ref.path, name=job.name, stdin=body)
+            res = vcf.normalise("-", str(out), scratch, reference=ref.path, name=job.name, opener=raw.open)
         return _finish(s3, cfg, job, scratch, out, records_in=res.records_in, commands=res.commands, ref=ref,
                        mode="single", shards=1, split=res.split, realigned=res.realigned)
 
@@ -440,8 +439,9 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
                 Path(idx_path).rename(Path(str(local) + Path(idx_path).suffix))
                 idx_path = str(local) + Path(idx_path).suffix
             else:
-                with _reading_input(job), job.raw(s3).open() as body:
-                    idx_path, _ = vcf.make_indexed_source("-", str(local), scratch, name=job.name, stdin=body)
+                with _reading_input(job):
+                    idx_path, _ = vcf.make_indexed_source("-", str(local), scratch, name=job.name,
+                                                          opener=job.raw(s3).open)
             copy_key = f"{job.work_prefix}source/{local.name}"
             idx_key = f"{job.work_prefix}source/{Path(idx_path).name}"
             version = _upload(s3, local, cfg.processed_bucket, copy_key)

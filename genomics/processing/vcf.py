@@ -36,7 +36,7 @@ import struct
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -57,6 +57,7 @@ CODES: dict[str, str] = {
     "PROC_REF_MISMATCH": "a REF allele differs from the reference FASTA (bcftools norm --check-ref e)",
     "PROC_REF_CONTIG_MISSING": "a record's contig is not in the reference FASTA",
     "PROC_UNREADABLE_INPUT": "bcftools could not parse the input as VCF/BCF",
+    "PROC_MALFORMED_RECORD": "a record's INFO/FORMAT values disagree with the header (e.g. Number=A count)",
     "PROC_INPUT_NOT_FOUND": "the input object (or its version) does not exist",
     "PROC_UNSUPPORTED_INPUT": "the input is not VCF or BCF (plain, gzip or BGZF)",
 }
@@ -74,6 +75,10 @@ class RefMismatch(ProcessingError):
 
 class RefContigMissing(ProcessingError):
     code = "PROC_REF_CONTIG_MISSING"
+
+
+class MalformedRecord(ProcessingError):
+    code = "PROC_MALFORMED_RECORD"
 
 
 class UnreadableInput(ProcessingError):
@@ -114,6 +119,20 @@ def parse_ref_mismatch(text: str) -> dict[str, Any] | None:
     if not m:
         return None
     return {"contig": m.group(1), "pos": int(m.group(2)), "reference": m.group(3), "vcf": m.group(4)}
+
+
+_WRONG_FIELDS = re.compile(
+    r"wrong number of fields in (\w+/\S+) at (\S+):(\d+), expected (\d+), found (\d+)"
+)
+
+
+def parse_wrong_fields(text: str) -> dict[str, Any] | None:
+    """``norm -m`` on a tag whose value count disagrees with its Number -> details, or None."""
+    m = _WRONG_FIELDS.search(text)
+    if not m:
+        return None
+    return {"tag": m.group(1), "contig": m.group(2), "pos": int(m.group(3)), "expected": int(m.group(4)),
+            "found": int(m.group(5))}
 
 
 def parse_index_stats(text: str) -> list[dict[str, Any]]:
@@ -434,8 +453,17 @@ def _feed(src: BinaryIO, dst: IO[bytes], errors: list[BaseException]) -> None:
             dst.close()
 
 
+class PipelineError(tools.ToolError):
+    """A pipeline stage failed; ``stderrs`` holds what every stage said."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str, stderrs: list[str]) -> None:
+        super().__init__(argv, returncode, stderr)
+        self.stderrs = stderrs
+
+
 def run_pipeline(
-    stages: Sequence[Sequence[str]], scratch: Path, *, stdin: BinaryIO | None = None
+    stages: Sequence[Sequence[str]], scratch: Path, *, stdin: BinaryIO | None = None,
+    stdout_path: Path | None = None,
 ) -> list[str]:
     """Run ``stages`` connected by pipes (optionally fed from ``stdin`` by a thread).
 
@@ -458,8 +486,15 @@ def run_pipeline(
             else:
                 stdin_arg = prev_out
             last = i == len(stages) - 1
-            stdout_arg = subprocess.DEVNULL if last else subprocess.PIPE
+            out_fh: IO[bytes] | None = None
+            if last and stdout_path is not None:
+                out_fh = open(stdout_path, "wb")  # noqa: SIM115 - handed to the child, closed below
+                stdout_arg: Any = out_fh
+            else:
+                stdout_arg = subprocess.DEVNULL if last else subprocess.PIPE
             p = subprocess.Popen(list(argv), stdin=stdin_arg, stdout=stdout_arg, stderr=ef)
+            if out_fh is not None:
+                out_fh.close()
             if prev_out is not None:
                 prev_out.close()  # the child holds it now; lets SIGPIPE reach the writer
             prev_out = p.stdout
@@ -486,7 +521,7 @@ def run_pipeline(
         raise feed_errors[0]
     for argv, code, text in zip(stages, codes, texts, strict=True):
         if code != 0:
-            raise tools.ToolError(argv, code, text)
+            raise PipelineError(argv, code, text, texts)
     return texts
 
 
@@ -504,6 +539,13 @@ def classify(err: tools.ToolError, name: str) -> ProcessingError | None:
             f"REF allele {mm['vcf']!r} at {mm['contig']}:{mm['pos']} does not match the reference "
             f"({mm['reference']!r}); fix the record or upload against the matching assembly",
             location=f"{name} {mm['contig']}:{mm['pos']}",
+        )
+    wf = parse_wrong_fields(err.stderr)
+    if wf:
+        return MalformedRecord(
+            f"{wf['tag']} at {wf['contig']}:{wf['pos']} has {wf['found']} value(s) but its header Number "
+            f"requires {wf['expected']}; fix the record or its header line before splitting multiallelics",
+            location=f"{name} {wf['contig']}:{wf['pos']}",
         )
     cm = _REF_CONTIG.search(err.stderr)
     if cm and "-f" in err.argv:
@@ -552,20 +594,76 @@ class Normalised:
     commands: list[list[str]]
 
 
-def normalise(
-    src: str, out: str, scratch: Path, *, reference: str | None, name: str,
-    stdin: BinaryIO | None = None, regions_file: str | None = None, targets_file: str | None = None,
-) -> Normalised:
-    stages = norm_stages(src, out, scratch, reference=reference, regions_file=regions_file,
-                         targets_file=targets_file)
+Opener = Callable[[], BinaryIO]
+_UNDEFINED_CONTIG = "is not defined in the header"
+
+
+def _open(opener: Opener | None) -> contextlib.AbstractContextManager[BinaryIO | None]:
+    return opener() if opener is not None else contextlib.nullcontext(None)
+
+
+def undefined_contigs(src: str, scratch: Path, opener: Opener | None = None) -> list[str]:
+    """Contigs used by records but missing from the header, in order of first appearance (one pass)."""
+    hdr = scratch / "contigfix.header.txt"
+    with _open(opener) as stdin:
+        run_pipeline([["bcftools", "view", "--no-version", "-h", "-o", str(hdr), src]], scratch, stdin=stdin)
+    declared = {c["contig"] for c in parse_header_contigs(hdr.read_text())}
+    seen = scratch / "contigfix.chroms.txt"
+    with _open(opener) as stdin:
+        run_pipeline([["bcftools", "query", "-f", "%CHROM\n", src], ["uniq"]], scratch, stdin=stdin,
+                     stdout_path=seen)
+    with open(seen, encoding="utf-8") as fh:
+        used = dict.fromkeys(line.rstrip("\n") for line in fh)
+    return [c for c in used if c and c not in declared]
+
+
+def _with_contig_fix(
+    build: Callable[[str | None], list[list[str]]], src: str, scratch: Path, opener: Opener | None, name: str
+) -> tuple[list[list[str]], list[str]]:
+    """Run ``build(None)``; if htslib met records on contigs the header lacks (bcftools sort cannot
+    handle those), declare them with ``bcftools annotate -h`` in first-appearance order and rerun."""
     try:
-        errs = run_pipeline(stages, scratch, stdin=stdin)
+        try:
+            stages = build(None)
+            with _open(opener) as stdin:
+                return stages, run_pipeline(stages, scratch, stdin=stdin)
+        except PipelineError as e:
+            if not any(_UNDEFINED_CONTIG in t for t in e.stderrs):
+                raise
+        missing = undefined_contigs(src, scratch, opener)
+        lines = scratch / "contigfix.hdr"
+        lines.write_text("".join(f"##contig=<ID={c}>\n" for c in missing))
+        stages = build(str(lines))
+        with _open(opener) as stdin:
+            return stages, run_pipeline(stages, scratch, stdin=stdin)
     except tools.ToolError as e:
         coded = classify(e, name)
         if coded is not None:
             raise coded from e
         raise
-    stats = parse_norm_stats(errs[0])
+
+
+def _contig_stage(src: str, contig_header: str) -> list[str]:
+    return ["bcftools", "annotate", "--no-version", "-h", contig_header, "-Ou", "-o", "-", src]
+
+
+def normalise(
+    src: str, out: str, scratch: Path, *, reference: str | None, name: str,
+    opener: Opener | None = None, regions_file: str | None = None, targets_file: str | None = None,
+) -> Normalised:
+    """norm | [view -T] | sort | norm -d of ``src`` (a path, or "-" with ``opener`` giving the bytes)."""
+
+    def build(contig_header: str | None) -> list[list[str]]:
+        if contig_header is None:
+            return norm_stages(src, out, scratch, reference=reference, regions_file=regions_file,
+                               targets_file=targets_file)
+        rest = norm_stages("-", out, scratch, reference=reference, regions_file=regions_file,
+                           targets_file=targets_file)
+        return [_contig_stage(src, contig_header), *rest]
+
+    stages, errs = _with_contig_fix(build, src, scratch, opener, name)
+    norm_err = errs[1] if stages[0][1] == "annotate" else errs[0]
+    stats = parse_norm_stats(norm_err)
     return Normalised(out, stats.get("total", 0), stats.get("split", 0), stats.get("realigned", 0),
                       [list(s) for s in stages])
 
@@ -710,19 +808,19 @@ def process_local(in_path: str, out_dir: str, *, reference: str | None = None) -
 
 
 def make_indexed_source(
-    src: str, out: str, scratch: Path, *, name: str, stdin: BinaryIO | None = None
+    src: str, out: str, scratch: Path, *, name: str, opener: Opener | None = None
 ) -> tuple[str, list[list[str]]]:
-    """Sorted BGZF VCF copy of ``src`` (or of ``stdin`` when ``src`` is "-") plus its index."""
-    argv = ["bcftools", "sort", "-m", SORT_MEMORY, "-T", str(scratch / "srcsort."), "-Oz", "-o", out, src]
-    try:
-        run_pipeline([argv], scratch, stdin=stdin)
-    except tools.ToolError as e:
-        coded = classify(e, name)
-        if coded is not None:
-            raise coded from e
-        raise
+    """Sorted BGZF VCF copy of ``src`` (or of ``opener()``'s bytes when ``src`` is "-") plus its index."""
+
+    def build(contig_header: str | None) -> list[list[str]]:
+        sort = ["bcftools", "sort", "-m", SORT_MEMORY, "-T", str(scratch / "srcsort."), "-Oz", "-o", out]
+        if contig_header is None:
+            return [[*sort, src]]
+        return [_contig_stage(src, contig_header), [*sort, "-"]]
+
+    stages, _ = _with_contig_fix(build, src, scratch, opener, name)
     idx, idx_argv = index_vcf(out)
-    return idx, [argv, idx_argv]
+    return idx, [*stages, idx_argv]
 
 
 def try_index_in_place(path: str) -> tuple[str, list[str]] | None:
