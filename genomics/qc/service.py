@@ -116,11 +116,12 @@ def qc_local(path: str, *, assay: str = "wgs", fmt: str | None = None, threshold
              reference: str | None = None) -> dict:
     """QC one local file. ``thresholds`` overrides the defaults (same structure as ``gate.DEFAULTS``);
     ``None`` reads env ``QC_THRESHOLDS``. Returns ``{"path", "format", "metrics", "gate"}`` where
-    ``metrics`` holds the scalar metrics (records, snps, mnps, indels, multiallelic_sites, ts_tv,
-    samples, ... for VCF/BCF) and ``gate`` is ``{"verdict", "reasons", "deciding_metric", "checks"}``."""
+    ``metrics`` holds the scalar metrics, ``None`` when not applicable (records, snps, mnps, indels,
+    multiallelic_sites, ts_tv, samples, ... for VCF/BCF) and ``gate`` is ``{"verdict", "reasons", "deciding_metric", "checks"}``."""
     fmt_found, metrics, _raw = compute(LocalFile(path), fmt, reference=reference)
     verdict = qc_gate.evaluate(metrics, assay, _thresholds(thresholds))
-    return {"path": path, "format": fmt_found, "metrics": scalar_metrics(metrics), "gate": verdict}
+    flat = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
+    return {"path": path, "format": fmt_found, "metrics": flat, "gate": verdict}
 
 
 # --------------------------------------------------------------------------------------------------
