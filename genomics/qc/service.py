@@ -117,7 +117,8 @@ def qc_local(path: str, *, assay: str = "wgs", fmt: str | None = None, threshold
     """QC one local file. ``thresholds`` overrides the defaults (same structure as ``gate.DEFAULTS``);
     ``None`` reads env ``QC_THRESHOLDS``. Returns ``{"path", "format", "metrics", "gate"}`` where
     ``metrics`` holds the scalar metrics, ``None`` when not applicable (records, snps, mnps, indels,
-    multiallelic_sites, ts_tv, samples, ... for VCF/BCF) and ``gate`` is ``{"verdict", "reasons", "deciding_metric", "checks"}``."""
+    multiallelic_sites, ts_tv, samples, ... for VCF/BCF) and ``gate`` is
+    ``{"verdict", "reasons", "deciding_metric", "checks"}``."""
     fmt_found, metrics, _raw = compute(LocalFile(path), fmt, reference=reference)
     verdict = qc_gate.evaluate(metrics, assay, _thresholds(thresholds))
     flat = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
