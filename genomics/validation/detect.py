@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
 }
 
 _SAM_HEADER = re.compile(rb"^@(HD|SQ|RG|PG|CO)(\t|$)")
+_SAM_HEADER_ANY = re.compile(rb"^@[A-Za-z][A-Za-z](\t|$)")
 _SAM_FLAG_POS = re.compile(rb"^[0-9]+$")
 
 # Extension (lower-case, longest first) -> (format, compression or None when not implied).
@@ -133,10 +134,16 @@ def sniff_text(head: bytes) -> str:
     if len(head) >= SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut
     lines = [ln.rstrip(b"\r") for ln in lines]
+    if len(lines) > 1 and lines[-1] == b"" and head.endswith(b"\n"):
+        lines = lines[:-1]
     first = lines[0] if lines else b""
     if _SAM_HEADER.match(first):
         return "sam"
     if first.startswith(b"@"):
+        # '@XY<TAB>...' is a SAM header line of an unknown type unless the next line is a bare sequence.
+        fastq_like = len(lines) >= 2 and b"\t" not in lines[1] and not lines[1].startswith(b"@")
+        if _SAM_HEADER_ANY.match(first) and not fastq_like:
+            return "sam"
         return "fastq"
     if first.startswith(b">"):
         return "fasta"
