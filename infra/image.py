@@ -22,8 +22,11 @@ from infra.config import StackConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = "images/Dockerfile"
-# What the image is built from (keep in step with images/Dockerfile's COPY lines).
-IMAGE_INPUTS: tuple[str, ...] = (DOCKERFILE, "pyproject.toml", "genomics", "handlers", "images")
+# What the image is built from: the Dockerfile plus the context .dockerignore lets through (keep in step).
+IMAGE_INPUTS: tuple[str, ...] = (
+    DOCKERFILE, "pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "README.md", "genomics", "handlers",
+)
+_IGNORED_SUFFIXES = (".pyc", ".so")
 KEEP_IMAGES = 10
 
 
@@ -35,7 +38,12 @@ def _files(root: Path, inputs: Iterable[str]) -> list[Path]:
             found.append(path)
         elif path.is_dir():
             found.extend(
-                p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and "__pycache__" not in p.parts
+                and not any(part.endswith(".egg-info") for part in p.parts)
+                and p.suffix not in _IGNORED_SUFFIXES
             )
     return sorted(set(found))
 
