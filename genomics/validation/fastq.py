@@ -245,9 +245,9 @@ def iter_records(stream: BinaryIO, report: ValidationReport, label: str = "") ->
         nxt = lines.peek()
         if nxt is not None and not nxt.startswith(b"@") and nxt.strip():
             report.error(
-                "FASTQ_QUAL_LENGTH",
-                f"{label}record {number} ({_name(title)}): extra line {_show(nxt)} after the "
-                f"quality; QUAL is longer than SEQ or a line is duplicated",
+                "FASTQ_HEADER",
+                f"{label}after record {number} ({_name(title)}) the next record must start with an '@' "
+                f"title line, got {_show(nxt)}; QUAL may be longer than SEQ or a line duplicated",
                 line=lines.lineno + 1,
                 record=number,
             )
