@@ -666,9 +666,9 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                     if (dup_check(s, pos, ref, rl, a, al, &d) < 0) return -1;
                     if (d && !dup_seen) {
                         dup_seen = 1;
-                        EMIT(C_DUPLICATE, "variant at %s:%lld (ALT '%.40s') duplicates an earlier record after "
+                        EMIT(C_DUPLICATE, "variant at %s:%lld (ALT '%.*s') duplicates an earlier record after "
                                           "normalisation; merge or remove it", SHOW(chrom, chl), pos,
-                             al < 40 ? a : "...");
+                             (int)(al < 40 ? al : 40), a);
                     }
                 }
                 a = b + 1;
