@@ -38,6 +38,7 @@ VERDICTS = ("pass", "warn", "fail")
 NOT_EVALUATED = "not_evaluated"
 
 _SNPS_1000 = {"of": "snps", "at_least": 1000}
+_SNPS_200 = {"of": "snps", "at_least": 200}
 _GENOTYPES_100 = {"of": "het_plus_hom_alt", "at_least": 100}
 _RECORDS_1 = {"of": "records", "at_least": 1}
 _READS_1000 = {"of": "reads", "at_least": 1000}
@@ -75,7 +76,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "mean_base_quality": _t([30, None], [25, None], _READS_1000),
     },
     "panel": {
-        "ts_tv": _t([1.8, 3.6], [1.5, 4.0], _SNPS_1000),
+        "ts_tv": _t([1.8, 3.6], [1.5, 4.0], _SNPS_200),
         "het_hom_ratio": _t([0.8, 3.0], [0.5, 4.0], _GENOTYPES_100),
         "missing_rate": _t([None, 0.05], [None, 0.10], _RECORDS_1),
         "mean_depth": _t([200, None], [100, None], _RECORDS_1),

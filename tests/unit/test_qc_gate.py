@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +45,7 @@ def test_gate_small_panel_ts_tv_not_evaluated_not_failed():
     assert g["checks"]["ts_tv"]["verdict"] == "not_evaluated"
     assert g["checks"]["het_hom_ratio"]["verdict"] == "not_evaluated"
     assert g["verdict"] == "pass"
-    assert any(r.startswith("ts_tv not evaluated: snps=9 is below the minimum 1000") for r in g["reasons"])
+    assert any(r.startswith("ts_tv not evaluated: snps=9 is below the minimum 200") for r in g["reasons"])
 
 
 def test_gate_not_applicable_metric_is_reported():
@@ -109,3 +111,28 @@ def test_gate_defaults_every_assay_has_the_documented_metrics():
     for assay in ("wgs", "wes", "panel"):
         assert {"ts_tv", "het_hom_ratio", "missing_rate", "mean_depth", "pct_mapped",
                 "duplication_rate"} <= set(DEFAULTS[assay])
+
+
+def _band(text: str) -> list[float | None]:
+    text = text.strip()
+    if text.startswith("≤"):
+        return [None, float(text[1:])]
+    if text.startswith("≥"):
+        return [float(text[1:]), None]
+    lo, hi = text.split("–")
+    return [float(lo), float(hi)]
+
+
+def test_gate_docs_table_matches_defaults():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "qc.md").read_text()
+    rows = [ln for ln in doc.splitlines() if re.match(r"^\| (wgs|wes|panel) \|", ln)]
+    seen = set()
+    for row in rows:
+        assay, metric, pass_, warn, when = (c.strip() for c in row.strip("|").split("|"))
+        metric = metric.strip("`")
+        spec = DEFAULTS[assay][metric]
+        assert _band(pass_) == spec["pass"], row
+        assert _band(warn) == spec["warn"], row
+        assert when == f"{spec['min']['of']} ≥ {spec['min']['at_least']}", row
+        seen.add((assay, metric))
+    assert seen == {(a, m) for a, ms in DEFAULTS.items() for m in ms}
