@@ -19,6 +19,7 @@ reference-span arithmetic (``_ref_end``). User-facing line/record numbers are 1-
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gzip
 import hashlib
 import os
@@ -64,7 +65,8 @@ CODES: dict[str, str] = {
     "SAM_PG_DUPLICATE": "Two @PG lines have the same ID.",
     "SAM_PG_CHAIN": "@PG PP names a program ID that no @PG line defines.",
     # Records
-    "SAM_BLANK_LINE": "An empty line in the alignment section.",
+    "SAM_BLANK_LINE": "An empty line before other lines (blank lines at the very end only warn).",
+    "SAM_TRAILING_BLANK": "Empty lines at the end of the file (warning).",
     "SAM_FIELD_COUNT": "An alignment line has fewer than the 11 mandatory tab-separated fields.",
     "SAM_QNAME_INVALID": "QNAME is empty, over 254 characters, or has '@' or non-printable characters.",
     "SAM_FLAG_INVALID": "FLAG is not an integer in 0..4095.",
@@ -158,7 +160,7 @@ class SamError(RuntimeError):
     """Decoding a binary alignment file failed in a way that is not the file's fault."""
 
 
-class ReferenceError_(RuntimeError):
+class ReferenceFastaError(RuntimeError):
     """The reference FASTA cannot be read."""
 
 
@@ -249,6 +251,7 @@ class SamChecker:
     _last_key: tuple[int, int] | None = None
     _sort_reported: bool = False
     _crlf_reported: bool = False
+    _blank_lines: list[int] = field(default_factory=list)
 
     # -- locations ------------------------------------------------------------------------------------
     def _hloc(self, lineno: int) -> dict[str, int | None]:
@@ -284,6 +287,17 @@ class SamChecker:
         except UnicodeDecodeError:
             self.report.error("SAM_ENCODING", "the line is not valid UTF-8 text", **self._hloc(lineno))
             text = raw.decode("utf-8", "replace")
+        if not text:
+            self._blank_lines.append(lineno)  # an error unless only blank lines follow
+            return
+        if self._blank_lines:
+            first = self._blank_lines[0]
+            self.report.error(
+                "SAM_BLANK_LINE",
+                f"{len(self._blank_lines)} empty line(s) inside the file; remove them",
+                **self._hloc(first),
+            )
+            self._blank_lines.clear()
         if text.startswith("@"):
             if self.in_records:
                 self.records += 1
@@ -467,9 +481,6 @@ class SamChecker:
     # -- records --------------------------------------------------------------------------------------
     def record(self, text: str, lineno: int) -> None:
         self.records += 1
-        if not text:
-            self._rerr("SAM_BLANK_LINE", "empty line among the alignment records; remove it", lineno)
-            return
         f = text.split("\t")
         if len(f) < 11:
             self._rerr(
@@ -680,6 +691,12 @@ class SamChecker:
 
     def finish(self) -> None:
         self.end_header()
+        if self._blank_lines:
+            self.report.warn(
+                "SAM_TRAILING_BLANK",
+                "empty line(s) at the end of the file; remove them",
+                **self._hloc(self._blank_lines[0]),
+            )
         self.report.stats["records"] = self.records
         self.report.stats["references"] = list(self.refs)
         if self.records == 0 and self.header_lines:
@@ -704,8 +721,6 @@ def _iso_date_ok(text: str) -> bool:
     if not m:
         return False
     y, mo, d, rest = int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4)
-    import datetime
-
     try:
         datetime.date(y, mo, d)
     except ValueError:
@@ -788,7 +803,7 @@ def reference_md5s(path: str) -> dict[str, tuple[int, str]]:
         if name is not None:
             out[name] = (n, h.hexdigest())
     except (OSError, EOFError, zlib.error) as e:
-        raise ReferenceError_(f"cannot read reference FASTA {path}: {e}") from e
+        raise ReferenceFastaError(f"cannot read reference FASTA {path}: {e}") from e
     _MD5_CACHE[key] = out
     return out
 
@@ -898,7 +913,7 @@ def validate_binary(
             else:
                 try:
                     ref_md5 = reference_md5s(reference)
-                except ReferenceError_ as e:
+                except ReferenceFastaError as e:
                     report.error("CRAM_REFERENCE_NOT_FOUND", str(e))
                 else:
                     # A symlink in scratch space, so htslib writes any .fai it builds there.

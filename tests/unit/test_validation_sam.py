@@ -187,12 +187,21 @@ def test_sam_header_values_the_spec_allows(tmp_path):
         (rec(tags="X1:H:ABC"), "SAM_TAG_VALUE"),
         (rec(tags="X1:B:C,256"), "SAM_TAG_VALUE"),
         ("r1\t0\tchr1\t11\t60\t8M", "SAM_FIELD_COUNT"),
-        ("", "SAM_BLANK_LINE"),
     ],
 )
 def test_sam_record_errors(tmp_path, record, code):
     report = check(tmp_path, [VALID_RECORDS[0], record])
     assert code in codes(report), report.summary()
+
+
+def test_sam_blank_line_inside_is_error_at_end_is_warning(tmp_path):
+    inside = check(tmp_path, [VALID_RECORDS[0], "", VALID_RECORDS[1]])
+    assert codes(inside) == {"SAM_BLANK_LINE"}
+    assert inside.errors[0].line == 5
+    trailing = check(tmp_path, [*VALID_RECORDS, "", ""])
+    assert trailing.valid, trailing.summary()
+    assert "SAM_TRAILING_BLANK" in wcodes(trailing)
+    assert trailing.stats["records"] == 3
 
 
 def test_sam_header_line_after_records(tmp_path):
