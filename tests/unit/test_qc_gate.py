@@ -119,7 +119,7 @@ def _band(text: str) -> list[float | None]:
         return [None, float(text[1:])]
     if text.startswith("≥"):
         return [float(text[1:]), None]
-    lo, hi = text.split("–")
+    lo, hi = text.split("\u2013")  # en dash
     return [float(lo), float(hi)]
 
 
