@@ -29,6 +29,8 @@ from genomics.validation.report import ValidationReport
 
 CHUNK = 1 << 20
 MAX_HEADER_LINE = 1 << 20
+# A data line longer than this is reported and reading stops (keeps memory bounded on garbage input).
+MAX_RECORD_LINE = 64 << 20
 
 # ---------------------------------------------------------------------------------------------- codes
 CODES: dict[str, str] = {
@@ -60,7 +62,7 @@ CODES: dict[str, str] = {
     "VCF_HEADER_MISSING": "There is no #CHROM header line before the data (or at all).",
     "VCF_HEADER_COLUMNS": "The #CHROM line must be #CHROM POS ID REF ALT QUAL FILTER INFO [FORMAT samples...].",
     "VCF_SAMPLE_NAME": "Sample names in the #CHROM line must be non-empty and unique.",
-    "VCF_LINE_TOO_LONG": "A header line is longer than 1 MiB.",
+    "VCF_LINE_TOO_LONG": "A header line is longer than 1 MiB or a data line longer than 64 MiB.",
     "VCF_NO_FINAL_NEWLINE": "The last line does not end with a newline; add one.",
     # records (checked by the compiled scanner)
     "VCF_COLUMN_COUNT": "A record's number of tab-separated columns differs from the #CHROM line's.",
@@ -613,9 +615,11 @@ def _scan_text(stream: BinaryIO, report: ValidationReport) -> None:
     scanner = _vcfscan.Scanner(
         h.info, h.format, h.filters, h.contigs, h.n_columns, first_record_line, report.max_per_code, lenient
     )
-    _scan_records(stream, scanner, pending, report, lenient)
-    report.stats["records"] = scanner.records
-    report.stats["contigs"] = list(scanner.contigs)
+    try:
+        _scan_records(stream, scanner, pending, report, lenient)
+    finally:
+        report.stats["records"] = scanner.records
+        report.stats["contigs"] = list(scanner.contigs)
 
 
 def _emit(report: ValidationReport, issues: list[tuple[str, str, str, int, int]]) -> None:
@@ -637,6 +641,13 @@ def _scan_records(
         buf = buf + chunk if buf else chunk
         cut = buf.rfind(b"\n")
         if cut < 0:
+            if len(buf) > MAX_RECORD_LINE:
+                report.error(
+                    "VCF_LINE_TOO_LONG",
+                    f"data line longer than {MAX_RECORD_LINE >> 20} MiB; reading stopped",
+                    line=scanner.line + 1,
+                )
+                return
             continue
         _emit(report, scanner.feed(memoryview(buf)[: cut + 1]))
         buf = buf[cut + 1 :]

@@ -381,3 +381,11 @@ def test_codes_cover_scanner_codes_and_have_meanings():
 
     assert set(_vcfscan.codes()) <= set(CODES)
     assert all(code.startswith("VCF_") and text for code, text in CODES.items())
+
+
+def test_validate_vcf_overlong_data_line_stops_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(vcfmod, "CHUNK", 16)
+    monkeypatch.setattr(vcfmod, "MAX_RECORD_LINE", 64)
+    rep = _run(tmp_path, HEAD + GOOD + "1\t200\t" + "A" * 500 + "\n")
+    assert _codes(rep) == {"VCF_LINE_TOO_LONG": HEAD_LINES + 2}
+    assert rep.stats["records"] == 1
