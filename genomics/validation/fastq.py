@@ -290,12 +290,14 @@ def validate_fastq(
             with raw, stream:
                 for _ in iter_records(stream, report):
                     reads += 1
-        except (EOFError, OSError, zlib.error) as e:
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
             report.error(
                 "FASTQ_COMPRESSION",
                 f"the compressed FASTQ is damaged or truncated after {reads} reads: {e}; "
                 f"re-compress or upload it again",
             )
+        except OSError as e:
+            raise FastqError(f"reading {source.name} failed: {e}") from e
         _finish(report, reads)
         return
     _validate_pair(source, mate, report, compression)
@@ -339,8 +341,10 @@ def _validate_pair(source: ByteSource, mate: ByteSource, report: ValidationRepor
                         line=r1.line,
                         record=r1.number,
                     )
-    except (EOFError, OSError, zlib.error) as e:
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         report.error("FASTQ_COMPRESSION", f"a compressed FASTQ of the pair is damaged or truncated: {e}")
+    except OSError as e:
+        raise FastqError(f"reading {source.name} or {mate.name} failed: {e}") from e
     if reads[0] != reads[1]:
         report.error(
             "FASTQ_PAIR_COUNT",

@@ -762,10 +762,12 @@ def validate_sam_text(source: ByteSource, report: ValidationReport, *, compressi
         stream: BinaryIO = gzip.GzipFile(fileobj=raw) if compression != "none" else raw  # type: ignore[assignment]
         try:
             check_sam_lines(iter_lines(stream), report)
-        except (EOFError, OSError, zlib.error) as e:
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
             report.error(
                 "SAM_COMPRESSION", f"the compressed SAM is damaged or truncated: {e}; re-compress it"
             )
+        except OSError as e:
+            raise SamError(f"reading {source.name} failed: {e}") from e
 
 
 # -- reference FASTA ---------------------------------------------------------------------------------
@@ -883,10 +885,31 @@ class _NullSink:
         return None
 
 
-def _stderr_summary(text: str) -> str:
+RE_REFERENCE_TROUBLE = re.compile(
+    r"populate reference|fetch reference|reference file|Failed to load reference|md5 .*mismatch",
+    re.IGNORECASE,
+)
+
+
+def parse_samtools_stderr(text: str) -> dict[str, object]:
+    """What ``samtools view`` said on stderr: error lines, warning lines, whether a CRAM reference was
+    the trouble, and a one-line summary (last errors, warnings only when there is nothing else)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    warnings = [ln for ln in lines if ln.startswith("[W::")]
     errors = [ln for ln in lines if not ln.startswith("[W::")]
-    return " | ".join((errors or lines)[-3:])[:500]
+    return {
+        "errors": errors,
+        "warnings": warnings,
+        "reference_problem": any(RE_REFERENCE_TROUBLE.search(ln) for ln in errors),
+        "summary": " | ".join((errors or warnings)[-3:])[:500],
+    }
+
+
+def _read_tail(path: str, limit: int = 64 * 1024) -> str:
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - limit))
+        return fh.read().decode("utf-8", "replace")
 
 
 def validate_binary(
@@ -945,15 +968,14 @@ def validate_binary(
                 proc.stdout.close()
                 rc = proc.wait()
                 feeder.join()
-        with open(stderr_path, encoding="utf-8", errors="replace") as fh:
-            stderr = fh.read()
+        stderr = parse_samtools_stderr(_read_tail(stderr_path))
     if feeder.error is not None:
         raise SamError(f"reading {source.name} failed: {feeder.error}") from feeder.error
     report.stats["bytes"] = feeder.size
     _check_eof(fmt, feeder.tail, report)
     if rc != 0:
-        summary = _stderr_summary(stderr)
-        if fmt == "cram" and re.search(r"reference|populate ref", stderr, re.IGNORECASE):
+        summary = stderr["summary"]
+        if fmt == "cram" and stderr["reference_problem"]:
             if reference:
                 report.error(
                     "CRAM_REFERENCE_MISMATCH",

@@ -13,7 +13,7 @@ import pytest
 
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
-from genomics.validation.sam import _stderr_summary, check_tag_value
+from genomics.validation.sam import check_tag_value, parse_samtools_stderr
 
 REF_SEQ = "ACGTACGTTAGGCTAACGTTAGCATCGATCGATTACGGATCCATGCATGCAAGCTTGCAT" * 4  # 240 bp
 REF_MD5 = hashlib.md5(REF_SEQ.encode()).hexdigest()
@@ -329,15 +329,42 @@ def test_bam_truncated_inside_data(tmp_path):
     assert codes(report) & {"BAM_EOF_MISSING", "BAM_DECODE"}
 
 
-def test_bam_stderr_summary_of_real_samtools_output():
+def test_parse_samtools_stderr_truncated_bam():
+    # Captured from Debian samtools 1.16 `samtools view -h --no-PG -` on a BAM cut in half.
     captured = (
         "[W::bam_hdr_read] EOF marker is absent. The input is probably truncated\n"
-        "[E::bgzf_read_block] Invalid BGZF header at offset 1234\n"
-        "[main_samview] truncated file.\n"
+        "[E::bgzf_read_block] Failed to read BGZF block data at offset 778935 expected 2416 bytes; "
+        "hread returned 691\n"
+        "[E::bgzf_read] Read block operation failed with error 4 after 0 of 4 bytes\n"
+        'samtools view: error reading file "-"\n'
+        'samtools view: error closing "-": -1\n'
     )
-    summary = _stderr_summary(captured)
-    assert "Invalid BGZF header" in summary
-    assert "EOF marker" not in summary  # warnings are dropped when there are errors
+    parsed = parse_samtools_stderr(captured)
+    assert parsed["warnings"] == ["[W::bam_hdr_read] EOF marker is absent. The input is probably truncated"]
+    assert len(parsed["errors"]) == 4
+    assert parsed["reference_problem"] is False
+    assert "Read block operation failed" in parsed["summary"]
+    assert "EOF marker" not in parsed["summary"]
+
+
+def test_parse_samtools_stderr_cram_without_reference():
+    # Captured from Debian samtools 1.16 on the corpus' htslib/ce#5b_java.cram with no reference.
+    captured = (
+        "[E::cram_get_ref] Failed to populate reference for id 0\n"
+        "[E::cram_decode_slice] Unable to fetch reference #0:2-102\n"
+        "\n"
+        "[E::cram_next_slice] Failure to decode slice\n"
+        'samtools view: error reading file "-": No such file or directory\n'
+    )
+    parsed = parse_samtools_stderr(captured)
+    assert parsed["reference_problem"] is True
+    assert parsed["warnings"] == []
+
+
+def test_parse_samtools_stderr_only_warnings():
+    parsed = parse_samtools_stderr("[W::sam_hdr_create] Duplicated sequence 'x'\n")
+    assert parsed["errors"] == []
+    assert parsed["summary"] == "[W::sam_hdr_create] Duplicated sequence 'x'"
 
 
 # ---------------------------------------------------------------------------------------------------
