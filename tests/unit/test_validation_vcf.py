@@ -178,11 +178,12 @@ def test_validate_vcf_meta_accepts_unknown_and_url_lines(tmp_path):
         "##pedigreeDB=http://123.0.1.2:8080/db",
         "##contig=<ID=HLA-A*01:01:01:01,length=3503>",
         '##INFO=<ID=AD,Number=.,Type=Integer,Description="older GATK style">',
+        '##INFO=<ID=MQ,Number=1,Type=Integer,Description="bcftools mpileup style">',
     ]
     lines = HEAD.split("\n")
     rep = _run(tmp_path, "\n".join([lines[0], *extra, *lines[1:]]) + GOOD)
     assert rep.valid, rep.errors
-    assert _warn_codes(rep) == {"VCF_META_RESERVED_LOOSE": 6}
+    assert [(i.code, i.line) for i in rep.warnings] == [("VCF_META_RESERVED_LOOSE", 6), ("VCF_META_RESERVED_LOOSE", 7)]
 
 
 def test_validate_vcf_older_versions_restrict_alt_ids(tmp_path):
