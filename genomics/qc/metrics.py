@@ -106,19 +106,16 @@ def run_tools(commands: Mapping[str, Sequence[str]], stream: BinaryIO | None = N
             proc = subprocess.Popen(list(argv), stdin=stdin, stdout=out, stderr=err, env=tool_env())
             procs[name] = (proc, out, err)
         if stream is not None:
-            live = {name: p for name, (p, _, _) in procs.items()}
-            while live:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
-                for name, proc in list(live.items()):
-                    try:
-                        proc.stdin.write(chunk)  # type: ignore[union-attr]
-                    except BrokenPipeError:
-                        live.pop(name)  # the tool stopped reading; its exit code tells why
-            for proc, _, _ in procs.values():
-                with contextlib.suppress(BrokenPipeError):
-                    proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                _tee(stream, {name: p for name, (p, _, _) in procs.items()})
+            except BaseException:
+                # reading the source failed (e.g. S3 dropped the connection): stop the tools, re-raise
+                for proc, out, err in procs.values():
+                    proc.kill()
+                    proc.wait()
+                    out.close()
+                    err.close()
+                raise
         results: dict[str, str] = {}
         failures: list[ToolError] = []
         for name, (proc, out, err) in procs.items():
@@ -135,6 +132,23 @@ def run_tools(commands: Mapping[str, Sequence[str]], stream: BinaryIO | None = N
         if failures:
             raise failures[0]
         return results
+
+
+def _tee(stream: BinaryIO, live: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Copy ``stream`` to each process's stdin, then close them all."""
+    procs = list(live.values())
+    while live:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        for name, proc in list(live.items()):
+            try:
+                proc.stdin.write(chunk)  # type: ignore[union-attr]
+            except BrokenPipeError:
+                live.pop(name)  # the tool stopped reading; its exit code tells why
+    for proc in procs:
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()  # type: ignore[union-attr]
 
 
 def _with_source(source: ByteSource) -> tuple[str | None, BinaryIO | None]:

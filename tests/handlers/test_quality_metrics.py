@@ -208,3 +208,22 @@ def test_quality_metrics_s3_5xx_raises_transient(cloud, tmp_path):
     event = _vcf_event(cloud, tmp_path)
     with inject("s3", "PutObject", "InternalError", status=500, times=10), pytest.raises(TransientError):
         handler(event, Ctx())
+
+
+def test_quality_metrics_cram_reference_from_reference_uri(cloud, monkeypatch):
+    from handlers.quality_metrics import handler
+
+    s3 = cloud["s3"]
+    s3.create_bucket(Bucket="refs")
+    s3.put_object(Bucket="refs", Key="grch/ce.fa", Body=(CORPUS / "cram/ce.fa").read_bytes())
+    monkeypatch.setenv("REFERENCE_URI", "s3://refs/grch/ce.fa")
+    inp = _upload(s3, RAW, "P1/C1/x.cram", (CORPUS / "cram/3.0/passed/0500_mapped.cram").read_bytes())
+    inp["format"] = "cram"
+    event = {"job_id": "job-C1", "project": "P1", "sample_id": "C1", "assay": "panel", "input": inp,
+             "processed": {"skipped": True}}
+    out = handler(event, Ctx())
+    sam = (CORPUS / "cram/3.0/passed/0500_mapped.sam").read_text().splitlines()
+    primary = [ln for ln in sam if ln and not ln.startswith("@") and not int(ln.split("\t")[1]) & 0x900]
+    assert out["summary"]["reads"] == len(primary)
+    assert out["verdict"] == "warn"  # a handful of reads: below every minimum count -> nothing evaluated
+    assert "no metric could be evaluated for this input" in out["reasons"]

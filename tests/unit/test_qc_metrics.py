@@ -197,3 +197,27 @@ def test_qc_metrics_tool_failure_has_code(tmp_path):
     with pytest.raises(QcInputError) as e:
         compute(LocalFile(str(bad)))
     assert e.value.code == "QC_TOOL_FAILED"
+
+
+class FailingStream(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self.data, self.sent = data, False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self.sent:
+            raise ConnectionResetError("source dropped")
+        self.sent = True
+        return self.data[: len(self.data) // 2]
+
+
+def test_qc_metrics_source_failure_mid_stream_propagates():
+    class Source(Stream):
+        def open(self):
+            return FailingStream(self.data)
+
+    data = (CORPUS / "bam/passed/level-1.bam").read_bytes()
+    with pytest.raises(ConnectionResetError):
+        compute(Source(data), "bam")
