@@ -21,16 +21,15 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gzip
-import hashlib
 import os
 import re
 import subprocess
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from genomics import tools
 from genomics.sources import ByteSource
@@ -740,17 +739,22 @@ def iter_lines(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def check_sam_lines(
-    lines: Iterable[bytes], report: ValidationReport, *, binary: bool = False, on_header_end: object = None
+    lines: Iterable[bytes],
+    report: ValidationReport,
+    *,
+    binary: bool = False,
+    on_header_end: Callable[[SamChecker], None] | None = None,
 ) -> SamChecker:
+    """Run the checker over SAM lines; ``on_header_end`` sees the checker once the header is read."""
     checker = SamChecker(report, binary=binary)
     hook_done = False
     for lineno, raw in enumerate(lines, start=1):
         if not hook_done and not raw.startswith(b"@"):
             hook_done = True
-            if callable(on_header_end):
+            if on_header_end is not None:
                 on_header_end(checker)
         checker.line(raw, lineno)
-    if not hook_done and callable(on_header_end):
+    if not hook_done and on_header_end is not None:
         on_header_end(checker)
     checker.finish()
     return checker
@@ -775,39 +779,33 @@ def validate_sam_text(source: ByteSource, report: ValidationReport, *, compressi
 _MD5_CACHE: dict[tuple[str, float, int], dict[str, tuple[int, str]]] = {}
 
 
+def parse_samtools_dict(text: str) -> dict[str, tuple[int, str]]:
+    """``samtools dict`` output -> name -> (length, M5) for each @SQ line that has SN, LN and M5."""
+    out: dict[str, tuple[int, str]] = {}
+    for line in text.splitlines():
+        if not line.startswith("@SQ\t"):
+            continue
+        tags = dict(part.split(":", 1) for part in line.split("\t")[1:] if ":" in part)
+        if "SN" in tags and "LN" in tags and "M5" in tags and tags["LN"].isdigit():
+            out[tags["SN"]] = (int(tags["LN"]), tags["M5"].lower())
+    return out
+
+
 def reference_md5s(path: str) -> dict[str, tuple[int, str]]:
-    """Name -> (length, MD5 of the upper-case sequence) for every sequence of a (plain) FASTA."""
+    """Name -> (length, MD5 of the upper-case sequence) for every sequence of a FASTA (plain, gzip, BGZF),
+    computed by ``samtools dict`` (Debian 1.16), which writes nothing next to the FASTA."""
     try:
         st = os.stat(path)
-        key = (os.path.abspath(path), st.st_mtime, st.st_size)
-        if key in _MD5_CACHE:
-            return _MD5_CACHE[key]
-        out: dict[str, tuple[int, str]] = {}
-        name: str | None = None
-        h = hashlib.md5()
-        n = 0
-        ws = bytes(range(33))
-        with open(path, "rb") as fh:
-            head = fh.read(2)
-            fh.seek(0)
-            stream: BinaryIO = gzip.GzipFile(fileobj=fh) if head == b"\x1f\x8b" else fh  # type: ignore[assignment]
-            for line in stream:
-                if line.startswith(b">"):
-                    if name is not None:
-                        out[name] = (n, h.hexdigest())
-                    name = line[1:].split()[0].decode("utf-8", "replace") if line[1:].split() else ""
-                    h = hashlib.md5()
-                    n = 0
-                else:
-                    s = line.translate(None, ws).upper()
-                    h.update(s)
-                    n += len(s)
-        if name is not None:
-            out[name] = (n, h.hexdigest())
-    except (OSError, EOFError, zlib.error) as e:
+    except OSError as e:
         raise ReferenceFastaError(f"cannot read reference FASTA {path}: {e}") from e
-    _MD5_CACHE[key] = out
-    return out
+    key = (os.path.abspath(path), st.st_mtime, st.st_size)
+    if key not in _MD5_CACHE:
+        try:
+            proc = tools.run(["samtools", "dict", path])
+        except tools.ToolError as e:
+            raise ReferenceFastaError(f"cannot read reference FASTA {path}: {e}") from e
+        _MD5_CACHE[key] = parse_samtools_dict(proc.stdout.decode("utf-8", "replace"))
+    return _MD5_CACHE[key]
 
 
 def _reference_check(
@@ -855,11 +853,12 @@ class _Feeder(threading.Thread):
         self.tail = b""
         self.size = 0
         self.error: BaseException | None = None
+        self.stop = False  # set when the consumer gave up: stop reading the source
 
     def run(self) -> None:
         try:
             with self.source.open() as stream:
-                while True:
+                while not self.stop:
                     chunk = stream.read(1 << 20)
                     if not chunk:
                         break
@@ -959,11 +958,12 @@ def validate_binary(
 
             try:
                 check_sam_lines(
-                    iter_lines(proc.stdout),
-                    report,
-                    binary=True,  # type: ignore[arg-type]
-                    on_header_end=on_header_end,
+                    iter_lines(cast(BinaryIO, proc.stdout)), report, binary=True, on_header_end=on_header_end
                 )
+            except BaseException:
+                feeder.stop = True
+                proc.kill()
+                raise
             finally:
                 proc.stdout.close()
                 rc = proc.wait()

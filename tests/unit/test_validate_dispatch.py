@@ -115,3 +115,26 @@ def test_dispatch_json_shape(tmp_path):
     assert out["errors"][0]["code"] == "SAM_MAPQ_INVALID"
     assert out["errors"][0]["line"] == 3
     assert out["errors"][0]["record"] == 1
+
+
+def test_dispatch_streams_s3_objects(tmp_path):
+    import boto3
+    from moto import mock_aws
+
+    from genomics.sources import S3Object
+
+    bam = (CORPUS / "bam/passed/level-1.bam").read_bytes()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="raw")
+        s3.put_object(Bucket="raw", Key="u/reads.fq.gz", Body=gzip.compress(FASTQ * 3))
+        s3.put_object(Bucket="raw", Key="u/aln.bam", Body=bam)
+        s3.put_object(Bucket="raw", Key="u/cut.bam", Body=bam[:-28])
+        fq = validate(S3Object(s3, "raw", "u/reads.fq.gz"))
+        assert fq.valid and fq.stats["reads"] == 3, fq.summary()
+        aln = validate(S3Object(s3, "raw", "u/aln.bam"))
+        assert aln.valid, aln.summary()
+        assert aln.path == "s3://raw/u/aln.bam"
+        assert aln.stats["records"] > 0
+        cut = validate(S3Object(s3, "raw", "u/cut.bam"))
+        assert "BAM_EOF_MISSING" in codes(cut)

@@ -13,7 +13,7 @@ import pytest
 
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
-from genomics.validation.sam import check_tag_value, parse_samtools_stderr
+from genomics.validation.sam import check_tag_value, parse_samtools_dict, parse_samtools_stderr
 
 REF_SEQ = "ACGTACGTTAGGCTAACGTTAGCATCGATCGATTACGGATCCATGCATGCAAGCTTGCAT" * 4  # 240 bp
 REF_MD5 = hashlib.md5(REF_SEQ.encode()).hexdigest()
@@ -408,6 +408,29 @@ def test_cram_reference_path_not_found(tmp_path, reference):
     cram = to_cram(tmp_path, sam_text(VALID_RECORDS), reference)
     report = validate_path(str(cram), reference=str(tmp_path / "nope.fa"))
     assert "CRAM_REFERENCE_NOT_FOUND" in codes(report)
+
+
+def test_cram_reference_that_is_not_fasta(tmp_path, reference):
+    cram = to_cram(tmp_path, sam_text(VALID_RECORDS), reference)
+    junk = write(tmp_path, "junk.fa", b"this is not a fasta file\n")
+    report = validate_path(str(cram), reference=str(junk))
+    assert not report.valid
+    assert codes(report) & {"CRAM_REFERENCE_MISMATCH", "CRAM_REFERENCE_NOT_FOUND"}
+
+
+def test_parse_samtools_dict_captured_output():
+    # Captured from Debian samtools 1.16 `samtools dict` on the corpus' cram/ce.fa (first lines).
+    captured = (
+        "@HD\tVN:1.0\tSO:unsorted\n"
+        "@SQ\tSN:CHROMOSOME_I\tLN:1009800\tM5:8ede36131e0dbf3417807e48f77f3ebd\t"
+        "UR:file:///work/shared/corpus/cram/ce.fa\n"
+        "@SQ\tSN:CHROMOSOME_II\tLN:5000\tM5:8e7993f7a93158587ee897d7287948ec\t"
+        "UR:file:///work/shared/corpus/cram/ce.fa\n"
+    )
+    assert parse_samtools_dict(captured) == {
+        "CHROMOSOME_I": (1009800, "8ede36131e0dbf3417807e48f77f3ebd"),
+        "CHROMOSOME_II": (5000, "8e7993f7a93158587ee897d7287948ec"),
+    }
 
 
 def test_cram_truncated_missing_eof(tmp_path, reference):
