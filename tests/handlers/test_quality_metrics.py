@@ -227,3 +227,21 @@ def test_quality_metrics_cram_reference_from_reference_uri(cloud, monkeypatch):
     assert out["summary"]["reads"] == len(primary)
     assert out["verdict"] == "warn"  # a handful of reads: below every minimum count -> nothing evaluated
     assert "no metric could be evaluated for this input" in out["reasons"]
+
+
+def test_quality_metrics_fastq_raw_object(cloud):
+    from handlers.quality_metrics import handler
+
+    data = (CORPUS / "fastq/htslib/r1.fq").read_bytes()
+    inp = _upload(cloud["s3"], RAW, "P1/F1/r1.fq", data)
+    inp["format"] = "fastq"
+    event = {"job_id": "job-F1", "project": "P1", "sample_id": "F1", "input": inp,
+             "processed": {"skipped": True}}  # no assay: DEFAULT_ASSAY (wgs) applies
+    out = handler(event, Ctx())
+    assert out["summary"]["reads"] == 5
+    assert out["verdict"] == "warn" and out["deciding_metric"] is None
+    doc = json.loads(cloud["s3"].get_object(
+        Bucket=PROCESSED, Key=f"reports/P1/F1/{inp['sha256']}/qc.json")["Body"].read())
+    assert doc["assay"] == "wgs" and len(doc["distributions"]["quality_per_cycle"]) == 100
+    html = cloud["s3"].get_object(Bucket=PROCESSED, Key=out["report_key"])["Body"].read().decode()
+    assert "mean quality per cycle" in html
