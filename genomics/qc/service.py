@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "QC_EVENT_INVALID": "the event lacks project, sample_id, job_id or input.sha256/bucket/key",
     "QC_STORE_FAILED": "S3 or DynamoDB refused a write for a non-transient reason (permissions, schema)",
     "QC_REFERENCE_URI": "REFERENCE_URI must be s3://bucket/key ending in .fa, .fasta or .fa.gz",
+    "QC_NO_RESULTS": "cohort report asked for a project with no stored QC results",
 }
 
 # DynamoDB/S3 error codes that mean "try again later" once botocore's own retries have given up.
@@ -79,6 +80,10 @@ class QcStoreError(RuntimeError):
 
 class QcEventError(ValueError):
     code = "QC_EVENT_INVALID"
+
+
+class QcNoResults(LookupError):
+    code = "QC_NO_RESULTS"
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -346,7 +351,7 @@ def cohort_report(s3: Any, bucket: str, project: str) -> str:
                 if sample not in latest or obj["LastModified"] > latest[sample][0]:
                     latest[sample] = (obj["LastModified"], sha)
     if not latest:
-        raise QcInputError("QC_UNKNOWN_FORMAT", f"no QC results stored under s3://{bucket}/{base}")
+        raise QcNoResults(f"QC_NO_RESULTS: no QC results stored under s3://{bucket}/{base}")
     samples: dict[str, dict[str, Any]] = {}
     for sample, (_, sha) in sorted(latest.items()):
         prefix = report_prefix(project, sample, sha)

@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from genomics import deployment
 from genomics.deployment import TABLES, Names, Settings
-from genomics.qc.service import TransientError, cohort_report
+from genomics.qc.service import QcNoResults, TransientError, cohort_report
 from tests.faults import inject
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -187,6 +187,8 @@ def test_quality_metrics_cohort_report(cloud, tmp_path):
 
     handler(_vcf_event(cloud, tmp_path, sample="S1"), Ctx())
     handler(_vcf_event(cloud, tmp_path, sample="S2"), Ctx())
+    with pytest.raises(QcNoResults):
+        cohort_report(cloud["s3"], PROCESSED, "P2")
     key = cohort_report(cloud["s3"], PROCESSED, "P1")
     assert key.startswith("reports/P1/_cohort/") and key.endswith("/multiqc_report.html")
     html = cloud["s3"].get_object(Bucket=PROCESSED, Key=key)["Body"].read().decode()
