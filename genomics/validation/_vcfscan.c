@@ -41,7 +41,7 @@ static const char *CODE_NAMES[C_NCODES] = {
     "VCF_INFO_NUMBER_SHORT", "VCF_INFO_FLAG_01",
 };
 static const char CODE_SEV[C_NCODES] = {
-    'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E', 'W', 'E', 'E', 'E',
+    'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E',
     'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'W', 'W',
 };
 
@@ -695,7 +695,8 @@ static int scan_line(Scanner *s, char *p, size_t len) {
             }
             if (!(n == 4 && memcmp(a, "PASS", 4) == 0) && !table_get(&s->filt, a, n)) {
                 if (!table_put(&s->filt, a, n, 0, 0, 0)) return -1;
-                EMIT(C_FILTER_UNDECLARED, "FILTER '%s' is not declared by a ##FILTER line", SHOW(a, n));
+                EMIT(C_FILTER_UNDECLARED, "FILTER '%s' is not declared by a ##FILTER line; add "
+                                              "##FILTER=<ID=...,Description=\"...\">", SHOW(a, n));
             }
             a = b + 1;
         }

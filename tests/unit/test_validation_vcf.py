@@ -307,16 +307,17 @@ def test_validate_vcf_crlf_is_a_warning(tmp_path):
     assert _warn_codes(rep) == {"VCF_CRLF": HEAD_LINES + 1}
 
 
-def test_validate_vcf_undeclared_keys_are_warnings(tmp_path):
-    rec = _record(INFO="DP=3;XX=1", FILTER="lowq", FORMAT="GT:YY", S1="0/1:a", S2="1/1:b")
+def test_validate_vcf_undeclared_info_format_are_warnings(tmp_path):
+    rec = _record(INFO="DP=3;XX=1", FORMAT="GT:YY", S1="0/1:a", S2="1/1:b")
     rep = _run(tmp_path, HEAD + rec)
     assert rep.valid, rep.errors
     line = HEAD_LINES + 1
-    assert _warn_codes(rep) == {
-        "VCF_INFO_UNDECLARED": line,
-        "VCF_FILTER_UNDECLARED": line,
-        "VCF_FORMAT_UNDECLARED": line,
-    }
+    assert _warn_codes(rep) == {"VCF_INFO_UNDECLARED": line, "VCF_FORMAT_UNDECLARED": line}
+
+
+def test_validate_vcf_undeclared_filter_is_an_error(tmp_path):
+    rep = _run(tmp_path, HEAD + GOOD + _record(POS="200", FILTER="q10;lowq"))
+    assert _codes(rep) == {"VCF_FILTER_UNDECLARED": HEAD_LINES + 2}
 
 
 def test_validate_vcf_reserved_keys_checked_without_declaration(tmp_path):
