@@ -169,6 +169,8 @@ def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: st
         finally:
             if previous is None:
                 os.environ.pop("MULTIQC_NO_VERSION_CHECK", None)
+            else:
+                os.environ["MULTIQC_NO_VERSION_CHECK"] = previous
         html = out_dir / REPORT_NAME
         if result.sys_exit_code != 0 or not html.exists():
             raise ReportError(f"QC_REPORT_FAILED: MultiQC exited {result.sys_exit_code}: {result.message}")

@@ -288,7 +288,8 @@ def run_quality_metrics(
             if fmt in ALIGNMENT_FORMATS:
                 if fmt == "cram" and reference_uri:
                     reference = _fetch_reference(s3, reference_uri, Path(tmp))
-                size = source.size() if inp.get("size") is None else int(inp["size"])
+                size = (aws(source.size, f"S3 HeadObject {source.name}") if inp.get("size") is None
+                        else int(inp["size"]))
                 limit = _scratch_limit(tmp) if scratch_limit is None else scratch_limit
                 if size is not None and size <= limit:
                     local = aws(lambda: copy_to(source, Path(tmp) / f"input.{fmt}", limit),
