@@ -14,6 +14,7 @@ whitespace (CASAVA 1.8 comments) are removed.
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import re
 import zlib
@@ -271,7 +272,8 @@ def _char(c: int) -> str:
 def _open(source: ByteSource, compression: str) -> tuple[BinaryIO, BinaryIO]:
     raw = source.open()
     if compression != "none":
-        return raw, gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        # A large buffer in front of GzipFile makes line iteration about twice as fast.
+        return raw, io.BufferedReader(gzip.GzipFile(fileobj=raw), 1 << 20)  # type: ignore[return-value]
     return raw, raw
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gzip
+import io
 import os
 import re
 import subprocess
@@ -763,7 +764,11 @@ def check_sam_lines(
 def validate_sam_text(source: ByteSource, report: ValidationReport, *, compression: str = "none") -> None:
     """Validate SAM text (plain, gzip or BGZF) as a stream."""
     with source.open() as raw:
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw) if compression != "none" else raw  # type: ignore[assignment]
+        stream: BinaryIO = (
+            io.BufferedReader(gzip.GzipFile(fileobj=raw), 1 << 20)  # type: ignore[assignment]
+            if compression != "none"
+            else raw
+        )
         try:
             check_sam_lines(iter_lines(stream), report)
         except (gzip.BadGzipFile, EOFError, zlib.error) as e:
