@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 CODES: dict[str, str] = {
     "QC_REPORT_FAILED": "MultiQC did not produce a report (see the message)",
 }
@@ -128,6 +126,7 @@ def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: st
     """Build one report from ``{sample: {"raw": {tool: text}, "metrics": {...}, "gate": {...},
     "assay": str}}``; return the HTML path (``out_dir/multiqc_report.html``)."""
     import multiqc
+    import yaml  # installed with multiqc
     from multiqc.core.update_config import ClConfig
 
     out_dir.mkdir(parents=True, exist_ok=True)
