@@ -27,7 +27,7 @@ enum {
     C_POS, C_UNSORTED, C_ID, C_REF, C_ALT, C_QUAL, C_FILTER_INVALID, C_FILTER_UNDECLARED, C_INFO, C_INFO_KEY,
     C_INFO_DUP, C_INFO_UNDECLARED, C_INFO_FLAG, C_INFO_TYPE, C_INFO_NUMBER, C_INT_RANGE, C_NEGATIVE,
     C_FORMAT, C_FORMAT_UNDECLARED, C_GT_FIRST, C_SAMPLE_FIELDS, C_GT, C_GT_RANGE, C_SAMPLE_TYPE,
-    C_SAMPLE_NUMBER, C_DUPLICATE, C_CRLF, C_HEADER_IN_BODY, C_INFO_SHORT, C_FLAG_01, C_NCODES
+    C_SAMPLE_NUMBER, C_DUPLICATE, C_CRLF, C_HEADER_IN_BODY, C_INFO_SHORT, C_FLAG_01, C_POS_BEYOND, C_NCODES
 };
 static const char *CODE_NAMES[C_NCODES] = {
     "VCF_COLUMN_COUNT", "VCF_EMPTY_LINE", "VCF_CHROM_INVALID", "VCF_CONTIG_UNDECLARED",
@@ -38,11 +38,11 @@ static const char *CODE_NAMES[C_NCODES] = {
     "VCF_INTEGER_RANGE", "VCF_VALUE_NEGATIVE", "VCF_FORMAT_INVALID", "VCF_FORMAT_UNDECLARED",
     "VCF_FORMAT_GT_NOT_FIRST", "VCF_SAMPLE_TOO_MANY_FIELDS", "VCF_GT_INVALID", "VCF_GT_ALLELE_RANGE",
     "VCF_SAMPLE_TYPE", "VCF_SAMPLE_NUMBER", "VCF_DUPLICATE_RECORD", "VCF_CRLF", "VCF_HEADER_IN_BODY",
-    "VCF_INFO_NUMBER_SHORT", "VCF_INFO_FLAG_01",
+    "VCF_INFO_NUMBER_SHORT", "VCF_INFO_FLAG_01", "VCF_POS_BEYOND_CONTIG",
 };
 static const char CODE_SEV[C_NCODES] = {
     'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E',
-    'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'W', 'W',
+    'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'W', 'W', 'E',
 };
 
 /* ---------------------------------------------------------------- key tables */
@@ -152,6 +152,7 @@ typedef struct {
     char *prev_chrom;
     size_t prev_chrom_len, prev_chrom_cap;
     long long prev_pos;
+    long long cur_len; /* declared length of the current contig, -1 when unknown */
     DupKey *dups;
     size_t ndups, dups_cap;
     int crlf_warned;
@@ -591,6 +592,8 @@ static int scan_line(Scanner *s, char *p, size_t len) {
         memcpy(s->prev_chrom, chrom, chl);
         s->prev_chrom_len = chl;
         s->prev_pos = -1;
+        const Def *decl = table_get(&s->contigs_decl, chrom, chl);
+        s->cur_len = decl ? decl->number : -1;
         dup_purge(s, 0, 1);
     }
 
@@ -605,6 +608,9 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                  s->prev_pos, SHOW(chrom, chl));
         s->prev_pos = pos;
         dup_purge(s, pos, 0);
+        if (s->cur_len >= 0 && pos > s->cur_len + 1)
+            EMIT(C_POS_BEYOND, "POS %lld is beyond the end of contig '%s' (length %lld in its ##contig line); "
+                               "check the reference build", pos, SHOW(chrom, chl), s->cur_len);
     }
     if (ncols < 8) return 0;
 
@@ -961,20 +967,22 @@ static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
         Py_DECREF(x);
     }
     Py_DECREF(it);
-    it = PyObject_GetIter(contigs);
-    if (!it) return -1;
-    while ((x = PyIter_Next(it))) {
+    /* contigs: dict name -> declared length (-1 when not given) */
+    if (!PyDict_Check(contigs)) {
+        PyErr_SetString(PyExc_TypeError, "contigs must be a dict name -> length");
+        return -1;
+    }
+    Py_ssize_t cpos = 0;
+    PyObject *cv;
+    while (PyDict_Next(contigs, &cpos, &x, &cv)) {
         Py_ssize_t l;
         const char *xs = PyUnicode_AsUTF8AndSize(x, &l);
-        if (!xs || !table_put(&s->contigs_decl, xs, (size_t)l, 0, 0, 0)) {
-            Py_DECREF(x);
-            Py_DECREF(it);
-            return -1;
-        }
+        long long length = PyLong_AsLongLong(cv);
+        if (!xs || (length == -1 && PyErr_Occurred())) return -1;
+        if (length > 2147483647LL) length = 2147483647LL;
+        if (!table_put(&s->contigs_decl, xs, (size_t)l, (int)length, 0, 0)) return -1;
         s->contigs_declared = 1;
-        Py_DECREF(x);
     }
-    Py_DECREF(it);
     if (PyErr_Occurred()) return -1;
     s->n_columns = n_columns;
     s->n_samples = n_columns > 9 ? n_columns - 9 : 0;
@@ -982,6 +990,7 @@ static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
     s->cap = cap;
     s->lenient = lenient;
     s->prev_pos = -1;
+    s->cur_len = -1;
     s->contigs = PyList_New(0);
     return s->contigs ? 0 : -1;
 }

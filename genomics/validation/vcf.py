@@ -72,6 +72,7 @@ CODES: dict[str, str] = {
     "VCF_CONTIG_NOT_IN_HEADER": "CHROM has no ##contig line (no contigs are declared at all).",
     "VCF_CONTIG_NOT_CONTIGUOUS": "Records of one contig are split by another contig's records; sort the file.",
     "VCF_POS_INVALID": "POS is not a non-negative 32-bit integer.",
+    "VCF_POS_BEYOND_CONTIG": "POS is past the end of its contig (length+1) as declared by ##contig; wrong reference?",
     "VCF_UNSORTED": "POS decreases within a contig; sort the file (bcftools sort).",
     "VCF_ID_INVALID": "ID has whitespace, an empty ';'-separated entry, or a repeated identifier.",
     "VCF_REF_INVALID": "REF must be one or more of A, C, G, T, N.",
@@ -208,7 +209,7 @@ class Header:
     info: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     format: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     filters: list[str] = field(default_factory=list)
-    contigs: list[str] = field(default_factory=list)
+    contigs: dict[str, int] = field(default_factory=dict)  # ID -> length (-1 when not declared)
     samples: list[str] = field(default_factory=list)
     n_columns: int = 8
     ids: dict[str, set[str]] = field(default_factory=dict)
@@ -407,7 +408,8 @@ class _HeaderChecker:
                         "VCF_META_DUPLICATE_CONTIG", f"##contig ID '{d['ID'][:40]}' is declared twice", line=line
                     )
                 seen.add(d["ID"])
-                self.h.contigs.append(d["ID"])
+                length = d.get("length", "")
+                self.h.contigs.setdefault(d["ID"], int(length) if length.isdigit() else -1)
         elif key == "SAMPLE":
             required = ("ID",) if self.version_tuple >= (4, 3) else ("ID", "Genomes", "Mixture", "Description")
             if self._require(key, d, required, line):

@@ -391,3 +391,9 @@ def test_validate_vcf_overlong_data_line_stops_reading(tmp_path, monkeypatch):
     rep = _run(tmp_path, HEAD + GOOD + "1\t200\t" + "A" * 500 + "\n")
     assert _codes(rep) == {"VCF_LINE_TOO_LONG": HEAD_LINES + 2}
     assert rep.stats["records"] == 1
+
+
+def test_validate_vcf_pos_beyond_declared_contig_length(tmp_path):
+    # contig 1 has length 1000: POS 1001 (a telomere, N+1) is allowed, POS 1002 is not
+    rep = _run(tmp_path, HEAD + GOOD + _record(POS="1001") + _record(POS="1002"))
+    assert _codes(rep) == {"VCF_POS_BEYOND_CONTIG": HEAD_LINES + 3}
