@@ -397,3 +397,28 @@ def test_validate_vcf_pos_beyond_declared_contig_length(tmp_path):
     # contig 1 has length 1000: POS 1001 (a telomere, N+1) is allowed, POS 1002 is not
     rep = _run(tmp_path, HEAD + GOOD + _record(POS="1001") + _record(POS="1002"))
     assert _codes(rep) == {"VCF_POS_BEYOND_CONTIG": HEAD_LINES + 3}
+
+
+def test_validate_vcf_streams_from_s3_object(tmp_path):
+    import boto3
+    from moto import mock_aws
+
+    from genomics.sources import S3Object
+
+    src = tmp_path / "in.vcf"
+    src.write_text(HEAD + GOOD)
+    bcf = tmp_path / "in.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(src)], check=True, capture_output=True)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="raw")
+        s3.put_object(Bucket="raw", Key="a.vcf.gz", Body=gzip.compress((HEAD + GOOD + "1\t5\t").encode()))
+        s3.put_object(Bucket="raw", Key="a.bcf", Body=bcf.read_bytes())
+        rep = ValidationReport("s3://raw/a.vcf.gz", "vcf")
+        validate_vcf(S3Object(s3, "raw", "a.vcf.gz"), rep, compression="gzip")
+        rep_bcf = ValidationReport("s3://raw/a.bcf", "bcf")
+        validate_vcf(S3Object(s3, "raw", "a.bcf"), rep_bcf, compression="bgzf", is_bcf=True)
+    assert _codes(rep) == {"VCF_COLUMN_COUNT": HEAD_LINES + 2, "VCF_NO_FINAL_NEWLINE": HEAD_LINES + 2}
+    assert rep.stats["records"] == 2
+    assert rep_bcf.valid, rep_bcf.errors
+    assert rep_bcf.stats["samples"] == 2
