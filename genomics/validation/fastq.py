@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "FASTQ_PAIR_COUNT": "The R1 and R2 files hold different numbers of reads.",
     "FASTQ_PAIR_NAME": "Read N of R1 and read N of R2 have different names.",
     "FASTQ_MATE_FORMAT": "The mate (R2) file given with a FASTQ is not FASTQ.",
+    "FASTQ_LINE_TOO_LONG": "A line longer than 64 MiB: not FASTQ text; validation stops there.",
     "FASTQ_CRLF": "Lines end with CR LF (Windows line endings) (warning).",
 }
 
@@ -68,11 +69,35 @@ class FastqRecord:
         return _SUFFIX.sub("", first.decode("utf-8", "replace"))
 
 
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+class LineTooLong(ValueError):
+    """A line is longer than :data:`MAX_LINE_BYTES`; reading stops."""
+
+    def __init__(self, lineno: int) -> None:
+        self.lineno = lineno
+        super().__init__(f"line {lineno} is longer than {MAX_LINE_BYTES} bytes")
+
+
+def iter_lines_raw(stream: BinaryIO) -> Iterator[bytes]:
+    """Lines with their endings, each at most :data:`MAX_LINE_BYTES` (else :class:`LineTooLong`)."""
+    lineno = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise LineTooLong(lineno)
+        yield raw
+
+
 class _Lines:
     """Physical lines without line endings, with their 1-based numbers and one line of look-ahead."""
 
     def __init__(self, stream: BinaryIO, report: ValidationReport, label: str) -> None:
-        self._it = iter(stream)
+        self._it = iter_lines_raw(stream)
         self.lineno = 0
         self._peeked: bytes | None = None
         self._report = report
@@ -298,11 +323,22 @@ def validate_fastq(
                 f"the compressed FASTQ is damaged or truncated after {reads} reads: {e}; "
                 f"re-compress or upload it again",
             )
+        except LineTooLong as e:
+            _too_long(report, e, "")
         except OSError as e:
             raise FastqError(f"reading {source.name} failed: {e}") from e
         _finish(report, reads)
         return
     _validate_pair(source, mate, report, compression)
+
+
+def _too_long(report: ValidationReport, e: LineTooLong, label: str) -> None:
+    report.error(
+        "FASTQ_LINE_TOO_LONG",
+        f"{label}line {e.lineno} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB: this is not FASTQ "
+        f"text; validation stopped there",
+        line=e.lineno,
+    )
 
 
 def _finish(report: ValidationReport, reads: int) -> None:
@@ -345,6 +381,8 @@ def _validate_pair(source: ByteSource, mate: ByteSource, report: ValidationRepor
                     )
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         report.error("FASTQ_COMPRESSION", f"a compressed FASTQ of the pair is damaged or truncated: {e}")
+    except LineTooLong as e:
+        _too_long(report, e, "R1 or R2: ")
     except OSError as e:
         raise FastqError(f"reading {source.name} or {mate.name} failed: {e}") from e
     if reads[0] != reads[1]:

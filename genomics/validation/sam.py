@@ -90,6 +90,7 @@ CODES: dict[str, str] = {
     "SAM_SORT_ORDER_VIOLATED": "Records are out of order for the header's SO:coordinate.",
     "SAM_CRLF": "Lines end with CR LF (Windows line endings); tools expect LF.",
     "SAM_ENCODING": "A line is not valid UTF-8 text.",
+    "SAM_LINE_TOO_LONG": "A line longer than 64 MiB: not SAM text; validation stops there.",
     # Picard-style consistency warnings
     "SAM_UNMAPPED_FIELDS": "An unmapped read (flag 0x4) has a CIGAR or non-zero MAPQ (warning).",
     "SAM_MAPPED_FIELDS": "A mapped read lacks RNAME, POS or CIGAR (warning).",
@@ -733,9 +734,29 @@ def _iso_date_ok(text: str) -> bool:
 # ----------------------------------------------------------------------------------------------------
 
 
-def iter_lines(stream: BinaryIO) -> Iterator[bytes]:
-    """Physical lines without the LF, streamed."""
-    for raw in stream:
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+class LineTooLong(ValueError):
+    """A line is longer than :data:`MAX_LINE_BYTES`: not line-oriented text (or absurd); stop reading."""
+
+    def __init__(self, lineno: int, limit: int) -> None:
+        self.lineno = lineno
+        self.limit = limit
+        super().__init__(f"line {lineno} is longer than {limit} bytes")
+
+
+def iter_lines(stream: BinaryIO, limit: int | None = None) -> Iterator[bytes]:
+    """Physical lines without the LF, streamed; memory is bounded by ``limit`` per line."""
+    limit = MAX_LINE_BYTES if limit is None else limit
+    lineno = 0
+    while True:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > limit:
+            raise LineTooLong(lineno, limit)
         yield raw[:-1] if raw.endswith(b"\n") else raw
 
 
@@ -771,6 +792,13 @@ def validate_sam_text(source: ByteSource, report: ValidationReport, *, compressi
         )
         try:
             check_sam_lines(iter_lines(stream), report)
+        except LineTooLong as e:
+            report.error(
+                "SAM_LINE_TOO_LONG",
+                f"line {e.lineno} is longer than {e.limit // (1024 * 1024)} MiB: this is not SAM text; "
+                f"validation stopped there",
+                line=e.lineno,
+            )
         except (gzip.BadGzipFile, EOFError, zlib.error) as e:
             report.error(
                 "SAM_COMPRESSION", f"the compressed SAM is damaged or truncated: {e}; re-compress it"
@@ -961,9 +989,19 @@ def validate_binary(
                 if ref_md5 is not None and reference is not None:
                     _reference_check(checker, report, ref_md5, reference)
 
+            stopped = False
             try:
                 check_sam_lines(
                     iter_lines(cast(BinaryIO, proc.stdout)), report, binary=True, on_header_end=on_header_end
+                )
+            except LineTooLong as e:
+                stopped = True
+                feeder.stop = True
+                proc.kill()
+                report.error(
+                    "SAM_LINE_TOO_LONG",
+                    f"decoded line {e.lineno} is longer than {e.limit // (1024 * 1024)} MiB; validation "
+                    f"stopped there",
                 )
             except BaseException:
                 feeder.stop = True
@@ -978,7 +1016,7 @@ def validate_binary(
         raise SamError(f"reading {source.name} failed: {feeder.error}") from feeder.error
     report.stats["bytes"] = feeder.size
     _check_eof(fmt, feeder.tail, report)
-    if rc != 0:
+    if rc != 0 and not stopped:
         summary = stderr["summary"]
         if fmt == "cram" and stderr["reference_problem"]:
             if reference:

@@ -181,3 +181,13 @@ def test_fastq_streams_without_whole_file_reads(tmp_path):
     assert report.valid
     assert report.stats["reads"] == 10000
     assert Once.opened == 2  # detection reads the head, validation streams once
+
+
+def test_fastq_overlong_line_stops_with_clear_error(tmp_path, monkeypatch):
+    from genomics.validation import fastq as fastq_mod
+
+    monkeypatch.setattr(fastq_mod, "MAX_LINE_BYTES", 1000)
+    data = b"@r1\n" + b"A" * 5000 + b"\n+\n" + b"I" * 5000 + b"\n"
+    report = validate_path(write(tmp_path, "long.fq", data))
+    assert codes(report) == {"FASTQ_LINE_TOO_LONG"}
+    assert report.errors[0].line == 2

@@ -251,6 +251,16 @@ def test_sam_truncated_gzip(tmp_path):
     assert "SAM_COMPRESSION" in codes(report)
 
 
+def test_sam_overlong_line_stops_with_clear_error(tmp_path, monkeypatch):
+    from genomics.validation import sam as sam_mod
+
+    monkeypatch.setattr(sam_mod, "MAX_LINE_BYTES", 200)
+    long_seq = REF_SEQ[:200]
+    report = check(tmp_path, [VALID_RECORDS[0], rec("x", cigar="200M", seq=long_seq)])
+    assert codes(report) == {"SAM_LINE_TOO_LONG"}
+    assert report.errors[0].line == 5
+
+
 def test_sam_crlf_line_endings_warn(tmp_path):
     path = write(tmp_path, "t.sam", sam_text(VALID_RECORDS).replace("\n", "\r\n"))
     report = validate_path(str(path))
