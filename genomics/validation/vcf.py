@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import threading
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -423,18 +422,15 @@ class _HeaderChecker:
                 if not q and not _PEDIGREE_VALUE_RE.match(v):
                     self.err("VCF_META_VALUE", f"##PEDIGREE {k} value '{v[:40]}' has characters not allowed", line)
                     break
-        elif key == "META":
-            if self._require(key, d, ("ID", "Type", "Number", "Values"), line):
-                if keys[:1] != ["ID"]:
-                    self.err("VCF_META_KEY_ORDER", "##META must start with ID", line)
-                if not re.match(r"^(?:\d+|\.)$", d["Number"]):
-                    self.err("VCF_META_NUMBER", f"##META Number '{d['Number'][:20]}' must be an integer or '.'", line)
-                if d["Type"] not in ("Integer", "Float", "String", "Character"):
-                    self.err("VCF_META_TYPE", f"##META Type '{d['Type'][:20]}' is not valid", line)
-                if not (d["Values"].startswith("[") and d["Values"].endswith("]")):
-                    self.err("VCF_META_VALUE", "##META Values must be a [ ] list", line)
-        elif "ID" in d and key not in self.h.ids:
-            pass
+        elif key == "META" and self._require(key, d, ("ID", "Type", "Number", "Values"), line):
+            if keys[:1] != ["ID"]:
+                self.err("VCF_META_KEY_ORDER", "##META must start with ID", line)
+            if not re.match(r"^(?:\d+|\.)$", d["Number"]):
+                self.err("VCF_META_NUMBER", f"##META Number '{d['Number'][:20]}' must be an integer or '.'", line)
+            if d["Type"] not in ("Integer", "Float", "String", "Character"):
+                self.err("VCF_META_TYPE", f"##META Type '{d['Type'][:20]}' is not valid", line)
+            if not (d["Values"].startswith("[") and d["Values"].endswith("]")):
+                self.err("VCF_META_VALUE", "##META Values must be a [ ] list", line)
 
     def _require(self, key: str, d: dict[str, str], required: tuple[str, ...], line: int) -> bool:
         missing = [k for k in required if k not in d]
@@ -583,7 +579,9 @@ def _scan_text(stream: BinaryIO, report: ValidationReport) -> None:
             if len(raw) >= MAX_HEADER_LINE:
                 report.error("VCF_LINE_TOO_LONG", "header line longer than 1 MiB", line=line_no)
                 return
-            report.error("VCF_NO_FINAL_NEWLINE", "the last line does not end with a newline", line=line_no)
+            (report.warn if hc.version_tuple >= (4, 4) else report.error)(
+                "VCF_NO_FINAL_NEWLINE", "the last line does not end with a newline", line=line_no
+            )
         text = _decode(raw.rstrip(b"\n").rstrip(b"\r"), line_no)
         if line_no == 1:
             if not text.startswith("##fileformat="):
@@ -761,8 +759,3 @@ def validate_vcf(source: ByteSource, report: ValidationReport, *, compression: s
         report.error(e.code, str(e), line=e.line)
     except _read_errors() as e:
         report.error("VCF_DECOMPRESS", f"could not read the {compression} stream: {e}")
-
-
-def iter_codes() -> Iterator[tuple[str, str]]:
-    """(code, meaning) pairs, for the docs table."""
-    yield from CODES.items()
