@@ -22,6 +22,7 @@ import os
 import re
 import tarfile
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass, field
 
 from genomics.sources import ByteSource
@@ -126,20 +127,21 @@ def _strip_root(names: list[str]) -> str:
     return best or ""
 
 
+RE_BASECALLS_PATH = re.compile(r"(.*?)Data/Intensities/BaseCalls(?:/(L\d{3})(/.+)?)?(?:/.*)?")
+
+
 def view_tar(source: ByteSource, report: ValidationReport) -> RunFolderView | None:
-    """Stream the tar once; keep member names, lane entry counts and the small metadata files."""
-    names: list[str] = []
-    dirs: set[str] = set()
+    """Stream the tar once. Memory stays small whatever the member count: only the metadata files (by
+    folder), and per (folder prefix, lane) the number of members below BaseCalls/L00N are kept."""
     blobs: dict[str, bytes | None] = {}
+    basecalls: set[str] = set()  # prefixes (run folder roots) that have Data/Intensities/BaseCalls
+    lane_entries: dict[tuple[str, int], int] = {}
     with source.open() as raw:
         try:
             with tarfile.open(fileobj=raw, mode="r|*") as tar:
                 for member in tar:
                     name = member.name[2:] if member.name.startswith("./") else member.name
                     name = name.rstrip("/")
-                    names.append(name)
-                    if member.isdir():
-                        dirs.add(name)
                     base = name.rsplit("/", 1)[-1]
                     if member.isfile() and base in METADATA and name.count("/") <= 2:
                         if member.size > MAX_METADATA_BYTES:
@@ -147,44 +149,33 @@ def view_tar(source: ByteSource, report: ValidationReport) -> RunFolderView | No
                         else:
                             fh = tar.extractfile(member)
                             blobs[name] = fh.read() if fh is not None else b""
-        except (tarfile.TarError, EOFError, OSError) as e:
+                        continue
+                    m = RE_BASECALLS_PATH.fullmatch(name)
+                    if m is None:
+                        continue
+                    prefix, lane, below = m.group(1), m.group(2), m.group(3)
+                    basecalls.add(prefix)
+                    if lane is not None:
+                        key = (prefix, int(lane[1:]))
+                        lane_entries[key] = lane_entries.get(key, 0) + (1 if below else 0)
+        except (tarfile.TarError, EOFError, zlib.error) as e:
             report.error(
                 "BCL_TAR_INVALID",
                 f"the run folder tar is damaged or truncated: {e}; re-create it with tar and upload again",
             )
             return None
-    root = _strip_root(names)
+        except OSError as e:
+            raise BclError(f"reading {source.name} failed: {e}") from e
+    root = _strip_root(list(blobs))
     view = RunFolderView()
     for name, data in blobs.items():
         if name.startswith(root) and "/" not in name[len(root) :]:
             view.files[name[len(root) :]] = data
-    prefix = root + BASECALLS
-    present = set(names) | dirs
-    for n in names:  # tars need not list folders: add the parents every member implies
-        parts = n.split("/")
-        present.update("/".join(parts[:i]) for i in range(1, len(parts)))
-    for name in present:
-        lane = _lane_of(name, prefix)
-        if name == prefix or lane is not None:
-            view.has_basecalls = True
-        if lane is not None:
-            view.lanes.setdefault(lane[0], 0)
-    for name in set(names):
-        lane = _lane_of(name, prefix)
-        if lane is not None and lane[1]:
-            view.lanes[lane[0]] += 1
+    view.has_basecalls = root in basecalls
+    for (prefix, lane), count in lane_entries.items():
+        if prefix == root:
+            view.lanes[lane] = count
     return view
-
-
-def _lane_of(name: str, prefix: str) -> tuple[int, bool] | None:
-    """(lane number, whether ``name`` is below the lane folder) for paths under BaseCalls/L00N."""
-    if not name.startswith(prefix + "/"):
-        return None
-    parts = name[len(prefix) + 1 :].split("/")
-    m = RE_LANE_DIR.fullmatch(parts[0])
-    if not m:
-        return None
-    return int(m.group(1)), len(parts) > 1
 
 
 # ----------------------------------------------------------------------------------------------------
