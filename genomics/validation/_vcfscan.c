@@ -15,7 +15,7 @@
 
 /* value types */
 enum { T_INT = 0, T_FLOAT = 1, T_FLAG = 2, T_CHAR = 3, T_STR = 4, T_ANY = 5 };
-/* Def.nonneg bits */
+/* Def.flags bits (extra value rules) */
 #define F_NONNEG 1
 #define F_CIGAR 2
 /* numbers: >= 0 fixed count */
@@ -51,7 +51,7 @@ typedef struct {
     int klen;
     int number;
     int type;
-    int nonneg;
+    int flags;
 } Def;
 
 typedef struct {
@@ -94,12 +94,12 @@ static Def *table_get(const Table *t, const char *k, size_t n) {
 
 static int table_grow(Table *t);
 
-static Def *table_put(Table *t, const char *k, size_t n, int number, int type, int nonneg) {
+static Def *table_put(Table *t, const char *k, size_t n, int number, int type, int flags) {
     Def *d = table_get(t, k, n);
     if (d) {
         d->number = number;
         d->type = type;
-        d->nonneg = nonneg;
+        d->flags = flags;
         return d;
     }
     if ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) return NULL;
@@ -113,7 +113,7 @@ static Def *table_put(Table *t, const char *k, size_t n, int number, int type, i
     d->klen = (int)n;
     d->number = number;
     d->type = type;
-    d->nonneg = nonneg;
+    d->flags = flags;
     t->n++;
     return d;
 }
@@ -354,18 +354,18 @@ static int check_values(const Def *d, const char *p, size_t n, long long expecte
         case T_INT: {
             long long x = 0;
             r = check_int(v, vl, &x);
-            if (!r && (d->nonneg & F_NONNEG) && x < 0) r = 3;
+            if (!r && (d->flags & F_NONNEG) && x < 0) r = 3;
             break;
         }
         case T_FLOAT:
             r = check_float(v, vl);
-            if (!r && (d->nonneg & F_NONNEG) && vl && v[0] == '-') r = 3;
+            if (!r && (d->flags & F_NONNEG) && vl && v[0] == '-') r = 3;
             break;
         case T_CHAR:
             r = vl == 1 ? 0 : 1;
             break;
         default:
-            r = (d->nonneg & F_CIGAR) ? check_cigar(v, vl) : 0;
+            r = (d->flags & F_CIGAR) ? check_cigar(v, vl) : 0;
         }
         if (r) {
             res = r;
@@ -911,16 +911,16 @@ static int scan_line(Scanner *s, char *p, size_t len) {
 
 /* ---------------------------------------------------------------- Python glue */
 static int fill_table(Table *t, PyObject *defs) {
-    /* defs: dict key(str) -> (number:int, type:int, nonneg:int) */
+    /* defs: dict key(str) -> (number:int, type:int, flags:int) */
     PyObject *k, *v;
     Py_ssize_t pos = 0;
     while (PyDict_Next(defs, &pos, &k, &v)) {
         Py_ssize_t kl;
         const char *ks = PyUnicode_AsUTF8AndSize(k, &kl);
         if (!ks) return -1;
-        int number, type, nonneg;
-        if (!PyArg_ParseTuple(v, "iii", &number, &type, &nonneg)) return -1;
-        if (!table_put(t, ks, (size_t)kl, number, type, nonneg)) return -1;
+        int number, type, flags;
+        if (!PyArg_ParseTuple(v, "iii", &number, &type, &flags)) return -1;
+        if (!table_put(t, ks, (size_t)kl, number, type, flags)) return -1;
     }
     return 0;
 }
