@@ -43,6 +43,8 @@ CODES: dict[str, str] = {
     "BCL_INDEX_LENGTH": "An index is longer than the index read in RunInfo.xml, or index lengths differ.",
     "BCL_INDEX_DUPLICATE": "Two samples in one lane share the same index combination.",
     "BCL_SAMPLESHEET_LANE": "A sample sheet Lane value is not a lane of the flowcell.",
+    "BCL_RUN_ID_MISMATCH": "RunParameters.xml and RunInfo.xml name different runs.",
+    "BCL_SAMPLESHEET_READS": "The sample sheet's [Reads] cycles differ from RunInfo.xml's reads (warning).",
     "BCL_BASECALLS_MISSING": "Data/Intensities/BaseCalls is not in the run folder.",
     "BCL_LANE_MISSING": "A lane folder L00N that RunInfo.xml announces is missing.",
     "BCL_LANE_UNEXPECTED": "A lane folder beyond RunInfo.xml's LaneCount is present.",
@@ -240,9 +242,17 @@ def check_run_folder(view: RunFolderView, report: ValidationReport) -> None:
         report.error("BCL_RUNPARAMETERS_MISSING", "RunParameters.xml is missing; upload the whole run folder")
     elif params is not None:
         try:
-            ET.fromstring(params)
+            tree = ET.fromstring(params)
         except ET.ParseError as e:
             report.error("BCL_RUNPARAMETERS_INVALID", f"RunParameters.xml is not well-formed XML: {e}")
+        else:
+            run_id = next((el.text for el in tree.iter() if el.tag.lower() == "runid" and el.text), None)
+            if run_info is not None and run_info.run_id and run_id and run_id.strip() != run_info.run_id:
+                report.error(
+                    "BCL_RUN_ID_MISMATCH",
+                    f"RunParameters.xml is for run {run_id.strip()} but RunInfo.xml is for {run_info.run_id}; "
+                    f"the files come from different runs",
+                )
     _check_sample_sheet(view, report, run_info)
     _check_lanes(view, report, run_info)
 
@@ -369,6 +379,20 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
                 f"[{data_name}] {c} values have different lengths ({sorted(lens)}); pad or trim them",
             )
     report.stats["samples"] = len(samples)
+    _check_sheet_reads(sections.get("Reads", []), report, info)
+
+
+def _check_sheet_reads(rows: list[list[str]], report: ValidationReport, info: RunInfo | None) -> None:
+    """A v1 sheet's [Reads] cycles should be the RunInfo non-index reads (a warning: trimming happens)."""
+    if info is None or not rows:
+        return
+    listed = [int(r[0]) for r in rows if r and r[0].isdigit()]
+    actual = [r.cycles for r in info.reads if not r.indexed]
+    if listed and listed != actual:
+        report.warn(
+            "BCL_SAMPLESHEET_READS",
+            f"SampleSheet.csv [Reads] lists {listed} cycles but RunInfo.xml has reads of {actual} cycles",
+        )
 
 
 def _cell(row: list[str], col: dict[str, int], name: str) -> str:

@@ -269,3 +269,20 @@ def test_bcl_lane_count_matches_folders(tmp_path, lanes):
     report = validate_path(str(run))
     assert report.valid, report.summary()
     assert report.stats["lanes"] == lanes
+
+
+def test_bcl_run_id_mismatch(tmp_path):
+    params = RUN_PARAMETERS.replace("240101_M00001_0001_000000000-ABCDE", "231231_M00001_0099_000000000-ZZZZZ")
+    report = validate_path(str(make_run(tmp_path / "r", run_parameters=params)))
+    assert codes(report) == {"BCL_RUN_ID_MISMATCH"}
+
+
+def test_bcl_sample_sheet_reads_differ_is_a_warning(tmp_path):
+    sheet = SAMPLE_SHEET.replace("[Reads]\n151\n151", "[Reads]\n101\n101")
+    report = validate_path(str(make_run(tmp_path / "r", sample_sheet=sheet)))
+    assert report.valid, report.summary()
+    assert {w.code for w in report.warnings} == {"BCL_SAMPLESHEET_READS"}
+
+
+def test_bcl_valid_run_has_no_warnings(tmp_path):
+    assert validate_path(str(make_run(tmp_path / "r"))).warnings == []
