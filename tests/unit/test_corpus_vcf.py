@@ -79,9 +79,12 @@ def test_corpus_vcf_every_valid_file_accepted(results):
 def test_corpus_vcf_invalid_files_rejected(results, capsys):
     by_version: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    valid_by_version: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     missed = []
     for row, rep in results:
         if row["expected"] != "invalid":
+            valid_by_version[_version(row["path"])][1] += 1
+            valid_by_version[_version(row["path"])][0] += int(rep.valid)
             continue
         for table, key in ((by_version, _version(row["path"])), (by_category, _category(row["path"]))):
             table[key][1] += 1
@@ -89,10 +92,13 @@ def test_corpus_vcf_invalid_files_rejected(results, capsys):
         if rep.valid:
             missed.append(row["path"])
     with capsys.disabled():
-        print("\nVCF invalid files rejected, per spec version:")
-        for key, (hit, total) in sorted(by_version.items()):
-            print(f"  {key:6} {hit:4}/{total:<4} {100 * hit / total:5.1f} %")
-        print("per category:")
+        print("\nVCF/BCF corpus, per spec version: valid accepted | invalid rejected")
+        for key in sorted(set(by_version) | set(valid_by_version)):
+            va, vt = valid_by_version.get(key, [0, 0])
+            hit, total = by_version.get(key, [0, 0])
+            pct = f"{100 * hit / total:5.1f} %" if total else "    -"
+            print(f"  {key:6} {va:3}/{vt:<3} | {hit:4}/{total:<4} {pct}")
+        print("invalid rejected, per category:")
         for key, (hit, total) in sorted(by_category.items()):
             print(f"  {key:12} {hit:4}/{total:<4}")
         print("not rejected:", *missed, sep="\n  ")
