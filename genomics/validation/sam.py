@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import gzip
 import io
 import os
@@ -1015,6 +1016,7 @@ def validate_binary(
     if feeder.error is not None:
         raise SamError(f"reading {source.name} failed: {feeder.error}") from feeder.error
     report.stats["bytes"] = feeder.size
+    report.stats["decoder"] = samtools_version()
     _check_eof(fmt, feeder.tail, report)
     if rc != 0 and not stopped:
         summary = stderr["summary"]
@@ -1032,6 +1034,13 @@ def validate_binary(
                 )
         else:
             report.error(f"{prefix}_DECODE", f"samtools view could not read the {prefix}: {summary}")
+
+
+@functools.cache
+def samtools_version() -> str:
+    """``samtools 1.16.1`` (first line of ``samtools --version``; its later lines are not UTF-8)."""
+    out = tools.run(["samtools", "--version"]).stdout.decode("utf-8", "replace")
+    return out.splitlines()[0].strip() if out else "samtools unknown"
 
 
 def _check_eof(fmt: str, tail: bytes, report: ValidationReport) -> None:
