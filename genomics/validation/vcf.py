@@ -557,8 +557,9 @@ def _wrap(raw: BinaryIO, compression: str) -> BinaryIO:
     return raw
 
 
-def _read_errors() -> tuple[type[BaseException], ...]:
-    return (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+def _decompress_errors() -> tuple[type[BaseException], ...]:
+    """What a damaged gzip/BGZF layer raises (other I/O errors propagate: they are not content)."""
+    return (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def _scan_text(stream: BinaryIO, report: ValidationReport) -> None:
@@ -727,17 +728,24 @@ def _validate_bcf(source: ByteSource, report: ValidationReport) -> None:
         drainer = threading.Thread(target=_drain, args=(proc.stderr, err_chunks), daemon=True)
         feeder.start()
         drainer.start()
+        stopped_early = True
         try:
-            _scan_text(proc.stdout, report)
+            if proc.stdout.peek(1):  # nothing at all: bcftools could not decode; its stderr says why
+                _scan_text(proc.stdout, report)
+            # The scanner stops early only on a fatal header problem; then bcftools need not go on.
+            stopped_early = proc.stdout.read(1) != b""
         finally:
-            proc.stdout.read()
+            if stopped_early:
+                proc.kill()
+            proc.stdout.close()
             rc = proc.wait()
             feeder.join()
             drainer.join()
     if errors:
-        report.error("VCF_BCF_DECODE", f"reading the input failed: {errors[0]}")
+        # Reading the source failed (e.g. S3): an I/O problem, not a property of the content.
+        raise errors[0]
     stderr = b"".join(err_chunks).decode("utf-8", "replace")
-    if rc != 0:
+    if rc != 0 and not stopped_early:
         lines = parse_bcftools_errors(stderr) or [f"exit status {rc}"]
         report.error("VCF_BCF_DECODE", "bcftools view could not decode the BCF: " + " | ".join(lines[:3]))
 
@@ -757,5 +765,5 @@ def validate_vcf(source: ByteSource, report: ValidationReport, *, compression: s
             _scan_text(_wrap(raw, compression), report)
     except VcfInputError as e:
         report.error(e.code, str(e), line=e.line)
-    except _read_errors() as e:
+    except _decompress_errors() as e:
         report.error("VCF_DECOMPRESS", f"could not read the {compression} stream: {e}")

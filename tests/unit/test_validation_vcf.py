@@ -100,7 +100,39 @@ def test_validate_vcf_bcf_decoded_through_bcftools(tmp_path):
     assert "VCF_BCF_DECODE" in _codes(rep2)
 
 
+def test_validate_vcf_bcf_garbage_reports_decode_error_only(tmp_path):
+    bad = tmp_path / "bad.bcf"
+    bad.write_bytes(b"BCF\x02\x02" + b"\x00garbage" * 20)
+    rep = ValidationReport(str(bad), "bcf")
+    validate_vcf(LocalFile(str(bad)), rep, compression="none", is_bcf=True)
+    assert [i.code for i in rep.errors] == ["VCF_BCF_DECODE"]
+
+
 # ---------------------------------------------------------------------------------------------- input layer
+def test_validate_vcf_source_read_failure_propagates():
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            raise ConnectionResetError("network went away")
+
+    class Source:
+        name = "s3://b/k"
+
+        def open(self) -> io.BufferedReader:
+            return io.BufferedReader(Broken())
+
+        def size(self) -> int | None:
+            return None
+
+    # An I/O failure is not a property of the content: it is raised (the workflow retries), not reported.
+    with pytest.raises(ConnectionResetError):
+        validate_vcf(Source(), ValidationReport("s3://b/k", "vcf"), compression="none")
+    with pytest.raises(ConnectionResetError):
+        validate_vcf(Source(), ValidationReport("s3://b/k", "bcf"), compression="bgzf", is_bcf=True)
+
+
 def test_validate_vcf_empty_file(tmp_path):
     assert _codes(_run(tmp_path, "")) == {"VCF_EMPTY": None}
 
