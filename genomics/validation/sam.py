@@ -99,6 +99,7 @@ CODES: dict[str, str] = {
     "SAM_MATE_FIELDS": "RNEXT/PNEXT/TLEN are inconsistent for the flags (warning).",
     "SAM_ALIGNMENT_PAST_END": "An alignment starts or ends past the @SQ LN of its reference (warning).",
     "SAM_SEQ_NONSTANDARD": "SEQ has letters other than the upper-case IUPAC codes (warning).",
+    "SAM_NO_SQ_HEADER": "Records name references but the header has no @SQ lines (warning).",
     "SAM_NO_RECORDS": "The file has a header but no alignment records (warning).",
     # Binary containers
     "BAM_EOF_MISSING": "The BAM does not end with the 28-byte BGZF EOF block: it is truncated.",
@@ -253,6 +254,7 @@ class SamChecker:
     _last_key: tuple[int, int] | None = None
     _sort_reported: bool = False
     _crlf_reported: bool = False
+    _no_sq_reported: bool = False
     _blank_lines: list[int] = field(default_factory=list)
 
     # -- locations ------------------------------------------------------------------------------------
@@ -511,6 +513,15 @@ class SamChecker:
             )
         elif rname != "*" and self.refs and rname not in self.refs:
             self._rerr("SAM_RNAME_UNKNOWN", f"RNAME {rname} is not defined by any @SQ line", lineno, q)
+        elif rname != "*" and not self.refs and not self._no_sq_reported:
+            self._no_sq_reported = True
+            self._rwarn(
+                "SAM_NO_SQ_HEADER",
+                f"RNAME {rname} is used but the header has no @SQ lines; samtools and other readers need "
+                f"@SQ lines to load the file",
+                lineno,
+                q,
+            )
         pos = _int_in(pos_s, 0, MAX_POS)
         if pos is None:
             self._rerr("SAM_POS_INVALID", f"POS {pos_s!r} must be an integer in 0..2147483647", lineno, q)

@@ -226,6 +226,12 @@ def test_sam_picard_style_findings_are_warnings(tmp_path, record, warning):
     assert warning in wcodes(report)
 
 
+def test_sam_records_without_sq_lines_warn(tmp_path):
+    report = check(tmp_path, [rec("a"), rec("b")], header="@HD\tVN:1.6\n")
+    assert report.valid, report.summary()
+    assert [w.code for w in report.warnings].count("SAM_NO_SQ_HEADER") == 1
+
+
 def test_sam_coordinate_sort_order_checked(tmp_path):
     header = f"@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:{len(REF_SEQ)}\n"
     ok = check(tmp_path, [rec("a", pos="5"), rec("b", pos="9"), VALID_RECORDS[2]], header=header)
