@@ -56,6 +56,7 @@ METADATA = ("RunInfo.xml", "RunParameters.xml", "runParameters.xml", "SampleShee
 BASECALLS = "Data/Intensities/BaseCalls"
 RE_LANE_DIR = re.compile(r"L(\d{3})")
 RE_INDEX = re.compile(r"[ACGTN]*")
+RE_SMALL_INT = re.compile(r"[0-9]{1,6}")
 
 
 class BclError(RuntimeError):
@@ -335,7 +336,11 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
                 "BCL_SAMPLE_ID", f"{where}: Sample_ID {sid} is used twice{' in lane ' + lane if lane else ''}"
             )
         seen_ids.add((lane, sid))
-        lane_ok = lane.isdigit() and info is not None and 1 <= int(lane) <= (info.lane_count or 0)
+        lane_ok = (
+            bool(RE_SMALL_INT.fullmatch(lane))
+            and info is not None
+            and 1 <= int(lane) <= (info.lane_count or 0)
+        )
         if lane and info is not None and not lane_ok:
             report.error(
                 "BCL_SAMPLESHEET_LANE",
@@ -386,7 +391,7 @@ def _check_sheet_reads(rows: list[list[str]], report: ValidationReport, info: Ru
     """A v1 sheet's [Reads] cycles should be the RunInfo non-index reads (a warning: trimming happens)."""
     if info is None or not rows:
         return
-    listed = [int(r[0]) for r in rows if r and r[0].isdigit()]
+    listed = [int(r[0]) for r in rows if r and RE_SMALL_INT.fullmatch(r[0])]
     actual = [r.cycles for r in info.reads if not r.indexed]
     if listed and listed != actual:
         report.warn(

@@ -187,7 +187,7 @@ def check_tag_value(typ: str, value: str) -> str | None:
     elif typ == "i":
         if not RE_SINT.fullmatch(value):
             return f"type i needs an integer, got {value!r}"
-        n = int(value)
+        n = safe_int(value)
         if not -(2**31) <= n <= 2**32 - 1:
             return f"integer {value} is outside -2^31..2^32-1"
     elif typ == "f":
@@ -211,7 +211,7 @@ def check_tag_value(typ: str, value: str) -> str | None:
             for p in parts[1:]:
                 if not RE_SINT.fullmatch(p):
                     return f"B:{sub} array element {p!r} is not an integer"
-                if not lo <= int(p) <= hi:
+                if not lo <= safe_int(p) <= hi:
                     return f"B:{sub} array element {p} is outside {lo}..{hi}"
         else:
             return f"B array subtype {sub!r} is not one of cCsSiIf"
@@ -396,8 +396,8 @@ class SamChecker:
             self._herr("SAM_SQ_MISSING_TAG", f"@SQ line lacks {missing}", lineno)
         length: int | None = None
         if ln is not None:
-            if RE_INT.fullmatch(ln) and 1 <= int(ln) <= MAX_POS:
-                length = int(ln)
+            if RE_INT.fullmatch(ln) and 1 <= safe_int(ln) <= MAX_POS:
+                length = safe_int(ln)
             else:
                 self._herr("SAM_SQ_LENGTH", f"@SQ LN:{ln} must be an integer in 1..2147483647", lineno)
         m5 = tags.get("M5")
@@ -538,7 +538,7 @@ class SamChecker:
                     q,
                 )
             else:
-                ops = [(int(n), op) for n, op in RE_CIGAR_OP.findall(cigar)]
+                ops = [(safe_int(n), op) for n, op in RE_CIGAR_OP.findall(cigar)]
                 self._check_clips(ops, cigar, lineno, q)
         if rnext not in ("*", "=") and not RE_RNAME.fullmatch(rnext):
             self._rerr(
@@ -552,8 +552,8 @@ class SamChecker:
                 "SAM_PNEXT_INVALID", f"PNEXT {pnext_s!r} must be an integer in 0..2147483647", lineno, q
             )
         tlen: int | None = None
-        if RE_SINT.fullmatch(tlen_s) and -MAX_POS <= int(tlen_s) <= MAX_POS:
-            tlen = int(tlen_s)
+        if RE_SINT.fullmatch(tlen_s) and -MAX_POS <= safe_int(tlen_s) <= MAX_POS:
+            tlen = safe_int(tlen_s)
         else:
             self._rerr(
                 "SAM_TLEN_INVALID",
@@ -716,10 +716,18 @@ class SamChecker:
             self.report.warn("SAM_NO_RECORDS", "the file has a header but no alignment records")
 
 
+def safe_int(text: str) -> int:
+    """int() of a validated ``[-+]?[0-9]+`` string without Python's 4300-digit limit: numbers with more
+    than 30 significant digits come back as +/-10**30 (out of every range checked here)."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    return sign * (10**30 if len(digits) > 30 else int(digits))
+
+
 def _int_in(text: str, lo: int, hi: int) -> int | None:
     if not RE_INT.fullmatch(text):
         return None
-    n = int(text)
+    n = safe_int(text)
     return n if lo <= n <= hi else None
 
 

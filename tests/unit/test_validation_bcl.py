@@ -286,3 +286,8 @@ def test_bcl_sample_sheet_reads_differ_is_a_warning(tmp_path):
 
 def test_bcl_valid_run_has_no_warnings(tmp_path):
     assert validate_path(str(make_run(tmp_path / "r"))).warnings == []
+
+
+def test_bcl_absurd_lane_value_is_an_error_not_a_crash(tmp_path):
+    sheet = SAMPLE_SHEET.replace("2,S3,S3", "9" * 5000 + ",S3,S3")
+    assert "BCL_SAMPLESHEET_LANE" in codes(validate_path(str(make_run(tmp_path / "r", sample_sheet=sheet))))

@@ -177,6 +177,8 @@ def test_sam_header_values_the_spec_allows(tmp_path):
         (rec(rnext="chr7", pnext="5"), "SAM_RNEXT_UNKNOWN"),
         (rec(pnext="1.5"), "SAM_PNEXT_INVALID"),
         (rec(tlen="2147483648"), "SAM_TLEN_INVALID"),
+        (rec(pos="9" * 5000), "SAM_POS_INVALID"),  # beyond Python's int() digit limit: no crash
+        (rec(tags="X1:i:" + "9" * 5000), "SAM_TAG_VALUE"),
         (rec(seq="ACGT ACG", qual="IIIIIIII"), "SAM_SEQ_INVALID"),
         (rec(qual="IIII"), "SAM_QUAL_LENGTH"),
         (rec(qual="III IIII"), "SAM_QUAL_INVALID"),
