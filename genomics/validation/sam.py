@@ -121,6 +121,12 @@ MAX_POS = 2**31 - 1
 _RNAME = r"[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*"
 RE_RNAME = re.compile(_RNAME)
 RE_QNAME = re.compile(r"[!-?A-~]{1,254}")
+# All 11 mandatory fields' syntax at once (numbers limited to 10 digits), then the raw optional fields.
+RE_FAST_RECORD = re.compile(
+    rf"([!-?A-~]{{1,254}})\t([0-9]{{1,10}})\t(\*|{_RNAME})\t([0-9]{{1,10}})\t([0-9]{{1,10}})\t"
+    rf"(\*|(?:[0-9]{{1,10}}[MIDNSHP=X])+)\t(\*|=|{_RNAME})\t([0-9]{{1,10}})\t([-+]?[0-9]{{1,10}})\t"
+    rf"(\*|[A-Za-z=.]+)\t([!-~]+)((?:\t[^\t]*)*)"
+)
 RE_INT = re.compile(r"[0-9]+")
 RE_SINT = re.compile(r"[-+]?[0-9]+")
 RE_CIGAR = re.compile(r"(?:[0-9]+[MIDNSHP=X])+")
@@ -485,6 +491,49 @@ class SamChecker:
     # -- records --------------------------------------------------------------------------------------
     def record(self, text: str, lineno: int) -> None:
         self.records += 1
+        m = RE_FAST_RECORD.fullmatch(text)
+        if m is None or not self._record_fast(m, lineno):
+            self._record_full(text, lineno)
+
+    def _record_fast(self, m: re.Match[str], lineno: int) -> bool:
+        """The common case in one regex: True when the record passed every error-level check (its
+        warnings, tag checks and sort check are then done here); False, having reported nothing, when
+        :meth:`_record_full` must look at it field by field."""
+        qname, flag_s, rname, pos_s, mapq_s, cigar, rnext, pnext_s, tlen_s, seq, qual, tags = m.groups()
+        flag, pos, mapq, pnext, tlen = (
+            int(flag_s),
+            int(pos_s),
+            int(mapq_s),
+            int(pnext_s),
+            int(tlen_s),
+        )  # at most 10 digits each (the regex)
+        if flag > 4095 or pos > MAX_POS or mapq > 255 or pnext > MAX_POS or not -MAX_POS <= tlen <= MAX_POS:
+            return False
+        refs = self.refs
+        if refs:
+            if (rname != "*" and rname not in refs) or (rnext not in ("*", "=") and rnext not in refs):
+                return False
+        elif rname != "*" and not self._no_sq_reported:
+            return False
+        if qual != "*" and (seq == "*" or len(qual) != len(seq)):
+            return False
+        ops: list[tuple[int, str]] | None = None
+        if cigar != "*":
+            ops = [(int(n), op) for n, op in RE_CIGAR_OP.findall(cigar)]
+            if misplaced_clip(ops) is not None:
+                return False
+            if seq != "*" and sum(n for n, op in ops if op in "MIS=X") != len(seq):
+                return False
+        if seq != "*" and not RE_SEQ_STD.fullmatch(seq):
+            self._rwarn("SAM_SEQ_NONSTANDARD", "SEQ has lower-case or non-IUPAC letters", lineno, qname)
+        if tags:
+            self._check_tags(tags[1:].split("\t"), lineno, qname)
+        self._consistency(flag, rname, pos, mapq, cigar, ops, rnext, pnext, tlen, lineno, qname)
+        if self.sort_order == "coordinate":
+            self._check_sorted(rname, pos, lineno, qname)
+        return True
+
+    def _record_full(self, text: str, lineno: int) -> None:
         f = text.split("\t")
         if len(f) < 11:
             self._rerr(
@@ -598,23 +647,15 @@ class SamChecker:
             self._check_sorted(rname, pos, lineno, q)
 
     def _check_clips(self, ops: list[tuple[int, str]], cigar: str, lineno: int, q: str) -> None:
-        """Valid shape: H? S? core S? H?, with no H or S inside the core."""
-        kinds = [op for _, op in ops]
-        i, j = 0, len(kinds)
-        for clip in ("H", "S"):
-            if i < j and kinds[i] == clip:
-                i += 1
-            if i < j and kinds[j - 1] == clip:
-                j -= 1
-        core = kinds[i:j]
-        if "H" in core:
+        bad = misplaced_clip(ops)
+        if bad == "H":
             self._rerr(
                 "SAM_CIGAR_CLIP_POSITION",
                 f"CIGAR {cigar[:40]}: H may only be the first or last operation",
                 lineno,
                 q,
             )
-        elif "S" in core:
+        elif bad == "S":
             self._rerr(
                 "SAM_CIGAR_CLIP_POSITION",
                 f"CIGAR {cigar[:40]}: S may only be at the ends (inside any H)",
@@ -714,6 +755,20 @@ class SamChecker:
         self.report.stats["references"] = list(self.refs)
         if self.records == 0 and self.header_lines:
             self.report.warn("SAM_NO_RECORDS", "the file has a header but no alignment records")
+
+
+def misplaced_clip(ops: list[tuple[int, str]]) -> str | None:
+    """'H' or 'S' when that clip is inside the CIGAR; valid shape is H? S? core S? H?."""
+    i, j = 0, len(ops)
+    for clip in ("H", "S"):
+        if i < j and ops[i][1] == clip:
+            i += 1
+        if i < j and ops[j - 1][1] == clip:
+            j -= 1
+    core = [op for _, op in ops[i:j]]
+    if "H" in core:
+        return "H"
+    return "S" if "S" in core else None
 
 
 def safe_int(text: str) -> int:

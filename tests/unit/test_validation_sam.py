@@ -531,3 +531,23 @@ def test_sam_family_reads_in_bounded_chunks(tmp_path, reference, kind):
     report = validate(NoSlurpSource(path), reference=str(reference))
     assert report.valid, report.summary()
     assert report.stats["records"] == 60
+
+
+def test_sam_fast_path_agrees_with_field_by_field_checks(monkeypatch):
+    # Every corpus SAM (valid and invalid) gives the same issues with and without the one-regex fast path.
+    import re
+
+    from genomics.validation import sam as sam_mod
+
+    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+    paths = sorted(corpus.glob("sam/*/*.sam")) + sorted(corpus.glob("cram/3.0/passed/*.sam"))
+    assert len(paths) > 200
+
+    def issues(path: Path):
+        rep = validate_path(str(path))
+        return [(i.code, i.line, i.record) for i in rep.errors], [(i.code, i.line) for i in rep.warnings]
+
+    fast = {p: issues(p) for p in paths}
+    monkeypatch.setattr(sam_mod, "RE_FAST_RECORD", re.compile(r"(?!)"))
+    for p in paths:
+        assert issues(p) == fast[p], p
