@@ -78,9 +78,7 @@ def _stack(args: argparse.Namespace) -> tuple[Any, Any]:
 def _ledger(session: Any, names: Any) -> Any:
     from genomics.ledger import Ledger
 
-    return Ledger(
-        names.table("metadata"), names.table("jobs"), names.table("qc"), client=session.client("dynamodb")
-    )
+    return Ledger(names.table("metadata"), names.table("jobs"), names.table("qc"), client=session.client("dynamodb"))
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -92,7 +90,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise CliError(f"{path}: no such file or directory")
-        rep = validate_path(path, reference=args.reference, mate=args.mate)
+        rep = validate_path(path, reference=args.reference, mate=args.mate, profile=args.profile)
         reports.append(rep)
         if not rep.valid:
             worst = EXIT_INVALID
@@ -102,9 +100,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for rep in reports:
             verdict = "valid" if rep.valid else "INVALID"
-            print(
-                f"{rep.path}: {rep.format}: {verdict} ({len(rep.errors)} errors, {len(rep.warnings)} warnings)"
-            )
+            print(f"{rep.path}: {rep.format}: {verdict} ({len(rep.errors)} errors, {len(rep.warnings)} warnings)")
             for kind, issues in (("error", rep.errors), ("warning", rep.warnings)):
                 for i in issues:
                     where = f"line {i.line}: " if i.line else ""
@@ -160,9 +156,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     elif "history" in result:
         print(_table([result], ["job_id", "status", "sample_id", "key", "qc_verdict", "cost_usd"]))
         for h in result["history"]:
-            print(
-                f"  {h.get('at')}  -> {h.get('to'):<11} by {h.get('by')}  {h.get('note') or h.get('error') or ''}"
-            )
+            print(f"  {h.get('at')}  -> {h.get('to'):<11} by {h.get('by')}  {h.get('note') or h.get('error') or ''}")
         if result.get("reason"):
             print(f"  reason: {result['reason']}")
     elif "samples" in result:
@@ -237,7 +231,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 def cmd_codes(args: argparse.Namespace) -> int:
     from genomics.validation.codes import render_markdown
 
-    print(render_markdown())
+    sys.stdout.write(render_markdown())
     return EXIT_OK
 
 
@@ -259,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="one JSON object per file")
     v.add_argument("--reference", metavar="FASTA", help="reference for CRAM")
     v.add_argument("--mate", metavar="FASTQ", help="second file of a read pair")
+    v.add_argument(
+        "--profile",
+        choices=["strict", "legacy"],
+        default="strict",
+        help="legacy: reserved-key header mismatches of older pipelines are warnings",
+    )
     v.set_defaults(func=cmd_validate)
 
     pr = sub.add_parser("process", help="normalise, sort, bgzip and index a local VCF/BCF")

@@ -69,13 +69,24 @@ class IngestConfig:
         )
 
 
-Validator = Callable[[ByteSource, str], ValidationReport]
+@dataclass(frozen=True)
+class UploadOptions:
+    """What the uploader said about the file, as S3 object metadata (x-amz-meta-*)."""
+
+    assay: str
+    profile: str = "strict"
+    assembly: str | None = None
 
 
-def _default_validator(source: ByteSource, name: str) -> ValidationReport:
+Validator = Callable[[ByteSource, str, UploadOptions, "str | None"], ValidationReport]
+
+
+def _default_validator(
+    source: ByteSource, name: str, options: UploadOptions, reference: str | None
+) -> ValidationReport:
     from genomics.validation import validate
 
-    return validate(source, name=name)
+    return validate(source, name=name, profile=options.profile, reference=reference)
 
 
 def object_ref(record: Mapping[str, Any]) -> ObjectRef:
@@ -104,7 +115,10 @@ def _issues(report: ValidationReport) -> dict[str, Any]:
     }
 
 
-def _assay(s3: Any, ref: ObjectRef, default: str) -> str:
+def upload_options(s3: Any, ref: ObjectRef, default_assay: str) -> UploadOptions:
+    """Read assay, validation profile and assembly from the object's metadata (never from its key)."""
+    from genomics.validation.report import PROFILES
+
     try:
         head = s3.head_object(
             Bucket=ref.bucket, Key=ref.key, **({"VersionId": ref.version_id} if ref.version_id else {})
@@ -113,8 +127,40 @@ def _assay(s3: Any, ref: ObjectRef, default: str) -> str:
         reraise_transient(e)
         raise
     meta = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
-    assay = (meta.get("assay") or default).lower()
-    return assay if assay in ("wgs", "wes", "panel") else default
+    assay = (meta.get("assay") or default_assay).lower()
+    profile = (meta.get("validation-profile") or "strict").lower()
+    return UploadOptions(
+        assay=assay if assay in ("wgs", "wes", "panel") else default_assay,
+        profile=profile if profile in PROFILES else "strict",
+        assembly=meta.get("assembly") or None,
+    )
+
+
+def fetch_reference(
+    s3: Any, reference_uri: str, assembly: str | None, cache_dir: str = "/tmp/references"
+) -> str | None:
+    """The reference FASTA (and its .fai) for an assembly, from ``REFERENCE_URI``/<assembly>.fa, cached
+    in the function's scratch space. None when no reference location or assembly is configured."""
+    if not reference_uri or not assembly:
+        return None
+    if not reference_uri.startswith("s3://"):
+        return os.path.join(reference_uri, f"{assembly}.fa")
+    bucket, _, prefix = reference_uri[5:].partition("/")
+    os.makedirs(cache_dir, exist_ok=True)
+    local = os.path.join(cache_dir, f"{assembly}.fa")
+    for suffix in ("", ".fai"):
+        if os.path.exists(local + suffix):
+            continue
+        key = f"{prefix.rstrip('/')}/{assembly}.fa{suffix}".lstrip("/")
+        try:
+            s3.download_file(bucket, key, local + suffix + ".part")
+        except ClientError as e:
+            reraise_transient(e)
+            if suffix:
+                continue  # samtools can index it itself
+            return None
+        os.replace(local + suffix + ".part", local + suffix)
+    return local
 
 
 def _lease_deadline(seconds: int = LEASE_SECONDS) -> str:
@@ -225,8 +271,10 @@ def _validate_and_start(
         )
         return {"job_id": job_id, "status": model.REJECTED, "reason": str(layout_error)}
 
+    options = upload_options(s3, ref, config.default_assay)
+    reference = fetch_reference(s3, config.reference_uri, options.assembly)
     source = HashingSource(S3Object(s3, ref.bucket, ref.key, ref.version_id, known_size=ref.size))
-    report = validator(source, ref.key)
+    report = validator(source, ref.key, options, reference)
     sha256 = source.sha256()
     ledger.update_file(
         sample_id,
@@ -275,7 +323,7 @@ def _validate_and_start(
         "job_id": job_id,
         "project": project,
         "sample_id": sample_id,
-        "assay": _assay(s3, ref, config.default_assay),
+        "assay": options.assay,
         "input": {
             "bucket": ref.bucket,
             "key": ref.key,
@@ -283,6 +331,7 @@ def _validate_and_start(
             "sha256": sha256,
             "size": source.length if source.length is not None else ref.size,
             "format": report.format,
+            "assembly": options.assembly,
         },
     }
     ledger.update_job(job_id, {"sha256": sha256, "format": report.format, "assay": payload["assay"]})

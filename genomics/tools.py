@@ -59,6 +59,6 @@ def run(
 @functools.cache
 def version(tool: str) -> str:
     """``bcftools --version`` first line's version, e.g. ``1.16``."""
-    out = run([tool, "--version"]).stdout.decode()
+    out = run([tool, "--version"]).stdout.decode("utf-8", "replace")
     m = re.search(r"(\d+\.\d+(?:\.\d+)?)", out.splitlines()[0] if out else "")
     return m.group(1) if m else "unknown"

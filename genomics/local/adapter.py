@@ -19,6 +19,10 @@ What the replacement does, as Lambda would:
   record to the function's configured SQS destination, as Lambda does after its retries (moto
   swallows such failures silently).
 
+moto's S3 event records also lack ``versionId``, which AWS sends for versioned buckets and from which
+the ingest derives the job id; the adapter adds it (``s3_event_with_version``), the only other
+patch.
+
 moto is pinned (pyproject) and ``tests/unit/test_local_adapter.py`` is the canary that proves a
 handler really ran through this path.
 """
@@ -40,9 +44,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.s3 import notifications as s3_notifications
 
 _LOCK = threading.RLock()
 _ORIGINAL = LambdaFunction._invoke_lambda
+_ORIGINAL_S3_EVENT = s3_notifications._get_s3_event
 _installed = False
 _invocations: list[dict[str, Any]] = []
 
@@ -210,6 +216,19 @@ def invoke_in_process(fn: LambdaFunction, event: Any = None) -> tuple[str, bool,
     return payload, errored, logs
 
 
+def s3_event_with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+    """moto's S3 event record plus the fields AWS sends and moto leaves out: ``versionId`` (versioned
+    buckets) and ``sequencer``. The ingest derives the job id from the object version."""
+    event = _ORIGINAL_S3_EVENT(event_name, bucket, key, notification_id)
+    version = getattr(key, "version_id", None)
+    for record in event.get("Records", []):
+        obj = record["s3"]["object"]
+        if version and version != "null":
+            obj["versionId"] = version
+        obj.setdefault("sequencer", f"{time.time_ns():016X}")
+    return event
+
+
 def invocations() -> list[dict[str, Any]]:
     """What ran through the adapter in this process (function, request id, handler, errored)."""
     return list(_invocations)
@@ -224,12 +243,14 @@ def install() -> None:
         _stdout = _ThreadStdout(sys.stdout)
         sys.stdout = _stdout
     LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign,assignment]
+    s3_notifications._get_s3_event = s3_event_with_version
     _installed = True
 
 
 def uninstall() -> None:
     global _installed, _stdout
     LambdaFunction._invoke_lambda = _ORIGINAL  # type: ignore[method-assign]
+    s3_notifications._get_s3_event = _ORIGINAL_S3_EVENT
     if isinstance(sys.stdout, _ThreadStdout):
         sys.stdout = sys.stdout._real
     _stdout = None

@@ -43,6 +43,7 @@ class Upload:
     path: Path
     sample_id: str
     assay: str = "wgs"
+    profile: str = "strict"
 
     @property
     def key(self) -> str:
@@ -61,7 +62,8 @@ def demo_uploads() -> list[Upload]:
     reads = Path("/usr/share/doc/bowtie2/examples/reads/reads_1.fq.gz")
     uploads = [
         Upload(eur, "EUR_chr21"),
-        Upload(_pyvcf_1kg(), "1kg_multi"),
+        # The 1000 Genomes pilot header declares FORMAT GQ as Float (spec: Integer): legacy profile.
+        Upload(_pyvcf_1kg(), "1kg_multi", profile="legacy"),
         Upload(reads, "lambda_phage"),
         Upload(CORPUS / "bam" / "passed" / "level-1.bam", "chrM_reads"),
         Upload(CORPUS / INVALID_VCF, "broken_upload"),
@@ -89,7 +91,9 @@ def run_uploads(stack: LocalStack, uploads: list[Upload], timeout_s: float = 900
     raw = stack.names.bucket("raw")
     for up in uploads:
         with open(up.path, "rb") as fh:
-            resp = s3.put_object(Bucket=raw, Key=up.key, Body=fh, Metadata={"assay": up.assay})
+            resp = s3.put_object(
+                Bucket=raw, Key=up.key, Body=fh, Metadata={"assay": up.assay, "validation-profile": up.profile}
+            )
         refs.append((up, ObjectRef(raw, up.key, resp.get("VersionId"))))
     deadline = time.monotonic() + timeout_s
     rows: list[dict[str, Any]] = []
@@ -171,9 +175,7 @@ def main(as_json: bool = False) -> int:
         names = Names(stack=DEMO_SETTINGS.stack, account_id=ACCOUNT_ID, region=REGION)
         stack = deploy(names, DEMO_SETTINGS)
         if not as_json:
-            print(
-                f"moto server on {cloud.endpoint}; stack {names.prefix} deployed; uploading {len(uploads)} files"
-            )
+            print(f"moto server on {cloud.endpoint}; stack {names.prefix} deployed; uploading {len(uploads)} files")
         rows = run_uploads(stack, uploads)
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
@@ -192,9 +194,7 @@ def serve() -> int:
             f"export AWS_ENDPOINT_URL={cloud.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
             f"AWS_DEFAULT_REGION={REGION} GENOMICS_STACK={names.stack}"
         )
-        print(
-            f"then: genomics upload FILE PROJECT SAMPLE; genomics status SAMPLE  (Ctrl-C stops; pid {os.getpid()})"
-        )
+        print(f"then: genomics upload FILE PROJECT SAMPLE; genomics status SAMPLE  (Ctrl-C stops; pid {os.getpid()})")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
             while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import urllib.request
@@ -57,6 +58,7 @@ def client_environment(port: int) -> dict[str, str]:
 def local_cloud(port: int | None = None) -> Iterator[LocalCloud]:
     """Start moto server on loopback, configure it, and point this process's AWS clients at it."""
     port = port or free_port()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
     env = client_environment(port)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

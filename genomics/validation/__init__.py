@@ -11,7 +11,7 @@ import os
 
 from genomics.sources import ByteSource, LocalFile
 from genomics.validation.detect import Detected, detect
-from genomics.validation.report import ValidationReport
+from genomics.validation.report import PROFILES, ValidationReport
 
 __all__ = ["Detected", "ValidationReport", "detect", "validate", "validate_path"]
 
@@ -22,14 +22,24 @@ def validate(
     reference: str | None = None,
     mate: ByteSource | None = None,
     name: str | None = None,
+    profile: str = "strict",
 ) -> ValidationReport:
     """Detect the format of ``source`` from its content and validate it.
+
+    ``profile``: a key of :data:`~genomics.validation.report.PROFILES` (which errors become warnings).
 
     ``reference``: FASTA path for CRAM decoding. ``mate``: the R2 file of a paired FASTQ upload.
     ``name``: the user-facing file name (defaults to ``source.name``); its extension is compared with
     the content.
     """
     shown = name if name is not None else source.name
+    report = _validate(source, shown, reference, mate)
+    report.relax(PROFILES[profile])
+    report.stats["profile"] = profile
+    return report
+
+
+def _validate(source: ByteSource, shown: str, reference: str | None, mate: ByteSource | None) -> ValidationReport:
     detected, issues = detect(source, shown)
     report = ValidationReport(path=shown, format=detected.format)
     report.stats["compression"] = detected.compression
@@ -63,7 +73,9 @@ def validate(
     return report
 
 
-def validate_path(path: str, *, reference: str | None = None, mate: str | None = None) -> ValidationReport:
+def validate_path(
+    path: str, *, reference: str | None = None, mate: str | None = None, profile: str = "strict"
+) -> ValidationReport:
     """Validate a local file, or a local directory holding a BCL run folder."""
     if os.path.isdir(path):
         from genomics.validation import bcl
@@ -80,4 +92,5 @@ def validate_path(path: str, *, reference: str | None = None, mate: str | None =
         LocalFile(path),
         reference=reference,
         mate=LocalFile(mate) if mate is not None else None,
+        profile=profile,
     )

@@ -12,6 +12,16 @@ from typing import Any
 ERROR = "error"
 WARNING = "warning"
 
+# Validation profiles. "strict" is the specification. "legacy" accepts files from widely used older
+# pipelines whose header declares a reserved INFO/FORMAT key with the wrong Number/Type (the 1000
+# Genomes pilot releases declare FORMAT GQ as Float and GL as Number=3): the mismatch stays visible as
+# a warning and bcftools processes the records by their declared types. Chosen per upload with
+# object metadata ``x-amz-meta-validation-profile`` or ``genomics validate --profile``.
+PROFILES: dict[str, frozenset[str]] = {
+    "strict": frozenset(),
+    "legacy": frozenset({"VCF_META_RESERVED"}),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:
@@ -58,6 +68,13 @@ class ValidationReport:
         self._counts[issue.code] = n
         if n <= self.max_per_code:
             bucket.append(issue)
+
+    def relax(self, codes: frozenset[str]) -> None:
+        """Turn errors with these codes into warnings (a validation profile's choice, see PROFILES)."""
+        moved = [i for i in self.errors if i.code in codes]
+        if moved:
+            self.errors = [i for i in self.errors if i.code not in codes]
+            self.warnings = moved + self.warnings
 
     def issue_counts(self) -> dict[str, int]:
         """How often each code occurred, including the occurrences not kept in the lists."""

@@ -49,7 +49,8 @@ def test_validation_handler_valid_vcf_starts_one_execution(stack, monkeypatch):
     execution = boto3.client("stepfunctions").describe_execution(executionArn=out["execution_arn"])
     payload = json.loads(execution["input"])
     assert payload["input"] == {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
-                                "sha256": job["sha256"], "size": EUR.stat().st_size, "format": "vcf"}
+                                "sha256": job["sha256"], "size": EUR.stat().st_size, "format": "vcf",
+                                "assembly": None}
     files = stack.ledger.sample("EUR")["files"]
     assert files[0]["validation"]["valid"] is True
     assert [s["name"] for s in job["steps"]] == ["validate"]
@@ -130,3 +131,22 @@ def test_validation_handler_s3_5xx_surfaces_as_transient(stack, monkeypatch):
     assert job["status"] == model.VALIDATING  # claimed; the retry resumes from here
     out = _invoke(stack, event, monkeypatch)["results"][0]
     assert out["status"] == model.VALIDATING and out.get("execution_arn")  # the lease was handed back
+
+
+def test_validation_handler_legacy_profile_accepts_1kg_pilot_header(stack, monkeypatch):
+    """1kg.vcf.gz declares FORMAT GQ as Float: an error by the spec, a warning under 'legacy'."""
+    import importlib.util
+
+    path = Path(next(iter(importlib.util.find_spec("vcf").submodule_search_locations))) / "test" / "1kg.vcf.gz"
+    raw = stack.names.bucket("raw")
+    s3 = boto3.client("s3")
+    results = {}
+    for profile in ("strict", "legacy"):
+        key = f"proj/kg_{profile}/1kg.vcf.gz"
+        resp = s3.put_object(Bucket=raw, Key=key, Body=path.read_bytes(), Metadata={"validation-profile": profile})
+        event = s3_event(raw, key, resp["VersionId"], path.stat().st_size, resp["ETag"])
+        results[profile] = _invoke(stack, event, monkeypatch)["results"][0]
+    assert results["strict"]["status"] == model.REJECTED and "VCF_META_RESERVED" in results["strict"]["reason"]
+    assert results["legacy"]["status"] == model.VALIDATING
+    legacy_file = stack.ledger.sample("kg_legacy")["files"][0]
+    assert "VCF_META_RESERVED" in {w["code"] for w in legacy_file["validation"]["warnings"]}
