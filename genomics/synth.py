@@ -47,11 +47,13 @@ def records(n: int, samples: int, contigs: list[tuple[str, int]], seed: int) -> 
     for (name, length), count in zip(contigs, per_contig, strict=True):
         if count == 0:
             continue
-        step = max(2, (length - 100) // count)
+        # Mean gap at 90 % of the even spacing: positions strictly increase and stay inside the contig.
+        step = max(1, int(0.9 * (length - 100) / count))
         pos = 1
         for _ in range(count):
             pos += rng.randint(1, step * 2 - 1) if step > 1 else 1
-            pos = min(pos, length - 50)
+            if pos > length - 50:
+                break
             ref = rng.choice(BASES)
             r = rng.random()
             if r < 0.03:
