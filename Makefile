@@ -2,14 +2,14 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py 2>/dev/null | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py genomics/validation/_vcfscan.c 2>/dev/null | sha1sum | cut -c1-12)
 
 .PHONY: setup system-tools demo test test-fast lint images bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py genomics/validation/_vcfscan.c
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[report,infra,local,dev]"
+	$(PY) -m pip install -q -e ".[report,infra,local,demo,dev]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 system-tools:

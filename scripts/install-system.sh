@@ -8,6 +8,9 @@ for pair in samtools:samtools bcftools:bcftools tabix:tabix bgzip:tabix vcf-vali
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+# A C compiler and Python headers build the VCF scanner extension (pip install -e .).
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+[ -n "$(python3 -c 'import sysconfig,os;print(os.path.exists(os.path.join(sysconfig.get_paths()["include"],"Python.h")) or "")')" ] || need+=(python3-dev)
 [ -e /usr/share/doc/bio-eagle-examples ] || need+=(bio-eagle-examples)
 [ -e /usr/share/doc/bowtie2-examples ] || need+=(bowtie2-examples)
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
