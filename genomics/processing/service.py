@@ -449,7 +449,12 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
             uploaded += [copy_key, idx_key]
             source = {"bucket": cfg.processed_bucket, "key": copy_key, "version_id": version,
                       "index_key": idx_key, "index_bucket": cfg.processed_bucket}
-        shards = vcf.plan_shards(vcf.source_contigs(str(local)), cfg.scatter_region_bases)
+        idx = vcf.parse_tabix_index(Path(str(local) + "." + source["index_key"].rsplit(".", 1)[-1]).read_bytes())
+
+        def has_data(contig: str, beg: int, end: int) -> bool:
+            return vcf.region_voffsets(idx, contig, beg, end) is not None
+
+        shards = vcf.plan_shards(vcf.source_contigs(str(local)), cfg.scatter_region_bases, has_data)
     if not shards:  # no records: nothing to scatter
         _delete(s3, cfg.processed_bucket, uploaded)
         return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}

@@ -217,10 +217,15 @@ def region_line(contig: str, start: int, end: int) -> str:
     return f"{contig}\t{max(start, 0) + 1}\t{min(end, MAX_POS)}\n"
 
 
-def plan_shards(contigs: Sequence[dict[str, Any]], region_bases: int) -> list[Shard]:
+def plan_shards(
+    contigs: Sequence[dict[str, Any]], region_bases: int,
+    has_data: Callable[[str, int, int], bool] | None = None,
+) -> list[Shard]:
     """One shard per contig with records; contigs longer than ``region_bases`` are split into regions.
 
     ``contigs`` are {"contig", "length" (or None), "records"} in output (header/rid) order.
+    ``has_data(contig, beg, end)`` (from the index) drops regions that no record can land in: a region
+    is kept when anything overlaps it widened by ``SHARD_MARGIN`` (left-alignment can move records in).
     """
     if region_bases <= 0:
         raise ValueError("region_bases must be positive")
@@ -232,13 +237,16 @@ def plan_shards(contigs: Sequence[dict[str, Any]], region_bases: int) -> list[Sh
         if not length:
             shards.append(Shard(len(shards), c["contig"], 0, MAX_POS))
             continue
-        start = 0
+        start, before = 0, len(shards)
         while start < length:
             end = min(start + region_bases, length)
-            last = end >= length
             # The last region of a contig runs to MAX_POS: records past a (wrong) declared length stay in.
-            shards.append(Shard(len(shards), c["contig"], start, MAX_POS if last else end))
+            hi = MAX_POS if end >= length else end
+            if has_data is None or has_data(c["contig"], start - SHARD_MARGIN, hi + SHARD_MARGIN):
+                shards.append(Shard(len(shards), c["contig"], start, hi))
             start = end
+        if len(shards) == before:  # the index disagrees with the counts: one shard for the whole contig
+            shards.append(Shard(len(shards), c["contig"], 0, MAX_POS))
     return shards
 
 

@@ -123,6 +123,17 @@ def test_plan_shards_splits_long_contigs_and_skips_empty():
     assert vcf.Shard.from_dict(shards[1].as_dict()) == shards[1]
 
 
+def test_plan_shards_drops_regions_without_data():
+    def has_data(contig: str, beg: int, end: int) -> bool:
+        return beg < 5_000 < end  # one record at 0-based 5000
+
+    shards = vcf.plan_shards([{"contig": "a", "length": 10_000, "records": 1}], 1_000, has_data)
+    # The region holding it, and the neighbours within SHARD_MARGIN of it (left-alignment may move it).
+    assert [(s.index, s.start, s.end) for s in shards] == [(0, 4_000, 5_000), (1, 5_000, 6_000)]
+    none = vcf.plan_shards([{"contig": "a", "length": 10_000, "records": 1}], 1_000, lambda *a: False)
+    assert [(s.start, s.end) for s in none] == [(0, vcf.MAX_POS)]
+
+
 def test_sniff_plain_gzip_bgzf_bcf(tmp_path):
     plain = VCF_FILE.read_bytes()[:4096]
     assert vcf.sniff(plain) == {"compression": "none", "format": "vcf"}
@@ -159,7 +170,7 @@ def test_process_local_vcf_file_outputs_sidecar_and_index(tmp_path):
     assert_processed(lines, ["1", "2", "3", "4"])
     side = json.loads(Path(res["sidecar"]).read_text())
     assert side["records_in"] == 14 and side["records_out"] == len(lines) == res["records_out"]
-    assert side["outputs"]["vcf"]["md5"] == hashlib.md5(out.read_bytes()).hexdigest()  # noqa: S324
+    assert side["outputs"]["vcf"]["md5"] == hashlib.md5(out.read_bytes()).hexdigest()
     assert side["outputs"]["index"]["sha256"] == hashlib.sha256(Path(res["index"]).read_bytes()).hexdigest()
     assert side["input"]["sha256"] == hashlib.sha256(raw).hexdigest()
     assert side["tools"]["bcftools"] == "1.16" and side["reference"] is None and not side["left_aligned"]
@@ -192,7 +203,7 @@ def test_process_local_unsorted_duplicates_multiallelic(tmp_path):
     head = [line for line in text if line.startswith("#")]
     recs = [line for line in text if not line.startswith("#")]
     rng = random.Random(7)
-    shuffled = recs[:] + [recs[2], recs[3]]  # an exact duplicate and a duplicated multiallelic
+    shuffled = [*recs, recs[2], recs[3]]  # an exact duplicate and a duplicated multiallelic
     assert "," in recs[3].split("\t")[4]
     rng.shuffle(shuffled)
     src = tmp_path / "unsorted.vcf"
@@ -326,7 +337,9 @@ def scatter_gather(src: Path, tmp_path: Path, region_bases: int, reference: str 
     work.mkdir()
     indexed = work / "source.vcf.gz"
     idx_path, _ = vcf.make_indexed_source(str(src), str(indexed), work, name=str(src))
-    shards = vcf.plan_shards(vcf.source_contigs(str(indexed)), region_bases)
+    idx = vcf.parse_tabix_index(Path(idx_path).read_bytes())
+    shards = vcf.plan_shards(vcf.source_contigs(str(indexed)), region_bases,
+                             lambda c, b, e: vcf.region_voffsets(idx, c, b, e) is not None)
     outs = []
     for sh in shards:
         sparse = _sparse_copy(indexed, Path(idx_path), sh, work / f"sp{sh.index}")
