@@ -761,7 +761,11 @@ def sidecar(
 
 
 def sha256_file(path: str) -> str:
-    return file_digests(path)["sha256"]
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while buf := fh.read(CHUNK):
+            sha.update(buf)
+    return sha.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -796,7 +800,7 @@ def process_local(in_path: str, out_dir: str, *, reference: str | None = None) -
         shutil.move(tmp_vcf, final_vcf)
         shutil.move(idx_path, final_idx)
         doc = sidecar(
-            input_info={"name": in_path, **file_digests(in_path)},
+            input_info={"name": in_path, "sha256": sha256_file(in_path), "size": os.path.getsize(in_path)},
             vcf={"name": final_vcf.name, **file_digests(str(final_vcf))},
             index={"name": final_idx.name, **file_digests(str(final_idx))},
             records_in=res.records_in,
