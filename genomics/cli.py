@@ -7,6 +7,7 @@ A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto 
                genomics status [SAMPLE | --job ID | --failed-since T | --project P] [--json]
                genomics replay [--dry-run]      genomics deliver PROJECT --partner NAME
                genomics report PROJECT          genomics upload FILE PROJECT SAMPLE [--assay A]
+               genomics cost PROJECT [--since T]
 Everything on this machine, on moto server:
                genomics local demo [--json]     genomics local serve
 Reference:     genomics codes                   (the error-code table)
@@ -173,6 +174,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    from genomics import status
+
+    session, names = _stack(args)
+    since = _parse_since(args.since) if args.since else None
+    result = status.project_cost(_ledger(session, names), args.project, since)
+    if args.json:
+        _print_json(result)
+    else:
+        print(
+            f"project {result['project']}: {result['jobs']} jobs, ${result['usd']:.4f} "
+            f"({result['lambda_gb_seconds']} Lambda GB-s)"
+        )
+        for st, v in sorted(result["by_status"].items()):
+            print(f"  {st:<11} {int(v['jobs']):>5} jobs  ${v['usd']:.4f}")
+    return EXIT_OK
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from genomics.ingest import IngestConfig, ingest_record
     from genomics.replay import replay
@@ -286,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     stack_args(s)
     s.set_defaults(func=cmd_status)
+
+    co = sub.add_parser("cost", help="estimated spend of a project's jobs, from the ledger")
+    co.add_argument("project")
+    co.add_argument("--since", metavar="T", help="ISO time or 24h/7d")
+    co.add_argument("--json", action="store_true")
+    stack_args(co)
+    co.set_defaults(func=cmd_cost)
 
     r = sub.add_parser("replay", help="re-run uploads from the ingest dead-letter queue")
     r.add_argument("--dry-run", action="store_true")

@@ -60,3 +60,28 @@ def project_status(ledger: Ledger, project: str) -> dict[str, Any]:
         "jobs": [job_row(j) for j in ledger.jobs_for_project(project)],
         "deliveries": ledger.deliveries(project),
     }
+
+
+def project_cost(ledger: Ledger, project: str, since: str | None = None) -> dict[str, Any]:
+    """Estimated spend of a project's jobs (Lambda GB-seconds and Step Functions transitions at the list
+    prices stated in stack config), per status and in total."""
+    jobs = [j for j in ledger.jobs_for_project(project) if since is None or j.get("created_at", "") >= since]
+    by_status: dict[str, dict[str, float]] = {}
+    total_usd = 0.0
+    gb_s = 0.0
+    for j in jobs:
+        cost = j.get("cost") or {}
+        usd = float(cost.get("usd") or 0.0)
+        total_usd += usd
+        gb_s += float(cost.get("lambda_gb_seconds") or 0.0)
+        slot = by_status.setdefault(j["status"], {"jobs": 0, "usd": 0.0})
+        slot["jobs"] += 1
+        slot["usd"] = round(slot["usd"] + usd, 6)
+    return {
+        "project": project,
+        "since": since,
+        "jobs": len(jobs),
+        "usd": round(total_usd, 6),
+        "lambda_gb_seconds": round(gb_s, 3),
+        "by_status": by_status,
+    }

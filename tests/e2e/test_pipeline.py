@@ -178,6 +178,16 @@ def test_e2e_deliver_only_passing_samples(pipeline, capsys):
     assert _ledger(stack).deliveries("demo")[0]["partner"] == "acme"
 
 
+def test_e2e_cost_report_sums_job_estimates(pipeline, capsys):
+    cloud, stack, rows, _ = pipeline
+    assert cli_main(["cost", "demo", "--json", "--stack", stack.names.stack, "--endpoint-url", cloud.endpoint]) == 0
+    cost = json.loads(capsys.readouterr().out)
+    ledger = _ledger(stack)
+    expected = sum((ledger.get_job(r["job_id"]).get("cost") or {}).get("usd", 0) for r in rows.values())
+    assert cost["jobs"] == len(rows)
+    assert cost["usd"] == pytest.approx(expected, abs=1e-6) and cost["usd"] > 0
+
+
 def test_e2e_no_scan_anywhere(pipeline):
     assert _scans == []
 
