@@ -9,17 +9,21 @@
 # Environment:
 #   GENOMICS_IMAGE          tag to build            (default localhost/genomics-handlers:dev)
 #   GENOMICS_BASE_IMAGE     Debian bookworm-slim    (default localhost/debian:bookworm-slim; made with
-#                           debootstrap from this machine's Debian mirror when missing)
+#                           debootstrap from this machine's Debian mirror when missing; on a machine
+#                           without one, pulled from docker.io, or debootstrapped from deb.debian.org)
+#   DEBIAN_MIRROR           mirror for debootstrap (default: the one apt uses for bookworm here)
 #   GENOMICS_IMAGE_EXTRAS   project extras to install (default "report" = MultiQC; "" for none)
 #   CONTAINERS_CONF         podman/buildah settings (default scripts/containers.conf)
 #
-# On a fresh machine (as root) it installs buildah, podman, runc and debootstrap with apt-get.
+# On a fresh machine it installs buildah, podman, runc and debootstrap with apt-get (as root, or through
+# passwordless sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 
 IMAGE=${GENOMICS_IMAGE:-localhost/genomics-handlers:dev}
 BASE=${GENOMICS_BASE_IMAGE:-localhost/debian:bookworm-slim}
+UPSTREAM_BASE=docker.io/library/debian:bookworm-slim
 EXTRAS=${GENOMICS_IMAGE_EXTRAS-report}
 SUITE=bookworm
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$REPO/scripts/containers.conf}
@@ -38,21 +42,30 @@ case "${1:-}" in
   *) die "unknown argument '$1' (use --force or --check)" ;;
 esac
 
-ensure_tools() {
-  local missing=() cmd pkg
-  for pair in buildah:buildah podman:podman runc:runc debootstrap:debootstrap; do
+# ensure_commands cmd:package ... -- install what is missing with apt-get (as root, or with sudo -n).
+ensure_commands() {
+  local missing=() pair cmd pkg
+  for pair in "$@"; do
     cmd=${pair%%:*}; pkg=${pair#*:}
+    if [ "${cmd:0:1}" = / ]; then [ -e "$cmd" ] || missing+=("$pkg"); continue; fi
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
+  local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
-    die "missing ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}"
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      die "missing ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}"
+    fi
   fi
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
   log "installing ${missing[*]} (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "apt-get could not install ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null || die "apt-get could not install ${missing[*]}"
+}
+
+ensure_tools() {
+  ensure_commands buildah:buildah podman:podman runc:runc
 }
 
 # The URI this machine's apt uses for a suite (one-line .list and deb822 .sources formats).
@@ -94,8 +107,17 @@ make_base() {
   if podman image exists "$BASE"; then return 0; fi
   local mirror security root
   mirror=${DEBIAN_MIRROR:-$(apt_mirror "$SUITE")}
-  [ -n "$mirror" ] || die "no Debian $SUITE mirror in /etc/apt/sources.list{,.d/*}; set DEBIAN_MIRROR"
+  if [ -z "$mirror" ]; then
+    # Not a Debian bookworm machine (e.g. an Ubuntu CI runner): use the real image if a registry is
+    # reachable, else debootstrap from Debian's own mirror.
+    log "no Debian $SUITE mirror configured here; pulling $UPSTREAM_BASE"
+    if podman pull -q "$UPSTREAM_BASE" >/dev/null && podman tag "$UPSTREAM_BASE" "$BASE"; then return 0; fi
+    mirror=http://deb.debian.org/debian
+    log "pull failed; making the base with debootstrap from $mirror"
+  fi
+  ensure_commands debootstrap:debootstrap /usr/share/keyrings/debian-archive-keyring.gpg:debian-archive-keyring
   security=$(apt_mirror "$SUITE-security")
+  [ -n "$security" ] || security=${mirror%/debian}/debian-security
   log "making $BASE with debootstrap from $mirror"
   root=$(mktemp -d /var/tmp/genomics-base.XXXXXX)
   # shellcheck disable=SC2064
