@@ -406,3 +406,13 @@ def test_fai_byte_range_covers_bases(tmp_path):
     chunk = fa.read_bytes()[a:b].replace(b"\n", b"").decode()
     assert chunk.startswith(seq[100:250])
     assert os.path.getsize(fa) >= b
+
+
+def test_scatter_gather_long_contig_uses_csi(tmp_path):
+    length = (1 << 29) + 5_000_000
+    positions = [10, 5_000, 1 << 28, (1 << 29) + 10, (1 << 29) + 4_000_000]
+    src = _vcf(tmp_path / "long.vcf", [f"c1\t{p}\t.\tA\tG,T\t.\t.\t." for p in positions], length=length)
+    single = vcf.process_local(str(src), str(tmp_path / "single"))
+    assert single["index"].endswith(".csi")
+    gathered = scatter_gather(src, tmp_path, region_bases=1 << 27)
+    assert body(gathered) == body(single["vcf"]) and len(body(gathered)) == 10
