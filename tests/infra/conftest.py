@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from genomics.deployment import Names
-from infra.config import StackConfig, stack_config_from
+from infra.config import StackConfig
 from tests.infra import mocks
-from tests.infra.resources import PROJECT, STACKS, Program, run_program, stack_config
+from tests.infra.resources import STACKS, Program, load_stack_config, run_program
 
 _CACHE: dict[str, Program] = {}
 
@@ -36,8 +36,7 @@ def program(stack: str) -> Program:
 @pytest.fixture
 def config(stack: str) -> StackConfig:
     """The stack's configuration as read from ``Pulumi.<stack>.yaml``."""
-    raw = stack_config(stack)
-    return stack_config_from(stack, lambda key: raw.get(f"{PROJECT}:{key}"))
+    return load_stack_config(stack)
 
 
 @pytest.fixture

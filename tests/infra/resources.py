@@ -16,6 +16,7 @@ import pulumi
 import yaml
 from pulumi.runtime import settings as runtime_settings
 
+from infra.config import StackConfig, stack_config_from
 from tests.infra.mocks import RecordingMocks, RecordingMonitor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,13 @@ def stack_config(stack: str) -> dict[str, str]:
         else:
             flat[full] = json.dumps(value)
     return flat
+
+
+def load_stack_config(stack: str) -> StackConfig:
+    """The typed configuration (incl. ``Settings``) of ``stack`` from ``Pulumi.<stack>.yaml``: what the
+    program sees, so a drift test can render the local mode with the same settings."""
+    raw = stack_config(stack)
+    return stack_config_from(stack, lambda key: raw.get(f"{PROJECT}:{key}"))
 
 
 def run_program(stack: str) -> Program:
