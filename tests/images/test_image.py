@@ -9,6 +9,7 @@ host's Debian 1.16 CLI too (/usr/bin), so both sides run the same htslib version
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -192,6 +193,7 @@ def test_image_vcf_processor_plan_and_process_match_in_process(image: Image, clo
         plan = c.invoke({"action": "plan", **job})
         assert plan.kind == "response", f"plan failed in the image: {plan.payload}"
         processed = c.invoke({"action": "process", "plan": _without_step(plan.payload), **job})
+    image_records = _vcf_body(cloud, processed.payload["vcf_key"]) if processed.kind == "response" else []
 
     cloud.reset()
     host_job = job_for_fresh_upload()
@@ -211,3 +213,11 @@ def test_image_vcf_processor_plan_and_process_match_in_process(image: Image, clo
 
     assert normalised(plan.payload, versions[0]) == normalised(host_plan.payload, versions[1])
     assert normalised(processed.payload, versions[0]) == normalised(host_processed.payload, versions[1])
+    # The normalised, sorted VCF itself: the same records from the image's bcftools as from the host's.
+    assert image_records and image_records == _vcf_body(cloud, host_processed.payload["vcf_key"])
+
+
+def _vcf_body(cloud: Cloud, key: str) -> list[str]:
+    """Header column line and records of a bgzipped VCF (the ## lines carry command lines and dates)."""
+    text = gzip.decompress(_get(cloud, key)).decode()
+    return [line for line in text.splitlines() if not line.startswith("##")]
