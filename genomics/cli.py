@@ -2,7 +2,7 @@
 
 Local files:   genomics validate PATH... [--json] [--reference FASTA] [--mate FASTQ]
                genomics process IN OUTDIR [--reference FASTA]
-               genomics qc PATH [--json] [--assay wgs|wes|panel]
+               genomics qc PATH [--json] [--assay wgs|wes|panel|cohort]
 A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto server):
                genomics status [SAMPLE | --job ID | --failed-since T | --project P] [--json]
                genomics replay [--dry-run]      genomics deliver PROJECT --partner NAME
@@ -118,7 +118,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_qc(args: argparse.Namespace) -> int:
-    from genomics.qc import qc_local
+    from genomics.qc.service import qc_local
 
     result = qc_local(args.path, assay=args.assay, reference=args.reference)
     if args.json:
@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("qc", help="QC metrics and the gate for a local file")
     q.add_argument("path")
     q.add_argument("--json", action="store_true")
-    q.add_argument("--assay", choices=["wgs", "wes", "panel"], default="wgs")
+    q.add_argument("--assay", choices=["wgs", "wes", "panel", "cohort"], default="wgs")
     q.add_argument("--reference", metavar="FASTA")
     q.set_defaults(func=cmd_qc)
 
@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("file")
     up.add_argument("project")
     up.add_argument("sample")
-    up.add_argument("--assay", choices=["wgs", "wes", "panel"])
+    up.add_argument("--assay", help="wgs, wes, panel, cohort or an assay the stack's QC thresholds add")
     stack_args(up)
     up.set_defaults(func=cmd_upload)
 

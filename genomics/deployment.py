@@ -242,6 +242,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             "JOBS_TABLE",
             "STATE_MACHINE_ARN",
             "DEFAULT_ASSAY",
+            "QC_THRESHOLDS",
             "REFERENCE_URI",
         ),
         grants=(

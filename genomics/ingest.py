@@ -33,6 +33,7 @@ from genomics.errors import reraise_transient
 from genomics.ledger import model
 from genomics.ledger.model import KeyLayoutError, ObjectRef, decode_event_key, parse_key
 from genomics.ledger.store import InvalidTransition, Ledger
+from genomics.qc.gate import load_thresholds
 from genomics.sources import ByteSource, HashingSource, S3Object
 from genomics.validation.report import ValidationReport
 
@@ -40,6 +41,12 @@ ACTOR = "validation-handler"
 # A VALIDATING job untouched for longer than this is presumed abandoned by a crashed attempt.
 LEASE_SECONDS = 16 * 60
 MAX_STORED_ISSUES = 20
+
+
+CODES: dict[str, str] = {
+    "INGEST_KEY_LAYOUT": "The object key is not <project>/<sample_id>/<file>; upload under a project/sample prefix.",
+    "INGEST_UNKNOWN_ASSAY": "The upload's assay (x-amz-meta-assay) has no QC thresholds on this stack.",
+}
 
 
 class IngestError(Exception):
@@ -130,7 +137,7 @@ def upload_options(s3: Any, ref: ObjectRef, default_assay: str) -> UploadOptions
     assay = (meta.get("assay") or default_assay).lower()
     profile = (meta.get("validation-profile") or "strict").lower()
     return UploadOptions(
-        assay=assay if assay in ("wgs", "wes", "panel") else default_assay,
+        assay=assay,
         profile=profile if profile in PROFILES else "strict",
         assembly=meta.get("assembly") or None,
     )
@@ -272,6 +279,27 @@ def _validate_and_start(
         return {"job_id": job_id, "status": model.REJECTED, "reason": str(layout_error)}
 
     options = upload_options(s3, ref, config.default_assay)
+    assays = sorted(load_thresholds())
+    if options.assay not in assays:
+        message = (
+            f"assay {options.assay!r} (object metadata x-amz-meta-assay) has no QC thresholds on this stack; "
+            f"use one of {', '.join(assays)}"
+        )
+        ledger.update_file(
+            sample_id,
+            ref.file_id,
+            {
+                "status": model.REJECTED,
+                "validation": {"errors": [{"code": "INGEST_UNKNOWN_ASSAY", "message": message, "line": None}]},
+            },
+        )
+        ledger.transition(
+            job_id,
+            model.REJECTED,
+            actor=ACTOR,
+            attributes={"reason": f"INGEST_UNKNOWN_ASSAY: {message}", "error_code": "INGEST_UNKNOWN_ASSAY"},
+        )
+        return {"job_id": job_id, "status": model.REJECTED, "reason": message}
     reference = fetch_reference(s3, config.reference_uri, options.assembly)
     source = HashingSource(S3Object(s3, ref.bucket, ref.key, ref.version_id, known_size=ref.size))
     report = validator(source, ref.key, options, reference)

@@ -61,11 +61,11 @@ def demo_uploads() -> list[Upload]:
     eur = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
     reads = Path("/usr/share/doc/bowtie2/examples/reads/reads_1.fq.gz")
     uploads = [
-        Upload(eur, "EUR_chr21"),
+        Upload(eur, "EUR_chr21", assay="cohort"),
         # The 1000 Genomes pilot header declares FORMAT GQ as Float (spec: Integer): legacy profile.
-        Upload(_pyvcf_1kg(), "1kg_multi", profile="legacy"),
+        Upload(_pyvcf_1kg(), "1kg_multi", assay="cohort", profile="legacy"),
         Upload(reads, "lambda_phage"),
-        Upload(CORPUS / "bam" / "passed" / "level-1.bam", "chrM_reads"),
+        Upload(CORPUS / "bam" / "passed" / "level-1.bam", "chrM_reads", assay="panel"),
         Upload(CORPUS / INVALID_VCF, "broken_upload"),
     ]
     missing = [str(u.path) for u in uploads if not u.path.exists()]

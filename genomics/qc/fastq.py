@@ -27,10 +27,10 @@ BLOCK = 20_000
 PHRED_OFFSET = 33
 
 CODES: dict[str, str] = {
-    "FASTQ_TRUNCATED": "the file ends inside a record (header, sequence, '+' or quality missing)",
-    "FASTQ_BAD_HEADER": "a record does not start with '@'",
-    "FASTQ_LENGTH_MISMATCH": "a record's quality string is not as long as its sequence",
-    "FASTQ_BAD_QUALITY": "a quality character is below '!' (Phred+33 0) or above '~'",
+    "QC_FASTQ_TRUNCATED": "the file ends inside a record (header, sequence, '+' or quality missing)",
+    "QC_FASTQ_BAD_HEADER": "a record does not start with '@'",
+    "QC_FASTQ_LENGTH_MISMATCH": "a record's quality string is not as long as its sequence",
+    "QC_FASTQ_BAD_QUALITY": "a quality character is below '!' (Phred+33 0) or above '~'",
 }
 
 
@@ -60,7 +60,7 @@ def iter_records(stream: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
         if not header:
             continue
         if not header.startswith(b"@"):
-            raise FastqError("FASTQ_BAD_HEADER", "expected a header line starting with '@'", n)
+            raise FastqError("QC_FASTQ_BAD_HEADER", "expected a header line starting with '@'", n)
         start = n
         seq_parts: list[bytes] = []
         for line in lines:
@@ -69,21 +69,22 @@ def iter_records(stream: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
                 break
             seq_parts.append(line)
         else:
-            raise FastqError("FASTQ_TRUNCATED", "no '+' line after the sequence", start)
+            raise FastqError("QC_FASTQ_TRUNCATED", "no '+' line after the sequence", start)
         seq = b"".join(seq_parts)
         qual_parts: list[bytes] = []
         got = 0
         while got < len(seq):
             line = next(lines, None)
             if line is None:
-                raise FastqError("FASTQ_TRUNCATED", "quality string shorter than the sequence", start)
+                raise FastqError("QC_FASTQ_TRUNCATED", "quality string shorter than the sequence", start)
             n += 1
             qual_parts.append(line)
             got += len(line)
         qual = b"".join(qual_parts)
         if len(qual) != len(seq):
-            raise FastqError("FASTQ_LENGTH_MISMATCH",
-                             f"sequence has {len(seq)} bases, quality has {len(qual)} characters", start)
+            raise FastqError(
+                "QC_FASTQ_LENGTH_MISMATCH", f"sequence has {len(seq)} bases, quality has {len(qual)} characters", start
+            )
         yield seq, qual
 
 
@@ -124,13 +125,12 @@ class _Accumulator:
 
     def result(self) -> dict[str, Any]:
         if self.qual_hist[:PHRED_OFFSET].any() or self.qual_hist[127:].any():
-            raise FastqError("FASTQ_BAD_QUALITY", "quality characters outside '!'..'~'", 0)
+            raise FastqError("QC_FASTQ_BAD_QUALITY", "quality characters outside '!'..'~'", 0)
         total_q = int(self.qual_hist.sum())
         phred = np.arange(256) - PHRED_OFFSET
         acgt = sum(self.bases[b] for b in "ACGT")
         gc = self.bases["G"] + self.bases["C"]
-        per_cycle = [round(float(s) / float(c), 3) for s, c in zip(self.cycle_sum, self.cycle_n, strict=True)
-                     if c]
+        per_cycle = [round(float(s) / float(c), 3) for s, c in zip(self.cycle_sum, self.cycle_n, strict=True) if c]
         lengths = sorted(self.lengths.items())
         return {
             "reads": self.reads,
@@ -141,8 +141,7 @@ class _Accumulator:
             "length_distribution": {str(k): v for k, v in lengths},
             "gc_pct": round(100.0 * gc / acgt, 3) if acgt else None,
             "n_pct": round(100.0 * self.bases["N"] / self.bases["total"], 3) if self.bases["total"] else None,
-            "mean_base_quality": (round(float((self.qual_hist * phred).sum()) / total_q, 3)
-                                  if total_q else None),
+            "mean_base_quality": (round(float((self.qual_hist * phred).sum()) / total_q, 3) if total_q else None),
             "quality_per_cycle": per_cycle,
             "quality_histogram": {str(q - PHRED_OFFSET): int(n) for q, n in enumerate(self.qual_hist) if n},
         }

@@ -85,6 +85,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "duplication_rate": _t([None, 50], [None, 70], _READS_1000),
         "mean_base_quality": _t([30, None], [25, None], _READS_1000),
     },
+    # Joint-called or population cohort VCFs (many samples, often a region or a site list): per-sample
+    # het/hom and depth expectations of a single genome do not apply; Ts/Tv and missingness do.
+    "cohort": {
+        "ts_tv": _t([1.9, 2.4], [1.7, 2.6], _SNPS_1000),
+        "missing_rate": _t([None, 0.05], [None, 0.10], _RECORDS_1),
+    },
 }
 
 

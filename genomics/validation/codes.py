@@ -16,6 +16,14 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.validation.sam", "SAM/BAM/CRAM"),
     ("genomics.validation.fastq", "FASTQ"),
     ("genomics.validation.bcl", "BCL run folder"),
+    ("genomics.ingest", "upload"),
+    ("genomics.processing.vcf", "processing"),
+    ("genomics.processing.service", "processing"),
+    ("genomics.qc.metrics", "QC"),
+    ("genomics.qc.fastq", "QC"),
+    ("genomics.qc.gate", "QC"),
+    ("genomics.qc.service", "QC"),
+    ("genomics.qc.report", "QC"),
 )
 
 
@@ -57,7 +65,7 @@ def all_codes() -> dict[str, str]:
 def render_markdown(codes: dict[str, tuple[str, str]] | None = None) -> str:
     table = collect() if codes is None else codes
     lines = [
-        "# Validation error and warning codes",
+        "# Error and warning codes",
         "",
         "Generated from the `CODES` tables of `genomics/validation/*.py` by",
         "`python -m genomics.validation.codes > docs/error-codes.md`; do not edit by hand.",

@@ -125,7 +125,7 @@ def _band(text: str) -> list[float | None]:
 
 def test_gate_docs_table_matches_defaults():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "qc.md").read_text()
-    rows = [ln for ln in doc.splitlines() if re.match(r"^\| (wgs|wes|panel) \|", ln)]
+    rows = [ln for ln in doc.splitlines() if re.match(r"^\| (wgs|wes|panel|cohort) \|", ln)]
     seen = set()
     for row in rows:
         assay, metric, pass_, warn, when = (c.strip() for c in row.strip("|").split("|"))

@@ -179,7 +179,7 @@ def test_qc_metrics_fastq_gzip_equals_plain(tmp_path):
 def test_qc_metrics_fastq_truncated_has_code():
     with pytest.raises(FastqError) as e:
         fastq_metrics(io.BytesIO((CORPUS / "fastq/biopython/failed/error_trunc_in_qual.fastq").read_bytes()))
-    assert e.value.code == "FASTQ_TRUNCATED" and e.value.line >= 1
+    assert e.value.code == "QC_FASTQ_TRUNCATED" and e.value.line >= 1
 
 
 def test_qc_metrics_format_from_content_not_name(tmp_path):
