@@ -221,7 +221,7 @@ def handler_container(image: Image, logical: str, cloud: Cloud, tmp_path: Path) 
     env = lambda_env(logical, cloud)
     with RuntimeAPIServer() as api:
         env["AWS_LAMBDA_RUNTIME_API"] = api.address
-        argv = ["podman", "run", "--rm", "--name", name, "--network", "host", "--read-only",
+        argv = ["podman", "run", "--rm", "--pull=never", "--name", name, "--network", "host", "--read-only",
                 "--tmpfs", "/tmp:rw,size=1g,mode=1777"]
         for k, v in sorted(env.items()):
             argv += ["--env", f"{k}={v}"]

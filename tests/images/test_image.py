@@ -60,7 +60,7 @@ def _without_step(result: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 def test_image_tools_versions(image: Image) -> None:
     out = podman(
-        "run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", image.name, "-c",
+        "run", "--rm", "--pull=never", "--network", "none", "--entrypoint", "/bin/sh", image.name, "-c",
         "samtools --version | head -n 1; bcftools --version | head -n 1; tabix --version | head -n 1; "
         "/opt/venv/bin/python -c 'import sys; print(\"python\", sys.version.split()[0])'; "
         "id -u; for t in gcc cc pip pip3; do command -v $t || echo \"no $t\"; done",
