@@ -9,15 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from genomics.observability import logger as make_logger
+from genomics.observability import metrics as make_metrics
 from genomics.qc.service import run_quality_metrics
 
-log = make_logger("quality-metrics")
+FUNCTION = "quality-metrics"
+logger = make_logger(FUNCTION)
+metrics = make_metrics(FUNCTION)
 
 
+@metrics.log_metrics
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    log.info("qc start", extra={"job_id": event.get("job_id"), "sample_id": event.get("sample_id"),
-                                "format": (event.get("input") or {}).get("format")})
+    logger.append_keys(job_id=event.get("job_id"), sample_id=event.get("sample_id"))
+    logger.info("qc start", extra={"format": (event.get("input") or {}).get("format")})
     result = run_quality_metrics(event, context=context)
-    log.info("qc done", extra={"job_id": event.get("job_id"), "verdict": result["verdict"],
-                               "deciding_metric": result["deciding_metric"]})
+    metrics.add_metric(name=f"QcVerdict{str(result['verdict']).title()}", unit="Count", value=1)
+    logger.info("qc done", extra={"verdict": result["verdict"], "deciding_metric": result["deciding_metric"]})
     return result

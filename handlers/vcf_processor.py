@@ -22,6 +22,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with measure_step(FUNCTION, context) as step:
         result = service.run_action(event)
     result["step"] = step.as_dict()
+    metrics.add_metric(name=f"{str(action).title()}Invocations", unit="Count", value=1)
     if action in ("process", "gather"):
         metrics.add_metric(name="RecordsOut", unit="Count", value=float(result.get("records_out", 0)))
     logger.info("vcf-processor done", extra={"result": {k: v for k, v in result.items() if k != "shards"}})

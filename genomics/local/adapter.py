@@ -15,13 +15,16 @@ What the replacement does, as Lambda would:
 - passes a Lambda-like context (name, ARN, memory limit, request id, remaining time);
 - captures what the handler prints (Powertools' JSON logs) into the invocation's logs;
 - turns an exception into Lambda's error payload ``{"errorMessage", "errorType", "stackTrace"}``;
-- for an S3-triggered (asynchronous) invocation that fails, sends Lambda's on-failure destination
-  record to the function's configured SQS destination, as Lambda does after its retries (moto
-  swallows such failures silently).
+- runs S3-triggered invocations asynchronously, as S3 invokes Lambda: after the object is complete
+  (moto notifies before it stores the object's metadata and tags, so ``S3Response.put_object`` holds
+  the notifications until it returns), with Lambda's retries (the function's
+  ``MaximumRetryAttempts``, default 2) and then the on-failure destination record sent to the
+  configured SQS queue (moto runs them synchronously and swallows failures silently).
 
 moto's S3 event records also lack ``versionId``, which AWS sends for versioned buckets and from which
-the ingest derives the job id; the adapter adds it (``s3_event_with_version``), the only other
-patch.
+the ingest derives the job id; the adapter adds it (``s3_event_with_version``). These four
+replacements (``_invoke_lambda``, ``_get_s3_event``, ``_invoke_awslambda``, ``S3Response.put_object``)
+are all the adapter patches.
 
 moto is pinned (pyproject) and ``tests/unit/test_local_adapter.py`` is the canary that proves a
 handler really ran through this path.
@@ -45,10 +48,17 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.s3 import notifications as s3_notifications
+from moto.s3.responses import S3Response
 
 _LOCK = threading.RLock()
 _ORIGINAL = LambdaFunction._invoke_lambda
 _ORIGINAL_S3_EVENT = s3_notifications._get_s3_event
+_ORIGINAL_S3_INVOKE = s3_notifications._invoke_awslambda
+_ORIGINAL_PUT_OBJECT = S3Response.put_object
+# Seconds between Lambda's asynchronous retries here (AWS waits about 1 and 2 minutes).
+ASYNC_RETRY_DELAY_S = 0.2
+_deferred = threading.local()
+_async_threads: list[threading.Thread] = []
 _installed = False
 _invocations: list[dict[str, Any]] = []
 
@@ -132,11 +142,6 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _is_s3_event(event: Any) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and all(r.get("eventSource") == "aws:s3" for r in records)
-
-
 def _send_to_failure_destination(fn: LambdaFunction, event: Any, payload: dict[str, Any]) -> None:
     for cfg in getattr(fn, "event_invoke_config", []) or []:
         dest = (cfg.config.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
@@ -207,9 +212,6 @@ def invoke_in_process(fn: LambdaFunction, event: Any = None) -> tuple[str, bool,
                 }
                 payload = json.dumps(err)
                 print(json.dumps({"level": "ERROR", "message": "handler failed", **err}))
-                if _is_s3_event(event):
-                    with contextlib.suppress(Exception):
-                        _send_to_failure_destination(fn, event, err)
         logs = logbuf.getvalue()
     record.update(errored=errored, handler=handler_path(fn))
     _invocations.append(record)
@@ -229,6 +231,64 @@ def s3_event_with_version(event_name: str, bucket: Any, key: Any, notification_i
     return event
 
 
+def _max_async_retries(fn: LambdaFunction) -> int:
+    for cfg in getattr(fn, "event_invoke_config", []) or []:
+        if "MaximumRetryAttempts" in cfg.config:
+            return int(cfg.config["MaximumRetryAttempts"])
+    return 2  # Lambda's default for asynchronous invocations
+
+
+def _deliver_async(fn: LambdaFunction, event: Any) -> None:
+    """Lambda's asynchronous invocation: the first attempt, its retries, then the on-failure destination."""
+    payload = "{}"
+    for attempt in range(_max_async_retries(fn) + 1):
+        if attempt:
+            time.sleep(ASYNC_RETRY_DELAY_S * attempt)
+        payload, errored, _logs = invoke_in_process(fn, event)
+        if not errored:
+            return
+    with contextlib.suppress(Exception):
+        _send_to_failure_destination(fn, event, json.loads(payload))
+
+
+def s3_invoke_async(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+    """S3 invokes Lambda asynchronously, after the object (with its metadata and tags) is stored."""
+    from moto.awslambda.utils import get_backend
+
+    fn = get_backend(account_id, region_name).get_function(fn_arn)
+    pending = getattr(_deferred, "events", None)
+    if pending is not None:
+        pending.append((fn, event_body))
+        return
+    _start_async(fn, event_body)
+
+
+def _start_async(fn: LambdaFunction, event: Any) -> None:
+    t = threading.Thread(target=_deliver_async, args=(fn, event), name=f"async-{fn.function_name}", daemon=True)
+    _async_threads.append(t)
+    t.start()
+
+
+def put_object_then_notify(self: S3Response) -> Any:
+    """moto notifies inside its backend's put_object, before the response handler stores the object's
+    metadata and tags; AWS notifies once the object is complete. Hold the notifications until then."""
+    _deferred.events = []
+    try:
+        return _ORIGINAL_PUT_OBJECT(self)
+    finally:
+        events, _deferred.events = _deferred.events, None
+        for fn, event in events:
+            _start_async(fn, event)
+
+
+def drain(timeout: float = 60.0) -> None:
+    """Wait for asynchronous invocations in flight (e.g. before stopping the server)."""
+    deadline = time.monotonic() + timeout
+    while _async_threads:
+        t = _async_threads.pop()
+        t.join(max(0.0, deadline - time.monotonic()))
+
+
 def invocations() -> list[dict[str, Any]]:
     """What ran through the adapter in this process (function, request id, handler, errored)."""
     return list(_invocations)
@@ -244,6 +304,8 @@ def install() -> None:
         sys.stdout = _stdout
     LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign,assignment]
     s3_notifications._get_s3_event = s3_event_with_version
+    s3_notifications._invoke_awslambda = s3_invoke_async
+    S3Response.put_object = put_object_then_notify  # type: ignore[method-assign]
     _installed = True
 
 
@@ -251,6 +313,8 @@ def uninstall() -> None:
     global _installed, _stdout
     LambdaFunction._invoke_lambda = _ORIGINAL  # type: ignore[method-assign]
     s3_notifications._get_s3_event = _ORIGINAL_S3_EVENT
+    s3_notifications._invoke_awslambda = _ORIGINAL_S3_INVOKE
+    S3Response.put_object = _ORIGINAL_PUT_OBJECT  # type: ignore[method-assign]
     if isinstance(sys.stdout, _ThreadStdout):
         sys.stdout = sys.stdout._real
     _stdout = None

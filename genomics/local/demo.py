@@ -122,11 +122,14 @@ def row(up: Upload, job: dict[str, Any]) -> dict[str, Any]:
     qc = job.get("qc") or {}
     summary = qc.get("summary") or {}
     outputs = {k: v for k, v in (job.get("outputs") or {}).items() if k != "bucket"}
+    reason = job.get("reason")
+    if reason is None and job["status"] == model.QC_FAILED:
+        reason = "; ".join(r for r in qc.get("reasons") or [] if " fail " in r) or qc.get("deciding_metric")
     return {
         "sample_id": up.sample_id,
         "file": up.key,
         "status": job["status"],
-        "reason": job.get("reason"),
+        "reason": reason,
         "qc": {
             "verdict": qc.get("verdict"),
             "records": summary.get("records"),
@@ -141,7 +144,7 @@ def row(up: Upload, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    cols = ("sample", "file", "status", "records", "snps", "indels", "ts/tv", "qc", "outputs")
+    cols = ("sample", "file", "status", "records/reads", "snps", "indels", "ts/tv", "qc", "outputs")
     lines = []
     table = []
     for r in rows:
@@ -151,7 +154,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 r["sample_id"],
                 r["file"].rsplit("/", 1)[-1],
                 r["status"],
-                "" if q["records"] is None else str(q["records"] if q["records"] is not None else q["reads"]),
+                str(q["records"] if q["records"] is not None else q["reads"] if q["reads"] is not None else ""),
                 "" if q["snps"] is None else str(q["snps"]),
                 "" if q["indels"] is None else str(q["indels"]),
                 "" if q["ts_tv"] is None else f"{q['ts_tv']:.2f}",

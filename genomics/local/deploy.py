@@ -15,15 +15,11 @@ from genomics.deployment import FUNCTIONS, TABLES, Names, Settings
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 SFN_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 
 
@@ -140,9 +136,9 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
         },
     )
 
-    sfn_role = iam.create_role(
-        RoleName=f"{names.state_machine}-role", AssumeRolePolicyDocument=json.dumps(SFN_TRUST)
-    )["Role"]["Arn"]
+    sfn_role = iam.create_role(RoleName=f"{names.state_machine}-role", AssumeRolePolicyDocument=json.dumps(SFN_TRUST))[
+        "Role"
+    ]["Arn"]
     sm = sfn.create_state_machine(
         name=names.state_machine,
         definition=json.dumps(workflow.definition(function_arns)),

@@ -75,6 +75,7 @@ def local_cloud(port: int | None = None) -> Iterator[LocalCloud]:
         urllib.request.urlopen(req, timeout=10).read()
         yield LocalCloud(port=port, server=server)
     finally:
+        adapter.drain()
         server.stop()
         adapter.uninstall()
         for k, v in saved.items():
