@@ -64,9 +64,20 @@ CODES: dict[str, str] = {
 
 
 class ProcessingError(UserInputError):
-    """A user-fixable processing failure (stable ``code``, message and location)."""
+    """A user-fixable processing failure (stable ``code``, message and location).
+
+    ``str()`` starts with the code, so the Lambda error's ``errorMessage`` (what Step Functions puts in
+    the ``Cause`` that MarkFailed records) carries it; ``to_json`` keeps the three parts apart.
+    """
 
     code = "PROC_UNREADABLE_INPUT"
+
+    def __str__(self) -> str:
+        where = f" [{self.location}]" if self.location else ""
+        return f"{self.code}: {self.args[0] if self.args else ''}{where}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.args[0] if self.args else "", "location": self.location}
 
 
 class RefMismatch(ProcessingError):

@@ -284,6 +284,7 @@ def test_process_local_ref_mismatch_is_coded(tmp_path):
         vcf.process_local(str(src), str(tmp_path / "out"), reference=str(fa))
     assert ei.value.code == "PROC_REF_MISMATCH" and "c1:600" in (ei.value.location or "")
     assert ei.value.code in vcf.CODES
+    assert str(ei.value).startswith("PROC_REF_MISMATCH: ") and ei.value.to_json()["location"].endswith("c1:600")
     assert not list((tmp_path / "out").glob("*.vcf.gz"))
 
 
