@@ -34,6 +34,7 @@ TransientError = errors.TransientError
 
 CODES = vcf.CODES
 FASTA_SUFFIX = ".fa"
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 # Reference bytes fetched around a shard's region (left-alignment reads sequence before a record).
 REFERENCE_WINDOW = 100_000
 
@@ -273,41 +274,66 @@ def fai_byte_range(entry: tuple[int, int, int, int], start: int, end: int) -> tu
     return at(start), at(end) if end < length else at(max(length - 1, 0)) + lw
 
 
+def _reference_candidates(cfg: Config, job: Job, header: str) -> tuple[str, list[tuple[str, str]]]:
+    """(bucket, [(assembly, key), ...]) to try, in order."""
+    bucket, rest = _parse_s3_uri(cfg.reference_uri)
+    if rest.endswith(FASTA_SUFFIXES):  # one FASTA for every upload
+        label = job.assembly or vcf.basename_of(rest.rsplit("/", 1)[-1].split(".")[0])
+        return bucket, [(label, rest)]
+    # An assembly the upload names is the only candidate; otherwise whatever the header suggests.
+    names = [job.assembly] if job.assembly else vcf.header_assemblies(header)
+    return bucket, [(a, f"{rest}/{a}{FASTA_SUFFIX}" if rest else f"{a}{FASTA_SUFFIX}") for a in dict.fromkeys(names)]
+
+
 def resolve_reference(
     s3: Any, cfg: Config, job: Job, header: str, scratch: Path, *,
     window: tuple[str, int, int] | None = None, fetch: bool = True,
 ) -> Reference:
-    """Find ``<REFERENCE_URI>/<assembly>.fa`` (+ ``.fai``) and make it usable locally.
+    """Find the reference FASTA and make it usable locally.
 
-    The assembly is ``input.assembly`` or one the header names (contig ``assembly=``, ``##reference``).
-    With ``window`` (contig, start, end) only that part of the FASTA is fetched (sparse file); with
-    ``fetch=False`` nothing is downloaded (gather only records which reference the shards used).
+    ``REFERENCE_URI`` is one FASTA for every upload (``s3://b/refs/GRCh38.fa``) or a prefix holding
+    ``<assembly>.fa`` (+ ``.fai``); the assembly is ``input.assembly`` or one the header names (contig
+    ``assembly=``, ``##reference``). An explicit ``input.assembly`` without a FASTA is an error
+    (``PROC_REF_NOT_FOUND``); header-derived names without one only skip left-alignment (noted).
+    With ``window`` (contig, start, end) only that part of an uncompressed, indexed FASTA is fetched
+    (sparse file); with ``fetch=False`` nothing is downloaded (gather only records which was used).
     """
     if not cfg.reference_uri:
         return Reference(None, None, "no reference configured: left-alignment and REF check skipped")
-    bucket, prefix = _parse_s3_uri(cfg.reference_uri)
-    candidates = [a for a in [job.assembly, *vcf.header_assemblies(header)] if a]
-    for assembly in dict.fromkeys(candidates):
-        key = f"{prefix}/{assembly}{FASTA_SUFFIX}" if prefix else f"{assembly}{FASTA_SUFFIX}"
-        if not _exists(s3, bucket, key) or not _exists(s3, bucket, key + ".fai"):
+    bucket, candidates = _reference_candidates(cfg, job, header)
+    for assembly, key in candidates:
+        if not _exists(s3, bucket, key):
             continue
         info = {"uri": f"s3://{bucket}/{key}", "assembly": assembly}
         if not fetch:
             return Reference(None, info, None)
-        local = scratch / f"{assembly}{FASTA_SUFFIX}"
-        _download(s3, bucket, key + ".fai", None, Path(str(local) + ".fai"))
-        if window is None:
-            _download(s3, bucket, key, None, local)
-        else:
-            fai = parse_fai(Path(str(local) + ".fai").read_text())
+        local = scratch / f"reference.{key.rsplit('/', 1)[-1]}"
+        fai = Path(f"{local}.fai")
+        has_fai = _exists(s3, bucket, key + ".fai")
+        if has_fai:
+            _download(s3, bucket, key + ".fai", None, fai)
+        if window is not None and has_fai and not key.endswith(".gz"):
             contig, start, end = window
+            entries = parse_fai(fai.read_text())
             ranges = []
-            if contig in fai:
-                ranges.append(fai_byte_range(fai[contig], start - REFERENCE_WINDOW, end + REFERENCE_WINDOW))
+            if contig in entries:
+                ranges.append(fai_byte_range(entries[contig], start - REFERENCE_WINDOW, end + REFERENCE_WINDOW))
             _fetch_ranges(s3, bucket, key, None, _head_size(s3, bucket, key, None), ranges, local)
+        else:
+            _download(s3, bucket, key, None, local)
+            if key.endswith(".gz") and _exists(s3, bucket, key + ".gzi"):
+                _download(s3, bucket, key + ".gzi", None, Path(f"{local}.gzi"))
+            if not has_fai:
+                vcf.tools.run(["samtools", "faidx", str(local)])
         return Reference(str(local), info, None)
+    if job.assembly:
+        raise vcf.RefNotFound(
+            f"no reference FASTA for assembly {job.assembly!r} under {cfg.reference_uri}; upload "
+            f"{job.assembly}{FASTA_SUFFIX} (+ .fai) there or correct the upload's assembly",
+            location=cfg.reference_uri,
+        )
     note = (
-        f"no FASTA under {cfg.reference_uri} for assembly {candidates or 'unknown'}: "
+        f"no FASTA under {cfg.reference_uri} for assembly {[a for a, _ in candidates] or 'unknown'}: "
         "left-alignment and REF check skipped"
     )
     return Reference(None, None, note)

@@ -56,6 +56,7 @@ CHUNK = 1 << 20
 CODES: dict[str, str] = {
     "PROC_REF_MISMATCH": "a REF allele differs from the reference FASTA (bcftools norm --check-ref e)",
     "PROC_REF_CONTIG_MISSING": "a record's contig is not in the reference FASTA",
+    "PROC_REF_NOT_FOUND": "the upload names an assembly for which REFERENCE_URI has no FASTA",
     "PROC_UNREADABLE_INPUT": "bcftools could not parse the input as VCF/BCF",
     "PROC_MALFORMED_RECORD": "a record's INFO/FORMAT values disagree with the header (e.g. Number=A count)",
     "PROC_INPUT_NOT_FOUND": "the input object (or its version) does not exist",
@@ -90,6 +91,10 @@ class RefContigMissing(ProcessingError):
 
 class MalformedRecord(ProcessingError):
     code = "PROC_MALFORMED_RECORD"
+
+
+class RefNotFound(ProcessingError):
+    code = "PROC_REF_NOT_FOUND"
 
 
 class UnreadableInput(ProcessingError):

@@ -305,3 +305,28 @@ class _Raw:
 
     def stream(self, **_):
         yield self._body
+
+
+def test_vcf_processor_reference_single_fasta_uri_and_missing_assembly(stack, monkeypatch, tmp_path):
+    seq = _reference(stack, tmp_path)
+    processed = stack.names.bucket("processed")
+    p = 1018
+    data = _mini_vcf([f"c1\t{p}\t.\t{seq[p - 1 : p + 2]}\t{seq[p - 1]}\t.\t.\t."])
+    # One FASTA for every upload: used whatever the header says.
+    _env(stack, monkeypatch, REFERENCE_URI=f"s3://{processed}/references/mini.fa")
+    event = _upload(stack, data, "proj/M/one.vcf")
+    out = _invoke(stack, {**event, "action": "process"})
+    side = json.loads(_get(processed, out["sidecar_key"]))
+    assert side["reference"]["uri"].endswith("/references/mini.fa") and side["realigned"] == 1
+    # A prefix, and an upload that names an assembly the stack has no FASTA for: a coded error.
+    _env(stack, monkeypatch, REFERENCE_URI=f"s3://{processed}/references")
+    event["input"]["assembly"] = "GRCh99"
+    with pytest.raises(vcf.RefNotFound) as ei:
+        _invoke(stack, {**event, "job_id": "job-2", "action": "process"})
+    assert ei.value.code == "PROC_REF_NOT_FOUND"
+    # Header-derived assembly without a FASTA: processed, left-alignment skipped and said so.
+    event["input"].pop("assembly")
+    other = _upload(stack, data.replace(b"assembly=mini", b"assembly=hg0"), "proj/M/hg0.vcf", job_id="job-3")
+    res = _invoke(stack, {**other, "action": "process"})
+    side = json.loads(_get(processed, res["sidecar_key"]))
+    assert side["reference"] is None and "hg0" in side["reference_note"] and side["realigned"] == 0
