@@ -29,7 +29,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from genomics.errors import reraise_transient
+from genomics import references
+from genomics.errors import UserInputError, reraise_transient
 from genomics.ledger import model
 from genomics.ledger.model import KeyLayoutError, ObjectRef, decode_event_key, parse_key
 from genomics.ledger.store import InvalidTransition, Ledger
@@ -143,33 +144,6 @@ def upload_options(s3: Any, ref: ObjectRef, default_assay: str) -> UploadOptions
     )
 
 
-def fetch_reference(
-    s3: Any, reference_uri: str, assembly: str | None, cache_dir: str = "/tmp/references"
-) -> str | None:
-    """The reference FASTA (and its .fai) for an assembly, from ``REFERENCE_URI``/<assembly>.fa, cached
-    in the function's scratch space. None when no reference location or assembly is configured."""
-    if not reference_uri or not assembly:
-        return None
-    if not reference_uri.startswith("s3://"):
-        return os.path.join(reference_uri, f"{assembly}.fa")
-    bucket, _, prefix = reference_uri[5:].partition("/")
-    os.makedirs(cache_dir, exist_ok=True)
-    local = os.path.join(cache_dir, f"{assembly}.fa")
-    for suffix in ("", ".fai"):
-        if os.path.exists(local + suffix):
-            continue
-        key = f"{prefix.rstrip('/')}/{assembly}.fa{suffix}".lstrip("/")
-        try:
-            s3.download_file(bucket, key, local + suffix + ".part")
-        except ClientError as e:
-            reraise_transient(e)
-            if suffix:
-                continue  # samtools can index it itself
-            return None
-        os.replace(local + suffix + ".part", local + suffix)
-    return local
-
-
 def _lease_deadline(seconds: int = LEASE_SECONDS) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -268,15 +242,7 @@ def _validate_and_start(
 ) -> dict[str, Any]:
 
     if layout_error is not None:
-        reason = {"code": layout_error.code, "message": str(layout_error), "line": None}
-        ledger.update_file(sample_id, ref.file_id, {"status": model.REJECTED, "validation": {"errors": [reason]}})
-        ledger.transition(
-            job_id,
-            model.REJECTED,
-            actor=ACTOR,
-            attributes={"reason": str(layout_error), "error_code": layout_error.code},
-        )
-        return {"job_id": job_id, "status": model.REJECTED, "reason": str(layout_error)}
+        return _reject(ledger, job_id, sample_id, ref, layout_error.code, str(layout_error))
 
     options = upload_options(s3, ref, config.default_assay)
     assays = sorted(load_thresholds())
@@ -285,22 +251,11 @@ def _validate_and_start(
             f"assay {options.assay!r} (object metadata x-amz-meta-assay) has no QC thresholds on this stack; "
             f"use one of {', '.join(assays)}"
         )
-        ledger.update_file(
-            sample_id,
-            ref.file_id,
-            {
-                "status": model.REJECTED,
-                "validation": {"errors": [{"code": "INGEST_UNKNOWN_ASSAY", "message": message, "line": None}]},
-            },
-        )
-        ledger.transition(
-            job_id,
-            model.REJECTED,
-            actor=ACTOR,
-            attributes={"reason": f"INGEST_UNKNOWN_ASSAY: {message}", "error_code": "INGEST_UNKNOWN_ASSAY"},
-        )
-        return {"job_id": job_id, "status": model.REJECTED, "reason": message}
-    reference = fetch_reference(s3, config.reference_uri, options.assembly)
+        return _reject(ledger, job_id, sample_id, ref, "INGEST_UNKNOWN_ASSAY", message)
+    try:
+        reference = references.fetch(s3, config.reference_uri, options.assembly, "/tmp/references")
+    except UserInputError as e:
+        return _reject(ledger, job_id, sample_id, ref, e.code, str(e))
     source = HashingSource(S3Object(s3, ref.bucket, ref.key, ref.version_id, known_size=ref.size))
     report = validator(source, ref.key, options, reference)
     sha256 = source.sha256()
@@ -366,6 +321,16 @@ def _validate_and_start(
     execution_arn = start_workflow(sfn, config.state_machine_arn, job_id, payload)
     ledger.update_job(job_id, {"execution_arn": execution_arn})
     return {"job_id": job_id, "status": model.VALIDATING, "execution_arn": execution_arn}
+
+
+def _reject(ledger: Ledger, job_id: str, sample_id: str, ref: ObjectRef, code: str, message: str) -> dict[str, Any]:
+    """End the job REJECTED for a reason found before (or instead of) content validation."""
+    issue = {"code": code, "message": message, "line": None}
+    ledger.update_file(sample_id, ref.file_id, {"status": model.REJECTED, "validation": {"errors": [issue]}})
+    ledger.transition(
+        job_id, model.REJECTED, actor=ACTOR, attributes={"reason": f"{code}: {message}", "error_code": code}
+    )
+    return {"job_id": job_id, "status": model.REJECTED, "reason": f"{code}: {message}"}
 
 
 def _completed_twin(ledger: Ledger, sha256: str, sample_id: str, file_id: str) -> dict[str, Any] | None:

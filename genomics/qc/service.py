@@ -18,7 +18,6 @@ so re-running a job overwrites the same items (idempotent); no scans.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -31,11 +30,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from genomics import errors, references
 from genomics.observability import measure_step
 from genomics.qc import gate as qc_gate
 from genomics.qc.metrics import (
     ALIGNMENT_FORMATS,
-    QcInputError,
     compute,
     copy_to,
     scalar_metrics,
@@ -54,7 +53,6 @@ _SUMMARY_KEYS = ("samples", "records", "snps", "indels", "ts_tv", "het_hom_ratio
 CODES: dict[str, str] = {
     "QC_EVENT_INVALID": "the event lacks project, sample_id, job_id or input.sha256/bucket/key",
     "QC_STORE_FAILED": "S3 or DynamoDB refused a write for a non-transient reason (permissions, schema)",
-    "QC_REFERENCE_URI": "REFERENCE_URI must be s3://bucket/key ending in .fa, .fasta or .fa.gz",
     "QC_NO_RESULTS": "cohort report asked for a project with no stored QC results",
 }
 
@@ -67,9 +65,7 @@ _TRANSIENT_CODES = frozenset({
 T = TypeVar("T")
 
 
-class TransientError(Exception):
-    """AWS throttled or failed on its side after botocore's retries; the workflow retries this error by
-    name (see genomics.workflow.TRANSIENT_ERRORS). Defined here for now: it belongs in a shared module."""
+TransientError = errors.TransientError
 
 
 class QcStoreError(RuntimeError):
@@ -204,21 +200,6 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> None
         f"S3 PutObject s3://{bucket}/{key}")
 
 
-def _fetch_reference(s3: Any, uri: str, folder: Path) -> str:
-    if not uri.startswith("s3://") or not uri.endswith((".fa", ".fasta", ".fa.gz", ".fasta.gz")):
-        raise QcInputError("QC_REFERENCE_URI", f"REFERENCE_URI={uri!r}: expected s3://bucket/key.fa")
-    bucket, key = uri[5:].split("/", 1)
-    local = folder / Path(key).name
-    aws(lambda: s3.download_file(bucket, key, str(local)), f"S3 GetObject {uri}")
-    from botocore.exceptions import ClientError
-
-    for suffix in (".fai", ".gzi"):
-        # the index is optional: samtools builds a .fai itself (in scratch) when it is missing
-        with contextlib.suppress(ClientError):
-            s3.download_file(bucket, key + suffix, str(local) + suffix)
-    return str(local)
-
-
 def _scratch_limit(folder: str) -> int:
     free = shutil.disk_usage(folder).free
     return max(0, min(DEFAULT_SCRATCH_LIMIT, free - 256 * 1024**2))
@@ -287,7 +268,7 @@ def run_quality_metrics(
             reference = None
             if fmt in ALIGNMENT_FORMATS:
                 if fmt == "cram" and reference_uri:
-                    reference = _fetch_reference(s3, reference_uri, Path(tmp))
+                    reference = references.fetch(s3, reference_uri, inp.get("assembly"), Path(tmp))
                 size = (aws(source.size, f"S3 HeadObject {source.name}") if inp.get("size") is None
                         else int(inp["size"]))
                 limit = _scratch_limit(tmp) if scratch_limit is None else scratch_limit

@@ -16,6 +16,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.validation.sam", "SAM/BAM/CRAM"),
     ("genomics.validation.fastq", "FASTQ"),
     ("genomics.validation.bcl", "BCL run folder"),
+    ("genomics.references", "reference"),
     ("genomics.ingest", "upload"),
     ("genomics.processing.vcf", "processing"),
     ("genomics.processing.service", "processing"),

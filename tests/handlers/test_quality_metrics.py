@@ -57,7 +57,18 @@ def cloud(aws_env, monkeypatch) -> Iterator[dict[str, Any]]:
 
 
 class Ctx:
+    """The Lambda context attributes the handler and Powertools read."""
+
     memory_limit_in_mb = 3008
+    function_name = "genomics-hnd-quality-metrics"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:genomics-hnd-quality-metrics"
+    aws_request_id = "req-qc"
+    function_version = "$LATEST"
+    log_group_name = "/aws/lambda/genomics-hnd-quality-metrics"
+    log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
 
 
 def _upload(s3: Any, bucket: str, key: str, data: bytes) -> dict[str, Any]:

@@ -150,3 +150,14 @@ def test_validation_handler_legacy_profile_accepts_1kg_pilot_header(stack, monke
     assert results["legacy"]["status"] == model.VALIDATING
     legacy_file = stack.ledger.sample("kg_legacy")["files"][0]
     assert "VCF_META_RESERVED" in {w["code"] for w in legacy_file["validation"]["warnings"]}
+
+
+def test_validation_handler_unknown_assay_rejected_before_validation(stack, monkeypatch):
+    raw = stack.names.bucket("raw")
+    resp = boto3.client("s3").put_object(Bucket=raw, Key="proj/S9/x.vcf.gz", Body=EUR.read_bytes(),
+                                         Metadata={"assay": "rnaseq"})
+    event = s3_event(raw, "proj/S9/x.vcf.gz", resp["VersionId"], EUR.stat().st_size)
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.REJECTED
+    assert out["reason"].startswith("INGEST_UNKNOWN_ASSAY") and "cohort" in out["reason"]
+    assert _executions(stack) == []
