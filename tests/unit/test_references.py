@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -28,7 +30,7 @@ def test_references_fetch_downloads_fasta_and_index(aws_env, tmp_path, corpus):
         s3.put_object(Bucket="refs", Key="genomes/ce.fa", Body=fasta)
         s3.put_object(Bucket="refs", Key="genomes/ce.fa.fai", Body=(corpus / "cram" / "ce.fa.fai").read_bytes())
         local = references.fetch(s3, "s3://refs/genomes", "ce", tmp_path / "cache")
-        assert local is not None and open(local, "rb").read() == fasta
+        assert local is not None and Path(local).read_bytes() == fasta
         assert (tmp_path / "cache" / "ce.fa.fai").exists()
         with pytest.raises(UserInputError) as e:
             references.fetch(s3, "s3://refs/genomes", "GRCh38", tmp_path / "cache")
