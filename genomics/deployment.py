@@ -179,6 +179,8 @@ class Settings:
     scatter_threshold_bytes: int = 512 * 1024 * 1024
     # Target size of one shard's region (bases) when a contig is split.
     scatter_region_bases: int = 50_000_000
+    # How many shards the Map state processes at once.
+    map_concurrency: int = 10
     # Default assay when an upload does not say (object metadata x-amz-meta-assay).
     default_assay: str = "wgs"
     # JSON of per-assay threshold overrides; "" means the documented defaults (genomics.qc.gate).

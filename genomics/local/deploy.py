@@ -70,7 +70,10 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
 
     for role in deployment.BUCKET_ROLES:
         bucket = names.bucket(role)
-        s3.create_bucket(Bucket=bucket)
+        location = (
+            {} if names.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": names.region}}
+        )
+        s3.create_bucket(Bucket=bucket, **location)
         s3.put_public_access_block(
             Bucket=bucket,
             PublicAccessBlockConfiguration={
@@ -141,7 +144,7 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
     ]["Arn"]
     sm = sfn.create_state_machine(
         name=names.state_machine,
-        definition=json.dumps(workflow.definition(function_arns)),
+        definition=json.dumps(workflow.definition(function_arns, map_concurrency=settings.map_concurrency)),
         roleArn=sfn_role,
         type="STANDARD",
     )
