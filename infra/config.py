@@ -57,8 +57,6 @@ class StackConfig:
     # Alerts: optional e-mail subscription of the alerts topic; monthly cost budget (USD).
     alert_email: str | None = None
     monthly_budget_usd: float = 50.0
-    # Step Functions Map concurrency for scattered VCF processing.
-    map_concurrency: int = 10
 
 
 def _camel(snake: str) -> str:
@@ -141,9 +139,11 @@ def stack_config_from(stack: str, get: Callable[[str], str | None]) -> StackConf
         raise ConfigError(f"config key 'rawStorageClass': one of {_STORAGE_CLASSES}")
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError("config key 'reservedConcurrency': at least 1 (omit it for unreserved)")
-    for name in ("raw_transition_days", "noncurrent_version_days", "access_log_days", "map_concurrency"):
+    for name in ("raw_transition_days", "noncurrent_version_days", "access_log_days"):
         if getattr(config, name) < 1:
             raise ConfigError(f"config key {_camel(name)!r}: at least 1")
+    if config.settings.map_concurrency < 1:
+        raise ConfigError("config key 'mapConcurrency': at least 1")
     return config
 
 
