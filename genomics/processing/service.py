@@ -450,7 +450,12 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         if kind["compression"] == "bgzf" and kind["format"] == "vcf":
             with _reading_input(job):
                 _download(s3, job.bucket, job.key, job.version_id, local)
+            declared = vcf.header_text(str(local))  # before indexing: htslib adds contigs from an index
             indexed = vcf.try_index_in_place(str(local))
+            if indexed is not None and not vcf.index_names_declared(declared, indexed[0]):
+                # Records on contigs the header lacks: the sorted copy declares them (as single pass does).
+                Path(indexed[0]).unlink()
+                indexed = None
             if indexed is not None:
                 idx_key = f"{job.work_prefix}source/{Path(indexed[0]).name}"
                 _upload(s3, Path(indexed[0]), cfg.processed_bucket, idx_key)

@@ -859,6 +859,15 @@ def try_index_in_place(path: str) -> tuple[str, list[str]] | None:
         return None
 
 
+def index_names_declared(header: str, index_path: str) -> bool:
+    """Every contig the index has records for is declared in ``header`` (read before indexing: with an
+    index beside the file htslib adds the index's contigs to the header it reports)."""
+    declared = {c["contig"] for c in parse_header_contigs(header)}
+    idx = parse_tabix_index(Path(index_path).read_bytes())
+    used = {n for n, r in zip(idx.names, idx.refs, strict=False) if r.bins or r.n_mapped}
+    return used <= declared
+
+
 def source_contigs(path: str) -> list[dict[str, Any]]:
     """Contigs of an indexed source in index order: name, length (header, else None) and record count."""
     lengths = {c["contig"]: c["length"] for c in parse_header_contigs(header_text(path))}

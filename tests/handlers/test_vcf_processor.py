@@ -330,3 +330,20 @@ def test_vcf_processor_reference_single_fasta_uri_and_missing_assembly(stack, mo
     res = _invoke(stack, {**other, "action": "process"})
     side = json.loads(_get(processed, res["sidecar_key"]))
     assert side["reference"] is None and "hg0" in side["reference_note"] and side["realigned"] == 0
+
+
+def test_vcf_processor_scatter_bgzf_with_undeclared_contigs_uses_a_copy(stack, monkeypatch, tmp_path):
+    # 1kg.vcf.gz recompressed as BGZF: indexable in place, but its header declares no contigs.
+    bgzf = tmp_path / "1kg.bgzf.vcf.gz"
+    with open(bgzf, "wb") as fh:
+        subprocess.run(["bgzip", "-c"], input=gzip.decompress(_onekg().read_bytes()), stdout=fh, check=True)
+    data = bgzf.read_bytes()
+    _env(stack, monkeypatch)
+    event = _upload(stack, data, "proj/KG/1kg.bgzf.vcf.gz")
+    processed = stack.names.bucket("processed")
+    single = _invoke(stack, {**event, "action": "process"})
+    single_body = _records(_get(processed, single["vcf_key"]), tmp_path, "single.vcf.gz")
+    _env(stack, monkeypatch, SCATTER_THRESHOLD_BYTES="1000", SCATTER_REGION_BASES="10000")
+    plan, _, gathered = _run_scatter(stack, {**event, "job_id": "job-s"})
+    assert plan["source"]["bucket"] == processed and plan["source"]["key"].startswith("tmp/job-s/")
+    assert _records(_get(processed, gathered["vcf_key"]), tmp_path, "g.vcf.gz") == single_body
