@@ -18,12 +18,30 @@ from genomics.local.server import ACCOUNT_ID, REGION, LocalCloud, local_cloud
 @contextmanager
 def deployed(stack: str = "test", settings: Settings | None = None) -> Iterator[tuple[LocalCloud, LocalStack]]:
     with local_cloud() as cloud:
+        local = None
         try:
             names = Names(stack=stack, account_id=ACCOUNT_ID, region=REGION)
-            yield cloud, deploy(names, settings or Settings(stack=stack))
+            local = deploy(names, settings or Settings(stack=stack))
+            yield cloud, local
         finally:
+            if local is not None:
+                _settle(local.state_machine_arn)
             req = urllib.request.Request(f"{cloud.endpoint}/moto-api/reset", method="POST")
             urllib.request.urlopen(req, timeout=10).read()
+
+
+def _settle(state_machine_arn: str, timeout: float = 60.0) -> None:
+    """Let executions still running finish before the stack is reset under them."""
+    sfn = boto3.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            running = sfn.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
+        except sfn.exceptions.StateMachineDoesNotExist:
+            return
+        if not running:
+            return
+        time.sleep(0.2)
 
 
 def wait_execution(execution_arn: str, timeout: float = 120.0) -> dict:

@@ -129,9 +129,12 @@ def resolve(path: str) -> Callable[[Any, Any], Any]:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
+def patched_environ(values: dict[str, str], unset: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set ``values`` (and remove ``unset``) in os.environ for the block, then restore what was there."""
+    saved = {k: os.environ.get(k) for k in (*values, *unset)}
     os.environ.update({k: str(v) for k, v in values.items()})
+    for k in unset:
+        os.environ.pop(k, None)
     try:
         yield
     finally:
@@ -198,7 +201,7 @@ def invoke_in_process(fn: LambdaFunction, event: Any = None) -> tuple[str, bool,
             }
         )
         capture = _stdout.capture() if _stdout is not None else contextlib.nullcontext(io.StringIO())
-        with _environment(env), capture as logbuf:
+        with patched_environ(env), capture as logbuf:
             try:
                 result = resolve(handler_path(fn))(event, context)
                 payload = json.dumps(result, default=str)
@@ -211,7 +214,7 @@ def invoke_in_process(fn: LambdaFunction, event: Any = None) -> tuple[str, bool,
                     "stackTrace": traceback.format_exception(e)[-8:],
                 }
                 payload = json.dumps(err)
-                print(json.dumps({"level": "ERROR", "message": "handler failed", **err}))
+                logbuf.write(json.dumps({"level": "ERROR", "message": "handler failed", **err}) + "\n")
         logs = logbuf.getvalue()
     record.update(errored=errored, handler=handler_path(fn))
     _invocations.append(record)

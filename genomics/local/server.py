@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -59,27 +58,20 @@ def local_cloud(port: int | None = None) -> Iterator[LocalCloud]:
     """Start moto server on loopback, configure it, and point this process's AWS clients at it."""
     port = port or free_port()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
-    env = client_environment(port)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    adapter.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/moto-api/config",
-            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        urllib.request.urlopen(req, timeout=10).read()
-        yield LocalCloud(port=port, server=server)
-    finally:
-        adapter.drain()
-        server.stop()
-        adapter.uninstall()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with adapter.patched_environ(client_environment(port)):
+        adapter.install()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/moto-api/config",
+                data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            urllib.request.urlopen(req, timeout=10).read()
+            yield LocalCloud(port=port, server=server)
+        finally:
+            adapter.drain()
+            server.stop()
+            adapter.uninstall()

@@ -7,19 +7,15 @@ import gzip
 import hashlib
 import json
 import subprocess
-import threading
 from pathlib import Path
-from urllib.parse import unquote_plus
 
 import boto3
 import pytest
 
 from genomics.cli import main as cli_main
-from genomics.deployment import Settings
-from genomics.ledger import Ledger, ObjectRef, model
-from genomics.local import adapter
+from genomics.ledger import Ledger, model
 from genomics.local.demo import DEMO_SETTINGS, Upload, demo_uploads, run_uploads
-from tests.localcloud import deployed, wait_execution
+from tests.localcloud import deployed
 
 _scans: list[str] = []
 
@@ -196,142 +192,6 @@ def test_e2e_cost_report_sums_job_estimates(pipeline, capsys):
 
 def test_e2e_no_scan_anywhere(pipeline):
     assert _scans == []
-
-
-# --------------------------------------------------------------------------------------------------
-# Idempotency and failure handling (each on its own stack)
-# --------------------------------------------------------------------------------------------------
-EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
-FAST = Settings(stack="fx", scatter_threshold_bytes=10**12)
-
-
-def _put(stack, key: str, path: Path) -> ObjectRef:
-    raw = stack.names.bucket("raw")
-    # EUR_test.vcf.gz is a 1000 Genomes population excerpt: QC'd as a cohort.
-    resp = boto3.client("s3").put_object(Bucket=raw, Key=key, Body=path.read_bytes(), Metadata={"assay": "cohort"})
-    return ObjectRef(raw, key, resp["VersionId"])
-
-
-def _wait_terminal(ledger: Ledger, job_id: str) -> dict:
-    import time
-
-    from genomics.local.demo import _wait_job
-
-    return _wait_job(ledger, job_id, time.monotonic() + 300)
-
-
-def test_e2e_same_event_50_times_concurrently_one_job_one_execution():
-    with deployed("conc", FAST) as (_cloud, stack):
-        ref = _put(stack, "p/S1/in.vcf.gz", EUR)  # the notification delivers it once
-        ledger = _ledger(stack)
-        first = _wait_terminal(ledger, ref.job_id())
-        assert first["status"] == model.COMPLETED
-        from tests.handlers.conftest import s3_event
-
-        event = s3_event(ref.bucket, ref.key, ref.version_id, EUR.stat().st_size)
-        lam = boto3.client("lambda")
-        errors: list[Exception] = []
-
-        def fire() -> None:
-            try:
-                lam.invoke(FunctionName=stack.names.function("validation-handler"), Payload=json.dumps(event))
-            except Exception as e:  # pragma: no cover - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=fire) for _ in range(50)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-        assert len(ledger.jobs_for_file(ref.file_id)) == 1
-        sfn = boto3.client("stepfunctions")
-        assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
-        assert ledger.get_job(ref.job_id())["status"] == model.COMPLETED
-
-
-def _fail_first(monkeypatch, function: str, exc: Exception, times: int = 1) -> dict:
-    """Make the in-process handler of ``function`` raise ``exc`` on its first ``times`` invocations."""
-    state = {"left": times}
-    real = adapter.resolve
-
-    def resolve(path: str):
-        fn = real(path)
-        if not path.startswith(f"handlers.{function}."):
-            return fn
-
-        def wrapped(event, context):
-            if state["left"] > 0:
-                state["left"] -= 1
-                raise exc
-            return fn(event, context)
-
-        return wrapped
-
-    monkeypatch.setattr(adapter, "resolve", resolve)
-    return state
-
-
-def test_e2e_handler_crash_midway_marks_job_failed(monkeypatch):
-    with deployed("crash", FAST) as (_cloud, stack):
-        _fail_first(monkeypatch, "quality_metrics", RuntimeError("segfault in the middle of QC"), times=10)
-        ref = _put(stack, "p/S1/in.vcf.gz", EUR)
-        job = _wait_terminal(_ledger(stack), ref.job_id())
-        assert job["status"] == model.FAILED
-        assert job["error"] == "RuntimeError" and "segfault" in job["cause"]
-        assert [h["to"] for h in job["history"]][-2:] == [model.QC, model.FAILED]
-        raw = boto3.client("s3").get_object(Bucket=ref.bucket, Key=ref.key)["Body"].read()
-        assert raw == EUR.read_bytes()
-        execution = boto3.client("stepfunctions").describe_execution(executionArn=job["execution_arn"])
-        assert execution["status"] == "FAILED"
-
-
-def test_e2e_async_retry_absorbs_one_failed_notification(monkeypatch):
-    from genomics.errors import TransientError
-
-    with deployed("aretry", FAST) as (_cloud, stack):
-        state = _fail_first(monkeypatch, "validation_handler", TransientError("throttled"), times=1)
-        ref = _put(stack, "p/S1/in.vcf.gz", EUR)
-        job = _wait_terminal(_ledger(stack), ref.job_id())
-        assert state["left"] == 0 and job["status"] == model.COMPLETED
-        msgs = boto3.client("sqs").receive_message(QueueUrl=stack.queue_url, VisibilityTimeout=0)
-        assert msgs.get("Messages", []) == []
-
-
-def test_e2e_transient_error_is_retried_to_completion(monkeypatch):
-    from genomics.errors import TransientError
-
-    with deployed("retry", FAST) as (_cloud, stack):
-        state = _fail_first(monkeypatch, "vcf_processor", TransientError("throttled"), times=2)
-        ref = _put(stack, "p/S1/in.vcf.gz", EUR)
-        job = _wait_terminal(_ledger(stack), ref.job_id())
-        assert state["left"] == 0
-        assert job["status"] == model.COMPLETED, job
-        assert [h["to"] for h in job["history"]].count(model.PROCESSING) == 1
-        desc = wait_execution(job["execution_arn"])
-        assert desc["status"] == "SUCCEEDED"
-
-
-def test_e2e_failed_notification_lands_in_dlq_and_replays(monkeypatch, capsys):
-    from genomics.errors import TransientError
-
-    with deployed("dlq", FAST) as (cloud, stack):
-        # The first attempt and Lambda's two asynchronous retries all fail.
-        state = _fail_first(monkeypatch, "validation_handler", TransientError("DynamoDB unavailable"), times=3)
-        ref = _put(stack, "p/S1/in.vcf.gz", EUR)
-        adapter.drain()
-        assert state["left"] == 0
-        sqs = boto3.client("sqs")
-        msgs = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-        assert len(msgs.get("Messages", [])) == 1
-        body = json.loads(msgs["Messages"][0]["Body"])
-        assert unquote_plus(body["requestPayload"]["Records"][0]["s3"]["object"]["key"]) == ref.key
-        assert cli_main(["replay", "--stack", stack.names.stack, "--endpoint-url", cloud.endpoint]) == 0
-        result = json.loads(capsys.readouterr().out)
-        assert [r["job_id"] for r in result["replayed"]] == [ref.job_id()]
-        job = _wait_terminal(_ledger(stack), ref.job_id())
-        assert job["status"] == model.COMPLETED
-        assert sqs.receive_message(QueueUrl=stack.queue_url, VisibilityTimeout=0).get("Messages", []) == []
 
 
 def test_e2e_demo_uploads_are_real_files():

@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from genomics.deployment import FUNCTIONS, TABLES, Names
+from genomics.local.adapter import patched_environ
 from genomics.local.deploy import deploy
 from infra.config import settings_from
 from tests.infra.resources import PROJECT, STACKS, declared_resources, stack_config
@@ -26,22 +27,15 @@ def both(request):
     cfg = stack_config(stack)
     settings = settings_from(stack, lambda key: cfg.get(f"{PROJECT}:{key}"))
     names = Names(stack, MOCK_ACCOUNT, MOCK_REGION)
-    import os
-
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")}
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    try:
-        with mock_aws():
-            session = boto3.Session(region_name=MOCK_REGION)
-            local = deploy(names, settings, session)
-            yield stack, declared, session, local
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with (
+        patched_environ(
+            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, unset=("AWS_ENDPOINT_URL",)
+        ),
+        mock_aws(),
+    ):
+        session = boto3.Session(region_name=MOCK_REGION)
+        local = deploy(names, settings, session)
+        yield stack, declared, session, local
 
 
 def _of(declared: list[dict[str, Any]], typ: str) -> list[dict[str, Any]]:
@@ -70,7 +64,8 @@ def test_drift_tables_keys_and_indexes(both):
         declared_gsis = {}
         for g in inp.get("globalSecondaryIndexes", []):
             ks = g.get("keySchemas") or [{"attributeName": g.get("hashKey"), "keyType": "HASH"}] + (
-                [{"attributeName": g["rangeKey"], "keyType": "RANGE"}] if g.get("rangeKey") else [])
+                [{"attributeName": g["rangeKey"], "keyType": "RANGE"}] if g.get("rangeKey") else []
+            )
             declared_gsis[g["name"]] = {k["keyType"]: k["attributeName"] for k in ks}
         assert local_gsis == declared_gsis, (stack, r["name"])
     assert len(_of(declared, "aws:dynamodb/table:Table")) == len(TABLES)
@@ -105,8 +100,9 @@ def _arn_to_name(obj: Any) -> Any:
 def test_drift_state_machine_definition(both):
     stack, declared, session, local = both
     (sm,) = _of(declared, "aws:sfn/stateMachine:StateMachine")
-    local_def = json.loads(session.client("stepfunctions").describe_state_machine(
-        stateMachineArn=local.state_machine_arn)["definition"])
+    local_def = json.loads(
+        session.client("stepfunctions").describe_state_machine(stateMachineArn=local.state_machine_arn)["definition"]
+    )
     assert _arn_to_name(json.loads(sm["inputs"]["definition"])) == _arn_to_name(local_def), stack
     assert sm["inputs"]["name"] == local.names.state_machine
 
@@ -122,5 +118,6 @@ def test_drift_notification_and_dead_letter_queue(both):
     assert local.names.dead_letter_queue in queues, stack
     (invoke_cfg,) = _of(declared, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     local_cfg = session.client("lambda").get_function_event_invoke_config(
-        FunctionName=local.names.function("validation-handler"))
+        FunctionName=local.names.function("validation-handler")
+    )
     assert local_cfg["MaximumRetryAttempts"] == int(invoke_cfg["inputs"].get("maximumRetryAttempts", 2)), stack
