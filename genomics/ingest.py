@@ -19,6 +19,7 @@ The raw object is only ever read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -209,13 +210,10 @@ def ingest_record(
         project, sample_id, layout_error = "_unassigned", "_unassigned", e
     job_id = ref.job_id()
     created = ledger.create_job(ref, job_id=job_id, project=project, sample_id=sample_id, actor=ACTOR)
-    ledger.record_file(
-        ref,
-        project=project,
-        sample_id=sample_id,
-        job_id=job_id,
-        attributes={"status": model.RECEIVED} if created else None,
-    )
+    if created or not ledger.has_file(sample_id, ref.file_id):
+        ledger.record_file(
+            ref, project=project, sample_id=sample_id, job_id=job_id, attributes={"status": model.RECEIVED}
+        )
     lease = _claim(ledger, job_id)
     if lease is None:
         job = ledger.get_job(job_id)
@@ -223,8 +221,10 @@ def ingest_record(
     try:
         return _validate_and_start(ref, project, sample_id, job_id, layout_error, config, ledger, s3, sfn, validator)
     except Exception:
-        # Hand the lease back so that Lambda's retry of this event (or a replay) can resume at once.
-        ledger.move_lease(job_id, expect=lease, until="")
+        # Hand the lease back so that Lambda's retry of this event (or a replay) can resume at once;
+        # if even that fails, the lease expires and the original error is what gets reported.
+        with contextlib.suppress(Exception):
+            ledger.move_lease(job_id, expect=lease, until="")
         raise
 
 
@@ -240,7 +240,6 @@ def _validate_and_start(
     sfn: Any,
     validator: Validator,
 ) -> dict[str, Any]:
-
     if layout_error is not None:
         return _reject(ledger, job_id, sample_id, ref, layout_error.code, str(layout_error))
 

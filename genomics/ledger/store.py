@@ -356,6 +356,16 @@ class Ledger:
         }
         self._call("put_item", TableName=self.metadata_table, Item=serialize(item))
 
+    def has_file(self, sample_id: str, file_id: str) -> bool:
+        resp = self._call(
+            "get_item",
+            TableName=self.metadata_table,
+            Key=serialize({"pk": f"SAMPLE#{sample_id}", "sk": f"FILE#{file_id}"}),
+            ProjectionExpression="pk",
+            ConsistentRead=True,
+        )
+        return "Item" in resp
+
     def update_file(self, sample_id: str, file_id: str, attributes: Mapping[str, Any]) -> None:
         names, values, sets = {}, {}, []
         for i, (k, v) in enumerate(attributes.items()):

@@ -161,3 +161,14 @@ def test_validation_handler_unknown_assay_rejected_before_validation(stack, monk
     assert out["status"] == model.REJECTED
     assert out["reason"].startswith("INGEST_UNKNOWN_ASSAY") and "cohort" in out["reason"]
     assert _executions(stack) == []
+
+
+def test_validation_handler_redelivery_after_completion_keeps_file_record(stack, monkeypatch):
+    event, ref = _upload(stack, EUR, "proj/EUR/keep.vcf.gz")
+    _invoke(stack, event, monkeypatch)
+    before = stack.ledger.sample("EUR")["files"][0]
+    assert before["validation"]["valid"] is True and before["sha256"]
+    again = _invoke(stack, event, monkeypatch)["results"][0]  # S3 delivers the event once more, later
+    assert again["duplicate_event"] is True
+    after = stack.ledger.sample("EUR")["files"][0]
+    assert after == before
