@@ -212,7 +212,8 @@ class Grant:
     actions: tuple[str, ...]
     kind: ResourceKind
     target: str  # bucket or table role, or "" for the state machine/queue
-    key_prefix: str = "*"  # for kind == "objects": object key pattern under the bucket
+    # For kind == "objects": the object key pattern under the bucket (the whole bucket by default).
+    key_prefix: str = "*"
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
              "SCATTER_REGION_BASES", "REFERENCE_URI"),
         grants=(
             Grant(_S3_READ, "objects", "raw"),
-            Grant((*_S3_READ, *_S3_WRITE, "s3:DeleteObject"), "objects", "processed"),
+            # Outputs are staged under tmp/<job>/ and copied into processed/; tmp objects are deleted.
+            Grant((*_S3_READ, *_S3_WRITE), "objects", "processed", "processed/*"),
+            Grant((*_S3_READ, *_S3_WRITE, "s3:DeleteObject"), "objects", "processed", "tmp/*"),
+            Grant(_S3_READ, "objects", "processed", "references/*"),
             Grant(("s3:ListBucket",), "bucket", "processed"),
         ),
     ),
@@ -281,7 +285,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
              "DEFAULT_ASSAY", "REFERENCE_URI"),
         grants=(
             Grant(_S3_READ, "objects", "raw"),
-            Grant((*_S3_READ, *_S3_WRITE), "objects", "processed"),
+            Grant(_S3_READ, "objects", "processed", "processed/*"),
+            Grant(_S3_READ, "objects", "processed", "references/*"),
+            Grant((*_S3_READ, *_S3_WRITE), "objects", "processed", "reports/*"),
             Grant(("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:Query"), "table", "qc"),
         ),
     ),
@@ -342,7 +348,8 @@ def ephemeral_mb(logical: str, settings: Settings) -> int:
 
 # Raw uploads: <project>/<sample_id>/<file name>. Only keys under this layout start a job.
 RAW_KEY_LAYOUT = "<project>/<sample_id>/<file>"
-# Processed outputs: content-addressed, so reprocessing the same input yields the same keys.
-PROCESSED_PREFIX = "processed"
-TMP_PREFIX = "tmp"
-REPORTS_PREFIX = "reports"
+# The processed bucket's prefixes (the functions' grants are scoped to them):
+PROCESSED_PREFIX = "processed"  # normalised outputs, content-addressed: same input, same keys
+TMP_PREFIX = "tmp"  # staging and scatter intermediates; expire after a day
+REPORTS_PREFIX = "reports"  # MultiQC reports, raw tool outputs, qc.json
+REFERENCES_PREFIX = "references"  # reference FASTAs (REFERENCE_URI=s3://<processed>/references)
