@@ -122,6 +122,10 @@ class HandlerImage(pulumi.ComponentResource):
             dockerfile=docker_build.DockerfileArgs(location=str(REPO_ROOT / DOCKERFILE)),
             platforms=[docker_build.Platform.LINUX_AMD64],
             push=True,
+            # Lambda rejects OCI image indexes, which BuildKit makes when it attaches its default
+            # provenance attestation. The embedded client has no switch for that; the docker CLI honours
+            # BUILDX_NO_DEFAULT_ATTESTATIONS=1 (set by .github/workflows/deploy.yml), so build through it.
+            exec_=True,
             # Previews do not build (fast PR previews); `pulumi up` builds and pushes.
             build_on_preview=False,
             tags=[pulumi.Output.concat(url, ":", tag), pulumi.Output.concat(url, ":", args.names.stack)],

@@ -37,3 +37,15 @@ def test_image_content_tag_changes_with_dockerfile(tmp_path: Path) -> None:
     first = content_tag(tmp_path)
     (tmp_path / "images" / "Dockerfile").write_text("FROM debian\n")
     assert content_tag(tmp_path) != first, "a Dockerfile change kept the tag"
+
+
+def test_image_builds_single_manifest_for_lambda(program) -> None:
+    """Lambda rejects image indexes: the image builds through the docker CLI (exec mode), where the
+    deploy workflow's BUILDX_NO_DEFAULT_ATTESTATIONS=1 keeps BuildKit from adding attestations."""
+    from tests.infra.resources import of_type
+
+    (image,) = of_type(program, "docker-build:index:Image")
+    assert image["inputs"].get("exec") is True, f"{image['urn']}: build in exec mode"
+    assert image["inputs"].get("platforms") == ["linux/amd64"], f"{image['urn']}: one platform only"
+    workflow = (Path(__file__).resolve().parents[2] / ".github" / "workflows" / "deploy.yml").read_text()
+    assert 'BUILDX_NO_DEFAULT_ATTESTATIONS: "1"' in workflow
