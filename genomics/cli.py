@@ -7,7 +7,7 @@ A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto 
                genomics status [SAMPLE | --job ID | --failed-since T | --project P] [--json]
                genomics replay [--dry-run]      genomics deliver PROJECT --partner NAME
                genomics report PROJECT          genomics upload FILE PROJECT SAMPLE [--assay A]
-               genomics cost PROJECT [--since T]
+               genomics cost PROJECT [--since T]    genomics reprocess JOB_ID
 Everything on this machine, on moto server:
                genomics local demo [--json]     genomics local serve
 Reference:     genomics codes                   (the error-code table)
@@ -212,6 +212,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_INVALID if result["failed"] else EXIT_OK
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from genomics.ingest import IngestConfig, reprocess
+
+    session, names = _stack(args)
+    config = IngestConfig(raw_bucket=names.bucket("raw"), state_machine_arn=names.state_machine_arn())
+    result = reprocess(
+        args.job,
+        config=config,
+        ledger=_ledger(session, names),
+        s3=session.client("s3"),
+        sfn=session.client("stepfunctions"),
+    )
+    _print_json(result)
+    return EXIT_OK
+
+
 def cmd_deliver(args: argparse.Namespace) -> int:
     from genomics.delivery import deliver
 
@@ -317,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true")
     stack_args(r)
     r.set_defaults(func=cmd_replay)
+
+    rp = sub.add_parser("reprocess", help="run an ended job's upload through the pipeline again (new job)")
+    rp.add_argument("job", metavar="JOB_ID")
+    stack_args(rp)
+    rp.set_defaults(func=cmd_reprocess)
 
     d = sub.add_parser("deliver", help="copy a project's QC-passed outputs to a partner's prefix")
     d.add_argument("project")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -195,8 +196,13 @@ def ingest_record(
     s3: Any = None,
     sfn: Any = None,
     validator: Validator = _default_validator,
+    run: int = 1,
+    actor: str = ACTOR,
 ) -> dict[str, Any]:
-    """Handle one S3 event record. Returns a small summary (job id, status, reason)."""
+    """Handle one S3 event record. Returns a small summary (job id, status, reason).
+
+    ``run`` > 1 is a deliberate reprocessing of the same object version (``genomics reprocess``): a new
+    job with its own id and execution; earlier jobs and their history stay as they were."""
     s3 = s3 or boto3.client("s3")
     sfn = sfn or boto3.client("stepfunctions")
     ref = object_ref(record)
@@ -208,8 +214,8 @@ def ingest_record(
         layout_error: KeyLayoutError | None = None
     except KeyLayoutError as e:
         project, sample_id, layout_error = "_unassigned", "_unassigned", e
-    job_id = ref.job_id()
-    created = ledger.create_job(ref, job_id=job_id, project=project, sample_id=sample_id, actor=ACTOR)
+    job_id = ref.job_id(run)
+    created = ledger.create_job(ref, job_id=job_id, project=project, sample_id=sample_id, actor=actor, run=run)
     if created or not ledger.has_file(sample_id, ref.file_id):
         ledger.record_file(
             ref, project=project, sample_id=sample_id, job_id=job_id, attributes={"status": model.RECEIVED}
@@ -330,6 +336,30 @@ def _reject(ledger: Ledger, job_id: str, sample_id: str, ref: ObjectRef, code: s
         job_id, model.REJECTED, actor=ACTOR, attributes={"reason": f"{code}: {message}", "error_code": code}
     )
     return {"job_id": job_id, "status": model.REJECTED, "reason": f"{code}: {message}"}
+
+
+def reprocess(
+    job_id: str, *, config: IngestConfig, ledger: Ledger, s3: Any = None, sfn: Any = None, actor: str = "operator"
+) -> dict[str, Any]:
+    """Run an ended job's object version through the pipeline again, as a new job (run n+1)."""
+    job = ledger.get_job(job_id)
+    if job["status"] not in model.TERMINAL:
+        raise IngestError(f"job {job_id} is still {job['status']}; wait for it to end before reprocessing")
+    runs = [int(j.get("run", 1)) for j in ledger.jobs_for_file(job["file_id"])]
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Reprocess",
+        "s3": {
+            "bucket": {"name": job["bucket"]},
+            "object": {
+                "key": urllib.parse.quote_plus(job["key"], safe="/"),
+                "versionId": job.get("version_id"),
+                "eTag": job.get("etag"),
+                "size": job.get("size"),
+            },
+        },
+    }
+    return ingest_record(record, config=config, ledger=ledger, s3=s3, sfn=sfn, run=max(runs) + 1, actor=actor)
 
 
 def _completed_twin(ledger: Ledger, sha256: str, sample_id: str, file_id: str) -> dict[str, Any] | None:

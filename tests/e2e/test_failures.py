@@ -68,6 +68,9 @@ def test_e2e_same_event_50_times_concurrently_one_job_one_execution():
         assert ledger.get_job(ref.job_id())["status"] == model.COMPLETED
 
 
+_real_resolve = adapter.resolve
+
+
 def _fail_first(monkeypatch, function: str, exc: Exception, times: int = 1) -> dict:
     """Make the in-process handler of ``function`` raise ``exc`` on its first ``times`` invocations."""
     state = {"left": times}
@@ -90,8 +93,8 @@ def _fail_first(monkeypatch, function: str, exc: Exception, times: int = 1) -> d
     return state
 
 
-def test_e2e_handler_crash_midway_marks_job_failed(monkeypatch):
-    with deployed("crash", FAST) as (_cloud, stack):
+def test_e2e_handler_crash_midway_marks_job_failed_then_reprocess(monkeypatch, capsys):
+    with deployed("crash", FAST) as (cloud, stack):
         _fail_first(monkeypatch, "quality_metrics", RuntimeError("segfault in the middle of QC"), times=10)
         ref = _put(stack, "p/S1/in.vcf.gz", EUR)
         job = _wait_terminal(_ledger(stack), ref.job_id())
@@ -102,6 +105,16 @@ def test_e2e_handler_crash_midway_marks_job_failed(monkeypatch):
         assert raw == EUR.read_bytes()
         execution = boto3.client("stepfunctions").describe_execution(executionArn=job["execution_arn"])
         assert execution["status"] == "FAILED"
+        # The cause is fixed: the operator reprocesses; a new job (run 2) completes, the failed one stays.
+        monkeypatch.setattr(adapter, "resolve", _real_resolve)
+        assert (
+            cli_main(["reprocess", job["job_id"], "--stack", stack.names.stack, "--endpoint-url", cloud.endpoint]) == 0
+        )
+        again = json.loads(capsys.readouterr().out)
+        assert again["job_id"] == ref.job_id(2) and again["job_id"] != job["job_id"]
+        done = _wait_terminal(_ledger(stack), again["job_id"])
+        assert done["status"] == model.COMPLETED and done["run"] == 2
+        assert _ledger(stack).get_job(job["job_id"])["status"] == model.FAILED
 
 
 def test_e2e_async_retry_absorbs_one_failed_notification(monkeypatch):

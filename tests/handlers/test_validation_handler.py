@@ -164,7 +164,7 @@ def test_validation_handler_unknown_assay_rejected_before_validation(stack, monk
 
 
 def test_validation_handler_redelivery_after_completion_keeps_file_record(stack, monkeypatch):
-    event, ref = _upload(stack, EUR, "proj/EUR/keep.vcf.gz")
+    event, _ref = _upload(stack, EUR, "proj/EUR/keep.vcf.gz")
     _invoke(stack, event, monkeypatch)
     before = stack.ledger.sample("EUR")["files"][0]
     assert before["validation"]["valid"] is True and before["sha256"]
