@@ -139,12 +139,19 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def _path(key: str) -> str:
+    """An escaped key that may wrap after each '/' (and nowhere else unless it must)."""
+    return "/<wbr>".join(_e(part) for part in key.split("/"))
+
+
 def _when(ts: Any) -> str:
     if not ts:
         return _DASH
     text = str(ts)
-    short = text[:19].replace("T", " ") + (" UTC" if text.endswith("Z") else "")
-    return f'<time datetime="{_e(text)}" title="{_e(text)}">{_e(short)}</time>'
+    day, _, clock = text[:19].partition("T")
+    zone = " UTC" if text.endswith("Z") else ""
+    return (f'<time datetime="{_e(text)}" title="{_e(text)}"><span class="d">{_e(day)}</span> '
+            f'<span class="t">{_e(clock)}{zone}</span></time>')
 
 
 def _badge(status: str, count: int | None = None) -> str:
@@ -177,7 +184,7 @@ def _output_links(job: Mapping[str, Any], link: Link | None, processed_bucket: s
         else:
             where = f"s3://{bucket}/{key}" if bucket else str(key)
             parts.append(f'<span class="out-text"><span class="lbl">{_e(label)}</span> '
-                         f"<code>{_e(where)}</code></span>")
+                         f"<code>{_path(where)}</code></span>")
     return " ".join(parts) if parts else _DASH
 
 
@@ -219,7 +226,7 @@ def _job_row(job: Mapping[str, Any], link: Link | None, processed_bucket: str | 
     key = str(job.get("key") or "")
     cells = [
         f'<td class="sample">{_e(job.get("sample_id"))}</td>',
-        f'<td class="key"><code title="{_e(job.get("file_id"))}">{_e(key)}</code></td>',
+        f'<td class="key"><code title="{_e(job.get("file_id"))}">{_path(key)}</code></td>',
         f'<td>{_e(job.get("format")) or _DASH}</td>',
         f"<td>{_badge(status)}</td>",
         f'<td class="qc">{_qc_cell(job, deciding)}</td>',
@@ -276,10 +283,11 @@ tr.s-qc_failed td:first-child{box-shadow:inset 3px 0 0 #bc4c00}
 tr.s-rejected td:first-child{box-shadow:inset 3px 0 0 #8250df}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 td.sample{font-weight:600;white-space:nowrap}
-td.key{max-width:280px;overflow-wrap:anywhere}
-td.reason{max-width:340px;overflow-wrap:anywhere;color:#57606a;font-size:13px}
+td.key{min-width:150px;max-width:280px;overflow-wrap:break-word}
+td.reason{min-width:200px;max-width:420px;overflow-wrap:break-word;color:#57606a;font-size:13px}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.when{white-space:nowrap;font-size:13px;color:#57606a}
+td.when .t{display:block}
 td.outputs{white-space:nowrap}
 .badge{display:inline-flex;align-items:center;gap:6px;border-radius:999px;padding:2px 10px;font-size:12px;
  font-weight:600;white-space:nowrap}
@@ -292,7 +300,8 @@ td.outputs{white-space:nowrap}
 a.out{display:inline-block;margin:0 4px 2px 0;padding:1px 8px;border:1px solid #d0d7de;border-radius:6px;
  color:#0969da;text-decoration:none;font-size:12px;font-weight:600}
 a.out:hover{background:#ddf4ff}
-.out-text{display:block;font-size:12px;white-space:normal;overflow-wrap:anywhere;max-width:360px}
+.out-text{display:block;font-size:12px;white-space:normal;overflow-wrap:break-word;min-width:170px;max-width:320px;
+ margin-bottom:3px}
 .out-text .lbl{font-weight:600;color:#57606a}
 .chip{display:inline-block;border-radius:4px;padding:0 6px;margin:1px 2px;font-size:12px}
 .chip.ok{background:#dafbe1;color:#1a7f37}.chip.held{background:#fff1e5;color:#953800}
@@ -354,6 +363,7 @@ def render_dashboard(
     else:
         delivery_table = '<p class="empty">No deliveries yet.</p>'
 
+    expiry = " Output links may expire: regenerate the page for fresh ones." if link is not None else ""
     summary = (f"{len(sample_ids)} samples &middot; {len(jobs)} files &middot; {len(all_jobs)} jobs"
                + (f" ({superseded} superseded by a later run)" if superseded else "")
                + f" &middot; estimated cost ${total_usd:.6f}")
@@ -382,8 +392,7 @@ def render_dashboard(
 {delivery_table}
 </section>
 </main>
-<footer>Built from the sample ledger (DynamoDB queries by key and index). Output links may expire; regenerate
-the page for fresh ones.</footer>
+<footer>Built from the sample ledger (DynamoDB queries by key and index).{expiry}</footer>
 </body>
 </html>
 """
