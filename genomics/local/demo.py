@@ -172,7 +172,19 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(as_json: bool = False) -> int:
+def save_outputs(stack: LocalStack, rows: list[dict[str, Any]], out_dir: Path) -> Path:
+    """Copy every output (normalised VCF, index, sidecar, MultiQC report) out of moto to ``out_dir``."""
+    s3 = boto3.client("s3")
+    bucket = stack.names.bucket("processed")
+    for r in rows:
+        for key in r["outputs"].values():
+            dest = out_dir / r["sample_id"] / key.rsplit("/", 1)[-1]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(dest))
+    return out_dir
+
+
+def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
     uploads = demo_uploads()
     with local_cloud() as cloud:
         names = Names(stack=DEMO_SETTINGS.stack, account_id=ACCOUNT_ID, region=REGION)
@@ -180,10 +192,12 @@ def main(as_json: bool = False) -> int:
         if not as_json:
             print(f"moto server on {cloud.endpoint}; stack {names.prefix} deployed; uploading {len(uploads)} files")
         rows = run_uploads(stack, uploads)
+        save_outputs(stack, rows, out_dir)
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
     else:
         print(render(rows))
+        print(f"\noutputs and MultiQC reports copied to {out_dir}/<sample>/ (open multiqc_report.html in a browser)")
     stuck = [r for r in rows if r["status"] not in model.TERMINAL]
     return 1 if stuck else 0
 
