@@ -20,7 +20,7 @@ import html
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from genomics.deployment import REPORTS_PREFIX
 from genomics.errors import reraise_transient
@@ -109,7 +109,7 @@ def reason_of(job: Mapping[str, Any]) -> str | None:
         return "; ".join(failing or reasons)
     if qc.get("deciding_metric"):
         return f"QC gate failed on {qc['deciding_metric']}"
-    return job.get("error") and str(job["error"])
+    return str(job["error"]) if job.get("error") else None
 
 
 def _deciding_values(ledger: Ledger, jobs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -177,14 +177,16 @@ def _output_links(job: Mapping[str, Any], link: Link | None, processed_bucket: s
         if bucket and link is not None:
             try:
                 url = link(str(bucket), str(key))
-            except ClientError as e:
+            except (BotoCoreError, ClientError) as e:
                 raise LinkError(f"no link for s3://{bucket}/{key}: {e}") from e
             parts.append(f'<a class="out" href="{_e(url)}" title="{_e(key)}" rel="noopener noreferrer">'
                          f"{_e(label)}</a>")
         else:
+            # The file name shows; the whole location (long bucket names, content hashes) unfolds.
             where = f"s3://{bucket}/{key}" if bucket else str(key)
-            parts.append(f'<span class="out-text"><span class="lbl">{_e(label)}</span> '
-                         f"<code>{_path(where)}</code></span>")
+            parts.append(f'<details class="out-text"><summary><span class="lbl">{_e(label)}</span> '
+                         f'<code>{_e(str(key).rsplit("/", 1)[-1])}</code></summary>'
+                         f'<code class="uri">{_path(where)}</code></details>')
     return " ".join(parts) if parts else _DASH
 
 
@@ -274,8 +276,7 @@ section{background:#ffffff;border:1px solid #d0d7de;border-radius:8px;margin-bot
 h2{font-size:15px;font-weight:600;margin:0;padding:12px 16px;border-bottom:1px solid #d0d7de;background:#f6f8fa}
 table{border-collapse:collapse;width:100%}
 th,td{padding:7px 10px;border-bottom:1px solid #eaeef2;text-align:left;vertical-align:top}
-th{font-size:12px;font-weight:600;color:#57606a;text-transform:uppercase;letter-spacing:.03em;white-space:nowrap;
- background:#ffffff}
+th{font-size:12px;font-weight:600;color:#57606a;text-transform:uppercase;letter-spacing:.03em;background:#ffffff}
 tr:last-child td{border-bottom:0}
 tr.job:hover td,tr.delivery:hover td{background:#f6f8fa}
 tr.s-failed td:first-child{box-shadow:inset 3px 0 0 #cf222e}
@@ -288,7 +289,7 @@ td.reason{min-width:200px;max-width:420px;overflow-wrap:break-word;color:#57606a
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.when{white-space:nowrap;font-size:13px;color:#57606a}
 td.when .t{display:block}
-td.outputs{white-space:nowrap}
+td.outputs{min-width:150px}
 .badge{display:inline-flex;align-items:center;gap:6px;border-radius:999px;padding:2px 10px;font-size:12px;
  font-weight:600;white-space:nowrap}
 .badge .n{background:rgba(255,255,255,.25);border-radius:999px;padding:0 7px}
@@ -300,8 +301,10 @@ td.outputs{white-space:nowrap}
 a.out{display:inline-block;margin:0 4px 2px 0;padding:1px 8px;border:1px solid #d0d7de;border-radius:6px;
  color:#0969da;text-decoration:none;font-size:12px;font-weight:600}
 a.out:hover{background:#ddf4ff}
-.out-text{display:block;font-size:12px;white-space:normal;overflow-wrap:break-word;min-width:170px;max-width:320px;
- margin-bottom:3px}
+.out-text{font-size:12px;white-space:normal;max-width:300px;margin-bottom:3px}
+.out-text summary{cursor:pointer}
+.out-text summary code{overflow-wrap:anywhere}
+.out-text code.uri{display:block;margin:2px 0 4px 14px;color:#57606a;overflow-wrap:anywhere}
 .out-text .lbl{font-weight:600;color:#57606a}
 .chip{display:inline-block;border-radius:4px;padding:0 6px;margin:1px 2px;font-size:12px}
 .chip.ok{background:#dafbe1;color:#1a7f37}.chip.held{background:#fff1e5;color:#953800}

@@ -69,6 +69,8 @@ class Page(HTMLParser):
             self.links.append(str(a["href"]))
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "summary" and self._cell is not None:
+            self._cell.append(" ")  # what unfolds below a summary is a separate line
         if tag == "td" and self._row is not None and self._cell is not None:
             self._row["cells"].append(" ".join("".join(self._cell).split()))
             self._cell = None
@@ -266,11 +268,14 @@ def test_dashboard_output_links(ledger, populated):
 def test_dashboard_outputs_as_s3_text_without_link(ledger, populated):
     page = Page(render_dashboard(ledger, PROJECT))
     assert page.links == []
-    cell = page.row("S_ok")["cells"][9]
-    assert f"VCF s3://{PROCESSED}/processed/S_ok/abc.vcf.gz" in cell
-    assert f"TBI s3://{PROCESSED}/processed/S_ok/abc.vcf.gz.tbi" in cell
+    # Each output: its label and file name, unfolding to the whole location.
+    assert page.row("S_ok")["cells"][9] == (
+        f"VCF abc.vcf.gz s3://{PROCESSED}/processed/S_ok/abc.vcf.gz "
+        f"TBI abc.vcf.gz.tbi s3://{PROCESSED}/processed/S_ok/abc.vcf.gz.tbi "
+        f"MultiQC multiqc_report.html s3://{PROCESSED}/{REPORTS_PREFIX}/{PROJECT}/S_ok/multiqc_report.html")
     # Recorded without a bucket and none given: the key alone.
-    assert page.row("S_reads")["cells"][9] == f"MultiQC {REPORTS_PREFIX}/{PROJECT}/S_reads/multiqc_report.html"
+    assert page.row("S_reads")["cells"][9] == (
+        f"MultiQC multiqc_report.html {REPORTS_PREFIX}/{PROJECT}/S_reads/multiqc_report.html")
 
 
 def test_dashboard_deliveries_with_withheld_samples(ledger, populated):
