@@ -8,6 +8,7 @@ A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto 
                genomics replay [--dry-run]      genomics deliver PROJECT --partner NAME
                genomics report PROJECT          genomics upload FILE PROJECT SAMPLE [--assay A]
                genomics cost PROJECT [--since T]    genomics reprocess JOB_ID
+               genomics dashboard PROJECT [--out FILE] [--publish]
 Everything on this machine, on moto server:
                genomics local demo [--json]     genomics local serve
 Reference:     genomics codes                   (the error-code table)
@@ -212,6 +213,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_INVALID if result["failed"] else EXIT_OK
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from genomics.dashboard import publish_dashboard, render_dashboard
+
+    session, names = _stack(args)
+    ledger = _ledger(session, names)
+    processed = names.bucket("processed")
+    if args.publish:
+        key = publish_dashboard(ledger, session.client("s3"), project=args.project, bucket=processed)
+        print(f"s3://{processed}/{key}")
+    if args.out or not args.publish:
+        out = args.out or f"{args.project}-dashboard.html"
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(render_dashboard(ledger, args.project, processed_bucket=processed))
+        print(out)
+    return EXIT_OK
+
+
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from genomics.ingest import IngestConfig, reprocess
 
@@ -333,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true")
     stack_args(r)
     r.set_defaults(func=cmd_replay)
+
+    db = sub.add_parser("dashboard", help="the project's status page (HTML): samples, jobs, QC, deliveries")
+    db.add_argument("project")
+    db.add_argument("--out", metavar="FILE", help="write the page here (default <project>-dashboard.html)")
+    db.add_argument("--publish", action="store_true", help="upload it to reports/<project>/dashboard.html")
+    stack_args(db)
+    db.set_defaults(func=cmd_dashboard)
 
     rp = sub.add_parser("reprocess", help="run an ended job's upload through the pipeline again (new job)")
     rp.add_argument("job", metavar="JOB_ID")

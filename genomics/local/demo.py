@@ -193,11 +193,24 @@ def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
             print(f"moto server on {cloud.endpoint}; stack {names.prefix} deployed; uploading {len(uploads)} files")
         rows = run_uploads(stack, uploads)
         save_outputs(stack, rows, out_dir)
+        from genomics.dashboard import render_dashboard
+
+        # Outputs were copied to <out_dir>/<sample>/<file>; keys are <prefix>/<project>/<sample>/<sha>/<file>.
+        page = render_dashboard(
+            _ledger(stack),
+            PROJECT,
+            processed_bucket=names.bucket("processed"),
+            link=lambda _bucket, key: f"{key.split('/')[2]}/{key.rsplit('/', 1)[-1]}",
+        )
+        (out_dir / "dashboard.html").write_text(page, encoding="utf-8")
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
     else:
         print(render(rows))
-        print(f"\noutputs and MultiQC reports copied to {out_dir}/<sample>/ (open multiqc_report.html in a browser)")
+        print(
+            f"\noutputs and MultiQC reports copied to {out_dir}/<sample>/; the project's status page is "
+            f"{out_dir}/dashboard.html (open either in a browser)"
+        )
     stuck = [r for r in rows if r["status"] not in model.TERMINAL]
     return 1 if stuck else 0
 
