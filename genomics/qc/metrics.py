@@ -47,35 +47,18 @@ class QcInputError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------------
-# Format sniffing (content, not names)
+# Format from content (the validation layer's detector; never the name)
 # --------------------------------------------------------------------------------------------------
-def sniff(head: bytes) -> str:
-    """Format from the first bytes (decompressing gzip/BGZF): vcf, bcf, sam, bam, cram or fastq."""
-    if head.startswith(b"CRAM"):
-        return "cram"
-    if head[:2] == b"\x1f\x8b":
-        import zlib
-
-        try:
-            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
-        except zlib.error:
-            head = b""
-    if head.startswith(b"BAM\x01"):
-        return "bam"
-    if head.startswith(b"BCF\x02"):
-        return "bcf"
-    if head.startswith(b"##fileformat=VCF"):
-        return "vcf"
-    if head[:3] in (b"@HD", b"@SQ", b"@RG", b"@PG", b"@CO"):
-        return "sam"
-    if head.startswith(b"@"):
-        return "fastq"
-    raise QcInputError("QC_UNKNOWN_FORMAT", "first bytes are not VCF, BCF, SAM, BAM, CRAM or FASTQ")
+QC_FORMATS = ("vcf", "bcf", "sam", "bam", "cram", "fastq")
 
 
 def sniff_source(source: ByteSource) -> str:
-    with source.open() as fh:
-        return sniff(fh.read(64 * 1024))
+    from genomics.validation.detect import detect
+
+    detected, _issues = detect(source)
+    if detected.format not in QC_FORMATS:
+        raise QcInputError("QC_UNKNOWN_FORMAT", f"content is {detected.format}, not VCF, BCF, SAM, BAM, CRAM or FASTQ")
+    return detected.format
 
 
 # --------------------------------------------------------------------------------------------------
@@ -255,8 +238,9 @@ def sex_check(idx: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def derive_alignment(stats: dict[str, Any], flagstat: dict[str, Any] | None,
-                     idxstats: dict[str, Any] | None) -> dict[str, Any]:
+def derive_alignment(
+    stats: dict[str, Any], flagstat: dict[str, Any] | None, idxstats: dict[str, Any] | None
+) -> dict[str, Any]:
     s = stats["summary"]
     raw_total = s.get("raw_total_sequences")
     cov = stats["coverage"]
@@ -281,11 +265,13 @@ def derive_alignment(stats: dict[str, Any], flagstat: dict[str, Any] | None,
         "insert_size_sd": s.get("insert_size_standard_deviation") if paired else None,
         "bases_mapped_cigar": s.get("bases_mapped_cigar"),
         # mean depth over covered positions (samtools' COV histogram, which omits zero-depth bases)
-        "mean_depth_covered": (round(sum(r["depth"] * r["count"] for r in cov) / covered, 3)
-                               if covered else None),
+        "mean_depth_covered": (round(sum(r["depth"] * r["count"] for r in cov) / covered, 3) if covered else None),
         # bases mapped / reference length: genome-wide mean coverage (meaningful for WGS only)
-        "mean_coverage": (round(s["bases_mapped_cigar"] / reference_length, 4)
-                          if reference_length and s.get("bases_mapped_cigar") is not None else None),
+        "mean_coverage": (
+            round(s["bases_mapped_cigar"] / reference_length, 4)
+            if reference_length and s.get("bases_mapped_cigar") is not None
+            else None
+        ),
         "reference_length": reference_length,
         "distributions": {
             "insert_size": stats["insert_size"],
@@ -309,8 +295,9 @@ def _ref_opts(reference: str | None) -> list[str]:
     return ["--input-fmt-option", f"reference={reference}"] if reference else []
 
 
-def alignment_metrics(source: ByteSource, *, reference: str | None = None,
-                      fmt: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+def alignment_metrics(
+    source: ByteSource, *, reference: str | None = None, fmt: str | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     path, stream = _with_source(source)
     ref = _ref_opts(reference)
     commands: dict[str, list[str]] = {
@@ -353,14 +340,18 @@ def _idxstats(path: str, reference: str | None, fmt: str | None) -> str | None:
 def fastq_source_metrics(source: ByteSource) -> tuple[dict[str, Any], dict[str, str]]:
     with source.open() as fh:
         m = fastq_metrics(fh)
-    dists = {"length": m.pop("length_distribution"), "quality_per_cycle": m.pop("quality_per_cycle"),
-             "quality": m.pop("quality_histogram")}
+    dists = {
+        "length": m.pop("length_distribution"),
+        "quality_per_cycle": m.pop("quality_per_cycle"),
+        "quality": m.pop("quality_histogram"),
+    }
     m["distributions"] = dists
     return m, {}
 
 
-def compute(source: ByteSource, fmt: str | None = None, *, reference: str | None = None
-            ) -> tuple[str, dict[str, Any], dict[str, str]]:
+def compute(
+    source: ByteSource, fmt: str | None = None, *, reference: str | None = None
+) -> tuple[str, dict[str, Any], dict[str, str]]:
     """(format, metrics, raw tool outputs) for any supported input."""
     fmt = (fmt or sniff_source(source)).lower()
     if fmt in VCF_FORMATS:
@@ -404,6 +395,5 @@ __all__ = [
     "run_tools",
     "scalar_metrics",
     "sex_check",
-    "sniff",
     "vcf_metrics",
 ]

@@ -13,7 +13,7 @@ import pysam
 import pytest
 
 from genomics.qc.fastq import FastqError, fastq_metrics
-from genomics.qc.metrics import QcInputError, compute, derive_vcf, sex_check, sniff
+from genomics.qc.metrics import QcInputError, compute, derive_vcf, sex_check, sniff_source
 from genomics.qc.parsers import parse_bcftools_stats, parse_idxstats
 from genomics.qc.service import qc_local
 from genomics.sources import LocalFile
@@ -186,8 +186,10 @@ def test_qc_metrics_format_from_content_not_name(tmp_path):
     disguised = tmp_path / "reads.bam"  # a VCF named .bam
     shutil.copy(ORACLES / "bcftools_stats/stats.counts.vcf", disguised)
     assert compute(LocalFile(str(disguised)))[0] == "vcf"
+    text = tmp_path / "notes.vcf"
+    text.write_text("hello world\n")
     with pytest.raises(QcInputError) as e:
-        sniff(b"hello world")
+        sniff_source(LocalFile(str(text)))
     assert e.value.code == "QC_UNKNOWN_FORMAT"
 
 
