@@ -99,6 +99,30 @@ def _default_validator(
     return validate(source, name=name, profile=options.profile, reference=reference)
 
 
+# Objects of an Illumina run folder uploaded one by one: none starts a job of its own; the completion
+# marker (written last by the instrument; upload it last) starts one job that validates the whole prefix.
+RUN_FOLDER_PARTS = ("/Data/Intensities/", "/InterOp/", "/Thumbnail_Images/", "/Logs/", "/Config/", "/Recipe/")
+RUN_FOLDER_FILES = (
+    "RunInfo.xml",
+    "RunParameters.xml",
+    "runParameters.xml",
+    "SampleSheet.csv",
+    "RunCompletionStatus.xml",
+)
+
+
+def run_folder_role(key: str) -> str | None:
+    """ "marker" for a run folder's completion marker, "member" for its other files, None otherwise."""
+    from genomics.validation.bcl import COMPLETION_MARKERS
+
+    name = key.rsplit("/", 1)[-1]
+    if name in COMPLETION_MARKERS:
+        return "marker"
+    if name in RUN_FOLDER_FILES or any(part in f"/{key}" for part in RUN_FOLDER_PARTS):
+        return "member"
+    return None
+
+
 def object_ref(record: Mapping[str, Any]) -> ObjectRef:
     """The object version an S3 event record talks about."""
     if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
@@ -208,6 +232,14 @@ def ingest_record(
     ref = object_ref(record)
     if ref.key.endswith("/"):
         return {"key": ref.key, "status": "IGNORED", "reason": "folder marker"}
+    if run_folder_role(ref.key) == "member":
+        from genomics.validation.bcl import COMPLETION_MARKERS
+
+        return {
+            "key": ref.key,
+            "status": "IGNORED",
+            "reason": f"part of a run folder: validated when {COMPLETION_MARKERS[0]} arrives",
+        }
     try:
         layout = parse_key(ref.key)
         project, sample_id = layout.project, layout.sample_id
@@ -261,9 +293,18 @@ def _validate_and_start(
         reference = references.fetch(s3, config.reference_uri, options.assembly, "/tmp/references")
     except UserInputError as e:
         return _reject(ledger, job_id, sample_id, ref, e.code, str(e))
-    source = HashingSource(S3Object(s3, ref.bucket, ref.key, ref.version_id, known_size=ref.size))
-    report = validator(source, ref.key, options, reference)
-    sha256 = source.sha256()
+    run_prefix = ref.key.rsplit("/", 1)[0] + "/" if run_folder_role(ref.key) == "marker" else None
+    if run_prefix is not None:
+        from genomics.validation.bcl import validate_run_prefix
+
+        report = ValidationReport(path=run_prefix, format="bcl")
+        sha256 = validate_run_prefix(s3, ref.bucket, run_prefix, report)  # SHA-256 of the listing
+        length: int | None = ref.size
+    else:
+        source = HashingSource(S3Object(s3, ref.bucket, ref.key, ref.version_id, known_size=ref.size))
+        report = validator(source, ref.key, options, reference)
+        sha256 = source.sha256()
+        length = source.length if source.length is not None else ref.size
     ledger.update_file(
         sample_id,
         ref.file_id,
@@ -317,9 +358,10 @@ def _validate_and_start(
             "key": ref.key,
             "version_id": ref.version_id,
             "sha256": sha256,
-            "size": source.length if source.length is not None else ref.size,
+            "size": length,
             "format": report.format,
             "assembly": options.assembly,
+            **({"run_folder": run_prefix} if run_prefix else {}),
         },
     }
     ledger.update_job(job_id, {"sha256": sha256, "format": report.format, "assay": payload["assay"]})

@@ -17,6 +17,7 @@ metadata files are read into memory (each capped at :data:`MAX_METADATA_BYTES`).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import re
@@ -24,7 +25,11 @@ import tarfile
 import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
+from botocore.exceptions import ClientError
+
+from genomics.errors import reraise_transient
 from genomics.sources import ByteSource
 from genomics.validation.report import ValidationReport
 
@@ -119,6 +124,48 @@ def view_directory(path: str) -> RunFolderView:
     return view
 
 
+# Illumina instruments write these last: an S3 upload of a run folder is validated when one arrives.
+COMPLETION_MARKERS = ("CopyComplete.txt", "RTAComplete.txt")
+
+
+def view_s3_prefix(s3: Any, bucket: str, prefix: str) -> tuple[RunFolderView, str]:
+    """A run folder uploaded object by object under ``prefix`` (ending in '/'), and the SHA-256 of its
+    listing (key, size, ETag of every object), which identifies that exact upload."""
+    view = RunFolderView()
+    listing = hashlib.sha256()
+    basecalls = prefix + BASECALLS + "/"
+    lane_entries: dict[int, set[str]] = {}
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                key, size = obj["Key"], int(obj["Size"])
+                listing.update(f"{key}\t{size}\t{obj.get('ETag', '')}\n".encode())
+                rel = key[len(prefix) :]
+                if rel in METADATA:
+                    if size > MAX_METADATA_BYTES:
+                        view.files[rel] = None
+                    else:
+                        view.files[rel] = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                if key.startswith(basecalls):
+                    view.has_basecalls = True
+                    lane, _, rest = key[len(basecalls) :].partition("/")
+                    m = RE_LANE_DIR.fullmatch(lane)
+                    if m and rest:
+                        lane_entries.setdefault(int(m.group(1)), set()).add(rest.split("/", 1)[0])
+    except ClientError as e:
+        reraise_transient(e)
+        raise BclError(f"cannot list s3://{bucket}/{prefix}: {e}") from e
+    view.lanes = {lane: len(entries) for lane, entries in lane_entries.items()}
+    return view, listing.hexdigest()
+
+
+def validate_run_prefix(s3: Any, bucket: str, prefix: str, report: ValidationReport) -> str:
+    """Validate a run folder uploaded under an S3 prefix; returns the listing's SHA-256."""
+    view, digest = view_s3_prefix(s3, bucket, prefix)
+    check_run_folder(view, report)
+    return digest
+
+
 def _strip_root(names: list[str]) -> str:
     """The folder prefix inside the tar that holds RunInfo.xml (shallowest), '' when at the top."""
     best: str | None = None
@@ -197,9 +244,7 @@ def parse_run_info(data: bytes) -> RunInfo:
     for r in run.iter("Read"):
         try:
             reads.append(
-                ReadInfo(
-                    int(r.get("Number", "0")), int(r.get("NumCycles", "")), r.get("IsIndexedRead") == "Y"
-                )
+                ReadInfo(int(r.get("Number", "0")), int(r.get("NumCycles", "")), r.get("IsIndexedRead") == "Y")
             )
         except ValueError as e:
             raise ValueError(f"a <Read> element has a non-numeric Number/NumCycles: {e}") from e
@@ -281,9 +326,7 @@ def _check_run_info(view: RunFolderView, report: ValidationReport) -> RunInfo | 
     report.stats["run_id"] = info.run_id
     report.stats["flowcell"] = info.flowcell
     report.stats["lanes"] = info.lane_count
-    report.stats["reads"] = [
-        {"number": r.number, "cycles": r.cycles, "indexed": r.indexed} for r in info.reads
-    ]
+    report.stats["reads"] = [{"number": r.number, "cycles": r.cycles, "indexed": r.indexed} for r in info.reads]
     return info
 
 
@@ -297,9 +340,7 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
         report.error("BCL_SAMPLESHEET_SECTION", "SampleSheet.csv has no [Header] section")
     data_name = "Data" if "Data" in sections else "BCLConvert_Data" if "BCLConvert_Data" in sections else None
     if data_name is None:
-        report.error(
-            "BCL_SAMPLESHEET_SECTION", "SampleSheet.csv has no [Data] (or [BCLConvert_Data]) section"
-        )
+        report.error("BCL_SAMPLESHEET_SECTION", "SampleSheet.csv has no [Data] (or [BCLConvert_Data]) section")
         return
     rows = sections[data_name]
     if not rows:
@@ -308,9 +349,7 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
     header = rows[0]
     col = {name.lower(): i for i, name in enumerate(header)}
     if "sample_id" not in col:
-        report.error(
-            "BCL_SAMPLESHEET_COLUMNS", f"[{data_name}] has no Sample_ID column (columns: {', '.join(header)})"
-        )
+        report.error("BCL_SAMPLESHEET_COLUMNS", f"[{data_name}] has no Sample_ID column (columns: {', '.join(header)})")
         return
     samples = rows[1:]
     if not samples:
@@ -324,23 +363,15 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
     for n, row in enumerate(samples, start=1):
         where = f"[{data_name}] sample row {n}"
         if len(row) > len(header):
-            report.error(
-                "BCL_SAMPLESHEET_COLUMNS", f"{where} has {len(row)} cells but the header has {len(header)}"
-            )
+            report.error("BCL_SAMPLESHEET_COLUMNS", f"{where} has {len(row)} cells but the header has {len(header)}")
         sid = _cell(row, col, "sample_id")
         lane = _cell(row, col, "lane")
         if not sid:
             report.error("BCL_SAMPLE_ID", f"{where}: Sample_ID is empty")
         elif (lane, sid) in seen_ids:
-            report.error(
-                "BCL_SAMPLE_ID", f"{where}: Sample_ID {sid} is used twice{' in lane ' + lane if lane else ''}"
-            )
+            report.error("BCL_SAMPLE_ID", f"{where}: Sample_ID {sid} is used twice{' in lane ' + lane if lane else ''}")
         seen_ids.add((lane, sid))
-        lane_ok = (
-            bool(RE_SMALL_INT.fullmatch(lane))
-            and info is not None
-            and 1 <= int(lane) <= (info.lane_count or 0)
-        )
+        lane_ok = bool(RE_SMALL_INT.fullmatch(lane)) and info is not None and 1 <= int(lane) <= (info.lane_count or 0)
         if lane and info is not None and not lane_ok:
             report.error(
                 "BCL_SAMPLESHEET_LANE",

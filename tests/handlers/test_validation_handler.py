@@ -172,3 +172,26 @@ def test_validation_handler_redelivery_after_completion_keeps_file_record(stack,
     assert again["duplicate_event"] is True
     after = stack.ledger.sample("EUR")["files"][0]
     assert after == before
+
+
+def test_validation_handler_run_folder_prefix_validated_on_completion_marker(stack, monkeypatch, tmp_path):
+    """A run folder uploaded object by object: members start nothing; CopyComplete.txt starts one job."""
+    from tests.unit.test_validation_bcl import make_run
+
+    run = make_run(tmp_path / "240101_M00001_0001_000000000-ABCDE")
+    raw = stack.names.bucket("raw")
+    s3 = boto3.client("s3")
+    prefix = "proj/240101_M00001_0001_000000000-ABCDE/"
+    for path in sorted(p for p in run.rglob("*") if p.is_file()):
+        key = prefix + path.relative_to(run).as_posix()
+        resp = s3.put_object(Bucket=raw, Key=key, Body=path.read_bytes())
+        out = _invoke(stack, s3_event(raw, key, resp["VersionId"], path.stat().st_size), monkeypatch)["results"][0]
+        assert out["status"] == "IGNORED" and "CopyComplete.txt" in out["reason"], key
+    assert stack.ledger.jobs_for_project("proj") == []
+    resp = s3.put_object(Bucket=raw, Key=prefix + "CopyComplete.txt", Body=b"")
+    out = _invoke(stack, s3_event(raw, prefix + "CopyComplete.txt", resp["VersionId"], 0), monkeypatch)["results"][0]
+    assert out["status"] == model.VALIDATING and out["execution_arn"]
+    job = stack.ledger.get_job(out["job_id"])
+    assert job["format"] == "bcl" and len(job["sha256"]) == 64
+    payload = json.loads(boto3.client("stepfunctions").describe_execution(executionArn=out["execution_arn"])["input"])
+    assert payload["input"]["run_folder"] == prefix and payload["input"]["format"] == "bcl"

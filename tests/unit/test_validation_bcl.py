@@ -291,3 +291,31 @@ def test_bcl_valid_run_has_no_warnings(tmp_path):
 def test_bcl_absurd_lane_value_is_an_error_not_a_crash(tmp_path):
     sheet = SAMPLE_SHEET.replace("2,S3,S3", "9" * 5000 + ",S3,S3")
     assert "BCL_SAMPLESHEET_LANE" in codes(validate_path(str(make_run(tmp_path / "r", sample_sheet=sheet))))
+
+
+def _upload_tree(s3, bucket: str, prefix: str, root: Path) -> None:
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        s3.put_object(Bucket=bucket, Key=prefix + path.relative_to(root).as_posix(), Body=path.read_bytes())
+
+
+def test_bcl_s3_prefix_valid_and_listing_digest(tmp_path, aws_env):
+    import boto3
+    from moto import mock_aws
+
+    from genomics.validation.bcl import validate_run_prefix
+    from genomics.validation.report import ValidationReport
+
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="raw")
+        _upload_tree(s3, "raw", "proj/run1/", make_run(tmp_path / "run1"))
+        report = ValidationReport(path="proj/run1/", format="bcl")
+        digest = validate_run_prefix(s3, "raw", "proj/run1/", report)
+        assert report.valid, report.summary()
+        assert report.stats["lanes"] == 2 and report.stats["samples"] == 3
+        # A lane folder RunInfo.xml promises is missing: the same checks as for a directory.
+        _upload_tree(s3, "raw", "proj/run2/", make_run(tmp_path / "run2", lane_dirs=(1,)))
+        broken = ValidationReport(path="proj/run2/", format="bcl")
+        other = validate_run_prefix(s3, "raw", "proj/run2/", broken)
+        assert not broken.valid and codes(broken) == codes(validate_path(str(tmp_path / "run2")))
+        assert digest != other and len(digest) == 64
