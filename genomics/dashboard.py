@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from genomics.deployment import REPORTS_PREFIX
 from genomics.errors import reraise_transient
 from genomics.ledger import Ledger, model
+from genomics.status import reason_of
 
 CODES: dict[str, str] = {
     "DASHBOARD_PUBLISH_FAILED": "the dashboard page could not be written to the processed bucket",
@@ -89,27 +90,12 @@ def latest_jobs(jobs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         rank = (str(job.get("updated_at") or ""), int(job.get("run") or 1), str(job.get("created_at") or ""))
         cur = best.get(fid)
         if cur is None or rank > (
-            str(cur.get("updated_at") or ""), int(cur.get("run") or 1), str(cur.get("created_at") or "")
+            str(cur.get("updated_at") or ""),
+            int(cur.get("run") or 1),
+            str(cur.get("created_at") or ""),
         ):
             best[fid] = dict(job)
     return sorted(best.values(), key=lambda j: (str(j.get("sample_id") or ""), str(j.get("key") or "")))
-
-
-def reason_of(job: Mapping[str, Any]) -> str | None:
-    """Why a job did not complete: its recorded reason, or for QC_FAILED the gate's failing checks."""
-    status = job.get("status")
-    if status not in model.FAILURE_STATES:
-        return None
-    if job.get("reason"):
-        return str(job["reason"])
-    qc = job.get("qc") or {}
-    reasons = [str(r) for r in qc.get("reasons") or []]
-    failing = [r for r in reasons if " fail " in r]
-    if failing or reasons:
-        return "; ".join(failing or reasons)
-    if qc.get("deciding_metric"):
-        return f"QC gate failed on {qc['deciding_metric']}"
-    return str(job["error"]) if job.get("error") else None
 
 
 def _deciding_values(ledger: Ledger, jobs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -150,8 +136,10 @@ def _when(ts: Any) -> str:
     text = str(ts)
     day, _, clock = text[:19].partition("T")
     zone = " UTC" if text.endswith("Z") else ""
-    return (f'<time datetime="{_e(text)}" title="{_e(text)}"><span class="d">{_e(day)}</span> '
-            f'<span class="t">{_e(clock)}{zone}</span></time>')
+    return (
+        f'<time datetime="{_e(text)}" title="{_e(text)}"><span class="d">{_e(day)}</span> '
+        f'<span class="t">{_e(clock)}{zone}</span></time>'
+    )
 
 
 def _badge(status: str, count: int | None = None) -> str:
@@ -159,8 +147,9 @@ def _badge(status: str, count: int | None = None) -> str:
     label = _e(status)
     if count is not None:
         zero = " zero" if count == 0 else ""
-        return (f'<span class="badge{zero}" style="background:{bg};color:{fg}">{label}'
-                f'<span class="n">{count}</span></span>')
+        return (
+            f'<span class="badge{zero}" style="background:{bg};color:{fg}">{label}<span class="n">{count}</span></span>'
+        )
     return f'<span class="badge" style="background:{bg};color:{fg}">{label}</span>'
 
 
@@ -179,14 +168,15 @@ def _output_links(job: Mapping[str, Any], link: Link | None, processed_bucket: s
                 url = link(str(bucket), str(key))
             except (BotoCoreError, ClientError) as e:
                 raise LinkError(f"no link for s3://{bucket}/{key}: {e}") from e
-            parts.append(f'<a class="out" href="{_e(url)}" title="{_e(key)}" rel="noopener noreferrer">'
-                         f"{_e(label)}</a>")
+            parts.append(f'<a class="out" href="{_e(url)}" title="{_e(key)}" rel="noopener noreferrer">{_e(label)}</a>')
         else:
             # The file name shows; the whole location (long bucket names, content hashes) unfolds.
             where = f"s3://{bucket}/{key}" if bucket else str(key)
-            parts.append(f'<details class="out-text"><summary><span class="lbl">{_e(label)}</span> '
-                         f'<code>{_e(str(key).rsplit("/", 1)[-1])}</code></summary>'
-                         f'<code class="uri">{_path(where)}</code></details>')
+            parts.append(
+                f'<details class="out-text"><summary><span class="lbl">{_e(label)}</span> '
+                f"<code>{_e(str(key).rsplit('/', 1)[-1])}</code></summary>"
+                f'<code class="uri">{_path(where)}</code></details>'
+            )
     return " ".join(parts) if parts else _DASH
 
 
@@ -229,7 +219,7 @@ def _job_row(job: Mapping[str, Any], link: Link | None, processed_bucket: str | 
     cells = [
         f'<td class="sample">{_e(job.get("sample_id"))}</td>',
         f'<td class="key"><code title="{_e(job.get("file_id"))}">{_path(key)}</code></td>',
-        f'<td>{_e(job.get("format")) or _DASH}</td>',
+        f"<td>{_e(job.get('format')) or _DASH}</td>",
         f"<td>{_badge(status)}</td>",
         f'<td class="qc">{_qc_cell(job, deciding)}</td>',
         f'<td class="reason">{_e(reason) if reason else _DASH}</td>',
@@ -238,8 +228,10 @@ def _job_row(job: Mapping[str, Any], link: Link | None, processed_bucket: str | 
         f'<td class="when">{_when(job.get("updated_at"))}</td>',
         f'<td class="outputs">{_output_links(job, link, processed_bucket)}</td>',
     ]
-    return (f'<tr class="job s-{_e(status.lower())}" data-job-id="{_e(job.get("job_id"))}" '
-            f'data-status="{_e(status)}">' + "".join(cells) + "</tr>")
+    return (
+        f'<tr class="job s-{_e(status.lower())}" data-job-id="{_e(job.get("job_id"))}" '
+        f'data-status="{_e(status)}">' + "".join(cells) + "</tr>"
+    )
 
 
 def _chips(samples: Iterable[Any], cls: str) -> str:
@@ -347,29 +339,43 @@ def render_dashboard(
     total_usd = sum(float((j.get("cost") or {}).get("usd") or 0.0) for j in all_jobs)
     superseded = len(all_jobs) - len(jobs)
 
-    head_cols = ("Sample", "File", "Format", "Status", "QC", "Reason", "Records in &rarr; out", "Est. cost",
-                 "Updated", "Outputs")
+    head_cols = (
+        "Sample",
+        "File",
+        "Format",
+        "Status",
+        "QC",
+        "Reason",
+        "Records in &rarr; out",
+        "Est. cost",
+        "Updated",
+        "Outputs",
+    )
     if jobs:
-        rows = "\n".join(
-            _job_row(j, link, processed_bucket, deciding.get(str(j.get("job_id")))) for j in jobs
+        rows = "\n".join(_job_row(j, link, processed_bucket, deciding.get(str(j.get("job_id")))) for j in jobs)
+        job_table = (
+            "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head_cols) + "</tr></thead>"
+            f"<tbody>\n{rows}\n</tbody></table>"
         )
-        job_table = ("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head_cols) + "</tr></thead>"
-                     f"<tbody>\n{rows}\n</tbody></table>")
     else:
         job_table = f'<p class="empty">No jobs recorded for project {_e(project)}.</p>'
 
     if deliveries:
         drows = "\n".join(_delivery_row(d) for d in deliveries)
-        delivery_table = ("<table><thead><tr><th>Partner</th><th>Delivered at</th><th>Delivered samples</th>"
-                          "<th>Withheld samples</th><th>Manifest</th></tr></thead>"
-                          f"<tbody>\n{drows}\n</tbody></table>")
+        delivery_table = (
+            "<table><thead><tr><th>Partner</th><th>Delivered at</th><th>Delivered samples</th>"
+            "<th>Withheld samples</th><th>Manifest</th></tr></thead>"
+            f"<tbody>\n{drows}\n</tbody></table>"
+        )
     else:
         delivery_table = '<p class="empty">No deliveries yet.</p>'
 
     expiry = " Output links may expire: regenerate the page for fresh ones." if link is not None else ""
-    summary = (f"{len(sample_ids)} samples &middot; {len(jobs)} files &middot; {len(all_jobs)} jobs"
-               + (f" ({superseded} superseded by a later run)" if superseded else "")
-               + f" &middot; estimated cost ${total_usd:.6f}")
+    summary = (
+        f"{len(sample_ids)} samples &middot; {len(jobs)} files &middot; {len(all_jobs)} jobs"
+        + (f" ({superseded} superseded by a later run)" if superseded else "")
+        + f" &middot; estimated cost ${total_usd:.6f}"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -431,10 +437,13 @@ def publish_dashboard(ledger: Ledger, s3: Any, *, project: str, bucket: str, exp
         s3.meta.events.unregister("choose-signer.s3.GetObject", unique_id=_SIGV4_ID)
     key = dashboard_key(project)
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=page.encode("utf-8"), ContentType=CONTENT_TYPE,
-                      CacheControl="no-store")
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=page.encode("utf-8"), ContentType=CONTENT_TYPE, CacheControl="no-store"
+        )
     except ClientError as e:
         reraise_transient(e)
-        raise PublishError(f"could not write s3://{bucket}/{key}: {e}; check the bucket name and that the "
-                           "caller may s3:PutObject under reports/") from e
+        raise PublishError(
+            f"could not write s3://{bucket}/{key}: {e}; check the bucket name and that the "
+            "caller may s3:PutObject under reports/"
+        ) from e
     return key

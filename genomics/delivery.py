@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from genomics.ledger import Ledger, model
+from genomics.status import reason_of
 
 _PARTNER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -54,7 +55,7 @@ def deliver(
                     "sample_id": job["sample_id"],
                     "key": job["key"],
                     "status": job["status"],
-                    "reason": job.get("reason") or (job.get("qc") or {}).get("deciding_metric"),
+                    "reason": reason_of(job) or job["status"],
                 }
             )
             continue

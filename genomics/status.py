@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from genomics.ledger import Ledger
+from genomics.ledger import Ledger, model
 
-JOB_FIELDS = ("job_id", "status", "sample_id", "project", "key", "format", "updated_at", "reason")
+JOB_FIELDS = ("job_id", "status", "sample_id", "project", "key", "format", "updated_at")
+
+
+def reason_of(job: Mapping[str, Any]) -> str | None:
+    """Why a job did not complete: its recorded reason, or for QC_FAILED the gate's failing checks."""
+    status = job.get("status")
+    if status not in model.FAILURE_STATES:
+        return None
+    if job.get("reason"):
+        return str(job["reason"])
+    qc = job.get("qc") or {}
+    reasons = [str(r) for r in qc.get("reasons") or []]
+    failing = [r for r in reasons if " fail " in r]
+    if failing or reasons:
+        return "; ".join(failing or reasons)
+    if qc.get("deciding_metric"):
+        return f"QC gate failed on {qc['deciding_metric']}"
+    return str(job["error"]) if job.get("error") else None
 
 
 def job_row(job: dict[str, Any]) -> dict[str, Any]:
     row = {k: job.get(k) for k in JOB_FIELDS}
+    row["reason"] = reason_of(job)
     qc = job.get("qc") or {}
     row["qc_verdict"] = qc.get("verdict")
     row["outputs"] = job.get("outputs") or {}

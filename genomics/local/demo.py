@@ -25,6 +25,7 @@ from genomics.deployment import Names, Settings
 from genomics.ledger import Ledger, ObjectRef, model
 from genomics.local.deploy import LocalStack, deploy
 from genomics.local.server import ACCOUNT_ID, REGION, local_cloud
+from genomics.status import reason_of
 
 PROJECT = "demo"
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,9 +123,7 @@ def row(up: Upload, job: dict[str, Any]) -> dict[str, Any]:
     qc = job.get("qc") or {}
     summary = qc.get("summary") or {}
     outputs = {k: v for k, v in (job.get("outputs") or {}).items() if k != "bucket"}
-    reason = job.get("reason")
-    if reason is None and job["status"] == model.QC_FAILED:
-        reason = "; ".join(r for r in qc.get("reasons") or [] if " fail " in r) or qc.get("deciding_metric")
+    reason = reason_of(job) or job.get("reason")
     return {
         "sample_id": up.sample_id,
         "file": up.key,
