@@ -5,10 +5,12 @@ For each ``ObjectCreated`` record (at-least-once, unordered, URL-encoded keys):
 1. the job id is derived from the object's identity (bucket, key, version), and the job is created
    with a conditional put, so a redelivered event finds it instead of creating another;
 2. RECEIVED -> VALIDATING is a conditional transition: of N concurrent deliveries exactly one
-   validates; the others return at once. A VALIDATING job whose lease is older than the function
-   timeout (the first attempt died) is taken over;
-3. the file is validated from S3 by content while its SHA-256 is computed in the same pass; the
-   report is stored on the file's metadata; an invalid file ends REJECTED with its first errors;
+   validates; the others return at once. The validation lease (``lease_until``) is handed back when an
+   attempt fails and taken over when it expires (the attempt died), by compare-and-set;
+3. the key layout, the upload's assay (object metadata) and its reference are checked; then the file is
+   validated from S3 by content while its SHA-256 is computed in the same pass; the report is stored
+   on the file's metadata; an invalid file ends REJECTED with its first errors. Objects of a BCL run
+   folder uploaded one by one start nothing until the completion marker, which validates the prefix;
 4. identical content already processed for the same sample is recognised (by-checksum index): the
    job completes pointing at the earlier job instead of computing again;
 5. otherwise the workflow starts under the job id as execution name (idempotent: starting it again
