@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from genomics import tools
 from genomics.qc.fastq import fastq_metrics
 from genomics.qc.parsers import parse_bcftools_stats, parse_flagstat, parse_idxstats, parse_samtools_stats
 from genomics.sources import ByteSource, LocalFile
@@ -295,8 +296,35 @@ def _ref_opts(reference: str | None) -> list[str]:
     return ["--input-fmt-option", f"reference={reference}"] if reference else []
 
 
+def _indexed_reference(reference: str, scratch: str) -> str:
+    """The reference with its ``.fai`` present. samtools stats and flagstat run at once on one stream;
+    left to themselves both would build a missing ``.fai`` in the same place at the same time (one then
+    reads a half-written index). Build it once, beforehand; in ``scratch`` when the FASTA's folder is
+    not ours to write (the FASTA is linked there, never copied)."""
+    if os.path.exists(reference + ".fai"):
+        return reference
+    target = reference
+    if not os.access(os.path.dirname(os.path.abspath(reference)) or ".", os.W_OK):
+        target = os.path.join(scratch, os.path.basename(reference))
+        os.symlink(os.path.abspath(reference), target)
+    try:
+        tools.run(["samtools", "faidx", target])
+    except ToolError as e:
+        raise QcInputError("QC_TOOL_FAILED", f"cannot index the reference {reference}: {e}") from e
+    return target
+
+
 def alignment_metrics(
     source: ByteSource, *, reference: str | None = None, fmt: str | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    if reference is not None:
+        with tempfile.TemporaryDirectory(prefix="qc-ref-") as scratch:
+            return _alignment_metrics(source, _indexed_reference(reference, scratch), fmt)
+    return _alignment_metrics(source, None, fmt)
+
+
+def _alignment_metrics(
+    source: ByteSource, reference: str | None, fmt: str | None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     path, stream = _with_source(source)
     ref = _ref_opts(reference)

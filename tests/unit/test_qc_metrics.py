@@ -223,3 +223,15 @@ def test_qc_metrics_source_failure_mid_stream_propagates():
     data = (CORPUS / "bam/passed/level-1.bam").read_bytes()
     with pytest.raises(ConnectionResetError):
         compute(Source(data), "bam")
+
+
+def test_qc_metrics_cram_reference_index_built_once_before_tools(tmp_path):
+    """Without a .fai, stats and flagstat must not race to build one: it is built first, every time."""
+    shutil.copy(CORPUS / "cram" / "ce.fa", tmp_path / "ce.fa")
+    cram = tmp_path / "in.cram"
+    shutil.copy(CORPUS / "cram/3.0/passed/0500_mapped.cram", cram)
+    for attempt in range(5):
+        (tmp_path / "ce.fa.fai").unlink(missing_ok=True)
+        fmt, m, _ = compute(LocalFile(str(cram)), reference=str(tmp_path / "ce.fa"))
+        assert fmt == "cram" and m["reads"] > 0, attempt
+        assert (tmp_path / "ce.fa.fai").exists()
