@@ -179,8 +179,10 @@ class Settings:
     scatter_threshold_bytes: int = 512 * 1024 * 1024
     # Target size of one shard's region (bases) when a contig is split.
     scatter_region_bases: int = 50_000_000
-    # How many shards the Map state processes at once.
+    # How many shards the Map state processes at once, and at most how many a plan makes (small contigs
+    # are grouped beyond that: keeps the Map short and the plan well under the 256 KiB payload limit).
     map_concurrency: int = 10
+    scatter_max_shards: int = 256
     # Default assay when an upload does not say (object metadata x-amz-meta-assay).
     default_assay: str = "wgs"
     # JSON of per-assay threshold overrides; "" means the documented defaults (genomics.qc.gate).
@@ -266,7 +268,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="Normalise, sort, bgzip and index a VCF/BCF; plan, process shards and gather",
         heavy=True,
         env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "SCATTER_THRESHOLD_BYTES",
-             "SCATTER_REGION_BASES", "REFERENCE_URI"),
+             "SCATTER_REGION_BASES", "SCATTER_MAX_SHARDS", "REFERENCE_URI"),
         grants=(
             Grant(_S3_READ, "objects", "raw"),
             # Outputs are staged under tmp/<job>/ and copied into processed/; tmp objects are deleted.
@@ -324,6 +326,7 @@ def environment(logical: str, names: Names, settings: Settings) -> dict[str, str
         "STATE_MACHINE_ARN": names.state_machine_arn(),
         "SCATTER_THRESHOLD_BYTES": str(settings.scatter_threshold_bytes),
         "SCATTER_REGION_BASES": str(settings.scatter_region_bases),
+        "SCATTER_MAX_SHARDS": str(settings.scatter_max_shards),
         "DEFAULT_ASSAY": settings.default_assay,
         "QC_THRESHOLDS": settings.qc_thresholds_json,
         "REFERENCE_URI": settings.reference_uri,

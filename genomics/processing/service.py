@@ -50,6 +50,7 @@ class Config:
     processed_bucket: str
     scatter_threshold_bytes: int = 512 * 1024 * 1024
     scatter_region_bases: int = 50_000_000
+    scatter_max_shards: int = vcf.MAX_SHARDS
     reference_uri: str = ""
 
     @classmethod
@@ -59,6 +60,7 @@ class Config:
             processed_bucket=e["PROCESSED_BUCKET"],
             scatter_threshold_bytes=int(e.get("SCATTER_THRESHOLD_BYTES") or 512 * 1024 * 1024),
             scatter_region_bases=int(e.get("SCATTER_REGION_BASES") or 50_000_000),
+            scatter_max_shards=int(e.get("SCATTER_MAX_SHARDS") or vcf.MAX_SHARDS),
             reference_uri=e.get("REFERENCE_URI", ""),
         )
 
@@ -485,7 +487,9 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         def has_data(contig: str, beg: int, end: int) -> bool:
             return vcf.region_voffsets(idx, contig, beg, end) is not None
 
-        shards = vcf.plan_shards(vcf.source_contigs(str(local)), cfg.scatter_region_bases, has_data)
+        shards = vcf.plan_shards(
+            vcf.source_contigs(str(local)), cfg.scatter_region_bases, has_data, cfg.scatter_max_shards
+        )
     if not shards:  # no records: nothing to scatter
         _delete(s3, cfg.processed_bucket, uploaded)
         return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
@@ -533,11 +537,16 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None
         idx, local = _load_source(s3, src, scratch)
         with _reading_input(job):
             size = _head_size(s3, src["bucket"], src["key"], src.get("version_id"))
-            ranges = vcf.byte_ranges_for(idx, size, sh.contig, sh.start - vcf.SHARD_MARGIN,
-                                         sh.end + vcf.SHARD_MARGIN)
+            ranges = sorted({
+                r
+                for contig, beg, end in sh.regions()
+                for r in vcf.byte_ranges_for(idx, size, contig, beg - vcf.SHARD_MARGIN, end + vcf.SHARD_MARGIN)
+            })
             _fetch_ranges(s3, src["bucket"], src["key"], src.get("version_id"), size, ranges, local)
         header = vcf.header_text(str(local))
-        ref = resolve_reference(s3, cfg, job, header, scratch, window=(sh.contig, sh.start, sh.end))
+        # A windowed reference fetch covers one region; a shard of grouped contigs fetches the FASTA.
+        window = (sh.contig, sh.start, sh.end) if not sh.more else None
+        ref = resolve_reference(s3, cfg, job, header, scratch, window=window)
         out = scratch / f"shard.{sh.index:05d}.vcf.gz"
         res, n = vcf.process_shard_local(str(local), sh, str(out), scratch, reference=ref.path, name=job.name)
         key = _shard_key(job, sh.index)

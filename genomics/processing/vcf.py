@@ -213,19 +213,36 @@ def header_assemblies(header: str) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # Shards (0-based half-open inside)
 # --------------------------------------------------------------------------------------------------
+# At most this many shards per plan: a genome with thousands of small contigs (alt, decoy, unplaced)
+# would otherwise mean thousands of Map iterations and a plan near Step Functions' 256 KiB payload.
+MAX_SHARDS = 256
+
+
 @dataclass(frozen=True)
 class Shard:
     index: int
     contig: str
     start: int  # 0-based, inclusive
     end: int  # 0-based, exclusive
+    # Further whole contigs processed by the same shard (small contigs grouped; consecutive in order).
+    more: tuple[str, ...] = ()
+
+    def regions(self) -> list[tuple[str, int, int]]:
+        """Every region of this shard, in output order (0-based half-open)."""
+        return [(self.contig, self.start, self.end), *((c, 0, MAX_POS) for c in self.more)]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if self.more:
+            d["more"] = list(self.more)
+        else:
+            d.pop("more")
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Shard:
-        return cls(index=int(d["index"]), contig=str(d["contig"]), start=int(d["start"]), end=int(d["end"]))
+        return cls(index=int(d["index"]), contig=str(d["contig"]), start=int(d["start"]), end=int(d["end"]),
+                   more=tuple(str(c) for c in d.get("more") or ()))
 
 
 def region_line(contig: str, start: int, end: int) -> str:
@@ -236,6 +253,7 @@ def region_line(contig: str, start: int, end: int) -> str:
 def plan_shards(
     contigs: Sequence[dict[str, Any]], region_bases: int,
     has_data: Callable[[str, int, int], bool] | None = None,
+    max_shards: int = MAX_SHARDS,
 ) -> list[Shard]:
     """One shard per contig with records; contigs longer than ``region_bases`` are split into regions.
 
@@ -263,7 +281,36 @@ def plan_shards(
             start = end
         if len(shards) == before:  # the index disagrees with the counts: one shard for the whole contig
             shards.append(Shard(len(shards), c["contig"], 0, MAX_POS))
-    return shards
+    return group_small_contigs(shards, max_shards)
+
+
+def group_small_contigs(shards: list[Shard], max_shards: int = MAX_SHARDS) -> list[Shard]:
+    """Merge runs of consecutive whole-contig shards so that there are at most ``max_shards`` (when the
+    split regions of long contigs alone allow it). Order is kept, so a naive concat stays correct."""
+    if len(shards) <= max_shards:
+        return shards
+    whole = [s.start == 0 and s.end == MAX_POS and not s.more for s in shards]
+    n_split = len(shards) - sum(whole)
+    room = max(1, max_shards - n_split)
+    per_group = -(-sum(whole) // room)  # ceil
+    out: list[Shard] = []
+    group: list[Shard] = []
+
+    def flush() -> None:
+        if group:
+            out.append(Shard(len(out), group[0].contig, 0, MAX_POS, tuple(g.contig for g in group[1:])))
+            group.clear()
+
+    for shard, is_whole in zip(shards, whole, strict=True):
+        if not is_whole:
+            flush()
+            out.append(Shard(len(out), shard.contig, shard.start, shard.end))
+            continue
+        group.append(shard)
+        if len(group) == per_group:
+            flush()
+    flush()
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -883,8 +930,8 @@ def process_shard_local(
     """Normalise one shard of an indexed source into ``out`` (BGZF VCF, not indexed). Returns records out."""
     regions = scratch / f"regions.{shard.index}.txt"
     targets = scratch / f"targets.{shard.index}.txt"
-    regions.write_text(region_line(shard.contig, shard.start - SHARD_MARGIN, shard.end + SHARD_MARGIN))
-    targets.write_text(region_line(shard.contig, shard.start, shard.end))
+    regions.write_text("".join(region_line(c, b - SHARD_MARGIN, e + SHARD_MARGIN) for c, b, e in shard.regions()))
+    targets.write_text("".join(region_line(c, b, e) for c, b, e in shard.regions()))
     res = normalise(source, out, scratch, reference=reference, name=name, regions_file=str(regions),
                     targets_file=str(targets))
     return res, count_records(out)

@@ -347,3 +347,21 @@ def test_vcf_processor_scatter_bgzf_with_undeclared_contigs_uses_a_copy(stack, m
     plan, _, gathered = _run_scatter(stack, {**event, "job_id": "job-s"})
     assert plan["source"]["bucket"] == processed and plan["source"]["key"].startswith("tmp/job-s/")
     assert _records(_get(processed, gathered["vcf_key"]), tmp_path, "g.vcf.gz") == single_body
+
+
+def test_vcf_processor_scatter_groups_small_contigs_under_max_shards(stack, monkeypatch, tmp_path):
+    """Many small contigs: the plan groups them (SCATTER_MAX_SHARDS) and the result is still identical."""
+    import io
+
+    text = io.StringIO()
+    synth.write(text, 1200, 2, [(f"ctg{i}", 8_000) for i in range(10)], seed=3)
+    _env(stack, monkeypatch)
+    event = _upload(stack, text.getvalue().encode(), "proj/M/many.vcf")
+    processed = stack.names.bucket("processed")
+    single = _invoke(stack, {**event, "action": "process"})
+    single_body = _records(_get(processed, single["vcf_key"]), tmp_path, "single.vcf.gz")
+    _env(stack, monkeypatch, SCATTER_THRESHOLD_BYTES="100", SCATTER_REGION_BASES="1000000", SCATTER_MAX_SHARDS="3")
+    plan, _, gathered = _run_scatter(stack, {**event, "job_id": "job-g"})
+    assert len(plan["shards"]) == 3 and any(s.get("more") for s in plan["shards"])
+    assert [s["contig"] for s in plan["shards"]] == ["ctg0", "ctg4", "ctg8"]
+    assert _records(_get(processed, gathered["vcf_key"]), tmp_path, "g.vcf.gz") == single_body

@@ -325,22 +325,25 @@ def _sparse_copy(src: Path, idx_path: Path, shard: vcf.Shard, dst_dir: Path) -> 
     data = src.read_bytes()
     with open(dst, "wb") as fh:
         fh.truncate(size)
-        for a, b in vcf.byte_ranges_for(idx, size, shard.contig, shard.start - vcf.SHARD_MARGIN,
-                                        shard.end + vcf.SHARD_MARGIN):
-            fh.seek(a)
-            fh.write(data[a:b])
+        for contig, beg, end in shard.regions():
+            for a, b in vcf.byte_ranges_for(idx, size, contig, beg - vcf.SHARD_MARGIN, end + vcf.SHARD_MARGIN):
+                fh.seek(a)
+                fh.write(data[a:b])
     shutil.copyfile(idx_path, f"{dst}.{idx.kind}")
     return dst
 
 
-def scatter_gather(src: Path, tmp_path: Path, region_bases: int, reference: str | None = None) -> Path:
+def scatter_gather(
+    src: Path, tmp_path: Path, region_bases: int, reference: str | None = None, max_shards: int = vcf.MAX_SHARDS
+) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     indexed = work / "source.vcf.gz"
     idx_path, _ = vcf.make_indexed_source(str(src), str(indexed), work, name=str(src))
     idx = vcf.parse_tabix_index(Path(idx_path).read_bytes())
     shards = vcf.plan_shards(vcf.source_contigs(str(indexed)), region_bases,
-                             lambda c, b, e: vcf.region_voffsets(idx, c, b, e) is not None)
+                             lambda c, b, e: vcf.region_voffsets(idx, c, b, e) is not None, max_shards)
+    assert len(shards) <= max(max_shards, sum(1 for s in shards if not s.more))
     outs = []
     for sh in shards:
         sparse = _sparse_copy(indexed, Path(idx_path), sh, work / f"sp{sh.index}")
@@ -417,3 +420,29 @@ def test_scatter_gather_long_contig_uses_csi(tmp_path):
     assert single["index"].endswith(".csi")
     gathered = scatter_gather(src, tmp_path, region_bases=1 << 27)
     assert body(gathered) == body(single["vcf"]) and len(body(gathered)) == 10
+
+
+def test_plan_shards_groups_small_contigs_within_max():
+    contigs = [{"contig": "chr1", "length": 1000, "records": 5}]
+    contigs += [{"contig": f"decoy{i}", "length": 50, "records": 1} for i in range(20)]
+    contigs += [{"contig": "chrX", "length": 250, "records": 3}]
+    shards = vcf.plan_shards(contigs, 300, max_shards=8)
+    assert len(shards) <= 8
+    assert [s.index for s in shards] == list(range(len(shards)))
+    flat = [r for s in shards for r in s.regions()]
+    assert [c for c, _b, _e in flat] == ["chr1"] * 4 + [f"decoy{i}" for i in range(20)] + ["chrX"]
+    assert all(not s.more for s in shards if s.contig == "chr1")  # split regions are never grouped
+    assert vcf.Shard.from_dict(shards[-1].as_dict()) == shards[-1]
+    assert "more" not in shards[0].as_dict()
+    assert vcf.plan_shards(contigs, 300) == vcf.plan_shards(contigs, 300, max_shards=1000)
+
+
+def test_scatter_gather_grouped_small_contigs_equals_single_pass(tmp_path):
+    src = tmp_path / "many.vcf"
+    contigs = [("chr1", 300_000), *[(f"decoy{i}", 20_000) for i in range(12)]]
+    with open(src, "w") as fh:
+        synth.write(fh, 3000, 2, contigs, seed=9)
+    single = vcf.process_local(str(src), str(tmp_path / "single"))
+    gathered = scatter_gather(src, tmp_path, region_bases=100_000, max_shards=6)
+    assert body(gathered) == body(single["vcf"])
+    assert header(gathered) == header(single["vcf"])
