@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from genomics.deployment import REPORTS_PREFIX
 from genomics.errors import reraise_transient
 from genomics.ledger import Ledger, model
-from genomics.status import reason_of
+from genomics.status import latest_jobs, reason_of
 
 CODES: dict[str, str] = {
     "DASHBOARD_PUBLISH_FAILED": "the dashboard page could not be written to the processed bucket",
@@ -82,22 +82,6 @@ def _e(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------ rows
-def latest_jobs(jobs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One job per file: the most recently updated (a reprocessing run supersedes the first)."""
-    best: dict[str, dict[str, Any]] = {}
-    for job in jobs:
-        fid = str(job.get("file_id") or job.get("job_id"))
-        rank = (str(job.get("updated_at") or ""), int(job.get("run") or 1), str(job.get("created_at") or ""))
-        cur = best.get(fid)
-        if cur is None or rank > (
-            str(cur.get("updated_at") or ""),
-            int(cur.get("run") or 1),
-            str(cur.get("created_at") or ""),
-        ):
-            best[fid] = dict(job)
-    return sorted(best.values(), key=lambda j: (str(j.get("sample_id") or ""), str(j.get("key") or "")))
-
-
 def _deciding_values(ledger: Ledger, jobs: list[dict[str, Any]]) -> dict[str, Any]:
     """job_id -> value of the metric that decided its QC verdict (QC table, one query per sample)."""
     wanted: dict[str, list[dict[str, Any]]] = {}

@@ -9,26 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from genomics.ledger import Ledger, model
-from genomics.status import reason_of
+from genomics.status import latest_jobs, reason_of
 
 _PARTNER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 class DeliveryError(Exception):
     code = "DELIVERY_ERROR"
-
-
-def _latest_per_file(jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    latest: dict[str, dict[str, Any]] = {}
-    for job in jobs:
-        cur = latest.get(job["file_id"])
-        if cur is None or job["updated_at"] > cur["updated_at"]:
-            latest[job["file_id"]] = job
-    return sorted(latest.values(), key=lambda j: (j["sample_id"], j["key"]))
 
 
 def deliver(
@@ -45,7 +35,7 @@ def deliver(
         raise DeliveryError(f"partner name {partner!r} must be lower-case letters, digits and '-'")
     delivered: list[dict[str, Any]] = []
     withheld: list[dict[str, Any]] = []
-    for job in _latest_per_file(ledger.jobs_for_project(project)):
+    for job in latest_jobs(ledger.jobs_for_project(project)):
         if samples and job["sample_id"] not in samples:
             continue
         outputs = job.get("outputs") or {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError
+from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError, ReadTimeoutError
 
 # DynamoDB/S3 error codes that mean "try again later" (after botocore's own retries gave up).
 TRANSIENT_AWS_CODES = frozenset(
@@ -21,6 +21,7 @@ TRANSIENT_AWS_CODES = frozenset(
         "InternalServerError",
         "InternalError",
         "ServiceUnavailable",
+        "RequestTimeout",
         "503",
         "500",
         "TransactionConflictException",
@@ -48,7 +49,7 @@ class UserInputError(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionError | EndpointConnectionError):
+    if isinstance(exc, ConnectionError | EndpointConnectionError | ReadTimeoutError):
         return True
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})

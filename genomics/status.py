@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from genomics.ledger import Ledger, model
@@ -25,6 +25,22 @@ def reason_of(job: Mapping[str, Any]) -> str | None:
     if qc.get("deciding_metric"):
         return f"QC gate failed on {qc['deciding_metric']}"
     return str(job["error"]) if job.get("error") else None
+
+
+def latest_jobs(jobs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One job per file: the most recently updated (a reprocessing run supersedes the first)."""
+    best: dict[str, dict[str, Any]] = {}
+    for job in jobs:
+        fid = str(job.get("file_id") or job.get("job_id"))
+        rank = (str(job.get("updated_at") or ""), int(job.get("run") or 1), str(job.get("created_at") or ""))
+        cur = best.get(fid)
+        if cur is None or rank > (
+            str(cur.get("updated_at") or ""),
+            int(cur.get("run") or 1),
+            str(cur.get("created_at") or ""),
+        ):
+            best[fid] = dict(job)
+    return sorted(best.values(), key=lambda j: (str(j.get("sample_id") or ""), str(j.get("key") or "")))
 
 
 def job_row(job: dict[str, Any]) -> dict[str, Any]:

@@ -56,12 +56,6 @@ CODES: dict[str, str] = {
     "QC_NO_RESULTS": "cohort report asked for a project with no stored QC results",
 }
 
-# DynamoDB/S3 error codes that mean "try again later" once botocore's own retries have given up.
-_TRANSIENT_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
-    "SlowDown", "InternalServerError", "InternalError", "ServiceUnavailable", "RequestTimeout", "500", "503",
-})
-
 T = TypeVar("T")
 
 
@@ -82,18 +76,6 @@ class QcNoResults(LookupError):
     code = "QC_NO_RESULTS"
 
 
-def _is_transient(exc: BaseException) -> bool:
-    from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError, ReadTimeoutError
-
-    if isinstance(exc, ConnectionError | EndpointConnectionError | ReadTimeoutError):
-        return True
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        return err.get("Code") in _TRANSIENT_CODES or status >= 500
-    return False
-
-
 def aws(call: Callable[[], T], what: str) -> T:
     """Run one AWS call; translate its failure into TransientError or QcStoreError."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -101,7 +83,7 @@ def aws(call: Callable[[], T], what: str) -> T:
     try:
         return call()
     except (ClientError, BotoCoreError) as e:
-        if _is_transient(e):
+        if errors.is_transient(e):
             raise TransientError(f"{what}: {type(e).__name__}: {e}") from e
         raise QcStoreError(f"QC_STORE_FAILED: {what}: {e}") from e
 
@@ -372,6 +354,6 @@ def _get_optional(s3: Any, bucket: str, key: str) -> str | None:
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return None
-        if _is_transient(e):
+        if errors.is_transient(e):
             raise TransientError(f"S3 GetObject {key}: {e}") from e
         raise QcStoreError(f"QC_STORE_FAILED: S3 GetObject {key}: {e}") from e
