@@ -1,4 +1,4 @@
-"""MultiQC reports, with MultiQC used as a library (``multiqc.run``, v1.35), offline and quiet.
+"""MultiQC reports, with MultiQC used as a library (``multiqc.run``, v1.28), offline and quiet.
 
 Input is the tools' raw text outputs (bcftools stats, samtools stats/flagstat/idxstats) written to a
 temp folder as ``<sample>.<tool>.txt``, plus one MultiQC custom-content file with the QC gate (verdict,
@@ -25,6 +25,9 @@ CODES: dict[str, str] = {
 }
 
 TOOL_FILES = ("bcftools_stats", "samtools_stats", "samtools_flagstat", "samtools_idxstats")
+# The MultiQC modules a report runs; the handler image keeps only these (images/Dockerfile,
+# MULTIQC_MODULES: tests/unit/test_dockerfile_lint.py keeps the two equal).
+MODULES = ("bcftools", "samtools", "custom_content")
 REPORT_NAME = "multiqc_report.html"
 _LOCK = threading.Lock()
 
@@ -154,7 +157,7 @@ def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: st
             make_pdf=False,
             export_plots=False,
             plots_force_interactive=True,
-            run_modules=["bcftools", "samtools", "custom_content"],
+            run_modules=list(MODULES),
             extra_fn_clean_exts=[f".{t}" for t in TOOL_FILES],
             fn_clean_sample_names=True,
             cl_config=["custom_content: {order: [qc_gate, fastq_quality_per_cycle, fastq_lengths]}",
