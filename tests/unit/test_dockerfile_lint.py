@@ -58,3 +58,37 @@ def test_dockerfile_lint_project_rules() -> None:
     assert "--mount=type=secret,id=cacert,required=false" in text
     copies = [ln for ln in text.splitlines() if ln.startswith(("COPY", "ADD"))]
     assert not [ln for ln in copies if re.search(r"cert|\.crt|pip\.conf", ln)], copies
+
+
+def _arg_words(name: str) -> set[str]:
+    """The words of an ``ARG NAME="..."`` default in images/Dockerfile (line continuations joined)."""
+    text = DOCKERFILE.read_text().replace("\\\n", "")
+    found = re.search(rf'^ARG {name}="([^"]*)"', text, flags=re.M)
+    assert found, f"images/Dockerfile has no ARG {name}"
+    return set(found.group(1).split())
+
+
+def test_dockerfile_lint_multiqc_modules_match_report() -> None:
+    """The image keeps exactly the MultiQC modules genomics.qc.report runs."""
+    from genomics.qc.report import MODULES
+
+    assert _arg_words("MULTIQC_MODULES") == set(MODULES)
+
+
+# Modules that run only on an operator's machine, never in the handler image.
+_HOST_ONLY = ("genomics/cli.py", "genomics/local/")
+
+
+def test_dockerfile_lint_botocore_models_cover_handler_clients() -> None:
+    """Every AWS service the image's code builds a client for keeps its botocore model in the image."""
+    called: dict[str, str] = {}
+    for path in sorted([*(ROOT / "genomics").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(_HOST_ONLY):
+            continue
+        for service in re.findall(r"""\b(?:client|resource)\(\s*["']([a-z0-9-]+)["']""", path.read_text()):
+            called.setdefault(service, rel)
+    assert {"s3", "dynamodb", "stepfunctions"} <= set(called), called  # the scan finds the real calls
+    kept = _arg_words("BOTOCORE_SERVICES")
+    missing = {s: where for s, where in called.items() if s not in kept}
+    assert not missing, f"clients without a botocore model in the image (BOTOCORE_SERVICES): {missing}"
