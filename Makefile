@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py genomics/validation/_vcfscan.c 2>/dev/null | sha1sum | cut -c1-12)
+# The image's pins (images/constraints.txt) hold on the host too: tests compare the image with the host.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py genomics/validation/_vcfscan.c images/constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
 .PHONY: setup system-tools demo test test-fast lint images bench clean
 
-$(STAMP): pyproject.toml setup.py genomics/validation/_vcfscan.c
+$(STAMP): pyproject.toml setup.py genomics/validation/_vcfscan.c images/constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[report,infra,local,demo,dev]"
+	$(PY) -m pip install -q -c images/constraints.txt -e ".[report,infra,local,demo,dev]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 system-tools:

@@ -25,6 +25,7 @@ DOCKERFILE = "images/Dockerfile"
 # What the image is built from: the Dockerfile plus the context .dockerignore lets through (keep in step).
 IMAGE_INPUTS: tuple[str, ...] = (
     DOCKERFILE, "pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "README.md", "genomics", "handlers",
+    "images/constraints.txt",
 )
 _IGNORED_SUFFIXES = (".pyc", ".so")
 KEEP_IMAGES = 10

@@ -5,6 +5,8 @@
 #   bash scripts/build-images.sh            build if the inputs changed since the last build, print size
 #   bash scripts/build-images.sh --force    build even if the image looks up to date
 #   bash scripts/build-images.sh --check    exit 0 if the image is up to date, 1 if not (no build)
+#   bash scripts/build-images.sh --lock     resolve the dependencies afresh (no constraints), record the
+#                                           result in images/constraints.txt, then build with it
 #
 # Environment:
 #   GENOMICS_IMAGE          tag to build            (default localhost/genomics-handlers:dev)
@@ -28,7 +30,8 @@ EXTRAS=${GENOMICS_IMAGE_EXTRAS-report}
 SUITE=bookworm
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$REPO/scripts/containers.conf}
 # Files of the build context: must match the allow-list in /.dockerignore.
-CONTEXT_PATHS=(pyproject.toml setup.py setup.cfg MANIFEST.in README.md genomics handlers)
+CONTEXT_PATHS=(pyproject.toml setup.py setup.cfg MANIFEST.in README.md genomics handlers images/constraints.txt)
+CONSTRAINTS_FILE=images/constraints.txt
 HASH_LABEL=org.genomics.build-inputs
 
 log() { echo "build-images: $*" >&2; }
@@ -39,7 +42,8 @@ case "${1:-}" in
   "") ;;
   --force) MODE=force ;;
   --check) MODE=check ;;
-  *) die "unknown argument '$1' (use --force or --check)" ;;
+  --lock) MODE=lock ;;
+  *) die "unknown argument '$1' (use --force, --check or --lock)" ;;
 esac
 
 # ensure_commands cmd:package ... -- install what is missing with apt-get (as root, or with sudo -n).
@@ -243,16 +247,46 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 pip_passthrough "$work/pip.conf"
+
+# build TAG LABEL [extra buildah args...]
+build() {
+  local tag=$1 label=$2; shift 2
+  buildah bud --pull=never --isolation chroot --network host --layers \
+    --format docker \
+    --file images/Dockerfile \
+    --build-arg "BASE_IMAGE=$BASE" \
+    --build-arg "EXTRAS=$EXTRAS" \
+    --label "$HASH_LABEL=$label" \
+    "${BUILD_OPTS[@]}" \
+    "$@" \
+    --tag "$tag" \
+    . >&2 || die "buildah bud failed (see above)"
+}
+
+if [ "$MODE" = lock ]; then
+  [ "$EXTRAS" = report ] || die "--lock records the default build (GENOMICS_IMAGE_EXTRAS=report)"
+  lock_image="$IMAGE-unpinned"
+  log "resolving the dependencies afresh (no constraints) in $lock_image"
+  build "$lock_image" unpinned --build-arg CONSTRAINTS=
+  {
+    echo "# Every Python distribution of the handler image, as pip resolved it (images/Dockerfile installs"
+    echo "# with --constraint this file). Regenerate after changing pyproject.toml's runtime pins:"
+    echo "#   bash scripts/build-images.sh --lock"
+    podman run --rm --pull=never --network none --entrypoint /bin/cat "$lock_image" \
+      /opt/venv/resolved-requirements.txt | grep -v '^#' | LC_ALL=C sort -f
+  } > "$work/constraints.txt"
+  podman rmi "$lock_image" >/dev/null 2>&1 || true
+  if cmp -s "$work/constraints.txt" "$CONSTRAINTS_FILE"; then
+    log "$CONSTRAINTS_FILE unchanged"
+  else
+    cp "$work/constraints.txt" "$CONSTRAINTS_FILE"
+    log "wrote $CONSTRAINTS_FILE ($(grep -vc '^#' "$CONSTRAINTS_FILE") pins); building with it"
+  fi
+  want=$(inputs_hash)
+fi
+
 start=$(date +%s)
 log "building $IMAGE (extras: '${EXTRAS}')"
-buildah bud --pull=never --isolation chroot --network host --layers \
-  --format docker \
-  --file images/Dockerfile \
-  --build-arg "BASE_IMAGE=$BASE" \
-  --build-arg "EXTRAS=$EXTRAS" \
-  --label "$HASH_LABEL=$want" \
-  "${BUILD_OPTS[@]}" \
-  --tag "$IMAGE" \
-  . >&2 || die "buildah bud failed (see above)"
+build "$IMAGE" "$want"
 log "built in $(( $(date +%s) - start )) s"
 report_size
