@@ -241,3 +241,21 @@ def _vcf_body(cloud: Cloud, key: str) -> list[str]:
     """Header column line and records of a bgzipped VCF (the ## lines carry command lines and dates)."""
     text = gzip.decompress(_get(cloud, key)).decode()
     return [line for line in text.splitlines() if not line.startswith("##")]
+
+
+def test_image_dependencies_are_the_locked_ones(image: Image) -> None:
+    """pip's resolution inside the image is exactly images/constraints.txt: every distribution pinned,
+    none resolved afresh (a stale lock would show up as a difference)."""
+    resolved = podman(
+        "run", "--rm", "--pull=never", "--network", "none", "--entrypoint", "/bin/cat", image.name,
+        "/opt/venv/resolved-requirements.txt",
+    ).stdout.splitlines()
+    locked = (Path(__file__).resolve().parents[2] / "images" / "constraints.txt").read_text().splitlines()
+
+    def pins(lines: list[str]) -> set[str]:
+        return {ln.strip().lower() for ln in lines if ln.strip() and not ln.startswith("#")}
+
+    if "report" in image.extras:
+        assert pins(resolved) == pins(locked)
+    else:
+        assert pins(resolved) <= pins(locked)

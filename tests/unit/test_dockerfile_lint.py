@@ -92,3 +92,42 @@ def test_dockerfile_lint_botocore_models_cover_handler_clients() -> None:
     kept = _arg_words("BOTOCORE_SERVICES")
     missing = {s: where for s, where in called.items() if s not in kept}
     assert not missing, f"clients without a botocore model in the image (BOTOCORE_SERVICES): {missing}"
+
+
+def test_dockerfile_lint_context_lists_in_step() -> None:
+    """/.dockerignore's allow-list, the build script's CONTEXT_PATHS (its up-to-date hash) and the Pulumi
+    program's IMAGE_INPUTS (the content tag) name the same build context."""
+    from infra.image import DOCKERFILE as PULUMI_DOCKERFILE
+    from infra.image import IMAGE_INPUTS
+
+    allowed = {ln[1:].strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.startswith("!")}
+    script = (ROOT / "scripts" / "build-images.sh").read_text()
+    found = re.search(r"^CONTEXT_PATHS=\(([^)]*)\)", script, flags=re.M)
+    assert found, "scripts/build-images.sh has no CONTEXT_PATHS"
+    assert set(found.group(1).split()) == allowed
+    assert set(IMAGE_INPUTS) - {PULUMI_DOCKERFILE} == allowed
+
+
+def _pins(lines: list[str]) -> dict[str, str]:
+    out = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            out[re.sub(r"[-_.]+", "-", name.split("[")[0]).lower()] = version.strip()
+    return out
+
+
+def test_dockerfile_lint_constraints_agree_with_pyproject() -> None:
+    """images/constraints.txt (every distribution of the image) pins what pyproject.toml pins for the
+    image (runtime dependencies, the report extra, awslambdaric) at the same versions."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    wanted = _pins([*project["dependencies"], *extras["report"],
+                    *[r for r in extras["dev"] if r.lower().startswith("awslambdaric")]])
+    locked = _pins((ROOT / "images" / "constraints.txt").read_text().splitlines())
+    assert {"boto3", "multiqc", "awslambdaric", "numpy"} <= set(wanted)
+    stale = {name: (version, locked.get(name)) for name, version in wanted.items() if locked.get(name) != version}
+    assert not stale, f"pyproject pin vs images/constraints.txt (run `bash scripts/build-images.sh --lock`): {stale}"
