@@ -493,12 +493,21 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
     if not shards:  # no records: nothing to scatter
         _delete(s3, cfg.processed_bucket, uploaded)
         return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
-    return {
-        "mode": "scatter",
-        "shards": [s.as_dict() for s in shards],
-        "source": source,
-        "work_prefix": job.work_prefix,
-    }
+    result: dict[str, Any] = {"mode": "scatter", "shards": [s.as_dict() for s in shards], "source": source,
+                              "work_prefix": job.work_prefix}
+    groups = {str(s.index): list(s.more) for s in shards if s.more}
+    if groups:
+        # The names of grouped contigs live in S3, not in the workflow's state: a draft assembly with
+        # 100,000 scaffolds would otherwise overflow Step Functions' 256 KiB payload. A shard carries the
+        # count and reads its names (tmp/<job>/plan/groups.json, deleted by gather).
+        key = f"{job.work_prefix}plan/groups.json"
+        s3.put_object(Bucket=cfg.processed_bucket, Key=key, Body=json.dumps(groups).encode(),
+                      ContentType="application/json")
+        for d in result["shards"]:
+            if "more" in d:
+                d["more_count"] = len(d.pop("more"))
+        result["groups"] = {"bucket": cfg.processed_bucket, "key": key}
+    return result
 
 
 def _plan_of(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -517,6 +526,24 @@ def _load_source(s3: Any, source: Mapping[str, Any], scratch: Path) -> tuple[vcf
     return vcf.parse_tabix_index(idx_local.read_bytes()), local
 
 
+def _with_group(s3: Any, plan_doc: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+    """A shard item of the plan with the names of its grouped contigs (``more``) read back from S3."""
+    out = dict(item)
+    count = int(out.pop("more_count", 0) or 0)
+    if not count:
+        return out
+    where = plan_doc.get("groups") or {}
+    if not where.get("key"):
+        raise EventError(f"shard {out.get('index')} groups {count} contigs but the plan names no groups object")
+    groups = json.loads(s3.get_object(Bucket=where["bucket"], Key=where["key"])["Body"].read())
+    names = groups.get(str(out.get("index")))
+    if not isinstance(names, list) or len(names) != count:
+        raise EventError(f"shard {out.get('index')}: s3://{where['bucket']}/{where['key']} lists "
+                         f"{len(names) if isinstance(names, list) else 'no'} grouped contigs, the plan {count}")
+    out["more"] = names
+    return out
+
+
 def _shard_key(job: Job, index: int) -> str:
     return f"{job.work_prefix}shards/{index:05d}.vcf.gz"
 
@@ -528,7 +555,7 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None
     job = Job.from_event(event)
     p = _plan_of(event)
     try:
-        sh = vcf.Shard.from_dict(event["shard"])
+        sh = vcf.Shard.from_dict(_with_group(s3, p, event["shard"]))
     except (KeyError, TypeError, ValueError) as e:
         raise EventError(f"bad shard in event: {e}") from e
     src = p["source"]
@@ -591,6 +618,8 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | Non
         )
     tmp_keys = [r["key"] for r in results if r["bucket"] == cfg.processed_bucket]
     tmp_keys.append(src["index_key"])
+    if (p.get("groups") or {}).get("bucket") == cfg.processed_bucket:
+        tmp_keys.append(p["groups"]["key"])
     if src["bucket"] == cfg.processed_bucket and src["key"].startswith(job.work_prefix):
         tmp_keys.append(src["key"])
     _delete(s3, cfg.processed_bucket, tmp_keys)

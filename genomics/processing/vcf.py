@@ -361,9 +361,17 @@ class TabixIndex:
     depth: int
     names: list[str]
     refs: list[RefIndex]
+    _positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def records(self) -> int:
         return sum(r.n_mapped for r in self.refs)
+
+    def ref(self, contig: str) -> RefIndex | None:
+        """The index of one contig, by name (a dict lookup: plans ask once per contig, of thousands)."""
+        if len(self._positions) != len(self.names):
+            self._positions = {n: i for i, n in enumerate(self.names)}
+        i = self._positions.get(contig)
+        return self.refs[i] if i is not None and i < len(self.refs) else None
 
 
 def _parse_names(buf: bytes) -> list[str]:
@@ -424,25 +432,33 @@ def parse_tabix_index(data: bytes) -> TabixIndex:
     return TabixIndex(kind, min_shift, depth, names, refs)
 
 
-def _reg2bins(beg: int, end: int, min_shift: int, depth: int) -> list[int]:
+def _reg2bin_ranges(beg: int, end: int, min_shift: int, depth: int) -> list[tuple[int, int]]:
+    """The bins overlapping [beg, end), as one inclusive (first, last) range per level of the index."""
     end -= 1
-    bins: list[int] = []
+    ranges: list[tuple[int, int]] = []
     s = min_shift + depth * 3
     t = 0
     for level in range(depth + 1):
-        b = t + (beg >> s)
-        e = t + (end >> s)
-        bins.extend(range(b, e + 1))
+        ranges.append((t + (beg >> s), t + (end >> s)))
         s -= 3
         t += 1 << (level * 3)
-    return bins
+    return ranges
+
+
+def _overlapping_bins(ref: RefIndex, beg: int, end: int, min_shift: int, depth: int) -> list[int]:
+    """The contig's populated bins that overlap [beg, end): walks whichever is smaller, the bins the
+    region spans (tens of thousands for a whole contig) or the bins that hold data (a handful)."""
+    ranges = _reg2bin_ranges(beg, end, min_shift, depth)
+    if sum(last - first + 1 for first, last in ranges) <= len(ref.bins):
+        return [b for first, last in ranges for b in range(first, last + 1) if b in ref.bins]
+    return sorted(b for b in ref.bins if any(first <= b <= last for first, last in ranges))
 
 
 def region_voffsets(idx: TabixIndex, contig: str, beg: int, end: int) -> tuple[int, int] | None:
     """Virtual offsets (first chunk start, last chunk end) covering records overlapping [beg, end)."""
-    if contig not in idx.names:
+    ref = idx.ref(contig)
+    if ref is None:
         return None
-    ref = idx.refs[idx.names.index(contig)]
     limit = 1 << (idx.min_shift + idx.depth * 3)
     beg, end = max(beg, 0), min(end, limit)
     if beg >= end:
@@ -457,12 +473,8 @@ def region_voffsets(idx: TabixIndex, contig: str, beg: int, end: int) -> tuple[i
         while b > 0 and b not in ref.loffsets:
             b = (b - 1) >> 3
         min_off = ref.loffsets.get(b, 0)
-    chunks = [
-        c
-        for b in _reg2bins(beg, end, idx.min_shift, idx.depth)
-        for c in ref.bins.get(b, [])
-        if c[1] > min_off
-    ]
+    chunks = [c for b in _overlapping_bins(ref, beg, end, idx.min_shift, idx.depth) for c in ref.bins[b]
+              if c[1] > min_off]
     if not chunks:
         return None
     return min(c[0] for c in chunks), max(c[1] for c in chunks)

@@ -361,7 +361,36 @@ def test_vcf_processor_scatter_groups_small_contigs_under_max_shards(stack, monk
     single = _invoke(stack, {**event, "action": "process"})
     single_body = _records(_get(processed, single["vcf_key"]), tmp_path, "single.vcf.gz")
     _env(stack, monkeypatch, SCATTER_THRESHOLD_BYTES="100", SCATTER_REGION_BASES="1000000", SCATTER_MAX_SHARDS="3")
-    plan, _, gathered = _run_scatter(stack, {**event, "job_id": "job-g"})
-    assert len(plan["shards"]) == 3 and any(s.get("more") for s in plan["shards"])
+    event = {**event, "job_id": "job-g"}
+    plan = _invoke(stack, {**event, "action": "plan"})
     assert [s["contig"] for s in plan["shards"]] == ["ctg0", "ctg4", "ctg8"]
+    # The grouped contigs' names are in S3, the state carries their count.
+    assert [s.get("more_count", 0) for s in plan["shards"]] == [3, 3, 1]
+    assert not any("more" in s for s in plan["shards"])
+    groups = json.loads(_get(plan["groups"]["bucket"], plan["groups"]["key"]))
+    assert groups == {"0": ["ctg1", "ctg2", "ctg3"], "1": ["ctg5", "ctg6", "ctg7"], "2": ["ctg9"]}
+    shards = [_invoke(stack, {**event, "action": "shard", "plan": plan, "shard": s}) for s in plan["shards"]]
+    gathered = _invoke(stack, {**event, "action": "gather", "plan": plan, "shards": shards})
     assert _records(_get(processed, gathered["vcf_key"]), tmp_path, "g.vcf.gz") == single_body
+    assert _keys(processed, "tmp/job-g/") == []  # the groups object went with the other scratch
+
+
+def test_vcf_processor_plan_state_small_for_many_contigs(stack, monkeypatch):
+    """40,000 populated scaffolds (a draft assembly): the plan the workflow carries stays far below Step
+    Functions' 256 KiB payload limit (names of grouped contigs are in S3), and every contig is planned once."""
+    import io
+
+    contigs = [(f"scaffold_{i}", 2_000) for i in range(40_000)]
+    text = io.StringIO()
+    synth.write(text, 40_000, 1, contigs, seed=5)
+    _env(stack, monkeypatch, SCATTER_THRESHOLD_BYTES="100", SCATTER_REGION_BASES="1000000")
+    event = {**_upload(stack, text.getvalue().encode(), "proj/D/draft.vcf"), "job_id": "job-d"}
+    plan = _invoke(stack, {**event, "action": "plan"})
+    payload = len(json.dumps(plan).encode())
+    assert payload < 64 * 1024, f"plan is {payload} bytes"
+    assert len(plan["shards"]) <= int(stack.env("vcf-processor")["SCATTER_MAX_SHARDS"])
+    groups = json.loads(_get(plan["groups"]["bucket"], plan["groups"]["key"]))
+    planned = [n for s in plan["shards"] for n in [s["contig"], *groups.get(str(s["index"]), [])]]
+    with_records = sorted({ln.split("\t", 1)[0] for ln in text.getvalue().splitlines() if not ln.startswith("#")},
+                          key=lambda c: int(c.rsplit("_", 1)[1]))
+    assert planned == with_records
