@@ -203,8 +203,9 @@ class Settings:
 
 
 # --------------------------------------------------------------------------------------------------
-# Functions: the four Lambdas of the seed diagram, what they read from the environment and what
-# they may do. Grants are data; infra/ turns them into IAM policy documents, one role per function.
+# Functions: the four pipeline Lambdas of the seed diagram and the status API behind its "Web UI / CLI /
+# API" box, what they read from the environment and what they may do. Grants are data; infra/ turns
+# them into IAM policy documents, one role per function.
 # --------------------------------------------------------------------------------------------------
 ResourceKind = Literal["bucket", "objects", "table", "table-indexes", "state-machine", "executions", "queue"]
 
@@ -226,12 +227,16 @@ class FunctionSpec:
     heavy: bool  # gets the heavy memory/timeout/ephemeral storage settings
     env: tuple[str, ...]  # environment variable names the function reads (values from environment())
     grants: tuple[Grant, ...] = field(default_factory=tuple)
+    # A step of the pipeline (the workflow or the S3 notification invokes it); False for the status API,
+    # which only API Gateway invokes.
+    pipeline: bool = True
 
 
 _S3_READ = ("s3:GetObject", "s3:GetObjectVersion")
 _S3_WRITE = ("s3:PutObject",)
 _DDB_RW = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
 _DDB_INDEX = ("dynamodb:Query",)
+_DDB_READ = ("dynamodb:GetItem", "dynamodb:Query")
 _COMMON_ENV = ("STACK", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL")
 
 FUNCTIONS: dict[str, FunctionSpec] = {
@@ -305,7 +310,24 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
         ),
     ),
+    "status-api": FunctionSpec(
+        logical="status-api",
+        handler="handlers.status_api.handler",
+        description="Read-only status API over the ledger: samples, jobs, projects, QC failures, cost",
+        heavy=False,
+        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "QC_TABLE"),
+        grants=(
+            Grant(_DDB_READ, "table", "metadata"),
+            Grant(_DDB_INDEX, "table-indexes", "metadata"),
+            Grant(_DDB_READ, "table", "jobs"),
+            Grant(_DDB_INDEX, "table-indexes", "jobs"),
+            Grant(_DDB_READ, "table", "qc"),
+            Grant(_DDB_INDEX, "table-indexes", "qc"),
+        ),
+        pipeline=False,
+    ),
 }
+PIPELINE_FUNCTIONS: tuple[str, ...] = tuple(k for k, spec in FUNCTIONS.items() if spec.pipeline)
 
 METRICS_NAMESPACE = "GenomicsPlatform"
 

@@ -5,7 +5,7 @@ The image installs its Python dependencies without bytecode (``pip install --no-
 the standard library's: compiled for every module, MultiQC's dependency tree (plotly's thousands of
 generated classes above all) would add about 70 MB to the image, and on Lambda's read-only file system
 a module without bytecode is compiled again on every cold start. ``python -m genomics.warmup`` (a build
-step of images/Dockerfile, with bytecode writing on) imports the four handlers, calls each with an
+step of images/Dockerfile, with bytecode writing on) imports every handler, calls each with an
 empty event, and runs the local cores on small synthetic inputs: validation, processing (bcftools
 norm/sort, bgzip, tabix), QC of a VCF, a BAM and a FASTQ with the real tools, and a MultiQC report of
 the three. Python writes bytecode for every module that is imported.
@@ -92,7 +92,7 @@ class _Context:
 
 
 def handler_modules() -> list[ModuleType]:
-    """Import the image's four handlers (as the image command names them)."""
+    """Import the image's handlers (as the functions' image commands name them)."""
     return [importlib.import_module(spec.handler.rsplit(".", 1)[0]) for spec in deployment.FUNCTIONS.values()]
 
 

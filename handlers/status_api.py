@@ -1,0 +1,35 @@
+"""status-api: the read-only status API (API Gateway HTTP API, IAM-authorised) over the ledger.
+
+Thin: build the ledger from the environment, answer with :func:`genomics.api.respond`; a ledger failure
+is logged with the request and answered 500 without internals.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from genomics.api import respond, server_error
+from genomics.ledger import Ledger
+from genomics.observability import logger as make_logger
+from genomics.observability import metrics as make_metrics
+
+FUNCTION = "status-api"
+logger = make_logger(FUNCTION)
+metrics = make_metrics(FUNCTION)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    route = event.get("routeKey")
+    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ["QC_TABLE"])
+    try:
+        response = respond(event, ledger)
+    except Exception:
+        logger.exception("status api: the ledger failed", extra={"route": route})
+        metrics.add_metric(name="ApiServerErrors", unit="Count", value=1)
+        return server_error(getattr(context, "aws_request_id", None))
+    metrics.add_metric(name=f"ApiResponses{response['statusCode'] // 100}xx", unit="Count", value=1)
+    logger.info("status api", extra={"route": route, "status": response["statusCode"]})
+    return response

@@ -1,0 +1,159 @@
+"""status-api on moto: the ledger's answers through API Gateway v2 events, errors as 400/404/500 JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from genomics import status
+from genomics.api import ROUTES
+from genomics.ledger import ObjectRef, model
+from genomics.qc import gate
+from genomics.qc.metrics import compute
+from genomics.qc.service import batch_put, metric_items
+from genomics.sources import LocalFile
+from handlers import status_api, validation_handler
+from tests.conftest import CORPUS
+from tests.handlers.conftest import s3_event
+
+EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
+INVALID = "vcf/4.2/failed/failed_body_alt_000.vcf"
+
+
+def _event(route_key: str, path: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
+    """What API Gateway (HTTP API, payload format 2.0) hands the function."""
+    method, template = route_key.split(" ", 1)
+    raw_path = template
+    for k, v in (path or {}).items():
+        raw_path = raw_path.replace("{" + k + "}", v)
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": route_key, "rawPath": raw_path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"},
+        "requestContext": {"http": {"method": method, "path": raw_path}, "requestId": "api-req-1",
+                           "routeKey": route_key, "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+    if path:
+        event["pathParameters"] = path
+    if query:
+        event["queryStringParameters"] = query
+    return event
+
+
+def _call(stack, monkeypatch, event: dict) -> tuple[int, Any]:
+    for k, v in stack.env("status-api").items():
+        monkeypatch.setenv(k, v)
+    resp = status_api.handler(event, stack.context("status-api"))
+    assert resp["headers"]["content-type"] == "application/json"
+    return resp["statusCode"], json.loads(resp["body"])
+
+
+def _ingest(stack, monkeypatch, path: Path, key: str) -> ObjectRef:
+    raw = stack.names.bucket("raw")
+    body = path.read_bytes()
+    resp = boto3.client("s3").put_object(Bucket=raw, Key=key, Body=body)
+    for k, v in stack.env("validation-handler").items():
+        monkeypatch.setenv(k, v)
+    validation_handler.handler(s3_event(raw, key, resp["VersionId"], len(body), resp["ETag"]),
+                               stack.context("validation-handler"))
+    return ObjectRef(raw, key, resp["VersionId"], resp["ETag"], len(body))
+
+
+@pytest.fixture
+def ledger_with_data(stack, monkeypatch):
+    """Two real uploads through validation (one accepted, one rejected) and real QC items of EUR."""
+    good = _ingest(stack, monkeypatch, EUR, "P1/EUR/EUR_test.vcf.gz")
+    bad = _ingest(stack, monkeypatch, CORPUS / INVALID, "P1/BAD/broken.vcf")
+    fmt, metrics, _raw = compute(LocalFile(str(EUR)))
+    verdict = gate.evaluate(metrics, "wes")  # EUR's Ts/Tv is not an exome's: fails the wes gate
+    items = metric_items(project="P1", sample_id="EUR", job_id=good.job_id(), sha256="a" * 64, assay="wes",
+                         fmt=fmt, metrics=metrics, verdict=verdict, report_key=None)
+    batch_put(stack.ledger.client, stack.names.table("qc"), items)
+    return stack, good, bad, verdict
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, sort_keys=True))
+
+
+def test_status_api_sample_equals_cli_answer(ledger_with_data, monkeypatch):
+    stack, good, _bad, _ = ledger_with_data
+    code, body = _call(stack, monkeypatch, _event("GET /samples/{sample_id}", {"sample_id": "EUR"}))
+    assert code == 200
+    assert body == _plain(status.sample_status(stack.ledger, "EUR"))
+    assert body["jobs"][0]["job_id"] == good.job_id() and body["project"] == "P1"
+
+
+def test_status_api_rejected_job_has_reason_and_history(ledger_with_data, monkeypatch):
+    stack, _good, bad, _ = ledger_with_data
+    code, body = _call(stack, monkeypatch, _event("GET /jobs/{job_id}", {"job_id": bad.job_id()}))
+    assert code == 200
+    assert body["status"] == model.REJECTED
+    assert body["reason"].startswith("VCF_ALT_INVALID"), body["reason"]
+    assert [h["to"] for h in body["history"]][-1] == model.REJECTED
+
+
+def test_status_api_project_and_failures_since(ledger_with_data, monkeypatch):
+    stack, good, bad, _ = ledger_with_data
+    code, body = _call(stack, monkeypatch, _event("GET /projects/{project}", {"project": "P1"}))
+    assert code == 200 and sorted(body["samples"]) == ["BAD", "EUR"]
+    assert {j["job_id"] for j in body["jobs"]} == {good.job_id(), bad.job_id()}
+    code, body = _call(stack, monkeypatch, _event("GET /failures", query={"since": "2000-01-01"}))
+    assert code == 200 and [j["job_id"] for j in body["jobs"]] == [bad.job_id()]
+    code, body = _call(stack, monkeypatch, _event("GET /failures", query={"since": "2999-01-01T00:00:00Z"}))
+    assert code == 200 and body["jobs"] == []
+
+
+def test_status_api_samples_failing_a_metric(ledger_with_data, monkeypatch):
+    stack, _good, _bad, verdict = ledger_with_data
+    failing = [name for name, check in verdict["checks"].items() if check.get("verdict") == "fail"]
+    assert "ts_tv" in failing, verdict
+    code, body = _call(stack, monkeypatch,
+                       _event("GET /projects/{project}/failing/{metric}", {"project": "P1", "metric": "ts_tv"}))
+    assert code == 200 and [s["sample_id"] for s in body["samples"]] == ["EUR"]
+    code, body = _call(stack, monkeypatch,
+                       _event("GET /projects/{project}/failing/{metric}", {"project": "P1", "metric": "records"}))
+    assert code == 200 and body["samples"] == []
+
+
+def test_status_api_cost_of_project(ledger_with_data, monkeypatch):
+    stack, *_ = ledger_with_data
+    code, body = _call(stack, monkeypatch, _event("GET /projects/{project}/cost", {"project": "P1"}))
+    assert code == 200 and body == _plain(status.project_cost(stack.ledger, "P1"))
+    assert body["jobs"] == 2
+
+
+@pytest.mark.parametrize(("event", "code", "error"), [
+    (_event("GET /jobs/{job_id}", {"job_id": "no-such-job"}), 404, "API_NOT_FOUND"),
+    (_event("GET /samples/{sample_id}", {"sample_id": "NOBODY"}), 404, "API_NOT_FOUND"),
+    (_event("GET /failures"), 400, "API_BAD_PARAMETER"),
+    (_event("GET /failures", query={"since": "yesterday"}), 400, "API_BAD_PARAMETER"),
+    (_event("GET /projects/{project}/cost", {"project": "P1"}, {"since": "2026-13-45"}), 400, "API_BAD_PARAMETER"),
+    (_event("GET /projects/{project}/failing/{metric}", {"project": "P1", "metric": "Ts/Tv"}), 400,
+     "API_BAD_PARAMETER"),
+    (_event("GET /samples/{sample_id}", {"sample_id": ""}), 400, "API_BAD_PARAMETER"),
+    (_event("DELETE /samples/{sample_id}", {"sample_id": "EUR"}), 404, "API_ROUTE_UNKNOWN"),
+])
+def test_status_api_request_errors(ledger_with_data, monkeypatch, event, code, error):
+    stack, *_ = ledger_with_data
+    got, body = _call(stack, monkeypatch, event)
+    assert (got, body["error"]["code"]) == (code, error), body
+    assert body["error"]["message"]
+
+
+def test_status_api_ledger_failure_is_500_without_internals(ledger_with_data, monkeypatch):
+    stack, good, *_ = ledger_with_data
+    boto3.client("dynamodb").delete_table(TableName=stack.names.table("jobs"))
+    code, body = _call(stack, monkeypatch, _event("GET /jobs/{job_id}", {"job_id": good.job_id()}))
+    assert code == 500 and body["error"]["code"] == "API_INTERNAL"
+    assert "req-1" in body["error"]["message"]  # the Lambda request id, to quote to the operators
+    assert "ResourceNotFound" not in json.dumps(body) and stack.names.table("jobs") not in json.dumps(body)
+
+
+def test_status_api_routes_are_all_read_only():
+    assert all(route.startswith("GET /") for route in ROUTES)
