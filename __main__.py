@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from genomics.deployment import FUNCTIONS
+from genomics.deployment import FUNCTIONS, PIPELINE_FUNCTIONS
+from infra.api import StatusApi, StatusApiArgs
 from infra.config import load
 from infra.functions import PipelineFunction, PipelineFunctionArgs
 from infra.image import HandlerImage, HandlerImageArgs
@@ -40,20 +41,22 @@ functions = {
 }
 pipeline = Workflow(
     "workflow",
-    WorkflowArgs(names, config, {logical: f.function.arn for logical, f in functions.items()}),
+    WorkflowArgs(names, config, {logical: functions[logical].function.arn for logical in PIPELINE_FUNCTIONS}),
 )
 ingest = Ingest(
     "ingest",
     IngestArgs(names, storage.buckets["raw"], functions["validation-handler"].function),
 )
+status_api = StatusApi("status-api", StatusApiArgs(names, config, functions["status-api"].function))
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
         names=names,
         config=config,
-        function_names={logical: f.function.name for logical, f in functions.items()},
+        function_names={logical: functions[logical].function.name for logical in PIPELINE_FUNCTIONS},
         state_machine_arn=pipeline.state_machine.arn,
         dead_letter_queue_name=ingest.queue.name,
+        status_api_id=status_api.api.id,
     ),
 )
 
@@ -64,3 +67,5 @@ pulumi.export("state_machine_arn", pipeline.state_machine.arn)
 pulumi.export("image_uri", image.image_uri)
 pulumi.export("dead_letter_queue_url", ingest.queue.url)
 pulumi.export("alerts_topic_arn", monitoring.topic.arn)
+pulumi.export("status_api_url", status_api.api.api_endpoint)
+pulumi.export("status_api_read_policy_arn", status_api.invoke_policy.arn)

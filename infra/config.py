@@ -57,6 +57,9 @@ class StackConfig:
     # Alerts: optional e-mail subscription of the alerts topic; monthly cost budget (USD).
     alert_email: str | None = None
     monthly_budget_usd: float = 50.0
+    # The status API's throttling (requests per second, steady and burst), per stack.
+    api_rate_limit: float = 20.0
+    api_burst_limit: int = 40
 
 
 def _camel(snake: str) -> str:
@@ -142,6 +145,8 @@ def stack_config_from(stack: str, get: Callable[[str], str | None]) -> StackConf
     for name in ("raw_transition_days", "noncurrent_version_days", "access_log_days"):
         if getattr(config, name) < 1:
             raise ConfigError(f"config key {_camel(name)!r}: at least 1")
+    if config.api_rate_limit <= 0 or config.api_burst_limit < 1:
+        raise ConfigError("config keys 'apiRateLimit' / 'apiBurstLimit': positive")
     if config.settings.map_concurrency < 1:
         raise ConfigError("config key 'mapConcurrency': at least 1")
     return config

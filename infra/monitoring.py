@@ -1,8 +1,11 @@
-"""Monitoring: the alerts topic, CloudWatch alarms (Lambda errors and throttles, failed workflow
-executions, dead-letter queue depth) and a monthly AWS Budgets cost budget that alerts the topic.
+"""Monitoring: the alerts topic, CloudWatch alarms (the pipeline functions' errors and throttles, failed
+workflow executions, dead-letter queue depth, the status API's 5xx answers) and a monthly AWS Budgets
+cost budget that alerts the topic.
 
-Ten alarms for the whole stack: inside the CloudWatch free tier (10 standard alarms), so an idle dev
-stack costs nothing for monitoring either.
+Eleven alarms for the whole stack: the CloudWatch free tier covers 10 standard alarms, so monitoring
+costs an idle stack $0.10 a month. The status API's function answers a failure with a 500 rather than
+a Lambda error, so its alarm watches the API's 5xx count (which also catches throttled or failed
+invocations), not the function's Errors.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class MonitoringArgs:
     function_names: Mapping[str, pulumi.Input[str]]
     state_machine_arn: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
+    status_api_id: pulumi.Input[str] | None = None
 
 
 def topic_policy(topic_arn: Any, account_id: str) -> dict[str, Any]:
@@ -89,6 +93,11 @@ class Monitoring(pulumi.ComponentResource):
                         "ApproximateNumberOfMessagesVisible", {"QueueName": args.dead_letter_queue_name}, child,
                         statistic="Maximum")
         )
+        if args.status_api_id is not None:
+            self.alarms.append(
+                self._alarm(name, names, "status-api-5xx", f"{names.prefix}-status-api answered 5xx",
+                            "AWS/ApiGateway", "5xx", {"ApiId": args.status_api_id}, child)
+            )
 
         self.budget = aws.budgets.Budget(
             f"{name}-budget",

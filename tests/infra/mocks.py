@@ -67,6 +67,15 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         out = {"arn": _arn("ec2", f"subnet/subnet-{name}")}
     elif typ == "aws:ec2/securityGroup:SecurityGroup":
         out = {"arn": _arn("ec2", f"security-group/sg-{name}")}
+    elif typ == "aws:apigatewayv2/api:Api":
+        api_id = hashlib.sha256(name.encode()).hexdigest()[:10]
+        out = {
+            "arn": f"arn:{PARTITION}:apigateway:{REGION}::/apis/{api_id}",
+            "executionArn": _arn("execute-api", api_id),
+            "apiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com",
+        }
+    elif typ == "aws:iam/policy:Policy":
+        out = {"arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:policy/{physical}"}
     elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
         out = {"prefixListId": f"pl-{name}"}
     return out

@@ -52,3 +52,10 @@ def test_config_rejects_unknown_storage_class() -> None:
 def test_config_rejects_non_boolean_flag() -> None:
     with pytest.raises(ConfigError, match="kms"):
         stack_config_from("dev", {"kms": "yes"}.get)
+
+
+def test_config_status_api_throttling_parsed_and_positive() -> None:
+    config = stack_config_from("dev", {"apiRateLimit": "5.5", "apiBurstLimit": "11"}.get)
+    assert (config.api_rate_limit, config.api_burst_limit) == (5.5, 11)
+    with pytest.raises(ConfigError, match="apiRateLimit"):
+        stack_config_from("dev", {"apiRateLimit": "0"}.get)

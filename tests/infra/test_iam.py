@@ -7,7 +7,7 @@ permissions in AWS: Step Functions log delivery, and ec2:Describe* for Lambda VP
 
 from __future__ import annotations
 
-from genomics.deployment import FUNCTIONS, TABLES, Grant, Names
+from genomics.deployment import FUNCTIONS, PIPELINE_FUNCTIONS, TABLES, Grant, Names
 from infra.config import StackConfig
 from tests.infra.resources import Program, as_list, by_input, document, of_type, statements
 
@@ -101,13 +101,16 @@ def test_iam_star_resource_only_for_documented_actions(program: Program, config:
             assert star == STAR_ALLOWED_SFN, f"{policy['urn']}: log delivery permissions incomplete: {star}"
 
 
-def test_iam_state_machine_invokes_only_the_four_functions(program: Program, names: Names) -> None:
+def test_iam_state_machine_invokes_only_the_pipeline_functions(program: Program, names: Names) -> None:
+    """The four pipeline functions, not the status API (only API Gateway invokes that)."""
     policy = [p for p in of_type(program, "aws:iam/rolePolicy:RolePolicy") if p["name"].startswith("workflow-")]
     assert len(policy) == 1, f"expected one workflow policy, got {[p['urn'] for p in policy]}"
     stmts = [s for s in statements(document(policy[0])) if "*" not in as_list(s["Resource"])]
-    declared = {f["outputs"]["arn"] for f in of_type(program, "aws:lambda/function:Function")}
+    declared = {f["inputs"]["name"]: f["outputs"]["arn"] for f in of_type(program, "aws:lambda/function:Function")}
     assert len(declared) == len(FUNCTIONS), f"functions declared: {declared}"
-    assert _pairs(stmts) == {("lambda:InvokeFunction", arn) for arn in declared}, (
+    pipeline = {declared[names.function(logical)] for logical in PIPELINE_FUNCTIONS}
+    assert len(pipeline) == 4
+    assert _pairs(stmts) == {("lambda:InvokeFunction", arn) for arn in pipeline}, (
         f"{policy[0]['urn']}: non-log permissions {_pairs(stmts)}"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from genomics import workflow
-from genomics.deployment import FUNCTIONS, Names
+from genomics.deployment import PIPELINE_FUNCTIONS, Names
 from infra.config import StackConfig
 from tests.infra.resources import Program, by_input, document, of_type
 
@@ -30,7 +30,7 @@ def test_workflow_definition_equals_genomics_workflow_definition(
     machine = by_input(program, "aws:sfn/stateMachine:StateMachine", "name", names.state_machine)[0]
     arns = {
         logical: by_input(program, "aws:lambda/function:Function", "name", names.function(logical))[0]["outputs"]["arn"]
-        for logical in FUNCTIONS
+        for logical in PIPELINE_FUNCTIONS
     }
     expected = json.loads(json.dumps(workflow.definition(arns, map_concurrency=config.settings.map_concurrency)))
     assert document(machine, "definition") == expected, f"{machine['urn']}: definition differs from the data"

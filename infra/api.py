@@ -1,0 +1,148 @@
+"""StatusApi: the read-only status API, an API Gateway HTTP API in front of the status-api function.
+
+Every route of ``genomics.api.ROUTES`` and nothing else; each requires IAM authorisation (SigV4), so
+only principals given ``execute-api:Invoke`` reach it: the component creates a managed policy
+(``<prefix>-status-api-read``) to attach to the roles of researchers, operators or a LIMS. The
+``$default`` stage deploys automatically, throttles (stack config ``api_rate_limit`` /
+``api_burst_limit``) and writes JSON access logs to a log group with the stack's retention. Lambda
+allows API Gateway to invoke the function only from this API. Pay per request: nothing runs idle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from genomics.api import ROUTES
+from genomics.deployment import Names
+from infra.config import StackConfig
+
+# What one access-log line holds (API Gateway context variables).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "time": "$context.requestTime",
+    "caller": "$context.identity.caller",
+    "userArn": "$context.identity.userArn",
+    "sourceIp": "$context.identity.sourceIp",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "latencyMs": "$context.responseLatency",
+    "integrationError": "$context.integrationErrorMessage",
+}
+
+
+@dataclass(frozen=True)
+class StatusApiArgs:
+    names: Names
+    config: StackConfig
+    function: aws.lambda_.Function
+
+
+class StatusApi(pulumi.ComponentResource):
+    """HTTP API + IAM-authorised routes + Lambda integration + stage with access logs + invoke policy."""
+
+    api: aws.apigatewayv2.Api
+    stage: aws.apigatewayv2.Stage
+    invoke_policy: aws.iam.Policy
+
+    def __init__(self, name: str, args: StatusApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genomics:api:StatusApi", name, None, opts)
+        names, config = args.names, args.config
+        settings = config.settings
+        child = pulumi.ResourceOptions(parent=self)
+        api_name = f"{names.prefix}-status-api"
+
+        self.api = aws.apigatewayv2.Api(
+            f"{name}-api",
+            name=api_name,
+            protocol_type="HTTP",
+            description="Read-only status of samples, jobs and projects (IAM-authorised)",
+            opts=child,
+        )
+        integration = aws.apigatewayv2.Integration(
+            f"{name}-integration",
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_method="POST",
+            integration_uri=args.function.arn,
+            payload_format_version="2.0",
+            timeout_milliseconds=10_000,
+            opts=child,
+        )
+        for route_key in sorted(ROUTES):
+            aws.apigatewayv2.Route(
+                f"{name}-route-{_slug(route_key)}",
+                api_id=self.api.id,
+                route_key=route_key,
+                authorization_type="AWS_IAM",
+                target=integration.id.apply(lambda i: f"integrations/{i}"),
+                opts=child,
+            )
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{api_name}",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn, format=json.dumps(ACCESS_LOG_FORMAT, sort_keys=True)
+            ),
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
+            ),
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=args.function.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
+            opts=child,
+        )
+        self.invoke_policy = aws.iam.Policy(
+            f"{name}-read-policy",
+            name=f"{api_name}-read",
+            description=f"Call the read-only routes of {api_name} (attach to readers' roles)",
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "CallStatusApi",
+                            "Effect": "Allow",
+                            "Action": "execute-api:Invoke",
+                            "Resource": [
+                                pulumi.Output.concat(self.api.execution_arn, "/$default/", _arn_route(route_key))
+                                for route_key in sorted(ROUTES)
+                            ],
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {"endpoint": self.api.api_endpoint, "invoke_policy_arn": self.invoke_policy.arn}
+        )
+
+
+def _slug(route_key: str) -> str:
+    """``GET /projects/{project}/cost`` -> ``get-projects-project-cost`` (a resource name)."""
+    return "-".join(p for p in "".join(c if c.isalnum() else " " for c in route_key.lower()).split())
+
+
+def _arn_route(route_key: str) -> str:
+    """``GET /jobs/{job_id}`` -> ``GET/jobs/*`` (the execute-api resource of a route)."""
+    method, path = route_key.split(" ", 1)
+    parts = ["*" if p.startswith("{") else p for p in path.strip("/").split("/")]
+    return f"{method}/{'/'.join(parts)}"
