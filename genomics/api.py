@@ -8,8 +8,8 @@ route                                      answer (``genomics.status``)
 =========================================  ==========================================================
 ``GET /samples/{sample_id}``               files, jobs (with the reason of anything not COMPLETED), QC
 ``GET /jobs/{job_id}``                     one job: history, steps, cost, error and cause
-``GET /projects/{project}``                samples, latest job per file, deliveries
-``GET /projects/{project}/cost``           estimated spend (``?since=`` an ISO date/time)
+``GET /projects/{project}``                samples, jobs, deliveries
+``GET /projects/{project}/cost``           estimated spend (``?since=`` ISO time or an age: 30d)
 ``GET /projects/{project}/failing/{metric}``  samples whose QC failed on that metric
 ``GET /failures``                          jobs that failed (FAILED, REJECTED, QC_FAILED) since ``?since=``
 =========================================  ==========================================================
@@ -26,7 +26,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from genomics import status
@@ -65,16 +64,17 @@ class Request:
         return value
 
     def since(self, *, required: bool) -> str | None:
+        """``since=`` as the ledger's timestamp (ISO 8601, or an age like 24h / 7d)."""
         value = self.query.get("since")
         if value is None:
             if required:
-                raise ApiError(400, "API_BAD_PARAMETER", "since= is required (an ISO 8601 date or date/time)")
+                raise ApiError(400, "API_BAD_PARAMETER", "since= is required (ISO 8601 time, or an age: 24h, 7d)")
             return None
         try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return status.parse_since(value)
         except ValueError as e:
-            raise ApiError(400, "API_BAD_PARAMETER", f"since={value!r} is not an ISO 8601 date or date/time") from e
-        return value
+            raise ApiError(400, "API_BAD_PARAMETER", f"since={value!r} is not an ISO 8601 time or an age "
+                           "like 24h / 7d") from e
 
 
 def _sample(ledger: Ledger, r: Request) -> Any:
@@ -97,6 +97,10 @@ def _failing(ledger: Ledger, r: Request) -> Any:
     return {"project": project, "metric": metric, "samples": ledger.samples_failing(project, metric)}
 
 
+def _failures(ledger: Ledger, since: str) -> Any:
+    return {"since": since, "jobs": status.failures(ledger, since)}
+
+
 ROUTES: dict[str, Callable[[Ledger, Request], Any]] = {
     "GET /samples/{sample_id}": _sample,
     "GET /jobs/{job_id}": _job,
@@ -105,8 +109,7 @@ ROUTES: dict[str, Callable[[Ledger, Request], Any]] = {
         ledger, r.param("project"), r.since(required=False)
     ),
     "GET /projects/{project}/failing/{metric}": _failing,
-    "GET /failures": lambda ledger, r: {"since": r.since(required=True),
-                                        "jobs": status.failures(ledger, str(r.query["since"]))},
+    "GET /failures": lambda ledger, r: _failures(ledger, str(r.since(required=True))),
 }
 
 

@@ -23,7 +23,7 @@ import json
 import os
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -48,17 +48,12 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def _parse_since(text: str) -> str:
     """ISO time, or a relative age like 24h / 7d / 30m."""
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    if text and text[-1] in units and text[:-1].isdigit():
-        t = datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
-    else:
-        try:
-            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError as e:
-            raise CliError(f"--failed-since {text!r}: use ISO time (2026-11-01T00:00:00Z) or 24h/7d") from e
-        if t.tzinfo is None:
-            t = t.replace(tzinfo=UTC)
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    from genomics.status import parse_since
+
+    try:
+        return parse_since(text)
+    except ValueError as e:
+        raise CliError(f"--failed-since {text!r}: use ISO time (2026-11-01T00:00:00Z) or 24h/7d") from e
 
 
 def _stack(args: argparse.Namespace) -> tuple[Any, Any]:

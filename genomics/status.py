@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from genomics.ledger import Ledger, model
 
 JOB_FIELDS = ("job_id", "status", "sample_id", "project", "key", "format", "updated_at")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(text: str, now: datetime | None = None) -> str:
+    """An ISO 8601 date/time (UTC when it names no zone) or an age like ``30m`` / ``24h`` / ``7d`` -> the
+    ledger's timestamp format (UTC, microseconds, ``Z``), so that string comparison orders correctly.
+    Raises ValueError on anything else."""
+    if text and text[-1] in _UNITS and text[:-1].isdigit():
+        t = (now or datetime.now(UTC)) - timedelta(**{_UNITS[text[-1]]: int(text[:-1])})
+    else:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))  # ValueError when not ISO
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def reason_of(job: Mapping[str, Any]) -> str | None:

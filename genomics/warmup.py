@@ -97,7 +97,7 @@ def handler_modules() -> list[ModuleType]:
 
 
 def exercise(scratch: Path) -> dict[str, Any]:
-    """Run the handlers on rejected events and the local cores on synthetic inputs in ``scratch``;
+    """Run the handlers on an empty event and the local cores on synthetic inputs in ``scratch``;
     return what each step produced (verdicts, formats, the report path)."""
     from genomics.processing.vcf import process_local
     from genomics.qc import gate, report

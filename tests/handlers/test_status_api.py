@@ -107,6 +107,9 @@ def test_status_api_project_and_failures_since(ledger_with_data, monkeypatch):
     assert code == 200 and [j["job_id"] for j in body["jobs"]] == [bad.job_id()]
     code, body = _call(stack, monkeypatch, _event("GET /failures", query={"since": "2999-01-01T00:00:00Z"}))
     assert code == 200 and body["jobs"] == []
+    code, body = _call(stack, monkeypatch, _event("GET /failures", query={"since": "1h"}))  # an age
+    assert code == 200 and [j["job_id"] for j in body["jobs"]] == [bad.job_id()]
+    assert body["since"].endswith("Z")  # the time the API used, as the ledger keeps it (UTC)
 
 
 def test_status_api_samples_failing_a_metric(ledger_with_data, monkeypatch):
