@@ -78,7 +78,7 @@ class StatusApi(pulumi.ComponentResource):
                 api_id=self.api.id,
                 route_key=route_key,
                 authorization_type="AWS_IAM",
-                target=integration.id.apply(lambda i: f"integrations/{i}"),
+                target=pulumi.Output.concat("integrations/", integration.id),
                 opts=child,
             )
         access_logs = aws.cloudwatch.LogGroup(

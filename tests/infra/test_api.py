@@ -82,3 +82,10 @@ def test_api_reader_policy_allows_only_the_routes(program: Program, names: Names
     assert len(resources) == len(ROUTES), f"{policies[0]['urn']}: {resources}"
     for arn in resources:
         assert arn.startswith(f"{api['outputs']['executionArn']}/$default/GET/"), f"{policies[0]['urn']}: {arn}"
+
+
+def test_api_every_route_targets_the_lambda_integration(program: Program) -> None:
+    integration = of_type(program, "aws:apigatewayv2/integration:Integration")[0]
+    target = f"integrations/{integration['name']}-id"
+    for route in of_type(program, "aws:apigatewayv2/route:Route"):
+        assert route["inputs"].get("target") == target, f"{route['urn']}: target {route['inputs'].get('target')}"
