@@ -183,6 +183,18 @@ def save_outputs(stack: LocalStack, rows: list[dict[str, Any]], out_dir: Path) -
     return out_dir
 
 
+def api_call(names: Names, route_key: str, path: dict[str, str] | None = None,
+             query: dict[str, str] | None = None) -> tuple[int, Any]:
+    """Call the deployed status-api function as API Gateway (HTTP API, payload 2.0) would."""
+    event = {"version": "2.0", "routeKey": route_key, "pathParameters": path or {},
+             "queryStringParameters": query or {}, "requestContext": {"requestId": "demo"}}
+    resp = boto3.client("lambda").invoke(FunctionName=names.function("status-api"), Payload=json.dumps(event))
+    out = json.loads(resp["Payload"].read())
+    if "statusCode" not in out:
+        raise RuntimeError(f"status-api failed: {out}")
+    return int(out["statusCode"]), json.loads(out["body"])
+
+
 def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
     uploads = demo_uploads()
     with local_cloud() as cloud:
@@ -202,6 +214,7 @@ def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
             link=lambda _bucket, key: f"{key.split('/')[2]}/{key.rsplit('/', 1)[-1]}",
         )
         (out_dir / "dashboard.html").write_text(page, encoding="utf-8")
+        code, failures = api_call(names, "GET /failures", query={"since": "1h"})
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
     else:
@@ -210,6 +223,9 @@ def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
             f"\noutputs and MultiQC reports copied to {out_dir}/<sample>/; the project's status page is "
             f"{out_dir}/dashboard.html (open either in a browser)"
         )
+        print(f"status API (the status-api function, called as API Gateway calls it): GET /failures?since=1h -> "
+              f"{code}, {len(failures.get('jobs', []))} jobs: "
+              + ", ".join(f"{j['sample_id']} {j['status']}" for j in failures.get("jobs", [])))
     stuck = [r for r in rows if r["status"] not in model.TERMINAL]
     return 1 if stuck else 0
 
