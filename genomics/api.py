@@ -8,10 +8,11 @@ route                                      answer (``genomics.status``)
 =========================================  ==========================================================
 ``GET /samples/{sample_id}``               files, jobs (with the reason of anything not COMPLETED), QC
 ``GET /jobs/{job_id}``                     one job: history, steps, cost, error and cause
-``GET /projects/{project}``                samples, jobs, deliveries
+``GET /projects/{project}``                samples, deliveries, a page of jobs (``?limit=``, ``?next=``)
 ``GET /projects/{project}/cost``           estimated spend (``?since=`` ISO time or an age: 30d)
 ``GET /projects/{project}/failing/{metric}``  samples whose QC failed on that metric
 ``GET /failures``                          jobs that failed (FAILED, REJECTED, QC_FAILED) since ``?since=``
+                                           (newest first, at most ``?limit=``; ``truncated`` says if more)
 =========================================  ==========================================================
 
 :func:`respond` maps an API Gateway (payload format 2.0) event to a response; errors are JSON
@@ -22,6 +23,8 @@ route                                      answer (``genomics.status``)
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -42,6 +45,11 @@ CODES: dict[str, str] = {
 # Path parameters: ids as the pipeline makes them (printable, no slash), bounded in length.
 _ID = re.compile(r"^[A-Za-z0-9._:@+=-][A-Za-z0-9._:@+=#-]{0,254}$")
 _METRIC = re.compile(r"^[a-z0-9_]{1,64}$")
+# List answers: how many items a page holds by default and at most (?limit=), well under the 6 MB a
+# Lambda response may be.
+PAGE_DEFAULT, PAGE_MAX = 100, 1000
+# The attributes of a jobs "by-project" index key: what a ?next= cursor may hold.
+_CURSOR_KEYS = frozenset({"job_id", "project", "created_at"})
 
 
 class ApiError(Exception):
@@ -62,6 +70,28 @@ class Request:
         if not pattern.match(value):
             raise ApiError(400, "API_BAD_PARAMETER", f"{name}={value!r} is not a valid {name}")
         return value
+
+    def limit(self) -> int:
+        value = self.query.get("limit", str(PAGE_DEFAULT))
+        if not value.isdigit() or not 1 <= int(value) <= PAGE_MAX:
+            raise ApiError(400, "API_BAD_PARAMETER", f"limit={value!r}: a whole number from 1 to {PAGE_MAX}")
+        return int(value)
+
+    def cursor(self, project: str) -> dict[str, Any] | None:
+        """``?next=``: where the previous page of this project's jobs ended (as the API returned it)."""
+        token = self.query.get("next")
+        if token is None:
+            return None
+        try:
+            key = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
+        except (binascii.Error, ValueError) as e:
+            raise ApiError(400, "API_BAD_PARAMETER", "next= is not a cursor this API returned") from e
+        valid = (isinstance(key, dict) and set(key) == _CURSOR_KEYS
+                 and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+                 and key["project"]["S"] == project)
+        if not valid:
+            raise ApiError(400, "API_BAD_PARAMETER", f"next= is not a cursor of project {project!r}")
+        return key
 
     def since(self, *, required: bool) -> str | None:
         """``since=`` as the ledger's timestamp (ISO 8601, or an age like 24h / 7d)."""
@@ -92,24 +122,41 @@ def _job(ledger: Ledger, r: Request) -> Any:
         raise ApiError(404, "API_NOT_FOUND", f"no job {job_id!r} in the ledger") from e
 
 
+def _cursor(key: Mapping[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=") if key else None
+
+
+def _project(ledger: Ledger, r: Request) -> Any:
+    project = r.param("project")
+    answer, last = status.project_page(ledger, project, r.limit(), r.cursor(project))
+    return {**answer, "next": _cursor(last)}
+
+
+def _capped(items: list[Any], limit: int) -> dict[str, Any]:
+    return {"truncated": len(items) > limit, "limit": limit}
+
+
 def _failing(ledger: Ledger, r: Request) -> Any:
-    project, metric = r.param("project"), r.param("metric", _METRIC)
-    return {"project": project, "metric": metric, "samples": ledger.samples_failing(project, metric)}
+    project, metric, limit = r.param("project"), r.param("metric", _METRIC), r.limit()
+    samples = ledger.samples_failing(project, metric)
+    return {"project": project, "metric": metric, "samples": samples[:limit], **_capped(samples, limit)}
 
 
-def _failures(ledger: Ledger, since: str) -> Any:
-    return {"since": since, "jobs": status.failures(ledger, since)}
+def _failures(ledger: Ledger, r: Request) -> Any:
+    since, limit = str(r.since(required=True)), r.limit()
+    jobs = status.failures(ledger, since)  # newest first
+    return {"since": since, "jobs": jobs[:limit], **_capped(jobs, limit)}
 
 
 ROUTES: dict[str, Callable[[Ledger, Request], Any]] = {
     "GET /samples/{sample_id}": _sample,
     "GET /jobs/{job_id}": _job,
-    "GET /projects/{project}": lambda ledger, r: status.project_status(ledger, r.param("project")),
+    "GET /projects/{project}": _project,
     "GET /projects/{project}/cost": lambda ledger, r: status.project_cost(
         ledger, r.param("project"), r.since(required=False)
     ),
     "GET /projects/{project}/failing/{metric}": _failing,
-    "GET /failures": lambda ledger, r: _failures(ledger, str(r.since(required=True))),
+    "GET /failures": _failures,
 }
 
 

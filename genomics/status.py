@@ -112,6 +112,19 @@ def project_status(ledger: Ledger, project: str) -> dict[str, Any]:
     }
 
 
+def project_page(ledger: Ledger, project: str, limit: int, start: Mapping[str, Any] | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``project_status`` a page of jobs at a time (newest first): the answer with at most ``limit``
+    jobs, and the ledger key to continue from (None when this page is the last)."""
+    jobs, last = ledger.jobs_for_project_page(project, limit, start)
+    return {
+        "project": project,
+        "samples": [s.get("sample_id") for s in ledger.samples_in_project(project)],
+        "jobs": [job_row(j) for j in jobs],
+        "deliveries": ledger.deliveries(project),
+    }, last
+
+
 def project_cost(ledger: Ledger, project: str, since: str | None = None) -> dict[str, Any]:
     """Estimated spend of a project's jobs (Lambda GB-seconds and Step Functions transitions at the list
     prices stated in stack config), per status and in total."""

@@ -110,6 +110,15 @@ class Ledger:
                 return
             kwargs["ExclusiveStartKey"] = last
 
+    def _query_page(self, limit: int, start: Mapping[str, Any] | None, **kwargs: Any
+                    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of at most ``limit`` items and the key to continue from (None at the end)."""
+        kwargs["Limit"] = limit
+        if start:
+            kwargs["ExclusiveStartKey"] = dict(start)
+        resp = self._call("query", **kwargs)
+        return [deserialize(i) for i in resp.get("Items", [])], resp.get("LastEvaluatedKey")
+
     # ------------------------------------------------------------------ jobs
     def create_job(
         self,
@@ -315,6 +324,20 @@ class Ledger:
 
     def jobs_for_project(self, project: str) -> list[dict[str, Any]]:
         return self._jobs_by("by-project", "project", project)
+
+    def jobs_for_project_page(self, project: str, limit: int, start: Mapping[str, Any] | None = None
+                              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A project's jobs, newest first, a page at a time (``start``: the previous page's last key,
+        as DynamoDB returned it)."""
+        return self._query_page(
+            limit, start,
+            TableName=self.jobs_table,
+            IndexName="by-project",
+            KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": "project"},
+            ExpressionAttributeValues=serialize({":v": project}),
+            ScanIndexForward=False,
+        )
 
     # ------------------------------------------------------------------ samples and files
     def record_file(

@@ -160,3 +160,61 @@ def test_status_api_ledger_failure_is_500_without_internals(ledger_with_data, mo
 
 def test_status_api_routes_are_all_read_only():
     assert all(route.startswith("GET /") for route in ROUTES)
+
+
+def _many_jobs(stack, n: int, project: str = "PAGED") -> list[str]:
+    """n jobs of one project through the ledger's own create_job (newest last)."""
+    ids = []
+    for i in range(n):
+        ref = ObjectRef("raw", f"{project}/S{i}/f{i}.vcf", f"v{i}", f'"e{i}"', 10 + i)
+        stack.ledger.create_job(ref, job_id=ref.job_id(), project=project, sample_id=f"S{i}", actor="test")
+        ids.append(ref.job_id())
+    return ids
+
+
+def test_status_api_project_jobs_paged_newest_first(stack, monkeypatch):
+    ids = _many_jobs(stack, 7)
+    seen, token, pages = [], None, 0
+    while True:
+        query = {"limit": "3", **({"next": token} if token else {})}
+        code, body = _call(stack, monkeypatch, _event("GET /projects/{project}", {"project": "PAGED"}, query))
+        assert code == 200 and len(body["jobs"]) <= 3
+        seen += [j["job_id"] for j in body["jobs"]]
+        pages += 1
+        token = body["next"]
+        if token is None:
+            break
+    assert pages == 3 and seen == list(reversed(ids))  # every job once, newest first
+    whole = status.project_status(stack.ledger, "PAGED")
+    assert sorted(seen) == sorted(j["job_id"] for j in whole["jobs"])
+
+
+@pytest.mark.parametrize("query", [
+    {"limit": "0"}, {"limit": "1001"}, {"limit": "ten"},
+    {"next": "not-a-cursor!"},
+    {"next": "eyJwcm9qZWN0IjogeyJTIjogIk9USEVSIn19"},  # {"project": {"S": "OTHER"}}: not this project's
+])
+def test_status_api_project_paging_rejects_bad_limit_and_cursor(stack, monkeypatch, query):
+    _many_jobs(stack, 2)
+    code, body = _call(stack, monkeypatch, _event("GET /projects/{project}", {"project": "PAGED"}, query))
+    assert (code, body["error"]["code"]) == (400, "API_BAD_PARAMETER"), body
+
+
+def test_status_api_cursor_of_another_project_rejected(stack, monkeypatch):
+    _many_jobs(stack, 3, project="A")
+    _many_jobs(stack, 3, project="B")
+    code, body = _call(stack, monkeypatch, _event("GET /projects/{project}", {"project": "A"}, {"limit": "1"}))
+    assert code == 200 and body["next"]
+    code, body = _call(stack, monkeypatch,
+                       _event("GET /projects/{project}", {"project": "B"}, {"limit": "1", "next": body["next"]}))
+    assert (code, body["error"]["code"]) == (400, "API_BAD_PARAMETER"), body
+
+
+def test_status_api_failures_capped_with_truncated_flag(ledger_with_data, monkeypatch):
+    stack, *_ = ledger_with_data
+    _ingest(stack, monkeypatch, CORPUS / INVALID, "P1/BAD2/broken2.vcf")  # a second rejected upload
+    code, body = _call(stack, monkeypatch, _event("GET /failures", query={"since": "1h", "limit": "1"}))
+    assert code == 200 and len(body["jobs"]) == 1 and body["truncated"] is True and body["limit"] == 1
+    code, body = _call(stack, monkeypatch, _event("GET /failures", query={"since": "1h"}))
+    assert len(body["jobs"]) == 2 and body["truncated"] is False
+    assert body["jobs"][0]["updated_at"] >= body["jobs"][1]["updated_at"]  # newest first
