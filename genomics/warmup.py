@@ -23,7 +23,6 @@ import gzip
 import importlib
 import importlib.util
 import os
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -31,7 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from genomics import deployment, synth
+from genomics import deployment, synth, tools
+from genomics.lambda_context import LocalContext
 
 # Reads of the synthetic BAM/FASTQ: length and count (small: this is about imports, not volume).
 READ_LENGTH = 50
@@ -39,7 +39,7 @@ READ_PAIRS = 200
 
 
 class WarmupError(RuntimeError):
-    """A local core failed on the warm-up inputs (the image would fail the same way on real ones)."""
+    """The validator rejected a warm-up input (the synthetic data or the validator went wrong)."""
 
 
 def write_sam(path: Path, contig: str, contig_length: int, pairs: int = READ_PAIRS) -> None:
@@ -70,27 +70,6 @@ def write_fastq(path: Path, reads: int = READ_PAIRS) -> None:
             out.write(f"@warm{i}\n{seq}\n+\n{qual}\n")
 
 
-def _tool(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise WarmupError(f"{argv} exited {done.returncode}: {done.stderr.strip()}")
-
-
-class _Context:
-    """The attributes Powertools reads from a Lambda context."""
-
-    function_name = "warmup"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:warmup"
-    memory_limit_in_mb = 128
-    aws_request_id = "warmup"
-    log_group_name = "/aws/lambda/warmup"
-    log_stream_name = "warmup"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 def handler_modules() -> list[ModuleType]:
     """Import the image's handlers (as the functions' image commands name them)."""
     return [importlib.import_module(spec.handler.rsplit(".", 1)[0]) for spec in deployment.FUNCTIONS.values()]
@@ -106,10 +85,13 @@ def exercise(scratch: Path) -> dict[str, Any]:
     from genomics.validation import validate_path
 
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # never wait for an instance endpoint
+    context = LocalContext(function_name="warmup", invoked_function_arn="arn:aws:lambda:::function:warmup",
+                           memory_limit_in_mb=128, timeout_s=60, aws_request_id="warmup",
+                           log_group_name="/aws/lambda/warmup")
     outcomes = {}
     for module in handler_modules():
         try:
-            module.handler({}, _Context())
+            module.handler({}, context)
         except Exception as e:  # an empty event (or no table names) ends in an error
             outcomes[module.__name__] = type(e).__name__
         else:
@@ -119,15 +101,10 @@ def exercise(scratch: Path) -> dict[str, Any]:
     vcf = scratch / "warm.vcf"
     with vcf.open("w") as out:
         synth.write(out, 300, 2, contigs, seed=7)
-    validation = validate_path(str(vcf))
-    if not validation.valid:
-        raise WarmupError(f"synthetic VCF rejected: {[i.code for i in validation.errors]}")
-    processed = process_local(str(vcf), str(scratch / "processed"))
-
     sam, bam, fastq = scratch / "warm.sam", scratch / "warm.bam", scratch / "warm.fastq.gz"
     write_sam(sam, contigs[0][0], contigs[0][1])
-    _tool(["samtools", "view", "-b", "-o", str(bam), str(sam)])
-    _tool(["samtools", "index", str(bam)])
+    tools.run(["samtools", "view", "-b", "-o", str(bam), str(sam)])
+    tools.run(["samtools", "index", str(bam)])
     write_fastq(fastq)
 
     samples: dict[str, dict[str, Any]] = {}
@@ -137,6 +114,7 @@ def exercise(scratch: Path) -> dict[str, Any]:
             raise WarmupError(f"synthetic {name} rejected: {[i.code for i in rep.errors]}")
         _fmt, metrics, raw = compute(LocalFile(str(path)))
         samples[name] = {"raw": raw, "metrics": metrics, "gate": gate.evaluate(metrics, "wgs"), "assay": "wgs"}
+    processed = process_local(str(vcf), str(scratch / "processed"))  # the VCF was validated above
     # An image built without the "report" extra (EXTRAS="") has no MultiQC: nothing to warm there.
     html = (report.render(samples, scratch / "report", title="warm-up")
             if importlib.util.find_spec("multiqc") is not None else None)

@@ -43,12 +43,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.s3 import notifications as s3_notifications
 from moto.s3.responses import S3Response
+
+from genomics.lambda_context import LocalContext
 
 _LOCK = threading.RLock()
 _ORIGINAL = LambdaFunction._invoke_lambda
@@ -61,26 +62,6 @@ _deferred = threading.local()
 _async_threads: list[threading.Thread] = []
 _installed = False
 _invocations: list[dict[str, Any]] = []
-
-
-@dataclass
-class LocalContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    timeout_s: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str = "local"
-    function_version: str = "$LATEST"
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class _ThreadStdout(io.TextIOBase):
