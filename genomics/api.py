@@ -160,6 +160,29 @@ ROUTES: dict[str, Callable[[Ledger, Request], Any]] = {
 }
 
 
+def gateway_event(route_key: str, path: Mapping[str, str] | None = None, query: Mapping[str, str] | None = None,
+                  request_id: str = "local") -> dict[str, Any]:
+    """The event API Gateway (HTTP API, payload format 2.0) hands the function for one request: how the
+    local mode and the tests call the deployed function as API Gateway would."""
+    method, template = route_key.split(" ", 1)
+    raw_path = template
+    for name, value in (path or {}).items():
+        raw_path = raw_path.replace("{" + name + "}", value)
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": route_key, "rawPath": raw_path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": {"host": "local.execute-api.localhost"},
+        "requestContext": {"http": {"method": method, "path": raw_path}, "requestId": request_id,
+                           "routeKey": route_key, "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+    if path:  # API Gateway leaves out what a request does not have
+        event["pathParameters"] = dict(path)
+    if query:
+        event["queryStringParameters"] = dict(query)
+    return event
+
+
 def _response(status_code: int, body: Any) -> dict[str, Any]:
     return {
         "statusCode": status_code,

@@ -186,8 +186,9 @@ def save_outputs(stack: LocalStack, rows: list[dict[str, Any]], out_dir: Path) -
 def api_call(names: Names, route_key: str, path: dict[str, str] | None = None,
              query: dict[str, str] | None = None) -> tuple[int, Any]:
     """Call the deployed status-api function as API Gateway (HTTP API, payload 2.0) would."""
-    event = {"version": "2.0", "routeKey": route_key, "pathParameters": path or {},
-             "queryStringParameters": query or {}, "requestContext": {"requestId": "demo"}}
+    from genomics.api import gateway_event
+
+    event = gateway_event(route_key, path, query, request_id="demo")
     resp = boto3.client("lambda").invoke(FunctionName=names.function("status-api"), Payload=json.dumps(event))
     out = json.loads(resp["Payload"].read())
     if "statusCode" not in out:

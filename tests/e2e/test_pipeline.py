@@ -14,7 +14,7 @@ import pytest
 
 from genomics.cli import main as cli_main
 from genomics.ledger import Ledger, model
-from genomics.local.demo import DEMO_SETTINGS, Upload, demo_uploads, run_uploads
+from genomics.local.demo import DEMO_SETTINGS, Upload, api_call, demo_uploads, run_uploads
 from tests.localcloud import deployed
 
 _scans: list[str] = []
@@ -166,33 +166,20 @@ def test_e2e_status_cli_answers_from_the_ledger(pipeline, capsys):
     assert job["cost"]["usd"] > 0 and {s["name"] for s in job["steps"]} >= {"validate", "plan", "qc"}
 
 
-def _api_event(route_key: str, path: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
-    return {"version": "2.0", "routeKey": route_key, "pathParameters": path or {},
-            "queryStringParameters": query or {}, "requestContext": {"requestId": "e2e"}}
-
-
 def test_e2e_status_api_function_answers_like_the_cli(pipeline):
     """The status-api Lambda deployed with the stack (invoked as API Gateway would, through Lambda
     Invoke on moto server) answers from the ledger; a scan would have failed the fixture."""
     _cloud, stack, rows, _ = pipeline
-    lam = boto3.client("lambda")
-    fn = stack.names.function("status-api")
-
-    def call(event: dict) -> tuple[int, dict]:
-        resp = lam.invoke(FunctionName=fn, Payload=json.dumps(event).encode())
-        assert "FunctionError" not in resp, resp["Payload"].read()
-        out = json.loads(resp["Payload"].read())
-        return out["statusCode"], json.loads(out["body"])
-
-    code, sample = call(_api_event("GET /samples/{sample_id}", {"sample_id": "EUR_chr21"}))
+    names = stack.names
+    code, sample = api_call(names, "GET /samples/{sample_id}", {"sample_id": "EUR_chr21"})
     assert code == 200 and sample["jobs"][0]["status"] == model.COMPLETED
     assert sample["jobs"][0]["outputs"]["vcf_key"] == rows["EUR_chr21"]["outputs"]["vcf_key"]
-    code, failures = call(_api_event("GET /failures", query={"since": "2000-01-01"}))
+    code, failures = api_call(names, "GET /failures", query={"since": "2000-01-01"})
     assert code == 200 and rows["broken_upload"]["job_id"] in {j["job_id"] for j in failures["jobs"]}
-    code, failing = call(_api_event("GET /projects/{project}/failing/{metric}",
-                                    {"project": "demo", "metric": "missing_rate"}))
+    code, failing = api_call(names, "GET /projects/{project}/failing/{metric}",
+                             {"project": "demo", "metric": "missing_rate"})
     assert code == 200 and [s["sample_id"] for s in failing["samples"]] == ["1kg_multi"]
-    code, err = call(_api_event("GET /jobs/{job_id}", {"job_id": "nope"}))
+    code, err = api_call(names, "GET /jobs/{job_id}", {"job_id": "nope"})
     assert code == 404 and err["error"]["code"] == "API_NOT_FOUND"
 
 

@@ -12,8 +12,8 @@ from moto import mock_aws
 
 from genomics import deployment, workflow
 from genomics.deployment import TABLES, Names, Settings
-from genomics.ledger import Ledger
 from genomics.lambda_context import LocalContext
+from genomics.ledger import Ledger
 from genomics.local.deploy import table_request
 
 NAMES = Names("hnd", "123456789012", "us-east-1")

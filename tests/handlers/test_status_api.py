@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from genomics import status
-from genomics.api import ROUTES
+from genomics.api import ROUTES, gateway_event
 from genomics.ledger import ObjectRef, model
 from genomics.qc import gate
 from genomics.qc.metrics import compute
@@ -25,24 +25,7 @@ INVALID = "vcf/4.2/failed/failed_body_alt_000.vcf"
 
 
 def _event(route_key: str, path: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
-    """What API Gateway (HTTP API, payload format 2.0) hands the function."""
-    method, template = route_key.split(" ", 1)
-    raw_path = template
-    for k, v in (path or {}).items():
-        raw_path = raw_path.replace("{" + k + "}", v)
-    event: dict[str, Any] = {
-        "version": "2.0", "routeKey": route_key, "rawPath": raw_path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"},
-        "requestContext": {"http": {"method": method, "path": raw_path}, "requestId": "api-req-1",
-                           "routeKey": route_key, "stage": "$default"},
-        "isBase64Encoded": False,
-    }
-    if path:
-        event["pathParameters"] = path
-    if query:
-        event["queryStringParameters"] = query
-    return event
+    return gateway_event(route_key, path, query, request_id="api-req-1")
 
 
 def _call(stack, monkeypatch, event: dict) -> tuple[int, Any]:
