@@ -103,13 +103,17 @@ def failures(ledger: Ledger, since: str) -> list[dict[str, Any]]:
     return [job_row(j) for j in ledger.failures_since(since)]
 
 
-def project_status(ledger: Ledger, project: str) -> dict[str, Any]:
+def _project_answer(ledger: Ledger, project: str, jobs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {
         "project": project,
         "samples": [s.get("sample_id") for s in ledger.samples_in_project(project)],
-        "jobs": [job_row(j) for j in ledger.jobs_for_project(project)],
+        "jobs": [job_row(j) for j in jobs],
         "deliveries": ledger.deliveries(project),
     }
+
+
+def project_status(ledger: Ledger, project: str) -> dict[str, Any]:
+    return _project_answer(ledger, project, ledger.jobs_for_project(project))
 
 
 def project_page(ledger: Ledger, project: str, limit: int, start: Mapping[str, Any] | None = None
@@ -117,12 +121,7 @@ def project_page(ledger: Ledger, project: str, limit: int, start: Mapping[str, A
     """``project_status`` a page of jobs at a time (newest first): the answer with at most ``limit``
     jobs, and the ledger key to continue from (None when this page is the last)."""
     jobs, last = ledger.jobs_for_project_page(project, limit, start)
-    return {
-        "project": project,
-        "samples": [s.get("sample_id") for s in ledger.samples_in_project(project)],
-        "jobs": [job_row(j) for j in jobs],
-        "deliveries": ledger.deliveries(project),
-    }, last
+    return _project_answer(ledger, project, jobs), last
 
 
 def project_cost(ledger: Ledger, project: str, since: str | None = None) -> dict[str, Any]:

@@ -304,17 +304,19 @@ class Ledger:
             out.extend(self.jobs_by_status(status, since))
         return sorted(out, key=lambda j: j["updated_at"], reverse=True)
 
+    def _jobs_by_query(self, index: str, attr: str, value: str) -> dict[str, Any]:
+        """The Query of the jobs whose index ``index`` key ``attr`` is ``value``, newest first."""
+        return {
+            "TableName": self.jobs_table,
+            "IndexName": index,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": attr},
+            "ExpressionAttributeValues": serialize({":v": value}),
+            "ScanIndexForward": False,
+        }
+
     def _jobs_by(self, index: str, attr: str, value: str) -> list[dict[str, Any]]:
-        return list(
-            self._query(
-                TableName=self.jobs_table,
-                IndexName=index,
-                KeyConditionExpression="#k = :v",
-                ExpressionAttributeNames={"#k": attr},
-                ExpressionAttributeValues=serialize({":v": value}),
-                ScanIndexForward=False,
-            )
-        )
+        return list(self._query(**self._jobs_by_query(index, attr, value)))
 
     def jobs_for_file(self, file_id: str) -> list[dict[str, Any]]:
         return self._jobs_by("by-file", "file_id", file_id)
@@ -329,15 +331,7 @@ class Ledger:
                               ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """A project's jobs, newest first, a page at a time (``start``: the previous page's last key,
         as DynamoDB returned it)."""
-        return self._query_page(
-            limit, start,
-            TableName=self.jobs_table,
-            IndexName="by-project",
-            KeyConditionExpression="#k = :v",
-            ExpressionAttributeNames={"#k": "project"},
-            ExpressionAttributeValues=serialize({":v": project}),
-            ScanIndexForward=False,
-        )
+        return self._query_page(limit, start, **self._jobs_by_query("by-project", "project", project))
 
     # ------------------------------------------------------------------ samples and files
     def record_file(
