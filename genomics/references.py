@@ -18,6 +18,13 @@ from botocore.exceptions import ClientError
 from genomics.errors import UserInputError, reraise_transient
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
+# What an assembly's FASTA is called under a REFERENCE_URI prefix: <prefix>/<assembly>.fa
+FASTA_SUFFIX = ".fa"
+
+
+def assembly_key(prefix: str, assembly: str) -> str:
+    """The key of ``assembly``'s FASTA under ``prefix`` (no leading slash when the prefix is empty)."""
+    return f"{prefix.strip('/')}/{assembly}{FASTA_SUFFIX}".lstrip("/")
 
 
 class ReferenceError_(UserInputError):
@@ -43,7 +50,7 @@ def location(reference_uri: str, assembly: str | None) -> tuple[str, str] | None
         return bucket, rest
     if not assembly:
         return None
-    return bucket, f"{rest.strip('/')}/{assembly}.fa".lstrip("/")
+    return bucket, assembly_key(rest, assembly)
 
 
 def fetch(s3: Any, reference_uri: str, assembly: str | None, folder: str | Path) -> str | None:

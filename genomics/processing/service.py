@@ -27,14 +27,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from genomics import errors
 from genomics.deployment import PROCESSED_PREFIX, TMP_PREFIX
 from genomics.processing import vcf
+from genomics.references import FASTA_SUFFIX, FASTA_SUFFIXES, assembly_key
 from genomics.sources import S3Object
 
 # The workflow retries on this error *name*. It lives in genomics.errors (shared); re-exported here.
 TransientError = errors.TransientError
 
 CODES = vcf.CODES
-FASTA_SUFFIX = ".fa"
-FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 # Reference bytes fetched around a shard's region (left-alignment reads sequence before a record).
 REFERENCE_WINDOW = 100_000
 
@@ -284,7 +283,7 @@ def _reference_candidates(cfg: Config, job: Job, header: str) -> tuple[str, list
         return bucket, [(label, rest)]
     # An assembly the upload names is the only candidate; otherwise whatever the header suggests.
     names = [job.assembly] if job.assembly else vcf.header_assemblies(header)
-    return bucket, [(a, f"{rest}/{a}{FASTA_SUFFIX}" if rest else f"{a}{FASTA_SUFFIX}") for a in dict.fromkeys(names)]
+    return bucket, [(a, assembly_key(rest, a)) for a in dict.fromkeys(names)]
 
 
 def resolve_reference(
