@@ -9,6 +9,7 @@ from pathlib import Path
 
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
+from tests.unit.helpers import codes, write
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 SAM = b"@HD\tVN:1.6\n@SQ\tSN:c\tLN:10\nr\t0\tc\t1\t60\t2M\t*\t0\t0\tAC\tII\n"
@@ -17,16 +18,6 @@ VCF = (
     b"##fileformat=VCFv4.2\n##contig=<ID=1,length=100>\n"
     b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n1\t5\t.\tA\tC\t.\tPASS\t.\n"
 )
-
-
-def write(tmp_path: Path, name: str, data: bytes) -> str:
-    p = tmp_path / name
-    p.write_bytes(data)
-    return str(p)
-
-
-def codes(report) -> set[str]:
-    return {i.code for i in report.errors}
 
 
 def test_dispatch_sam_by_content(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
 from genomics.validation.bcl import parse_run_info, parse_sample_sheet
+from tests.unit.helpers import codes
 
 RUN_INFO = """<?xml version="1.0"?>
 <RunInfo Version="5">
@@ -79,10 +80,6 @@ def make_tar(run: Path, out: Path, mode: str = "w:gz") -> Path:
     with tarfile.open(out, mode) as tar:
         tar.add(run, arcname=run.name)
     return out
-
-
-def codes(report) -> set[str]:
-    return {i.code for i in report.errors}
 
 
 def test_bcl_valid_directory(tmp_path):

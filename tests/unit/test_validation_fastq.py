@@ -10,21 +10,12 @@ import pytest
 
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
+from tests.unit.helpers import codes, write
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 GOOD = b"@r1/1 extra\nACGTN\n+\nIIIII\n@r2/1\nGGCC\n+r2/1\n!!~~\n"
 MATE = b"@r1/2\nTTTT\n+\nIIII\n@r2/2\nAAAAAA\n+\nIIIIII\n"
-
-
-def write(tmp_path: Path, name: str, data: bytes) -> str:
-    p = tmp_path / name
-    p.write_bytes(data)
-    return str(p)
-
-
-def codes(report) -> set[str]:
-    return {i.code for i in report.errors}
 
 
 def test_fastq_valid_counts_reads(tmp_path):

@@ -14,6 +14,7 @@ import pytest
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
 from genomics.validation.sam import check_tag_value, parse_samtools_dict, parse_samtools_stderr
+from tests.unit.helpers import codes
 
 REF_SEQ = "ACGTACGTTAGGCTAACGTTAGCATCGATCGATTACGGATCCATGCATGCAAGCTTGCAT" * 4  # 240 bp
 REF_MD5 = hashlib.md5(REF_SEQ.encode()).hexdigest()
@@ -62,10 +63,6 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 
 def check(tmp_path: Path, records: list[str], header: str | None = None):
     return validate_path(str(write(tmp_path, "t.sam", sam_text(records, header))))
-
-
-def codes(report) -> set[str]:
-    return {i.code for i in report.errors}
 
 
 def wcodes(report) -> set[str]:
