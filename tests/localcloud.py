@@ -16,6 +16,23 @@ from genomics.local.server import ACCOUNT_ID, REGION, LocalCloud, local_cloud
 
 
 @contextmanager
+def no_scans(unique_id: str, scans: list[str]) -> Iterator[None]:
+    """Forbid DynamoDB Scan on the default boto3 session while inside: a Scan fails the call that issued
+    it and is recorded in ``scans`` (every access path must use a key or an index)."""
+
+    def refuse(**_: object) -> None:
+        scans.append("Scan")
+        raise AssertionError("a DynamoDB Scan was issued: every access path must use a key or an index")
+
+    session = boto3._get_default_session()
+    session.events.register("before-call.dynamodb.Scan", refuse, unique_id=unique_id)
+    try:
+        yield
+    finally:
+        session.events.unregister("before-call.dynamodb.Scan", unique_id=unique_id)
+
+
+@contextmanager
 def deployed(stack: str = "test", settings: Settings | None = None) -> Iterator[tuple[LocalCloud, LocalStack]]:
     with local_cloud() as cloud:
         local = None

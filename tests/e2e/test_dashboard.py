@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -18,34 +17,24 @@ from genomics.delivery import deliver
 from genomics.deployment import REPORTS_PREFIX
 from genomics.ledger import Ledger, model
 from genomics.local.demo import CORPUS, DEMO_SETTINGS, INVALID_VCF, PROJECT, Upload, run_uploads
-from tests.localcloud import deployed
+from tests.localcloud import deployed, no_scans
 from tests.unit.test_dashboard import Page
 
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
 _scans: list[str] = []
 
 
-def _no_scan(**_: Any) -> None:
-    _scans.append("Scan")
-    raise AssertionError("a DynamoDB Scan was issued: every access path must use a key or an index")
-
-
 @pytest.fixture(scope="module")
 def site():
     """Deploy, upload a valid cohort VCF and the corpus's invalid VCF, wait for both, deliver."""
-    session = boto3._get_default_session()
-    session.events.register("before-call.dynamodb.Scan", _no_scan, unique_id="dash-no-scan")
-    try:
-        with deployed("dash", DEMO_SETTINGS) as (cloud, stack):
-            uploads = [Upload(EUR, "EUR_chr21", assay="cohort"), Upload(CORPUS / INVALID_VCF, "broken_upload")]
-            rows = {r["sample_id"]: r for r in run_uploads(stack, uploads, timeout_s=300)}
-            n = stack.names
-            ledger = Ledger(n.table("metadata"), n.table("jobs"), n.table("qc"), client=boto3.client("dynamodb"))
-            deliver(ledger, boto3.client("s3"), project=PROJECT, partner="acme",
-                    delivery_bucket=n.bucket("delivery"), delivery_id="d-e2e")
-            yield cloud, stack, ledger, rows
-    finally:
-        session.events.unregister("before-call.dynamodb.Scan", unique_id="dash-no-scan")
+    with no_scans("dash-no-scan", _scans), deployed("dash", DEMO_SETTINGS) as (cloud, stack):
+        uploads = [Upload(EUR, "EUR_chr21", assay="cohort"), Upload(CORPUS / INVALID_VCF, "broken_upload")]
+        rows = {r["sample_id"]: r for r in run_uploads(stack, uploads, timeout_s=300)}
+        n = stack.names
+        ledger = Ledger(n.table("metadata"), n.table("jobs"), n.table("qc"), client=boto3.client("dynamodb"))
+        deliver(ledger, boto3.client("s3"), project=PROJECT, partner="acme",
+                delivery_bucket=n.bucket("delivery"), delivery_id="d-e2e")
+        yield cloud, stack, ledger, rows
 
 
 def test_e2e_dashboard_published_and_downloadable(site):

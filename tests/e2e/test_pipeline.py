@@ -15,28 +15,18 @@ import pytest
 from genomics.cli import main as cli_main
 from genomics.ledger import Ledger, model
 from genomics.local.demo import DEMO_SETTINGS, Upload, api_call, demo_uploads, run_uploads
-from tests.localcloud import deployed
+from tests.localcloud import deployed, no_scans
 
 _scans: list[str] = []
-
-
-def _no_scan(**kwargs):
-    _scans.append("Scan")
-    raise AssertionError("a DynamoDB Scan was issued: every access path must use a key or an index")
 
 
 @pytest.fixture(scope="module")
 def pipeline():
     """Deploy once, upload the demo's real files, wait for every job; Scan is forbidden throughout."""
-    session = boto3._get_default_session()
-    session.events.register("before-call.dynamodb.Scan", _no_scan, unique_id="no-scan")
-    try:
-        with deployed("e2e", DEMO_SETTINGS) as (cloud, stack):
-            uploads = demo_uploads()
-            rows = run_uploads(stack, uploads, timeout_s=600)
-            yield cloud, stack, {r["sample_id"]: r for r in rows}, uploads
-    finally:
-        session.events.unregister("before-call.dynamodb.Scan", unique_id="no-scan")
+    with no_scans("no-scan", _scans), deployed("e2e", DEMO_SETTINGS) as (cloud, stack):
+        uploads = demo_uploads()
+        rows = run_uploads(stack, uploads, timeout_s=600)
+        yield cloud, stack, {r["sample_id"]: r for r in rows}, uploads
 
 
 def _ledger(stack) -> Ledger:

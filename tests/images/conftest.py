@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -28,7 +27,7 @@ from moto.server import ThreadedMotoServer
 from genomics import deployment
 from genomics.deployment import TABLES, Names, Settings
 from genomics.local.deploy import table_request
-from genomics.local.server import client_environment
+from genomics.local.server import client_environment, free_port
 from tests.images.runtime_api import InitFailed, Outcome, OutcomeTimeout, RuntimeAPIServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,12 +111,6 @@ def image() -> Image:
 # --------------------------------------------------------------------------------------------------
 # moto server on loopback
 # --------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Cloud:
     """moto server on loopback with the stack's buckets and tables. moto keeps its state per process, not
