@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from genomics.sources import ByteSource
 from genomics.validation.detect import detect
+from genomics.validation.lines import LineTooLong, bounded_lines
 from genomics.validation.report import ValidationReport
 
 CODES: dict[str, str] = {
@@ -69,35 +70,13 @@ class FastqRecord:
         return _SUFFIX.sub("", first.decode("utf-8", "replace"))
 
 
-MAX_LINE_BYTES = 64 * 1024 * 1024
-
-
-class LineTooLong(ValueError):
-    """A line is longer than :data:`MAX_LINE_BYTES`; reading stops."""
-
-    def __init__(self, lineno: int) -> None:
-        self.lineno = lineno
-        super().__init__(f"line {lineno} is longer than {MAX_LINE_BYTES} bytes")
-
-
-def iter_lines_raw(stream: BinaryIO) -> Iterator[bytes]:
-    """Lines with their endings, each at most :data:`MAX_LINE_BYTES` (else :class:`LineTooLong`)."""
-    lineno = 0
-    while True:
-        raw = stream.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            return
-        lineno += 1
-        if len(raw) > MAX_LINE_BYTES:
-            raise LineTooLong(lineno)
-        yield raw
 
 
 class _Lines:
     """Physical lines without line endings, with their 1-based numbers and one line of look-ahead."""
 
     def __init__(self, stream: BinaryIO, report: ValidationReport, label: str) -> None:
-        self._it = iter_lines_raw(stream)
+        self._it = bounded_lines(stream, keep_ends=True)
         self.lineno = 0
         self._peeked: bytes | None = None
         self._report = report
@@ -335,7 +314,7 @@ def validate_fastq(
 def _too_long(report: ValidationReport, e: LineTooLong, label: str) -> None:
     report.error(
         "FASTQ_LINE_TOO_LONG",
-        f"{label}line {e.lineno} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB: this is not FASTQ "
+        f"{label}line {e.lineno} is longer than {e.limit // (1024 * 1024)} MiB: this is not FASTQ "
         f"text; validation stopped there",
         line=e.lineno,
     )

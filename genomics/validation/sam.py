@@ -29,12 +29,13 @@ import subprocess
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
 from genomics import tools
 from genomics.sources import ByteSource
+from genomics.validation.lines import LineTooLong, bounded_lines
 from genomics.validation.report import ValidationReport
 
 CODES: dict[str, str] = {
@@ -809,30 +810,6 @@ def _iso_date_ok(text: str) -> bool:
 # ----------------------------------------------------------------------------------------------------
 
 
-MAX_LINE_BYTES = 64 * 1024 * 1024
-
-
-class LineTooLong(ValueError):
-    """A line is longer than :data:`MAX_LINE_BYTES`: not line-oriented text (or absurd); stop reading."""
-
-    def __init__(self, lineno: int, limit: int) -> None:
-        self.lineno = lineno
-        self.limit = limit
-        super().__init__(f"line {lineno} is longer than {limit} bytes")
-
-
-def iter_lines(stream: BinaryIO, limit: int | None = None) -> Iterator[bytes]:
-    """Physical lines without the LF, streamed; memory is bounded by ``limit`` per line."""
-    limit = MAX_LINE_BYTES if limit is None else limit
-    lineno = 0
-    while True:
-        raw = stream.readline(limit + 1)
-        if not raw:
-            return
-        lineno += 1
-        if len(raw) > limit:
-            raise LineTooLong(lineno, limit)
-        yield raw[:-1] if raw.endswith(b"\n") else raw
 
 
 def check_sam_lines(
@@ -866,7 +843,7 @@ def validate_sam_text(source: ByteSource, report: ValidationReport, *, compressi
             else raw
         )
         try:
-            check_sam_lines(iter_lines(stream), report)
+            check_sam_lines(bounded_lines(stream), report)
         except LineTooLong as e:
             report.error(
                 "SAM_LINE_TOO_LONG",
@@ -1067,7 +1044,7 @@ def validate_binary(
             stopped = False
             try:
                 check_sam_lines(
-                    iter_lines(cast(BinaryIO, proc.stdout)), report, binary=True, on_header_end=on_header_end
+                    bounded_lines(cast(BinaryIO, proc.stdout)), report, binary=True, on_header_end=on_header_end
                 )
             except LineTooLong as e:
                 stopped = True

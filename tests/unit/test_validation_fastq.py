@@ -175,9 +175,9 @@ def test_fastq_streams_without_whole_file_reads(tmp_path):
 
 
 def test_fastq_overlong_line_stops_with_clear_error(tmp_path, monkeypatch):
-    from genomics.validation import fastq as fastq_mod
+    from genomics.validation import lines
 
-    monkeypatch.setattr(fastq_mod, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(lines, "MAX_LINE_BYTES", 1000)
     data = b"@r1\n" + b"A" * 5000 + b"\n+\n" + b"I" * 5000 + b"\n"
     report = validate_path(write(tmp_path, "long.fq", data))
     assert codes(report) == {"FASTQ_LINE_TOO_LONG"}

@@ -257,9 +257,9 @@ def test_sam_truncated_gzip(tmp_path):
 
 
 def test_sam_overlong_line_stops_with_clear_error(tmp_path, monkeypatch):
-    from genomics.validation import sam as sam_mod
+    from genomics.validation import lines
 
-    monkeypatch.setattr(sam_mod, "MAX_LINE_BYTES", 200)
+    monkeypatch.setattr(lines, "MAX_LINE_BYTES", 200)
     long_seq = REF_SEQ[:200]
     report = check(tmp_path, [VALID_RECORDS[0], rec("x", cigar="200M", seq=long_seq)])
     assert codes(report) == {"SAM_LINE_TOO_LONG"}
