@@ -133,18 +133,19 @@ def _project(ledger: Ledger, r: Request) -> Any:
 
 
 def _capped(items: list[Any], limit: int) -> dict[str, Any]:
+    """``limit`` of ``items`` (read as ``limit + 1``: one more says whether there were more)."""
     return {"truncated": len(items) > limit, "limit": limit}
 
 
 def _failing(ledger: Ledger, r: Request) -> Any:
     project, metric, limit = r.param("project"), r.param("metric", _METRIC), r.limit()
-    samples = ledger.samples_failing(project, metric)
+    samples = ledger.samples_failing(project, metric, limit + 1)
     return {"project": project, "metric": metric, "samples": samples[:limit], **_capped(samples, limit)}
 
 
 def _failures(ledger: Ledger, r: Request) -> Any:
     since, limit = str(r.since(required=True)), r.limit()
-    jobs = status.failures(ledger, since)  # newest first
+    jobs = status.failures(ledger, since, limit + 1)  # newest first
     return {"since": since, "jobs": jobs[:limit], **_capped(jobs, limit)}
 
 

@@ -99,8 +99,8 @@ def job_status(ledger: Ledger, job_id: str) -> dict[str, Any]:
     }
 
 
-def failures(ledger: Ledger, since: str) -> list[dict[str, Any]]:
-    return [job_row(j) for j in ledger.failures_since(since)]
+def failures(ledger: Ledger, since: str, limit: int | None = None) -> list[dict[str, Any]]:
+    return [job_row(j) for j in ledger.failures_since(since, limit)]
 
 
 def _project_answer(ledger: Ledger, project: str, jobs: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ Access patterns (who asks what -> the key or index that serves it; docs/data-mod
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -287,7 +288,9 @@ class Ledger:
             ExpressionAttributeValues=serialize({":s": [dict(step)], ":empty": []}),
         )
 
-    def jobs_by_status(self, status: str, since: str | None = None) -> list[dict[str, Any]]:
+    def jobs_by_status(self, status: str, since: str | None = None, limit: int | None = None
+                       ) -> list[dict[str, Any]]:
+        """Jobs in ``status`` updated at or after ``since``, newest first; at most ``limit`` (read no more)."""
         kwargs: dict[str, Any] = {
             "TableName": self.jobs_table,
             "IndexName": "by-status",
@@ -296,13 +299,21 @@ class Ledger:
             "ExpressionAttributeValues": serialize({":s": status, **({":t": since} if since else {})}),
             "ScanIndexForward": False,
         }
-        return list(self._query(**kwargs))
+        return self._first(kwargs, limit)
 
-    def failures_since(self, since: str) -> list[dict[str, Any]]:
+    def _first(self, query: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
+        """All items of a Query, or its first ``limit`` items (in the Query's order) without reading more."""
+        if limit is None:
+            return list(self._query(**query))
+        return list(itertools.islice(self._query(**query, Limit=limit), limit))
+
+    def failures_since(self, since: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """FAILED, REJECTED and QC_FAILED jobs since ``since``, newest first; the newest ``limit`` of
+        them when given (each status's index yields at most that many: their merge holds the newest)."""
         out: list[dict[str, Any]] = []
         for status in model.FAILURE_STATES:
-            out.extend(self.jobs_by_status(status, since))
-        return sorted(out, key=lambda j: j["updated_at"], reverse=True)
+            out.extend(self.jobs_by_status(status, since, limit))
+        return sorted(out, key=lambda j: j["updated_at"], reverse=True)[:limit]
 
     def _jobs_by_query(self, index: str, attr: str, value: str) -> dict[str, Any]:
         """The Query of the jobs whose index ``index`` key ``attr`` is ``value``, newest first."""
@@ -469,12 +480,13 @@ class Ledger:
             )
         )
 
-    def samples_failing(self, project: str, metric: str) -> list[dict[str, Any]]:
-        return list(
-            self._query(
-                TableName=self.qc_table,
-                IndexName="by-failing-metric",
-                KeyConditionExpression="gsi_fail = :f",
-                ExpressionAttributeValues=serialize({":f": f"{project}#{metric}"}),
-            )
+    def samples_failing(self, project: str, metric: str, limit: int | None = None) -> list[dict[str, Any]]:
+        return self._first(
+            {
+                "TableName": self.qc_table,
+                "IndexName": "by-failing-metric",
+                "KeyConditionExpression": "gsi_fail = :f",
+                "ExpressionAttributeValues": serialize({":f": f"{project}#{metric}"}),
+            },
+            limit,
         )

@@ -127,3 +127,20 @@ def test_model_parse_key_and_decode():
         parse_key("loose.vcf")
     with pytest.raises(KeyLayoutError, match="sample_id"):
         parse_key("proj/S 1/x.vcf")
+
+
+def test_ledger_failures_since_limit_keeps_the_newest_across_statuses(ledger):
+    """With a limit, each failure status's index is read only that far, and the merge keeps the newest."""
+    ended = []
+    for i, end in enumerate([model.REJECTED, model.FAILED, model.REJECTED, model.FAILED, model.REJECTED]):
+        ref = ObjectRef("raw", f"proj/S{i}/f.vcf", f"v{i}", f'"e{i}"', 10)
+        ledger.create_job(ref, job_id=ref.job_id(), project="proj", sample_id=f"S{i}", actor="t")
+        ledger.transition(ref.job_id(), model.VALIDATING, actor="t")
+        ledger.transition(ref.job_id(), end, actor="t", attributes={"reason": "bad"})
+        ended.append(ref.job_id())
+    newest_first = list(reversed(ended))
+    every = [j["job_id"] for j in ledger.failures_since("2000-01-01T00:00:00.000000Z")]
+    assert every == newest_first
+    for limit in (1, 2, 3, 5, 9):
+        got = [j["job_id"] for j in ledger.failures_since("2000-01-01T00:00:00.000000Z", limit)]
+        assert got == newest_first[:limit], limit
