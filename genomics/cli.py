@@ -190,7 +190,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from genomics.ingest import IngestConfig, ingest_record
-    from genomics.replay import replay
+    from genomics.replay import incomplete, replay
 
     session, names = _stack(args)
     sqs = session.client("sqs")
@@ -205,7 +205,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
     )
     _print_json(result)
-    return EXIT_INVALID if result["failed"] else EXIT_OK
+    if args.dry_run:  # a peek: only a message that cannot be read is a failure
+        return EXIT_INVALID if result["failed"] else EXIT_OK
+    return EXIT_INVALID if incomplete(result) else EXIT_OK
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

@@ -157,7 +157,12 @@ def test_e2e_failed_notification_lands_in_dlq_and_replays(monkeypatch, capsys):
         assert len(msgs.get("Messages", [])) == 1
         body = json.loads(msgs["Messages"][0]["Body"])
         assert unquote_plus(body["requestPayload"]["Records"][0]["s3"]["object"]["key"]) == ref.key
-        assert cli_main(["replay", "--stack", stack.names.stack, "--endpoint-url", cloud.endpoint]) == 0
+        # The runbook: a dry run first (it only peeks), then the replay, which must get every message.
+        target = ["--stack", stack.names.stack, "--endpoint-url", cloud.endpoint]
+        assert cli_main(["replay", "--dry-run", *target]) == 0
+        peek = json.loads(capsys.readouterr().out)
+        assert [unquote_plus(r["key"]) for r in peek["replayed"]] == [ref.key] and peek["remaining"] == 1
+        assert cli_main(["replay", *target]) == 0
         result = json.loads(capsys.readouterr().out)
         assert [r["job_id"] for r in result["replayed"]] == [ref.job_id()]
         job = _wait_terminal(_ledger(stack), ref.job_id())
