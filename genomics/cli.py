@@ -305,9 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--mate", metavar="FASTQ", help="second file of a read pair")
     v.add_argument(
         "--profile",
-        choices=["strict", "legacy"],
-        default="strict",
-        help="legacy: reserved-key header mismatches of older pipelines are warnings",
+        choices=["default", "strict", "legacy"],
+        default="default",
+        help="default: reject only what cannot be processed correctly, warn about other deviations from the "
+        "spec; strict: reject every deviation; legacy: strict, but reserved-key header mismatches of older "
+        "pipelines are warnings",
     )
     v.set_defaults(func=cmd_validate)
 

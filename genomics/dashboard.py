@@ -196,6 +196,29 @@ def _cost(job: Mapping[str, Any]) -> str:
     return f"${float(usd):.6f}"
 
 
+def _warnings_cell(job: Mapping[str, Any]) -> str:
+    """The job's conformance report: how many warnings (and under which profile), each code's count, and
+    the first warnings with their line and record."""
+    conf = job.get("conformance") or {}
+    total = int(conf.get("warning_count") or 0)
+    if not conf:
+        return _DASH
+    if not total:
+        return f'<span class="muted">none ({_e(conf.get("profile"))})</span>'
+    codes = ", ".join(f"{_e(c)}&times;{int(n)}" for c, n in (conf.get("codes") or {}).items())
+    items = []
+    for w in conf.get("warnings") or []:
+        where = " ".join(
+            f"{label} {_e(w.get(k))}" for label, k in (("line", "line"), ("record", "record")) if w.get(k) is not None
+        )
+        items.append(f"<li><code>{_e(w.get('code'))}</code> {_e(where)}: {_e(w.get('message'))}</li>")
+    more = '<li class="muted">&hellip; more in the job record</li>' if conf.get("truncated") else ""
+    return (
+        f'<details class="warnings"><summary>{total} ({_e(conf.get("profile"))})</summary>'
+        f'<div class="codes">{codes}</div><ul>{"".join(items)}{more}</ul></details>'
+    )
+
+
 def _job_row(job: Mapping[str, Any], link: Link | None, processed_bucket: str | None, deciding: Any) -> str:
     status = str(job.get("status") or "UNKNOWN")
     reason = reason_of(job)
@@ -211,6 +234,7 @@ def _job_row(job: Mapping[str, Any], link: Link | None, processed_bucket: str | 
         f'<td class="num">{_cost(job)}</td>',
         f'<td class="when">{_when(job.get("updated_at"))}</td>',
         f'<td class="outputs">{_output_links(job, link, processed_bucket)}</td>',
+        f'<td class="conformance">{_warnings_cell(job)}</td>',
     ]
     return (
         f'<tr class="job s-{_e(status.lower())}" data-job-id="{_e(job.get("job_id"))}" '
@@ -261,6 +285,7 @@ tr.s-rejected td:first-child{box-shadow:inset 3px 0 0 #8250df}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 td.sample{font-weight:600;white-space:nowrap}
 td.key{min-width:150px;max-width:280px;overflow-wrap:break-word}
+td.conformance{max-width:420px;font-size:13px}td.conformance ul{margin:4px 0;padding-left:16px}
 td.reason{min-width:200px;max-width:420px;overflow-wrap:break-word;color:#57606a;font-size:13px}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.when{white-space:nowrap;font-size:13px;color:#57606a}
@@ -334,6 +359,7 @@ def render_dashboard(
         "Est. cost",
         "Updated",
         "Outputs",
+        "Warnings",
     )
     if jobs:
         rows = "\n".join(_job_row(j, link, processed_bucket, deciding.get(str(j.get("job_id")))) for j in jobs)

@@ -185,6 +185,9 @@ class Settings:
     scatter_max_shards: int = 256
     # Default assay when an upload does not say (object metadata x-amz-meta-assay).
     default_assay: str = "wgs"
+    # Validation profile per project, "project=profile,..." (profiles: default, strict, legacy); projects
+    # not named use "default". An upload's x-amz-meta-validation-profile overrides its project's.
+    validation_profiles: str = ""
     # JSON of per-assay threshold overrides; "" means the documented defaults (genomics.qc.gate).
     qc_thresholds_json: str = ""
     # Where reference FASTAs live: s3://bucket/prefix/<assembly>.fa (+ .fai); "" means none.
@@ -254,6 +257,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             "DEFAULT_ASSAY",
             "QC_THRESHOLDS",
             "REFERENCE_URI",
+            "VALIDATION_PROFILES",
         ),
         grants=(
             Grant((*_S3_READ, "s3:GetObjectTagging"), "objects", "raw"),
@@ -350,6 +354,7 @@ def environment(logical: str, names: Names, settings: Settings) -> dict[str, str
         "SCATTER_REGION_BASES": str(settings.scatter_region_bases),
         "SCATTER_MAX_SHARDS": str(settings.scatter_max_shards),
         "DEFAULT_ASSAY": settings.default_assay,
+        "VALIDATION_PROFILES": settings.validation_profiles,
         "QC_THRESHOLDS": settings.qc_thresholds_json,
         "REFERENCE_URI": settings.reference_uri,
         "PRICE_LAMBDA_GB_SECOND": repr(settings.price_lambda_gb_second),

@@ -26,7 +26,7 @@ import json
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +40,7 @@ from genomics.ledger.model import KeyLayoutError, ObjectRef, decode_event_key, p
 from genomics.ledger.store import InvalidTransition, Ledger
 from genomics.qc.gate import load_thresholds
 from genomics.sources import ByteSource, HashingSource, S3Object
-from genomics.validation.report import ValidationReport
+from genomics.validation.report import DEFAULT_PROFILE, PROFILES, ValidationReport, project_profiles
 
 ACTOR = "validation-handler"
 # A VALIDATING job untouched for longer than this is presumed abandoned by a crashed attempt.
@@ -51,7 +51,12 @@ MAX_STORED_ISSUES = 20
 CODES: dict[str, str] = {
     "INGEST_KEY_LAYOUT": "The object key is not <project>/<sample_id>/<file>; upload under a project/sample prefix.",
     "INGEST_UNKNOWN_ASSAY": "The upload's assay (x-amz-meta-assay) has no QC thresholds on this stack.",
+    "INGEST_UNKNOWN_PROFILE": "The upload's validation profile (x-amz-meta-validation-profile) is not "
+    "default, strict or legacy.",
 }
+# The conformance report travels with the workflow's input (processing copies it into its sidecar, QC
+# into its report) with at most this many warnings; the ledger's job record keeps up to 100, counts exact.
+MAX_PAYLOAD_WARNINGS = 20
 
 
 class IngestError(Exception):
@@ -70,6 +75,8 @@ class IngestConfig:
     state_machine_arn: str
     default_assay: str = "wgs"
     reference_uri: str = ""
+    # project -> validation profile (stack setting validationProfiles); other projects: "default".
+    project_profiles: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls) -> IngestConfig:
@@ -78,6 +85,7 @@ class IngestConfig:
             state_machine_arn=os.environ["STATE_MACHINE_ARN"],
             default_assay=os.environ.get("DEFAULT_ASSAY", "wgs") or "wgs",
             reference_uri=os.environ.get("REFERENCE_URI", ""),
+            project_profiles=project_profiles(os.environ.get("VALIDATION_PROFILES", "")),
         )
 
 
@@ -86,7 +94,7 @@ class UploadOptions:
     """What the uploader said about the file, as S3 object metadata (x-amz-meta-*)."""
 
     assay: str
-    profile: str = "strict"
+    profile: str = DEFAULT_PROFILE
     assembly: str | None = None
 
 
@@ -151,10 +159,11 @@ def _issues(report: ValidationReport) -> dict[str, Any]:
     }
 
 
-def upload_options(s3: Any, ref: ObjectRef, default_assay: str) -> UploadOptions:
-    """Read assay, validation profile and assembly from the object's metadata (never from its key)."""
-    from genomics.validation.report import PROFILES
-
+def upload_options(
+    s3: Any, ref: ObjectRef, default_assay: str, project_profile: str = DEFAULT_PROFILE
+) -> UploadOptions:
+    """Read assay, validation profile and assembly from the object's metadata (never from its key).
+    The profile: the upload's own (x-amz-meta-validation-profile) when it names one, else the project's."""
     try:
         head = s3.head_object(
             Bucket=ref.bucket, Key=ref.key, **({"VersionId": ref.version_id} if ref.version_id else {})
@@ -164,10 +173,10 @@ def upload_options(s3: Any, ref: ObjectRef, default_assay: str) -> UploadOptions
         raise
     meta = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
     assay = (meta.get("assay") or default_assay).lower()
-    profile = (meta.get("validation-profile") or "strict").lower()
+    profile = (meta.get("validation-profile") or "").strip().lower()
     return UploadOptions(
         assay=assay,
-        profile=profile if profile in PROFILES else "strict",
+        profile=profile or project_profile,
         assembly=meta.get("assembly") or None,
     )
 
@@ -283,7 +292,9 @@ def _validate_and_start(
     if layout_error is not None:
         return _reject(ledger, job_id, sample_id, ref, layout_error.code, str(layout_error))
 
-    options = upload_options(s3, ref, config.default_assay)
+    options = upload_options(
+        s3, ref, config.default_assay, config.project_profiles.get(project, DEFAULT_PROFILE)
+    )
     assays = sorted(load_thresholds())
     if options.assay not in assays:
         message = (
@@ -291,6 +302,12 @@ def _validate_and_start(
             f"use one of {', '.join(assays)}"
         )
         return _reject(ledger, job_id, sample_id, ref, "INGEST_UNKNOWN_ASSAY", message)
+    if options.profile not in PROFILES:
+        message = (
+            f"validation profile {options.profile!r} (object metadata x-amz-meta-validation-profile) is not "
+            f"one of {', '.join(PROFILES)}"
+        )
+        return _reject(ledger, job_id, sample_id, ref, "INGEST_UNKNOWN_PROFILE", message)
     try:
         reference = references.fetch(s3, config.reference_uri, options.assembly, "/tmp/references")
     except UserInputError as e:
@@ -317,6 +334,9 @@ def _validate_and_start(
             "status": model.VALIDATING if report.valid else model.REJECTED,
         },
     )
+    # The conformance report lives on the job: every warning with line and record (the status API, the
+    # dashboard, processing's sidecar and the QC report read it from here).
+    ledger.update_job(job_id, {"conformance": report.conformance()})
     if not report.valid:
         first = report.errors[0]
         ledger.transition(
@@ -363,6 +383,7 @@ def _validate_and_start(
             "size": length,
             "format": report.format,
             "assembly": options.assembly,
+            "conformance": report.conformance(limit=MAX_PAYLOAD_WARNINGS),
             **({"run_folder": run_prefix} if run_prefix else {}),
         },
     }

@@ -65,6 +65,9 @@ def job_row(job: dict[str, Any]) -> dict[str, Any]:
     row["qc_verdict"] = qc.get("verdict")
     row["outputs"] = job.get("outputs") or {}
     row["cost_usd"] = (job.get("cost") or {}).get("usd")
+    conf = job.get("conformance") or {}
+    row["warnings"] = int(conf.get("warning_count") or 0)
+    row["profile"] = conf.get("profile")
     return row
 
 
@@ -96,6 +99,7 @@ def job_status(ledger: Ledger, job_id: str) -> dict[str, Any]:
         "cost": job.get("cost"),
         "error": job.get("error"),
         "cause": job.get("cause"),
+        "conformance": job.get("conformance"),
     }
 
 

@@ -11,7 +11,7 @@ import os
 
 from genomics.sources import ByteSource, LocalFile
 from genomics.validation.detect import Detected, detect
-from genomics.validation.report import PROFILES, ValidationReport
+from genomics.validation.report import DEFAULT_PROFILE, ValidationReport
 
 __all__ = ["Detected", "ValidationReport", "detect", "validate", "validate_path"]
 
@@ -22,11 +22,12 @@ def validate(
     reference: str | None = None,
     mate: ByteSource | None = None,
     name: str | None = None,
-    profile: str = "strict",
+    profile: str = DEFAULT_PROFILE,
 ) -> ValidationReport:
     """Detect the format of ``source`` from its content and validate it.
 
-    ``profile``: a key of :data:`~genomics.validation.report.PROFILES` (which errors become warnings).
+    ``profile``: a key of :data:`~genomics.validation.report.PROFILES`: "default" rejects only what cannot
+    be processed correctly, "strict" also what breaks the specification (see ``ValidationReport.apply_profile``).
 
     ``reference``: FASTA path for CRAM decoding. ``mate``: the R2 file of a paired FASTQ upload.
     ``name``: the user-facing file name (defaults to ``source.name``); its extension is compared with
@@ -34,8 +35,7 @@ def validate(
     """
     shown = name if name is not None else source.name
     report = _validate(source, shown, reference, mate)
-    report.relax(PROFILES[profile])
-    report.stats["profile"] = profile
+    report.apply_profile(profile)
     return report
 
 
@@ -74,7 +74,7 @@ def _validate(source: ByteSource, shown: str, reference: str | None, mate: ByteS
 
 
 def validate_path(
-    path: str, *, reference: str | None = None, mate: str | None = None, profile: str = "strict"
+    path: str, *, reference: str | None = None, mate: str | None = None, profile: str = DEFAULT_PROFILE
 ) -> ValidationReport:
     """Validate a local file, or a local directory holding a BCL run folder."""
     if os.path.isdir(path):
@@ -83,6 +83,7 @@ def validate_path(
         report = ValidationReport(path=path, format="bcl")
         report.stats["compression"] = "none"
         bcl.validate_run_folder(path, report)
+        report.apply_profile(profile)
         return report
     if not os.path.exists(path):
         report = ValidationReport(path=path, format="unknown")

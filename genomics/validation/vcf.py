@@ -284,7 +284,12 @@ class _HeaderChecker:
         self.version_tuple = (4, 3)
 
     def err(self, code: str, message: str, line: int) -> None:
+        """A header problem htslib cannot read past, or one that would make the records come out wrong."""
         self.report.error(code, message, line=line)
+
+    def nonconforming(self, code: str, message: str, line: int) -> None:
+        """A header deviation htslib reads past (an error only in the strict profiles)."""
+        self.report.nonconforming(code, message, line=line)
 
     def fileformat(self, text: str, line: int) -> None:
         value = text[len("##fileformat=") :]
@@ -490,7 +495,7 @@ class _HeaderChecker:
                     line=line,
                 )
             elif ok and (number, typ) != (rnum, rtype):
-                self.err(
+                self.nonconforming(
                     "VCF_META_RESERVED",
                     f"##{key} {ident} is reserved with Number={rnum},Type={rtype} but declared "
                     f"Number={number[:10]},Type={typ[:10]}",

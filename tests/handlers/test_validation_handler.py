@@ -48,9 +48,14 @@ def test_validation_handler_valid_vcf_starts_one_execution(stack, monkeypatch):
     assert [e["name"] for e in _executions(stack)] == [ref.job_id()]
     execution = boto3.client("stepfunctions").describe_execution(executionArn=out["execution_arn"])
     payload = json.loads(execution["input"])
+    conformance = payload["input"].pop("conformance")
     assert payload["input"] == {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
                                 "sha256": job["sha256"], "size": EUR.stat().st_size, "format": "vcf",
                                 "assembly": None}
+    # The conformance report travels with the workflow and is stored on the job.
+    assert conformance["profile"] == "default" and conformance["valid"] is True
+    assert conformance["warning_count"] == sum(conformance["codes"].values())
+    assert job["conformance"]["codes"] == conformance["codes"]
     files = stack.ledger.sample("EUR")["files"]
     assert files[0]["validation"]["valid"] is True
     assert [s["name"] for s in job["steps"]] == ["validate"]
@@ -133,23 +138,65 @@ def test_validation_handler_s3_5xx_surfaces_as_transient(stack, monkeypatch):
     assert out["status"] == model.VALIDATING and out.get("execution_arn")  # the lease was handed back
 
 
-def test_validation_handler_legacy_profile_accepts_1kg_pilot_header(stack, monkeypatch):
-    """1kg.vcf.gz declares FORMAT GQ as Float: an error by the spec, a warning under 'legacy'."""
+def _pilot_1kg() -> Path:
     import importlib.util
 
-    path = Path(next(iter(importlib.util.find_spec("vcf").submodule_search_locations))) / "test" / "1kg.vcf.gz"
+    return Path(next(iter(importlib.util.find_spec("vcf").submodule_search_locations))) / "test" / "1kg.vcf.gz"
+
+
+def test_validation_handler_profiles_decide_1kg_pilot_header(stack, monkeypatch):
+    """1kg.vcf.gz declares FORMAT GQ as Float: an error by the spec (strict), a warning by default and
+    under 'legacy'; the warning is on the job's conformance report with its line."""
+    path = _pilot_1kg()
     raw = stack.names.bucket("raw")
     s3 = boto3.client("s3")
     results = {}
-    for profile in ("strict", "legacy"):
+    for profile in ("strict", "legacy", "default", None):
         key = f"proj/kg_{profile}/1kg.vcf.gz"
-        resp = s3.put_object(Bucket=raw, Key=key, Body=path.read_bytes(), Metadata={"validation-profile": profile})
+        meta = {"validation-profile": profile} if profile else {}
+        resp = s3.put_object(Bucket=raw, Key=key, Body=path.read_bytes(), Metadata=meta)
         event = s3_event(raw, key, resp["VersionId"], path.stat().st_size, resp["ETag"])
         results[profile] = _invoke(stack, event, monkeypatch)["results"][0]
     assert results["strict"]["status"] == model.REJECTED and "VCF_META_RESERVED" in results["strict"]["reason"]
-    assert results["legacy"]["status"] == model.VALIDATING
+    for profile in ("legacy", "default", None):
+        assert results[profile]["status"] == model.VALIDATING, profile
+        job = stack.ledger.get_job(results[profile]["job_id"])
+        assert job["conformance"]["profile"] == (profile or "default")
+        reserved = [w for w in job["conformance"]["warnings"] if w["code"] == "VCF_META_RESERVED"]
+        assert reserved and all(isinstance(w["line"], int) and w["line"] > 1 for w in reserved)
     legacy_file = stack.ledger.sample("kg_legacy")["files"][0]
     assert "VCF_META_RESERVED" in {w["code"] for w in legacy_file["validation"]["warnings"]}
+    strict_job = stack.ledger.get_job(results["strict"]["job_id"])
+    assert strict_job["conformance"]["valid"] is False and strict_job["conformance"]["profile"] == "strict"
+
+
+def test_validation_handler_project_profile_applies_unless_upload_names_one(stack, monkeypatch):
+    """The stack setting validationProfiles makes project 'archive' strict; an upload's own metadata wins."""
+    path = _pilot_1kg()
+    raw = stack.names.bucket("raw")
+    s3 = boto3.client("s3")
+    for k, v in stack.env("validation-handler").items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("VALIDATION_PROFILES", "archive=strict, other=default")
+    out = {}
+    for key, meta in (("archive/A1/1kg.vcf.gz", {}), ("archive/A2/1kg.vcf.gz", {"validation-profile": "default"}),
+                      ("open/O1/1kg.vcf.gz", {})):
+        resp = s3.put_object(Bucket=raw, Key=key, Body=path.read_bytes(), Metadata=meta)
+        event = s3_event(raw, key, resp["VersionId"], path.stat().st_size, resp["ETag"])
+        out[key] = validation_handler.handler(event, stack.context("validation-handler"))["results"][0]
+    assert out["archive/A1/1kg.vcf.gz"]["status"] == model.REJECTED
+    assert out["archive/A2/1kg.vcf.gz"]["status"] == model.VALIDATING
+    assert out["open/O1/1kg.vcf.gz"]["status"] == model.VALIDATING
+
+
+def test_validation_handler_unknown_profile_rejected_before_validation(stack, monkeypatch):
+    raw = stack.names.bucket("raw")
+    resp = boto3.client("s3").put_object(Bucket=raw, Key="proj/S8/x.vcf.gz", Body=EUR.read_bytes(),
+                                         Metadata={"validation-profile": "lenient"})
+    event = s3_event(raw, "proj/S8/x.vcf.gz", resp["VersionId"], EUR.stat().st_size)
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.REJECTED and out["reason"].startswith("INGEST_UNKNOWN_PROFILE")
+    assert _executions(stack) == []
 
 
 def test_validation_handler_unknown_assay_rejected_before_validation(stack, monkeypatch):

@@ -62,7 +62,7 @@ def test_fastq_gzip_and_bgzf(tmp_path):
     for path, compression in ((gz, "gzip"), (str(bgz), "bgzf")):
         report = validate_path(path)
         assert report.valid, report.summary()
-        assert report.stats == {"compression": compression, "reads": 2, "records": 2, "profile": "strict"}
+        assert report.stats == {"compression": compression, "reads": 2, "records": 2, "profile": "default"}
 
 
 def test_fastq_truncated_gzip(tmp_path):
