@@ -200,6 +200,9 @@ class Settings:
     heavy_ephemeral_mb: int = 10240
     light_timeout_s: int = 120
     heavy_timeout_s: int = 900
+    # A workflow task waits this much longer than its function's timeout (invoke and queueing overhead),
+    # so the function's own timeout error is what the ledger records.
+    task_timeout_margin_s: int = 30
     # List prices used for the per-job cost estimate (USD); stated in config so they can be updated.
     price_lambda_gb_second: float = 0.0000166667
     price_sfn_transition: float = 0.000025

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from genomics.deployment import Settings, timeout_s
+
 # Errors worth retrying: the Lambda service's own, throttling, and our handlers' TransientError
 # (raised when DynamoDB/S3 still throttle or fail with 5xx after botocore's own retries).
 TRANSIENT_ERRORS = [
@@ -64,15 +66,21 @@ def _catch() -> list[dict[str, Any]]:
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
 
 
+def task_timeout_s(logical: str, settings: Settings) -> int:
+    """A Lambda task's state timeout: the function's own timeout (from the stack settings) plus the
+    settings' margin, so the function's timeout error surfaces before the state gives up."""
+    return timeout_s(logical, settings) + settings.task_timeout_margin_s
+
+
 def _task(resource: Any, parameters: dict[str, Any], result_path: str | None, next_state: str | None,
-          comment: str) -> dict[str, Any]:
+          comment: str, timeout: int) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
         "Comment": comment,
         "Resource": resource,
         "Parameters": parameters,
         "ResultPath": result_path,
-        "TimeoutSeconds": 900,
+        "TimeoutSeconds": timeout,
         "Retry": _retry(),
         "Catch": _catch(),
     }
@@ -97,9 +105,14 @@ def _format_is(values: tuple[str, ...]) -> dict[str, Any]:
     return {"Or": [{"Variable": "$.input.format", "StringEquals": v} for v in values]}
 
 
-def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -> dict[str, Any]:
+def definition(function_arns: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """The Amazon States Language definition. ``function_arns`` maps logical function names to ARNs
-    (plain strings in the local mode, ``pulumi.Output`` values in the Pulumi program)."""
+    (plain strings in the local mode, ``pulumi.Output`` values in the Pulumi program); every timeout
+    and the Map's concurrency come from the stack ``settings``."""
+    map_concurrency = settings.map_concurrency
+    light = task_timeout_s("metadata-updater", settings)
+    heavy = task_timeout_s("vcf-processor", settings)
+    qc = task_timeout_s("quality-metrics", settings)
     updater = function_arns["metadata-updater"]
     processor = function_arns["vcf-processor"]
     metrics = function_arns["quality-metrics"]
@@ -126,6 +139,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
             None,
             "Plan",
             "RECEIVED/VALIDATING -> PROCESSING (conditional write)",
+            light,
         ),
         "Plan": _task(
             processor,
@@ -133,6 +147,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
             "$.plan",
             "SingleOrScatter",
             "Decide single pass or scatter per contig/region from size and index",
+            heavy,
         ),
         "SingleOrScatter": {
             "Type": "Choice",
@@ -145,6 +160,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
             "$.processed",
             "MarkQC",
             "norm + sort + bgzip + index in one invocation",
+            heavy,
         ),
         "ProcessShards": {
             "Type": "Map",
@@ -164,7 +180,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
                     "ProcessShard": {
                         "Type": "Task",
                         "Resource": processor,
-                        "TimeoutSeconds": 900,
+                        "TimeoutSeconds": heavy,
                         "Retry": _retry(),
                         "End": True,
                     }
@@ -181,6 +197,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
             "$.processed",
             "MarkQC",
             "bcftools concat the shards, index, publish",
+            heavy,
         ),
         "MarkQC": _task(
             updater,
@@ -188,6 +205,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
             None,
             "QualityMetrics",
             "PROCESSING -> QC",
+            light,
         ),
         "QualityMetrics": _task(
             metrics,
@@ -195,6 +213,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
             "$.qc",
             "Finalize",
             "stats, gate and report; stores typed metrics",
+            qc,
         ),
         "Finalize": _task(
             updater,
@@ -202,6 +221,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
             "$.final",
             None,
             "COMPLETED or QC_FAILED; records outputs, steps and cost",
+            light,
         ),
         "MarkFailed": {
             "Type": "Task",
@@ -214,6 +234,7 @@ def definition(function_arns: Mapping[str, Any], *, map_concurrency: int = 10) -
                 "cause.$": "$.error.Cause",
             },
             "ResultPath": None,
+            "TimeoutSeconds": light,
             "Retry": _retry(max_attempts=6),
             "Next": "Failed",
         },

@@ -55,7 +55,7 @@ class Workflow(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(policies.state_machine_policy(arns)),
             opts=child,
         )
-        definition = workflow.definition(args.function_arns, map_concurrency=config.settings.map_concurrency)
+        definition = workflow.definition(args.function_arns, config.settings)
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=names.state_machine,

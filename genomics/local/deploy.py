@@ -144,7 +144,7 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
     ]["Arn"]
     sm = sfn.create_state_machine(
         name=names.state_machine,
-        definition=json.dumps(workflow.definition(function_arns, map_concurrency=settings.map_concurrency)),
+        definition=json.dumps(workflow.definition(function_arns, settings)),
         roleArn=sfn_role,
         type="STANDARD",
     )

@@ -54,7 +54,7 @@ def stack(aws_env, monkeypatch) -> Iterator[Stack]:
         role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         arns = {k: NAMES.function_arn(k) for k in deployment.FUNCTIONS}
         sm = boto3.client("stepfunctions").create_state_machine(
-            name=NAMES.state_machine, definition=json.dumps(workflow.definition(arns)), roleArn=role
+            name=NAMES.state_machine, definition=json.dumps(workflow.definition(arns, SETTINGS)), roleArn=role
         )
         yield Stack(NAMES, SETTINGS, Ledger(NAMES.table("metadata"), NAMES.table("jobs"), NAMES.table("qc"),
                                             client=ddb), sm["stateMachineArn"])

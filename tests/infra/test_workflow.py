@@ -32,7 +32,7 @@ def test_workflow_definition_equals_genomics_workflow_definition(
         logical: by_input(program, "aws:lambda/function:Function", "name", names.function(logical))[0]["outputs"]["arn"]
         for logical in PIPELINE_FUNCTIONS
     }
-    expected = json.loads(json.dumps(workflow.definition(arns, map_concurrency=config.settings.map_concurrency)))
+    expected = json.loads(json.dumps(workflow.definition(arns, config.settings)))
     assert document(machine, "definition") == expected, f"{machine['urn']}: definition differs from the data"
 
 
