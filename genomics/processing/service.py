@@ -28,6 +28,7 @@ from genomics import errors
 from genomics.deployment import PROCESSED_PREFIX, TMP_PREFIX
 from genomics.processing import vcf
 from genomics.references import FASTA_SUFFIX, FASTA_SUFFIXES, assembly_key
+from genomics.scratch import published_name, scratch_name
 from genomics.sources import S3Object
 
 # The workflow retries on this error *name*. It lives in genomics.errors (shared); re-exported here.
@@ -343,11 +344,12 @@ def resolve_reference(
 # --------------------------------------------------------------------------------------------------
 # Publishing
 # --------------------------------------------------------------------------------------------------
-def _final_keys(job: Job, index_name: str) -> dict[str, str]:
-    names = vcf.output_names(job.key)
+def _final_keys(job: Job, index_suffix: str) -> dict[str, str]:
+    """Published keys: the upload's name when safe (else a bounded safe name, genomics.scratch)."""
+    names = vcf.output_names(published_name(job.key))
     return {
         "vcf": job.final_prefix + names["vcf"],
-        "index": job.final_prefix + index_name,
+        "index": job.final_prefix + names["vcf"] + index_suffix,
         "sidecar": job.final_prefix + names["sidecar"],
     }
 
@@ -371,7 +373,7 @@ def _finish(
     header = vcf.header_text(str(out))
     idx_path, idx_argv = vcf.index_vcf(str(out), header)
     stats = vcf.index_stats(str(out))
-    keys = _final_keys(job, Path(idx_path).name)
+    keys = _final_keys(job, Path(idx_path).suffix)
     clean = vcf.ScratchPaths(str(scratch))
     contigs = [s["contig"] for s in stats if s["records"]]
     doc = vcf.sidecar(
@@ -415,7 +417,7 @@ def process(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | No
         with _reading_input(job):
             header = _stream_header(raw, scratch)
             ref = resolve_reference(s3, cfg, job, header, scratch)
-            out = scratch / vcf.output_names(job.key)["vcf"]
+            out = scratch / scratch_name(job.job_id, ".norm.vcf.gz")
             res = vcf.normalise("-", str(out), scratch, reference=ref.path, name=job.name, opener=raw.open)
         return _finish(s3, cfg, job, scratch, out, records_in=res.records_in, commands=res.commands, ref=ref,
                        mode="single", shards=1, split=res.split, realigned=res.realigned)
@@ -442,10 +444,9 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         raise vcf.UnsupportedInput(
             f"{job.name} is neither VCF nor BCF (plain, gzip or BGZF); upload a VCF/BCF", location=job.name
         )
-    base = vcf.basename_of(job.key)
     with tempfile.TemporaryDirectory(prefix="vcfplan-") as td:
         scratch = Path(td)
-        local = scratch / f"{base}.vcf.gz"
+        local = scratch / scratch_name(job.job_id, ".vcf.gz")
         source: dict[str, Any] | None = None
         uploaded: list[str] = []
         if kind["compression"] == "bgzf" and kind["format"] == "vcf":
@@ -604,7 +605,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | Non
             split += int(meta.get("split", 0))
             realigned += int(meta.get("realigned", 0))
             paths.append(str(path))
-        out = scratch / vcf.output_names(job.key)["vcf"]
+        out = scratch / scratch_name(job.job_id, ".norm.vcf.gz")
         concat_argv = vcf.gather_local(paths, str(out))
         header = vcf.header_text(str(out))
         ref = resolve_reference(s3, cfg, job, header, scratch, fetch=False)
