@@ -31,7 +31,7 @@ PROJECT = "demo"
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 # A VCF from the hts-specs suite whose records violate the spec (see the demo's REJECTED row).
-INVALID_VCF = "vcf/4.2/failed/failed_body_alt_000.vcf"
+INVALID_VCF = "vcf/4.2/failed/failed_body_sample_001.vcf"
 DEMO_SETTINGS = Settings(stack="local", scatter_threshold_bytes=500_000, scatter_region_bases=20_000_000)
 
 

@@ -18,6 +18,7 @@ enum { T_INT = 0, T_FLOAT = 1, T_FLAG = 2, T_CHAR = 3, T_STR = 4, T_ANY = 5 };
 /* Def.flags bits (extra value rules) */
 #define F_NONNEG 1
 #define F_CIGAR 2
+#define F_IMPLIED 4 /* not declared: a reserved key's spec definition, which htslib does not apply */
 /* numbers: >= 0 fixed count */
 enum { N_A = -1, N_R = -2, N_G = -3, N_VAR = -4 };
 
@@ -40,10 +41,24 @@ static const char *CODE_NAMES[C_NCODES] = {
     "VCF_SAMPLE_TYPE", "VCF_SAMPLE_NUMBER", "VCF_DUPLICATE_RECORD", "VCF_CRLF", "VCF_HEADER_IN_BODY",
     "VCF_INFO_NUMBER_SHORT", "VCF_INFO_FLAG_01", "VCF_POS_BEYOND_CONTIG",
 };
+/* Tiers: 'E' an error (htslib cannot parse the record, or the data would come out wrong), 'S' a deviation
+ * from the specification that htslib reads and processing carries through (an error only under the strict
+ * profiles), 'W' a warning. This is each code's usual tier; scan_line overrides it where one code covers
+ * both kinds (e.g. an empty ALT allele is 'E', the old 'X' notation 'S'). */
 static const char CODE_SEV[C_NCODES] = {
-    'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'E', 'E',
-    'E', 'E', 'E', 'W', 'E', 'E', 'E', 'E', 'E', 'E', 'E', 'W', 'E', 'W', 'W', 'E',
+    /* COLUMNS EMPTY_LINE CHROM CONTIG_UNDECLARED CONTIG_NOT_IN_HEADER NOT_CONTIGUOUS POS UNSORTED */
+    'E', 'E', 'E', 'S', 'W', 'S', 'E', 'S',
+    /* ID REF ALT QUAL FILTER_INVALID FILTER_UNDECLARED INFO INFO_KEY INFO_DUP INFO_UNDECLARED */
+    'S', 'S', 'S', 'S', 'S', 'W', 'S', 'S', 'S', 'W',
+    /* INFO_FLAG INFO_TYPE INFO_NUMBER INT_RANGE NEGATIVE FORMAT FORMAT_UNDECLARED GT_FIRST */
+    'S', 'S', 'S', 'S', 'S', 'S', 'W', 'S',
+    /* SAMPLE_FIELDS GT GT_RANGE SAMPLE_TYPE SAMPLE_NUMBER DUPLICATE CRLF HEADER_IN_BODY INFO_SHORT */
+    'E', 'E', 'E', 'E', 'S', 'S', 'W', 'E', 'W',
+    /* FLAG_01 POS_BEYOND */
+    'W', 'S',
 };
+static int sev_index(char sev) { return sev == 'E' ? 0 : sev == 'S' ? 1 : 2; }
+static const char SEVS[3] = {'E', 'S', 'W'};
 
 /* ---------------------------------------------------------------- key tables */
 typedef struct {
@@ -157,23 +172,21 @@ typedef struct {
     size_t ndups, dups_cap;
     int crlf_warned;
     int lenient; /* VCF 4.4+: unsorted records are a warning */
-    long long counts[C_NCODES];
+    long long counts[C_NCODES][3]; /* per code and tier (E, S, W) */
     PyObject *issues;  /* list, reset per feed */
     PyObject *contigs; /* list of CHROM names in order of first appearance */
     /* per-record scratch */
     const Def *rec_keys[256];
 } Scanner;
 
-static int emit(Scanner *s, int code, const char *fmt, ...) {
-    char sev[2] = {CODE_SEV[code], 0};
+static int vemit(Scanner *s, int code, char tier, const char *fmt, va_list ap) {
+    char sev[2] = {tier, 0};
     if (code == C_UNSORTED && s->lenient) sev[0] = 'W';
-    s->counts[code]++;
-    if (s->counts[code] > s->cap) return 0;
+    long long *count = &s->counts[code][sev_index(sev[0])];
+    (*count)++;
+    if (*count > s->cap) return 0;
     char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     if (n < 0) n = 0;
     if (n >= (int)sizeof buf) n = (int)sizeof buf - 1;
     PyObject *msg = PyUnicode_DecodeUTF8(buf, n, "replace");
@@ -182,6 +195,24 @@ static int emit(Scanner *s, int code, const char *fmt, ...) {
     if (!t) return -1;
     int r = PyList_Append(s->issues, t);
     Py_DECREF(t);
+    return r;
+}
+
+/* an issue in the code's usual tier */
+static int emit(Scanner *s, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vemit(s, code, CODE_SEV[code], fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* an issue in an explicit tier */
+static int emit_tier(Scanner *s, int code, char tier, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vemit(s, code, tier, fmt, ap);
+    va_end(ap);
     return r;
 }
 
@@ -216,6 +247,16 @@ static int all_bases(const char *p, size_t n) {
     if (n == 0) return 0;
     for (size_t i = 0; i < n; i++)
         if (!is_base(p[i])) return 0;
+    return 1;
+}
+
+/* REF letters htslib keeps as written (IUPAC codes, other case, '*'): nonconforming, not broken */
+static int ref_letters(const char *p, size_t n) {
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '*')) return 0;
+    }
     return 1;
 }
 
@@ -507,6 +548,10 @@ static void dup_purge(Scanner *s, long long pos, int all) {
     do {                                           \
         if (emit(s, __VA_ARGS__) < 0) return -1;   \
     } while (0)
+#define EMIT_TIER(...)                                 \
+    do {                                               \
+        if (emit_tier(s, __VA_ARGS__) < 0) return -1;  \
+    } while (0)
 
 static int scan_line(Scanner *s, char *p, size_t len) {
     char shbuf[64];
@@ -642,7 +687,9 @@ static int scan_line(Scanner *s, char *p, size_t len) {
     /* REF */
     const char *ref = col[3];
     size_t rl = cl[3];
-    if (!all_bases(ref, rl)) EMIT(C_REF, "REF '%s' must be one or more of A,C,G,T,N", SHOW(ref, rl));
+    if (!all_bases(ref, rl))
+        EMIT_TIER(C_REF, ref_letters(ref, rl) ? 'S' : 'E', "REF '%s' must be one or more of A,C,G,T,N",
+                  SHOW(ref, rl));
 
     /* ALT */
     int n_alt = 0;
@@ -656,8 +703,9 @@ static int scan_line(Scanner *s, char *p, size_t len) {
             n_alt++;
             if (check_allele(a, (size_t)(b - a))) {
                 alt_ok = 0;
-                EMIT(C_ALT, "ALT allele '%s' is not bases, '*', a symbolic <ID> or a breakend",
-                     SHOW(a, (size_t)(b - a)));
+                /* htslib keeps any other text as an allele (old 'X', 'A/T' notations); an empty one breaks */
+                EMIT_TIER(C_ALT, b == a ? 'E' : 'S', "ALT allele '%s' is not bases, '*', a symbolic <ID> or a "
+                          "breakend", SHOW(a, (size_t)(b - a)));
                 break;
             }
             a = b + 1;
@@ -684,7 +732,10 @@ static int scan_line(Scanner *s, char *p, size_t len) {
 
     /* QUAL */
     if (!(cl[5] == 1 && col[5][0] == '.')) {
-        if (check_float(col[5], cl[5]) || col[5][0] == '-')
+        /* htslib reads a QUAL that is not a number as 0: the value would come out wrong */
+        if (check_float(col[5], cl[5]))
+            EMIT_TIER(C_QUAL, 'E', "QUAL '%s' must be '.' or a non-negative number", SHOW(col[5], cl[5]));
+        else if (col[5][0] == '-')
             EMIT(C_QUAL, "QUAL '%s' must be '.' or a non-negative number", SHOW(col[5], cl[5]));
     }
 
@@ -729,7 +780,10 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                     continue;
                 }
                 if (!key_ok(a, kl)) {
-                    EMIT(C_INFO_KEY, "INFO key '%s' is not a valid key ([A-Za-z_][0-9A-Za-z_.]*)", SHOW(a, kl));
+                    /* htslib reads a declared key of any name (GATK's 1000GAF); it cannot add a header line
+                       for an undeclared invalid one, and the record breaks */
+                    EMIT_TIER(C_INFO_KEY, table_get(&s->info, a, kl) ? 'S' : 'E',
+                              "INFO key '%s' is not a valid key ([A-Za-z_][0-9A-Za-z_.]*)", SHOW(a, kl));
                     a = b + 1;
                     continue;
                 }
@@ -796,8 +850,9 @@ static int scan_line(Scanner *s, char *p, size_t len) {
             char *b = split_next(a, e, ':');
             size_t n = (size_t)(b - a);
             if (!key_ok(a, n) || (n == 5 && memcmp(a, "1000G", 5) == 0)) {
-                EMIT(C_FORMAT, "FORMAT key '%s' is empty or not a valid key ([A-Za-z_][0-9A-Za-z_.]*)",
-                     SHOW(a, n));
+                /* htslib reads a declared key of any name; an empty or undeclared invalid one breaks the record */
+                EMIT_TIER(C_FORMAT, n && table_get(&s->fmt, a, n) ? 'S' : 'E',
+                          "FORMAT key '%s' is empty or not a valid key ([A-Za-z_][0-9A-Za-z_.]*)", SHOW(a, n));
                 fmt_ok = 0;
                 break;
             }
@@ -883,8 +938,12 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                 int r = check_values(d, v, n, exp, &got, &bv, &bl);
                 if (r == 4 && d->number == N_G && gt_idx < 0) r = 0;
                 if (r == 1)
-                    EMIT(C_SAMPLE_TYPE, "sample %d %s value '%s' is not of Type %s", si, d->key, SHOW(bv, bl),
-                         TYPE_NAMES[d->type]);
+                    /* htslib fails on a declared Integer/Float FORMAT value that is not one; an undeclared
+                       (reserved) key or a Character it reads as text */
+                    EMIT_TIER(C_SAMPLE_TYPE,
+                              (d->flags & F_IMPLIED) || !(d->type == T_INT || d->type == T_FLOAT) ? 'S' : 'E',
+                              "sample %d %s value '%s' is not of Type %s", si, d->key, SHOW(bv, bl),
+                              TYPE_NAMES[d->type]);
                 else if (r == 2)
                     EMIT(C_INT_RANGE, "sample %d %s value '%s' is outside the 32-bit range "
                                       "[-2147483640, 2147483647]", si, d->key, SHOW(bv, bl));
@@ -1034,20 +1093,22 @@ static PyObject *Scanner_feed(Scanner *s, PyObject *args) {
 }
 
 static PyObject *Scanner_counts(Scanner *s, PyObject *Py_UNUSED(ignored)) {
-    PyObject *d = PyDict_New();
-    if (!d) return NULL;
+    /* [(code, tier, total occurrences)] for every code and tier that occurred */
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
     for (int i = 0; i < C_NCODES; i++) {
-        if (!s->counts[i]) continue;
-        char sev = (i == C_UNSORTED && s->lenient) ? 'W' : CODE_SEV[i];
-        PyObject *v = Py_BuildValue("(LC)", s->counts[i], (int)sev);
-        if (!v || PyDict_SetItemString(d, CODE_NAMES[i], v) < 0) {
-            Py_XDECREF(v);
-            Py_DECREF(d);
-            return NULL;
+        for (int t = 0; t < 3; t++) {
+            if (!s->counts[i][t]) continue;
+            PyObject *v = Py_BuildValue("(sCL)", CODE_NAMES[i], (int)SEVS[t], s->counts[i][t]);
+            if (!v || PyList_Append(out, v) < 0) {
+                Py_XDECREF(v);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(v);
         }
-        Py_DECREF(v);
     }
-    return d;
+    return out;
 }
 
 static PyObject *Scanner_get_records(Scanner *s, void *c) { return PyLong_FromLongLong(s->records); }
@@ -1099,7 +1160,7 @@ static PyTypeObject ScannerType = {
 };
 
 static PyMethodDef module_methods[] = {
-    {"codes", (PyCFunction)codes, METH_NOARGS, "Code name -> severity ('E' or 'W') of every record code."},
+    {"codes", (PyCFunction)codes, METH_NOARGS, "Code name -> usual tier ('E' error, 'S' nonconforming: an error only in strict, 'W' warning)."},
     {NULL, NULL, 0, NULL},
 };
 

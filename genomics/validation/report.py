@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ERROR = "error"
+NONCONFORMING = "nonconforming"
 WARNING = "warning"
 
 # Validation profiles: which problems reject a file.
@@ -100,7 +101,7 @@ class ValidationReport:
     stats: dict[str, Any] = field(default_factory=dict)
     # Validators stop collecting after this many errors of one code (the count is still kept).
     max_per_code: int = 20
-    # (code, tier) -> occurrences, including those not kept in the lists; tier is error/warning.
+    # (code, tier) -> occurrences, including those not kept in the lists; tier: error/nonconforming/warning.
     _counts: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     @property
@@ -117,7 +118,8 @@ class ValidationReport:
         nonconforming: bool = False,
     ) -> None:
         """A problem that rejects the file (``nonconforming``: only under the strict profiles)."""
-        self._add(self.errors, ERROR, Issue(code, message, line, record, nonconforming))
+        tier = NONCONFORMING if nonconforming else ERROR
+        self._add(self.errors, tier, Issue(code, message, line, record, nonconforming))
 
     def nonconforming(self, code: str, message: str, line: int | None = None, record: int | None = None) -> None:
         """A deviation from the specification that htslib tolerates and processing carries through."""
@@ -125,6 +127,15 @@ class ValidationReport:
 
     def warn(self, code: str, message: str, line: int | None = None, record: int | None = None) -> None:
         self._add(self.warnings, WARNING, Issue(code, message, line, record))
+
+    def count_unlisted(self, code: str, tier: str, n: int) -> None:
+        """Count ``n`` more occurrences of ``code`` that a validator found but did not list (its own cap)."""
+        if n > 0:
+            self._counts[(code, tier)] = self._counts.get((code, tier), 0) + n
+
+    def listed(self, code: str, tier: str) -> int:
+        """How many occurrences of ``code`` in ``tier`` were counted so far (listed or not)."""
+        return self._counts.get((code, tier), 0)
 
     def _add(self, bucket: list[Issue], tier: str, issue: Issue) -> None:
         key = (issue.code, tier)
@@ -147,15 +158,12 @@ class ValidationReport:
         if moved:
             self.errors = [i for i in self.errors if not moves(i)]
             self.warnings = moved + self.warnings
-            for i in moved:
-                self._shift(i.code)
-        self.stats["profile"] = name
-
-    def _shift(self, code: str) -> None:
-        """Move the error count of ``code`` (kept and dropped occurrences) to the warning count, once."""
-        n = self._counts.pop((code, ERROR), 0)
-        if n:
+        for code, tier in list(self._counts):
+            if tier == WARNING or not (code in codes or (tier == NONCONFORMING and not keep_nonconforming)):
+                continue
+            n = self._counts.pop((code, tier))
             self._counts[(code, WARNING)] = self._counts.get((code, WARNING), 0) + n
+        self.stats["profile"] = name
 
     def issue_counts(self) -> dict[str, int]:
         """How often each code occurred, including the occurrences not kept in the lists."""

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from genomics.sources import ByteSource
 from genomics.validation import _vcfscan
-from genomics.validation.report import ValidationReport
+from genomics.validation.report import ERROR, NONCONFORMING, WARNING, ValidationReport
 
 CHUNK = 1 << 20
 MAX_HEADER_LINE = 1 << 20
@@ -284,18 +284,23 @@ class _HeaderChecker:
         self.version_tuple = (4, 3)
 
     def err(self, code: str, message: str, line: int) -> None:
+        """A header deviation from the spec that htslib reads past (it ignores the line, or assumes
+        Type=String, or keeps the value as text) and processing carries through: an error only under the
+        strict profiles, a warning by default."""
+        self.report.nonconforming(code, message, line=line)
+
+    def fatal(self, code: str, message: str, line: int) -> None:
         """A header problem htslib cannot read past, or one that would make the records come out wrong."""
         self.report.error(code, message, line=line)
-
-    def nonconforming(self, code: str, message: str, line: int) -> None:
-        """A header deviation htslib reads past (an error only in the strict profiles)."""
-        self.report.nonconforming(code, message, line=line)
 
     def fileformat(self, text: str, line: int) -> None:
         value = text[len("##fileformat=") :]
         m = _FILEFORMAT_RE.match(value)
         if not m:
-            self.err("VCF_FILEFORMAT_INVALID", f"##fileformat value '{value[:40]}' is not VCFv4.x", line)
+            # htslib recognises a VCF by "##fileformat=VCF"; anything else is not read at all
+            (self.err if value.startswith("VCF") else self.fatal)(
+                "VCF_FILEFORMAT_INVALID", f"##fileformat value '{value[:40]}' is not VCFv4.x", line
+            )
             self.h.version = value
             return
         major, minor = int(m.group(1)), int(m.group(2))
@@ -405,7 +410,8 @@ class _HeaderChecker:
                 if not _CONTIG_RE.match(d["ID"]):
                     self.err("VCF_META_ID_INVALID", f"##contig ID '{d['ID'][:40]}' has characters not allowed", line)
                 if "length" in d and not d["length"].isdigit():
-                    self.err("VCF_META_VALUE", f"##contig length '{d['length'][:20]}' is not an integer", line)
+                    # htslib drops the contig line: its records then cannot be written
+                    self.fatal("VCF_META_VALUE", f"##contig length '{d['length'][:20]}' is not an integer", line)
                 seen = self.h.ids.setdefault(key, set())
                 if d["ID"] in seen:
                     self.report.warn(
@@ -495,7 +501,7 @@ class _HeaderChecker:
                     line=line,
                 )
             elif ok and (number, typ) != (rnum, rtype):
-                self.nonconforming(
+                self.err(
                     "VCF_META_RESERVED",
                     f"##{key} {ident} is reserved with Number={rnum},Type={rtype} but declared "
                     f"Number={number[:10]},Type={typ[:10]}",
@@ -507,7 +513,7 @@ class _HeaderChecker:
             table[ident] = (_number_code(number), _TYPES[typ], _flags(key, ident, nonneg))
 
 
-_F_NONNEG, _F_CIGAR = 1, 2
+_F_NONNEG, _F_CIGAR, _F_IMPLIED = 1, 2, 4
 
 
 def _flags(kind: str, ident: str, nonneg: bool) -> int:
@@ -523,7 +529,8 @@ def _reserved_defaults(h: Header) -> None:
     ):
         for ident, (number, typ, nonneg) in src.items():
             if ident not in h.ids.get(kind, set()):
-                dst.setdefault(ident, (_number_code(number), _TYPES[typ], _flags(kind, ident, nonneg)))
+                flags = _flags(kind, ident, nonneg) | _F_IMPLIED
+                dst.setdefault(ident, (_number_code(number), _TYPES[typ], flags))
 
 
 def _check_columns(line_text: str, line: int, report: ValidationReport, h: Header) -> None:
@@ -585,7 +592,7 @@ def _scan_text(stream: BinaryIO, report: ValidationReport) -> None:
             if len(raw) >= MAX_HEADER_LINE:
                 report.error("VCF_LINE_TOO_LONG", "header line longer than 1 MiB", line=line_no)
                 return
-            (report.warn if hc.version_tuple >= (4, 4) else report.error)(
+            (report.warn if hc.version_tuple >= (4, 4) else report.nonconforming)(
                 "VCF_NO_FINAL_NEWLINE", "the last line does not end with a newline", line=line_no
             )
         text = _decode(raw.rstrip(b"\n").rstrip(b"\r"), line_no)
@@ -632,10 +639,16 @@ def _scan_text(stream: BinaryIO, report: ValidationReport) -> None:
         report.stats["contigs"] = list(scanner.contigs)
 
 
+# The scanner's tiers: E error, S nonconforming (an error only under strict), W warning.
+_TIERS = {"E": ERROR, "S": NONCONFORMING, "W": WARNING}
+
+
 def _emit(report: ValidationReport, issues: list[tuple[str, str, str, int, int]]) -> None:
     for sev, code, message, line, record in issues:
         if sev == "E":
             report.error(code, message, line=line, record=record)
+        elif sev == "S":
+            report.nonconforming(code, message, line=line, record=record)
         else:
             report.warn(code, message, line=line, record=record)
 
@@ -664,17 +677,13 @@ def _scan_records(
     if buf:
         _emit(report, scanner.feed(buf, True))
         # VCF up to 4.3 requires the final newline (hts-specs tests); 4.4+ files omit it in the wild.
-        (report.warn if lenient else report.error)(
+        (report.warn if lenient else report.nonconforming)(
             "VCF_NO_FINAL_NEWLINE", "the last line does not end with a newline", line=scanner.line
         )
-    # Count the occurrences the scanner did not materialise, so issue_counts() stays exact.
-    seen = report.issue_counts()
-    for code, (total, sev) in scanner.counts().items():
-        for _ in range(total - seen.get(code, 0)):
-            if sev == "E":
-                report.error(code, "")
-            else:
-                report.warn(code, "")
+    # Count the occurrences the scanner did not materialise, so the report's counts stay exact.
+    for code, sev, total in scanner.counts():
+        tier = _TIERS[sev]
+        report.count_unlisted(code, tier, total - report.listed(code, tier))
 
 
 # ---------------------------------------------------------------------------------------------- BCF

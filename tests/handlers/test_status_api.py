@@ -21,7 +21,7 @@ from tests.conftest import CORPUS
 from tests.handlers.conftest import s3_event
 
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
-INVALID = "vcf/4.2/failed/failed_body_alt_000.vcf"
+INVALID = "vcf/4.2/failed/failed_body_sample_001.vcf"
 
 
 def _event(route_key: str, path: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
@@ -77,7 +77,7 @@ def test_status_api_rejected_job_has_reason_and_history(ledger_with_data, monkey
     code, body = _call(stack, monkeypatch, _event("GET /jobs/{job_id}", {"job_id": bad.job_id()}))
     assert code == 200
     assert body["status"] == model.REJECTED
-    assert body["reason"].startswith("VCF_ALT_INVALID"), body["reason"]
+    assert body["reason"].startswith("VCF_GT_ALLELE_RANGE"), body["reason"]
     assert [h["to"] for h in body["history"]][-1] == model.REJECTED
 
 

@@ -15,7 +15,7 @@ from tests.faults import inject
 from tests.handlers.conftest import s3_event
 
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
-INVALID = "vcf/4.2/failed/failed_body_alt_000.vcf"
+INVALID = "vcf/4.2/failed/failed_body_sample_001.vcf"
 
 
 def _upload(stack, path: Path, key: str) -> tuple[dict, ObjectRef]:
