@@ -1,0 +1,557 @@
+"""Scattered QC of a coordinate-sorted, indexed BAM: plan shards from the index, run ``samtools stats`` and
+``samtools flagstat`` per shard, merge the shards' outputs into the single-pass numbers.
+
+Why whole contigs (grouped) plus one shard of unplaced reads, and not arbitrary regions:
+
+* a region query returns every read *overlapping* the region, so a read spanning a boundary would be
+  counted twice; on a contig boundary no read spans (a read has one RNAME);
+* ``samtools stats`` halves its insert-size counts per bin with truncation (each pair is counted once per
+  mate, then ``count * 0.5``). Both mates of a pair on one contig are in the same shard, so every bin of
+  a shard holds whole pairs and the halved shard counts add up to the halved whole;
+* the coverage histogram (COV) is a histogram of per-position depth: positions of different contigs
+  never mix, so per-contig histograms add up exactly (no read's depth is split across shards);
+* pairs with mates on two contigs are counted by ``samtools stats`` as reads (``nreads_anomalous``),
+  printed halved: the shards count those reads themselves (``samtools view -c -F 0x900 -e ...``, the
+  same definition) and the merge halves the sum.
+
+Everything else ``samtools stats`` prints is a sum (counts, histograms keyed by cycle, length, quality,
+coverage bin), a maximum, or a ratio that the merge recomputes from the merged counts with samtools'
+own formula and print format. Three things cannot be recovered from the printed output: the per-cycle
+base-composition percentages (GCC, GCT, FBC, LBC: samtools prints rounded percentages, not counts: the
+merge prints the count-weighted mean of the shards' percentages, not bit-exact) and the GC-depth
+percentiles (GCD: percentiles over 20 kb bins, which do not merge; omitted from the merged output).
+Shards run with ``-m 2`` so the whole insert-size histogram is printed; the merge cuts it at the main
+bulk (0.99) exactly as samtools does.
+
+A contig larger than one shard's budget stays one shard (no read can be split): the router sends an
+input whose largest contig would take a shard over its budget to Fargate (``genomics.router``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Options every shard's samtools stats runs with; the merge's insert-size cut uses MAIN_BULK.
+SHARD_STATS_OPTIONS = ("-m", "2")
+MAIN_BULK = 0.99
+# Reads whose mate is on another contig, as samtools stats counts them (primary records only).
+ANOMALOUS_FILTER = ("-F", "0x900", "-e", "flag.paired && !flag.unmap && !flag.munmap && mrname != rname")
+UNPLACED = "*"
+# Bytes of one BGZF block at most: a virtual offset's block starts at offset >> 16 and ends within this.
+BGZF_BLOCK_MAX = 65536
+_PSEUDO_BIN = 37450
+NGC = 200  # samtools stats' GC-content bins (gc_1st/gc_2nd)
+
+
+class IndexError_(ValueError):
+    """The BAI is not a BAM index we can read."""
+
+    code = "QC_INDEX_INVALID"
+
+
+# --------------------------------------------------------------------------------------------------
+# The index (BAI): per contig, the byte range of its reads and their counts, without reading the BAM
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContigSpan:
+    tid: int
+    name: str
+    length: int
+    mapped: int
+    unmapped: int  # placed unmapped reads (an unmapped mate at its mate's position)
+    start_offset: int  # virtual offsets of the contig's first and past-last records
+    end_offset: int
+
+    @property
+    def reads(self) -> int:
+        return self.mapped + self.unmapped
+
+
+@dataclass(frozen=True)
+class BamIndex:
+    contigs: tuple[ContigSpan, ...]
+    unplaced: int  # reads with no coordinate (n_no_coor)
+
+
+def parse_bai(data: bytes, names: Sequence[tuple[str, int]]) -> BamIndex:
+    """Parse a BAI: per reference the pseudo-bin's record range and mapped/unmapped counts; ``names``
+    are the header's (name, length) in order."""
+    if data[:4] != b"BAI\x01":
+        raise IndexError_("QC_INDEX_INVALID: not a BAI (magic)")
+    try:
+        (n_ref,) = struct.unpack_from("<i", data, 4)
+        off = 8
+        spans: list[ContigSpan] = []
+        for tid in range(n_ref):
+            (n_bin,) = struct.unpack_from("<i", data, off)
+            off += 4
+            meta: tuple[int, int, int, int] | None = None
+            for _ in range(n_bin):
+                bin_id, n_chunk = struct.unpack_from("<Ii", data, off)
+                off += 8
+                if bin_id == _PSEUDO_BIN and n_chunk == 2:
+                    beg, end, mapped, unmapped = struct.unpack_from("<QQQQ", data, off)
+                    meta = (beg, end, mapped, unmapped)
+                off += 16 * n_chunk
+            (n_intv,) = struct.unpack_from("<i", data, off)
+            off += 4 + 8 * n_intv
+            if meta is not None and tid < len(names):
+                spans.append(ContigSpan(tid, names[tid][0], names[tid][1], meta[2], meta[3], meta[0], meta[1]))
+        unplaced = struct.unpack_from("<Q", data, off)[0] if off + 8 <= len(data) else 0
+    except struct.error as e:
+        raise IndexError_(f"QC_INDEX_INVALID: the BAI is truncated: {e}") from e
+    if n_ref != len(names):
+        raise IndexError_(f"QC_INDEX_INVALID: the BAI lists {n_ref} references, the header {len(names)}")
+    return BamIndex(tuple(spans), int(unplaced))
+
+
+# --------------------------------------------------------------------------------------------------
+# The plan: contigs grouped in file order into shards of about ``target_reads`` reads, plus the
+# unplaced reads' shard. Each shard carries the byte ranges it needs (sparse copy from S3).
+# --------------------------------------------------------------------------------------------------
+def plan_shards(index: BamIndex, *, target_reads: int, max_shards: int, file_size: int,
+                header_end: int) -> list[dict[str, Any]]:
+    """Shards as small dicts: ``{"index", "contigs": [names], "reads", "ranges": [[a, b]...]}``; the
+    unplaced shard has ``"unplaced": true``. ``header_end`` is the byte offset up to which the header
+    lies (every shard fetches it)."""
+    populated = [c for c in index.contigs if c.reads > 0]
+    total = sum(c.reads for c in populated) + index.unplaced
+    budget = max(target_reads, math.ceil(total / max(1, max_shards - (1 if index.unplaced else 0))))
+    groups: list[list[ContigSpan]] = []
+    current: list[ContigSpan] = []
+    reads = 0
+    for c in populated:
+        if current and reads + c.reads > budget:
+            groups.append(current)
+            current, reads = [], 0
+        current.append(c)
+        reads += c.reads
+    if current:
+        groups.append(current)
+    shards: list[dict[str, Any]] = []
+    for i, group in enumerate(groups):
+        a = group[0].start_offset >> 16
+        b = min(file_size, (group[-1].end_offset >> 16) + BGZF_BLOCK_MAX)
+        shards.append({"index": i, "contigs": [c.name for c in group], "reads": sum(c.reads for c in group),
+                       "ranges": [[0, header_end], [a, b]]})
+    if index.unplaced:
+        last = max((c.end_offset for c in index.contigs), default=header_end << 16)
+        shards.append({"index": len(shards), "contigs": [], "unplaced": True, "reads": index.unplaced,
+                       "ranges": [[0, header_end], [last >> 16, file_size]]})
+    return shards
+
+
+def region_args(shard: Mapping[str, Any]) -> list[str]:
+    """samtools region arguments of a shard (names with ':' in braces, as htslib parses them)."""
+    if shard.get("unplaced"):
+        return [UNPLACED]
+    return [f"{{{n}}}" if ":" in n else n for n in shard["contigs"]]
+
+
+# --------------------------------------------------------------------------------------------------
+# Merging samtools stats
+# --------------------------------------------------------------------------------------------------
+_SUM_SN = (
+    "raw total sequences", "filtered sequences", "sequences", "1st fragments", "last fragments",
+    "reads mapped", "reads mapped and paired", "reads unmapped", "reads properly paired", "reads paired",
+    "reads duplicated", "reads MQ0", "reads QC failed", "non-primary alignments", "supplementary alignments",
+    "total length", "total first fragment length", "total last fragment length", "bases mapped",
+    "bases mapped (cigar)", "bases trimmed", "bases duplicated", "mismatches",
+    "inward oriented pairs", "outward oriented pairs", "pairs with other orientation",
+)
+_MAX_SN = ("maximum length", "maximum first fragment length", "maximum last fragment length")
+_SN_COMMENTS = {
+    "raw total sequences": "excluding supplementary and secondary reads",
+    "reads mapped and paired": "paired-end technology bit set + both mates mapped",
+    "reads properly paired": "proper-pair bit set",
+    "reads paired": "paired-end technology bit set",
+    "reads duplicated": "PCR or optical duplicate bit set",
+    "reads MQ0": "mapped and MQ=0",
+    "total length": "ignores clipping",
+    "total first fragment length": "ignores clipping",
+    "total last fragment length": "ignores clipping",
+    "bases mapped": "ignores clipping",
+    "bases mapped (cigar)": "more accurate",
+    "mismatches": "from NM fields",
+    "error rate": "mismatches / bases mapped (cigar)",
+}
+_MATRICES = ("FFQ", "LFQ", "MPC")
+_PERCENT_PER_CYCLE = ("GCC", "GCT", "FBC", "LBC")
+
+
+@dataclass
+class _Stats:
+    sn: dict[str, str]
+    rows: dict[str, list[list[str]]]
+
+
+def _parse(text: str) -> _Stats:
+    sn: dict[str, str] = {}
+    rows: dict[str, list[list[str]]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if fields[0] == "SN":
+            sn[fields[1].rstrip(":")] = fields[2]
+        else:
+            rows.setdefault(fields[0], []).append(fields[1:])
+    if not sn:
+        raise ValueError("no SN lines: this is not samtools stats output")
+    return _Stats(sn, rows)
+
+
+def _f32(x: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def _c_fmt(fmt: str, value: float) -> str:
+    return fmt % value
+
+
+def _gc_runs(rows: list[list[str]]) -> list[int]:
+    """samtools prints GCF/GCL run-length encoded (a row when the count changes, labelled with the run's
+    midpoint; the last run is never printed): back to the NGC per-bin counts (the unprinted tail is 0)."""
+    counts = [0] * NGC
+    prev = 0
+    for label, value in rows:
+        ibase = round(float(label) * (NGC - 1) * 2 / 100.0) - prev
+        for i in range(prev, min(ibase, NGC)):
+            counts[i] = int(value)
+        prev = ibase
+    return counts
+
+
+def _gc_print(tag: str, counts: list[int]) -> list[str]:
+    out = []
+    prev = 0
+    for ibase in range(NGC):
+        if counts[ibase] == counts[prev]:
+            continue
+        out.append(f"{tag}\t{(ibase + prev) * 0.5 * 100.0 / (NGC - 1):.2f}\t{counts[prev]}")
+        prev = ibase
+    return out
+
+
+def _insert_sizes(hist: dict[int, list[int]], main_bulk: float) -> tuple[list[str], float, float]:
+    """IS rows cut at the main bulk, and the average and standard deviation, as samtools computes them."""
+    top = max(hist, default=-1)
+    totals = [sum(hist.get(i, [0, 0, 0])) for i in range(top + 1)]
+    nisize = sum(totals)
+    bulk = 0.0
+    avg = 0.0
+    ibulk = 0
+    for isize, n in enumerate(totals):
+        bulk += n
+        avg += isize * n
+        if nisize and bulk / nisize > main_bulk:
+            ibulk = isize + 1
+            nisize = int(bulk)
+            break
+    avg /= nisize if nisize else 1
+    sd = 0.0
+    for isize in range(1, ibulk):
+        sd += totals[isize] * (isize - avg) * (isize - avg) / nisize
+    sd = math.sqrt(sd)
+    rows = []
+    for isize in range(ibulk):
+        i, o, x = hist.get(isize, [0, 0, 0])
+        rows.append(f"IS\t{isize}\t{i + o + x}\t{i}\t{o}\t{x}")
+    return rows, avg, sd
+
+
+def merge_stats(texts: Sequence[str], anomalous_reads: int, *, main_bulk: float = MAIN_BULK) -> str:
+    """Merge shards' ``samtools stats -m 2`` outputs into the single-pass output of ``samtools stats``
+    (see the module docstring for what is exact). ``anomalous_reads`` is the total over the shards of
+    reads whose mate maps to another contig (``ANOMALOUS_FILTER``)."""
+    parts = [_parse(t) for t in texts]
+    if not parts:
+        raise ValueError("no shard outputs to merge")
+    sn: dict[str, int] = {k: sum(int(p.sn.get(k, "0")) for p in parts) for k in _SUM_SN}
+    for k in _MAX_SN:
+        sn[k] = max(int(p.sn.get(k, "0")) for p in parts)
+    sorted_all = all(p.sn.get("is sorted", "1") == "1" for p in parts)
+
+    def matrix(tag: str) -> list[list[int]]:
+        merged: list[list[int]] = []
+        for p in parts:
+            for r, row in enumerate(p.rows.get(tag, [])):
+                values = [int(v) for v in row[1:]]
+                while len(merged) <= r:
+                    merged.append([])
+                target = merged[r]
+                if len(target) < len(values):
+                    target.extend([0] * (len(values) - len(target)))
+                for j, v in enumerate(values):
+                    target[j] += v
+        width = max((len(r) for r in merged), default=0)
+        return [r + [0] * (width - len(r)) for r in merged]
+
+    quals = {tag: matrix(tag) for tag in _MATRICES}
+    sum_qual = sum(q * n for tag in ("FFQ", "LFQ") for row in quals[tag] for q, n in enumerate(row))
+
+    def keyed(tag: str) -> list[str]:
+        acc: dict[tuple[str, ...], list[int]] = {}
+        order: list[tuple[str, ...]] = []
+        for p in parts:
+            for row in p.rows.get(tag, []):
+                key, values = _key_values(tag, row)
+                if key not in acc:
+                    acc[key] = [0] * len(values)
+                    order.append(key)
+                for j, v in enumerate(values):
+                    acc[key][j] += v
+        order.sort(key=_sort_key(tag))
+        return [tag + "\t" + "\t".join([*k, *(str(v) for v in acc[k])]) for k in order]
+
+    hist: dict[int, list[int]] = {}
+    for p in parts:
+        for row in p.rows.get("IS", []):
+            i = int(row[0])
+            h = hist.setdefault(i, [0, 0, 0])
+            for j in range(3):
+                h[j] += int(row[2 + j])
+    is_rows, avg_is, sd_is = _insert_sizes(hist, main_bulk)
+    while hist and sum(hist[max(hist)]) == 0:
+        hist.pop(max(hist))
+
+    seqs = sn["1st fragments"] + sn["last fragments"]
+    first, last = sn["1st fragments"], sn["last fragments"]
+    error_rate = _f32(_f32(sn["mismatches"]) / _f32(sn["bases mapped (cigar)"])) if sn["bases mapped (cigar)"] else 0.0
+    lines = ["# This file was produced by genomics.qc.scatter from the samtools stats of "
+             f"{len(parts)} shards (exact but for GCC/GCT/FBC/LBC; no GCD)"]
+    chk = [sum(int(p.rows["CHK"][0][j], 16) for p in parts if "CHK" in p.rows) % (1 << 32) for j in range(3)]
+    lines.append("CHK\t" + "\t".join(f"{c:08x}" for c in chk))
+
+    def add(label: str, value: str) -> None:
+        comment = _SN_COMMENTS.get(label)
+        lines.append(f"SN\t{label}:\t{value}" + (f"\t# {comment}" if comment else ""))
+
+    for label in ("raw total sequences", "filtered sequences", "sequences"):
+        add(label, str(sn[label]))
+    add("is sorted", "1" if sorted_all else "0")
+    for label in ("1st fragments", "last fragments", "reads mapped", "reads mapped and paired", "reads unmapped",
+                  "reads properly paired", "reads paired", "reads duplicated", "reads MQ0", "reads QC failed",
+                  "non-primary alignments", "supplementary alignments", "total length",
+                  "total first fragment length", "total last fragment length", "bases mapped",
+                  "bases mapped (cigar)", "bases trimmed", "bases duplicated", "mismatches"):
+        add(label, str(sn[label]))
+    add("error rate", _c_fmt("%e", error_rate))
+    add("average length", _c_fmt("%.0f", float(sn["total length"] // seqs) if seqs else 0.0))
+    add("average first fragment length",
+        _c_fmt("%.0f", sn["total first fragment length"] / first if first else 0.0))
+    add("average last fragment length",
+        _c_fmt("%.0f", sn["total last fragment length"] / last if last else 0.0))
+    for label in _MAX_SN:
+        add(label, str(sn[label]))
+    add("average quality", _c_fmt("%.1f", sum_qual / sn["total length"] if sn["total length"] else 0.0))
+    add("insert size average", _c_fmt("%.1f", avg_is))
+    add("insert size standard deviation", _c_fmt("%.1f", sd_is))
+    add("inward oriented pairs", str(sum(h[0] for h in hist.values())))
+    add("outward oriented pairs", str(sum(h[1] for h in hist.values())))
+    add("pairs with other orientation", str(sum(h[2] for h in hist.values())))
+    add("pairs on different chromosomes", str(anomalous_reads // 2))
+    add("percentage of properly paired reads (%)",
+        _c_fmt("%.1f", 100.0 * sn["reads properly paired"] / seqs if seqs else 0.0))
+    for tag in _MATRICES:
+        for r, row in enumerate(quals[tag]):
+            lines.append(f"{tag}\t{r + 1}\t" + "\t".join(str(v) for v in row))
+    for tag in ("GCF", "GCL"):
+        counts = [0] * NGC
+        for p in parts:
+            for i, v in enumerate(_gc_runs(p.rows.get(tag, []))):
+                counts[i] += v
+        lines += _gc_print(tag, counts)
+    for tag in ("GCC", "GCT", "FBC"):
+        lines += _percent_rows(parts, tag)
+    lines += keyed("FTC")
+    lines += _percent_rows(parts, "LBC")
+    lines += keyed("LTC")
+    lines += is_rows
+    for tag in ("RL", "FRL", "LRL", "ID", "IC", "COV"):
+        lines += keyed(tag)
+    return "\n".join(lines) + "\n"
+
+
+def _key_values(tag: str, row: list[str]) -> tuple[tuple[str, ...], list[int]]:
+    if tag == "COV":
+        return (row[0], row[1]), [int(row[2])]
+    if tag in ("FTC", "LTC"):
+        return (), [int(v) for v in row]
+    return (row[0],), [int(v) for v in row[1:]]
+
+
+def _sort_key(tag: str) -> Callable[[tuple[str, ...]], Any]:
+    if tag == "COV":
+        return lambda k: int(k[1]) + (1 if k[0].startswith("[") and k[0].endswith("<]") else 0)
+    if tag in ("FTC", "LTC"):
+        return lambda k: 0
+    return lambda k: int(k[0])
+
+
+def _percent_rows(parts: Sequence[_Stats], tag: str) -> list[str]:
+    """Per-cycle percentages: the mean of the shards' rows weighted by the shards' reads covering the
+    cycle (from RL). Not bit-exact: samtools prints rounded percentages, not the counts."""
+    acc: dict[int, list[float]] = {}
+    weight: dict[int, float] = {}
+    for p in parts:
+        lengths = [(int(r[0]), int(r[1])) for r in p.rows.get("RL", [])]
+        for row in p.rows.get(tag, []):
+            cycle = int(row[0])
+            w = float(sum(n for length, n in lengths if length >= cycle)) or 1.0
+            a = acc.setdefault(cycle, [0.0] * (len(row) - 1))
+            for j, v in enumerate(row[1:]):
+                a[j] += w * float(v)
+            weight[cycle] = weight.get(cycle, 0.0) + w
+    return [f"{tag}\t{c}\t" + "\t".join(f"{v / weight[c]:.2f}" for v in acc[c]) for c in sorted(acc)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Merging samtools flagstat (every line is a count; the percentages are recomputed as samtools does)
+# --------------------------------------------------------------------------------------------------
+_FLAGSTAT_PCT = {"mapped": "in total", "primary mapped": "primary", "properly paired": "paired in sequencing",
+                 "singletons": "paired in sequencing"}
+
+
+def _flag_lines(text: str) -> list[tuple[str, int, int]]:
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        a, _, rest = line.partition(" + ")
+        b, _, label = rest.partition(" ")
+        label = label.split(" (")[0] if not label.startswith("with mate mapped to a different chr (") else label
+        out.append((label, int(a), int(b)))
+    return out
+
+
+def _pct(n: int, d: int) -> str:
+    return f"{100.0 * n / d:.2f}%" if d else "N/A"
+
+
+def merge_flagstat(texts: Sequence[str]) -> str:
+    """Sum shards' ``samtools flagstat`` outputs; percentages recomputed from the sums."""
+    merged: dict[str, list[int]] = {}
+    order: list[str] = []
+    for text in texts:
+        for label, a, b in _flag_lines(text):
+            if label not in merged:
+                merged[label] = [0, 0]
+                order.append(label)
+            merged[label][0] += a
+            merged[label][1] += b
+    lines = []
+    for label in order:
+        a, b = merged[label]
+        if label == "in total":
+            lines.append(f"{a} + {b} in total (QC-passed reads + QC-failed reads)")
+        elif label in _FLAGSTAT_PCT:
+            da, db = merged.get(_FLAGSTAT_PCT[label], [0, 0])
+            lines.append(f"{a} + {b} {label} ({_pct(a, da)} : {_pct(b, db)})")
+        else:
+            lines.append(f"{a} + {b} {label}")
+    return "\n".join(lines) + "\n"
+
+
+def header_refs(sam_header: str) -> list[tuple[str, int]]:
+    """(name, length) of each @SQ line, in order."""
+    refs = []
+    for line in sam_header.splitlines():
+        if line.startswith("@SQ"):
+            tags = dict(f.split(":", 1) for f in line.split("\t")[1:] if ":" in f)
+            refs.append((tags.get("SN", ""), int(tags.get("LN", "0"))))
+    return refs
+
+
+def read_index(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def build_index(path: str, out: str, *, threads: int = 1) -> str | None:
+    """Index ``path`` into ``out`` (a BAI) and return ``out``; ``None`` when the file is not coordinate
+    sorted. The header's SO tag is not trusted: ``samtools index`` refuses records out of order, which
+    is the check."""
+    from genomics import tools
+    from genomics.tools import ToolError
+
+    try:
+        tools.run(["samtools", "index", "-b", "-@", str(threads), "-o", out, path])
+    except ToolError as e:
+        if "Unsorted positions" in e.stderr or "cannot be indexed" in e.stderr or "NO_COOR" in e.stderr:
+            return None
+        raise
+    return out
+
+
+def header_end_offset(index: BamIndex) -> int:
+    """Bytes from the start of the file that cover the header: up to the block of the first record."""
+    first = min((c.start_offset for c in index.contigs if c.reads), default=0)
+    return (first >> 16) + BGZF_BLOCK_MAX
+
+
+# --------------------------------------------------------------------------------------------------
+# Running one shard on a local (possibly sparse) BAM with its index
+# --------------------------------------------------------------------------------------------------
+def shard_commands(reference: str | None = None) -> dict[str, list[str]]:
+    """The tools each shard runs on its reads (one decoded stream, teed): stats, flagstat, and the count
+    of reads whose mate is on another contig."""
+    ref = ["--reference", reference] if reference else []
+    return {
+        "samtools_stats": ["samtools", "stats", *SHARD_STATS_OPTIONS, *ref, "-"],
+        "samtools_flagstat": ["samtools", "flagstat", "-"],
+        "anomalous": ["samtools", "view", "-c", *ANOMALOUS_FILTER, "-"],
+    }
+
+
+def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
+              reference: str | None = None) -> dict[str, Any]:
+    """Stats of one shard's reads: ``samtools view -u`` of its regions, teed into the shard's tools."""
+    import subprocess
+
+    from genomics.qc.metrics import run_tools, tool_env
+    from genomics.tools import ToolError, which
+
+    argv = [which("samtools"), "view", "-u", "--no-PG"]
+    if reference:
+        argv += ["--reference", reference]
+    argv.append(path)
+    if index:
+        argv += ["-X", index]
+    argv += region_args(shard)
+    with tempfile_dir() as tmp:
+        err_path = f"{tmp}/view.err"
+        with open(err_path, "wb") as err:
+            producer = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_env())
+            assert producer.stdout is not None
+            try:
+                raw = run_tools(shard_commands(reference), producer.stdout)
+            finally:
+                producer.stdout.close()
+                code = producer.wait()
+        if code != 0:
+            with open(err_path, "rb") as fh:
+                raise ToolError(argv, code, fh.read().decode("utf-8", "replace"))
+    return {"samtools_stats": raw["samtools_stats"], "samtools_flagstat": raw["samtools_flagstat"],
+            "anomalous": int(raw["anomalous"].strip() or 0)}
+
+
+def tempfile_dir() -> Any:
+    import tempfile
+
+    return tempfile.TemporaryDirectory(prefix="qc-shard-")
+
+
+def merge_shards(results: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Merged ``samtools_stats`` and ``samtools_flagstat`` texts of shards' ``run_shard`` results."""
+    anomalous = sum(int(r["anomalous"]) for r in results)
+    return {
+        "samtools_stats": merge_stats([r["samtools_stats"] for r in results], anomalous),
+        "samtools_flagstat": merge_flagstat([r["samtools_flagstat"] for r in results]),
+    }
