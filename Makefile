@@ -3,11 +3,11 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The image's pins (images/constraints.txt) hold on the host too: tests compare the image with the host.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py genomics/validation/_vcfscan.c images/constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py genomics/validation/*.c images/constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
 .PHONY: setup system-tools demo test test-fast lint images bench clean
 
-$(STAMP): pyproject.toml setup.py genomics/validation/_vcfscan.c images/constraints.txt
+$(STAMP): pyproject.toml setup.py $(wildcard genomics/validation/*.c) images/constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c images/constraints.txt -e ".[report,infra,local,demo,dev]"

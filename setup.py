@@ -1,4 +1,5 @@
-"""Declares the one compiled extension, genomics.validation._vcfscan (the VCF record scanner).
+"""Declares the compiled extensions: genomics.validation._vcfscan (the VCF record scanner) and
+genomics.validation._samscan (the SAM record fast path, also used for BAM/CRAM decoded by samtools).
 
 Everything else about the package lives in pyproject.toml. Building needs a C compiler and the Python
 headers (Debian: gcc, python3-dev).
@@ -12,6 +13,11 @@ setup(
             "genomics.validation._vcfscan",
             sources=["genomics/validation/_vcfscan.c"],
             extra_compile_args=["-O2", "-Wall", "-Wno-unused-parameter"],
-        )
+        ),
+        Extension(
+            "genomics.validation._samscan",
+            sources=["genomics/validation/_samscan.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wno-unused-parameter"],
+        ),
     ],
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import functools
 import gzip
 import io
@@ -35,7 +36,9 @@ from typing import BinaryIO, cast
 
 from genomics import tools
 from genomics.sources import ByteSource
-from genomics.validation.lines import LineTooLong, bounded_lines
+from genomics.validation import _samscan
+from genomics.validation import lines as line_limits
+from genomics.validation.lines import LineTooLong
 from genomics.validation.report import ValidationReport
 
 CODES: dict[str, str] = {
@@ -812,6 +815,74 @@ def _iso_date_ok(text: str) -> bool:
 
 
 
+CHUNK_BYTES = 1 << 20
+
+
+def check_sam_stream(
+    stream: BinaryIO,
+    report: ValidationReport,
+    *,
+    binary: bool = False,
+    on_header_end: Callable[[SamChecker], None] | None = None,
+) -> SamChecker:
+    """Check SAM text read from ``stream`` in chunks: the same verdict, codes, messages and locations as
+    :func:`check_sam_lines` over :func:`~genomics.validation.lines.bounded_lines`, but records without
+    any issue are consumed by the compiled fast path (``_samscan``), so Python only sees the header and
+    the lines that have something to report. Raises :class:`LineTooLong` as ``bounded_lines`` does."""
+    limit = line_limits.MAX_LINE_BYTES
+    checker = SamChecker(report, binary=binary)
+    hook_done = False
+    scanner: _samscan.Scanner | None = None
+    lineno = 0
+    carry = b""
+    with line_limits.ReadAhead(stream, CHUNK_BYTES) as chunks:
+        while True:
+            chunk = chunks.read()
+            final = not chunk
+            buf = carry + chunk if carry else chunk if chunk else carry
+            end = len(buf) if final else buf.rfind(b"\n") + 1
+            off = 0
+            while off < end:
+                if scanner is not None and not checker._blank_lines:
+                    off, lineno, checker.records = scanner.scan(buf, off, end, lineno, checker.records, limit)
+                    if off >= end:
+                        break
+                nl = buf.find(b"\n", off, end)
+                stop = nl if nl >= 0 else end
+                lineno += 1
+                if stop - off + (nl >= 0) > limit:
+                    raise LineTooLong(lineno, limit)
+                raw = buf[off:stop]
+                off = stop + 1
+                if not hook_done and not raw.startswith(b"@"):
+                    hook_done = True
+                    if on_header_end is not None:
+                        on_header_end(checker)
+                if scanner is not None:
+                    checker._last_key, checker._sort_reported = scanner.last_key, scanner.sort_reported
+                checker.line(raw, lineno)
+                if scanner is not None:
+                    scanner.last_key, scanner.sort_reported = checker._last_key, checker._sort_reported
+                elif checker.in_records:
+                    scanner = _samscan.Scanner(
+                        [
+                            (name, tid, -1 if ref.length is None else ref.length, bool(RE_RNAME.fullmatch(name)))
+                            for (name, tid), ref in zip(checker.ref_order.items(), checker.refs.values(), strict=True)
+                        ],
+                        checker.sort_order == "coordinate",
+                    )
+                    scanner.last_key, scanner.sort_reported = checker._last_key, checker._sort_reported
+            if final:
+                break
+            carry = buf[end:]
+            if len(carry) > limit:
+                raise LineTooLong(lineno + 1, limit)
+    if not hook_done and on_header_end is not None:
+        on_header_end(checker)
+    checker.finish()
+    return checker
+
+
 def check_sam_lines(
     lines: Iterable[bytes],
     report: ValidationReport,
@@ -843,7 +914,7 @@ def validate_sam_text(source: ByteSource, report: ValidationReport, *, compressi
             else raw
         )
         try:
-            check_sam_lines(bounded_lines(stream), report)
+            check_sam_stream(stream, report)
         except LineTooLong as e:
             report.error(
                 "SAM_LINE_TOO_LONG",
@@ -1034,6 +1105,7 @@ def validate_binary(
         with open(stderr_path, "wb") as err:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env)
             assert proc.stdin is not None and proc.stdout is not None
+            _widen_pipe(proc.stdout)
             feeder = _Feeder(source, proc.stdin)  # type: ignore[arg-type]
             feeder.start()
 
@@ -1043,9 +1115,7 @@ def validate_binary(
 
             stopped = False
             try:
-                check_sam_lines(
-                    bounded_lines(cast(BinaryIO, proc.stdout)), report, binary=True, on_header_end=on_header_end
-                )
+                check_sam_stream(cast(BinaryIO, proc.stdout), report, binary=True, on_header_end=on_header_end)
             except LineTooLong as e:
                 stopped = True
                 feeder.stop = True
@@ -1085,6 +1155,12 @@ def validate_binary(
                 )
         else:
             report.error(f"{prefix}_DECODE", f"samtools view could not read the {prefix}: {summary}")
+
+
+def _widen_pipe(pipe: BinaryIO) -> None:
+    """Let samtools run up to 1 MiB ahead of the reader (Linux F_SETPIPE_SZ; the default is 64 KiB)."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[attr-defined]
 
 
 @functools.cache
