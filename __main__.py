@@ -6,6 +6,7 @@ import pulumi
 
 from genomics.deployment import FUNCTIONS, PIPELINE_FUNCTIONS
 from infra.api import StatusApi, StatusApiArgs
+from infra.audit import AuditTrail, AuditTrailArgs
 from infra.config import load
 from infra.functions import PipelineFunction, PipelineFunctionArgs
 from infra.image import HandlerImage, HandlerImageArgs
@@ -17,14 +18,15 @@ from infra.network import Network, NetworkArgs
 from infra.storage import DataBuckets, DataBucketsArgs
 from infra.workflow import Workflow, WorkflowArgs
 
-config = load()
+config = load()  # validated: an unsafe configuration fails here, before any resource is declared
 names = current_names(config.stack)
 
 network = Network("network", NetworkArgs(names, config)) if config.vpc else None
 storage = DataBuckets("storage", DataBucketsArgs(names, config))
-ledger = LedgerTables("ledger", LedgerTablesArgs(names, config))
-image = HandlerImage("image", HandlerImageArgs(names, config))
 kms_key_arn = storage.kms_key.arn if storage.kms_key else None
+audit = AuditTrail("audit", AuditTrailArgs(names, config, kms_key_arn))
+ledger = LedgerTables("ledger", LedgerTablesArgs(names, config, kms_key_arn))
+image = HandlerImage("image", HandlerImageArgs(names, config, kms_key_arn))
 functions = {
     logical: PipelineFunction(
         logical,
@@ -41,13 +43,15 @@ functions = {
 }
 pipeline = Workflow(
     "workflow",
-    WorkflowArgs(names, config, {logical: functions[logical].function.arn for logical in PIPELINE_FUNCTIONS}),
+    WorkflowArgs(
+        names, config, {logical: functions[logical].function.arn for logical in PIPELINE_FUNCTIONS}, kms_key_arn
+    ),
 )
 ingest = Ingest(
     "ingest",
-    IngestArgs(names, storage.buckets["raw"], functions["validation-handler"].function),
+    IngestArgs(names, storage.buckets["raw"], functions["validation-handler"].function, kms_key_arn),
 )
-status_api = StatusApi("status-api", StatusApiArgs(names, config, functions["status-api"].function))
+status_api = StatusApi("status-api", StatusApiArgs(names, config, functions["status-api"].function, kms_key_arn))
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
@@ -57,6 +61,8 @@ monitoring = Monitoring(
         state_machine_arn=pipeline.state_machine.arn,
         dead_letter_queue_name=ingest.queue.name,
         status_api_id=status_api.api.id,
+        table_names={role: table.name for role, table in ledger.tables.items()},
+        kms_key_arn=kms_key_arn,
     ),
 )
 
@@ -67,5 +73,6 @@ pulumi.export("state_machine_arn", pipeline.state_machine.arn)
 pulumi.export("image_uri", image.image_uri)
 pulumi.export("dead_letter_queue_url", ingest.queue.url)
 pulumi.export("alerts_topic_arn", monitoring.topic.arn)
+pulumi.export("audit_trail_arn", audit.trail.arn)
 pulumi.export("status_api_url", status_api.api.api_endpoint)
 pulumi.export("status_api_read_policy_arn", status_api.invoke_policy.arn)

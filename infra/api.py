@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from genomics.api import ROUTES
 from genomics.deployment import Names
 from infra.config import StackConfig
+from infra.naming import classified
 
 # What one access-log line holds (API Gateway context variables).
 ACCESS_LOG_FORMAT = {
@@ -39,6 +40,7 @@ class StatusApiArgs:
     names: Names
     config: StackConfig
     function: aws.lambda_.Function
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 class StatusApi(pulumi.ComponentResource):
@@ -85,6 +87,8 @@ class StatusApi(pulumi.ComponentResource):
             f"{name}-access-logs",
             name=f"/aws/apigateway/{api_name}",
             retention_in_days=settings.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            tags=classified("pseudonymous-metadata"),
             opts=child,
         )
         self.stage = aws.apigatewayv2.Stage(

@@ -9,6 +9,7 @@ keys shape the infrastructure (see ``docs/deploy.md`` for the table of keys per 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -20,9 +21,60 @@ import pulumi
 from genomics.deployment import Settings
 
 RawStorageClass = Literal["INTELLIGENT_TIERING", "GLACIER_IR"]
+Tier = Literal["dev", "staging", "prod"]
+LockMode = Literal["GOVERNANCE", "COMPLIANCE"]
 _STORAGE_CLASSES: tuple[str, ...] = ("INTELLIGENT_TIERING", "GLACIER_IR")
+_TIERS: tuple[str, ...] = ("dev", "staging", "prod")
+_LOCK_MODES: tuple[str, ...] = ("GOVERNANCE", "COMPLIANCE")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _PARTNER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
+
+# ---------------------------------------------------------------------------------------------------
+# Floors: the least a stack of each tier may configure. Constants in code, never read from config, so
+# lowering a value in Pulumi.<stack>.yaml fails the preview instead of weakening the stack.
+# ---------------------------------------------------------------------------------------------------
+SIX_YEARS_DAYS = 6 * 365 + 2  # HIPAA 45 CFR 164.316(b)(2): documentation kept six years (leap days)
+PROTECTED_TIERS: frozenset[str] = frozenset({"staging", "prod"})
+# CloudTrail log bucket and the S3 server-access-log bucket: retention (days) and Object Lock floors.
+AUDIT_LOG_DAYS_FLOOR: Mapping[str, int] = {"dev": 1, "staging": 90, "prod": SIX_YEARS_DAYS}
+ACCESS_LOG_DAYS_FLOOR: Mapping[str, int] = {"dev": 1, "staging": 90, "prod": SIX_YEARS_DAYS}
+# Object Lock (governance) retention of raw uploads; 0 = no lock (dev only).
+RAW_LOCK_DAYS_FLOOR: Mapping[str, int] = {"dev": 0, "staging": 7, "prod": 365}
+# CloudWatch log groups (function, workflow and API access logs).
+LOG_RETENTION_DAYS_FLOOR: Mapping[str, int] = {"dev": 1, "staging": 30, "prod": 90}
+# CloudWatch Logs accepts only these retention values.
+LOG_RETENTION_VALUES: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+# AWS documentation's example account ids (IAM, Organizations, S3, KMS and CLI guides). A deployment that
+# names one of them grants access to an account nobody controls, or to a stranger's.
+PLACEHOLDER_ACCOUNT_IDS: frozenset[str] = frozenset({
+    "111122223333", "123456789012", "444455556666", "210987654321", "123456789000", "012345678901",
+    "098765432109", "999988887777", "777788889999", "555555555555", "111111111111", "222222222222",
+    "333333333333", "444444444444", "666666666666", "777777777777", "888888888888", "999999999999",
+    "000000000000", "123412341234", "112233445566", "111222333444", "123123123123", "987654321098",
+})
+# Patterns of made-up ids: one digit repeated; four-digit runs of one digit (1111 2222 3333); a short
+# block repeated (123412341234, 121212121212); a straight ascending or descending digit run.
+_PLACEHOLDER_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"^(\d)\1{11}$"),
+    re.compile(r"^(\d)\1{3}(\d)\2{3}(\d)\3{3}$"),
+    re.compile(r"^(\d{1,6})\1+$"),
+)
+_PLACEHOLDER_EMAIL_DOMAINS: frozenset[str] = frozenset(
+    {"example.com", "example.org", "example.net", "example.edu", "test", "invalid", "localhost"}
+)
+
+
+def is_placeholder_account(account: str) -> bool:
+    """True for an AWS documentation example account id or an obviously made-up one."""
+    if account in PLACEHOLDER_ACCOUNT_IDS or any(p.match(account) for p in _PLACEHOLDER_PATTERNS):
+        return True
+    digits = [int(c) for c in account]
+    steps = {(b - a) % 10 for a, b in itertools.pairwise(digits)}
+    return steps in ({1}, {9})  # 123456789012, 210987654321, 345678901234 ...
 
 
 class ConfigError(ValueError):
@@ -35,6 +87,9 @@ class StackConfig:
 
     stack: str
     settings: Settings
+    # Which floors and protections apply: dev, staging or prod (defaults to the stack name when it is one
+    # of those; a stack with another name must say, e.g. ``tier: prod`` for ``prod-eu``).
+    tier: str = ""
     # SSE-KMS with a customer managed key for the data buckets (prod); SSE-S3 otherwise.
     kms: bool = False
     # DynamoDB point-in-time recovery and deletion protection.
@@ -54,8 +109,27 @@ class StackConfig:
     # Private subnets with VPC endpoints for the functions (no NAT).
     vpc: bool = False
     vpc_cidr: str = "10.42.0.0/16"
-    # Alerts: optional e-mail subscription of the alerts topic; monthly cost budget (USD).
+    # Alerts: e-mail subscription of the alerts topic (required in staging/prod); monthly budget (USD).
     alert_email: str | None = None
+    # Audit trail: CloudTrail log retention (days, Object Lock on the log bucket) and S3 data events on the
+    # data buckets (None: on in staging/prod, off in dev).
+    audit_log_days: int = 30
+    audit_data_events: bool | None = None
+    # Object Lock mode of the two log buckets (GOVERNANCE: removable with s3:BypassGovernanceRetention;
+    # COMPLIANCE: by nobody, not even the root user, until the retention ends).
+    audit_lock_mode: LockMode = "GOVERNANCE"
+    # Object Lock (governance) retention of raw uploads in days; 0 = no lock. Changing 0 -> >0 on an
+    # existing stack replaces the raw bucket (docs/deploy.md: migration).
+    raw_lock_days: int = 0
+    # Cross-region replication of raw uploads (prod, optional): the replica's region, "" = off.
+    raw_replica_region: str = ""
+    # GDPR storage limitation: processed outputs and deliveries expire after these many days (0 = kept).
+    processed_expiry_days: int = 0
+    delivery_expiry_days: int = 0
+    # X-Ray tracing of the functions and the workflow.
+    tracing: bool = False
+    # API 4xx answers in five minutes above which the 4xx alarm fires.
+    api_4xx_threshold: int = 50
     monthly_budget_usd: float = 50.0
     # The status API's throttling (requests per second, steady and burst), per stack.
     api_rate_limit: float = 20.0
@@ -121,6 +195,9 @@ def parse_partners(raw: str | None) -> dict[str, str]:
     return partners
 
 
+_NONE_DEFAULT_KINDS: dict[str, type] = {"reserved_concurrency": int, "audit_data_events": bool}
+
+
 def stack_config_from(stack: str, get: Callable[[str], str | None]) -> StackConfig:
     """Pure: build the typed configuration from a key -> string lookup (what ``pulumi.Config`` holds)."""
     defaults = StackConfig(stack=stack, settings=Settings(stack=stack))
@@ -133,7 +210,7 @@ def stack_config_from(stack: str, get: Callable[[str], str | None]) -> StackConf
         if raw is None:
             continue
         default = getattr(defaults, f.name)
-        kind = type(default) if default is not None else (int if f.name == "reserved_concurrency" else str)
+        kind = type(default) if default is not None else _NONE_DEFAULT_KINDS.get(f.name, str)
         values[f.name] = _convert(key, raw, kind)
     config = dataclasses.replace(
         defaults, settings=settings_from(stack, get), partners=parse_partners(get("partners")), **values
@@ -149,7 +226,102 @@ def stack_config_from(stack: str, get: Callable[[str], str | None]) -> StackConf
         raise ConfigError("config keys 'apiRateLimit' / 'apiBurstLimit': positive")
     if config.settings.map_concurrency < 1:
         raise ConfigError("config key 'mapConcurrency': at least 1")
+    return check_safe(config)
+
+
+def _tier_of(config: StackConfig) -> StackConfig:
+    tier = config.tier or (config.stack if config.stack in _TIERS else "")
+    if tier not in _TIERS:
+        raise ConfigError(
+            f"config key 'tier': stack {config.stack!r} is not dev/staging/prod by name; set tier to one of {_TIERS}"
+        )
+    return dataclasses.replace(config, tier=tier)
+
+
+def check_safe(config: StackConfig) -> StackConfig:
+    """Refuse a configuration that would deploy something unsafe (runs before any resource is declared).
+
+    Fails on: a placeholder partner account id; a missing or placeholder alert e-mail in staging/prod;
+    retention below the tier's floor; PITR, deletion protection or the KMS key switched off where the tier
+    requires them. Returns the configuration with ``tier`` resolved.
+    """
+    config = _tier_of(config)
+    tier = config.tier
+    problems: list[str] = []
+    for name, account in sorted(config.partners.items()):
+        if is_placeholder_account(account):
+            problems.append(
+                f"config key 'partners': {name!r} has account {account}, an AWS documentation placeholder; "
+                "set the partner's real account id or remove the entry"
+            )
+    if config.alert_email is not None:
+        domain = config.alert_email.rsplit("@", 1)[-1].lower()
+        if not _EMAIL.match(config.alert_email) or domain in _PLACEHOLDER_EMAIL_DOMAINS or domain.endswith(
+            (".example", ".test", ".invalid")
+        ):
+            problems.append(f"config key 'alertEmail': {config.alert_email!r} is not a deliverable address")
+    elif tier in PROTECTED_TIERS:
+        problems.append(
+            f"config key 'alertEmail': required in {tier} (alarms and the budget must reach someone): "
+            "`pulumi config set alertEmail ops@your-domain`"
+        )
+    floors = (
+        ("audit_log_days", AUDIT_LOG_DAYS_FLOOR),
+        ("access_log_days", ACCESS_LOG_DAYS_FLOOR),
+        ("raw_lock_days", RAW_LOCK_DAYS_FLOOR),
+    )
+    for name, floor in floors:
+        if getattr(config, name) < floor[tier]:
+            problems.append(
+                f"config key {_camel(name)!r}: {getattr(config, name)} days is below the {tier} floor of "
+                f"{floor[tier]} days"
+            )
+    retention = config.settings.log_retention_days
+    if retention < LOG_RETENTION_DAYS_FLOOR[tier]:
+        problems.append(
+            f"config key 'logRetentionDays': {retention} days is below the {tier} floor of "
+            f"{LOG_RETENTION_DAYS_FLOOR[tier]} days"
+        )
+    if retention not in LOG_RETENTION_VALUES:
+        problems.append(f"config key 'logRetentionDays': CloudWatch accepts only {LOG_RETENTION_VALUES}")
+    if config.raw_lock_days and config.noncurrent_version_days < config.raw_lock_days:
+        problems.append(
+            f"config key 'noncurrentVersionDays': {config.noncurrent_version_days} days is shorter than the raw "
+            f"Object Lock retention ({config.raw_lock_days} days); keep noncurrent versions at least as long"
+        )
+    for name in ("processed_expiry_days", "delivery_expiry_days", "audit_log_days", "raw_lock_days"):
+        if getattr(config, name) < 0:
+            problems.append(f"config key {_camel(name)!r}: not negative")
+    if config.audit_lock_mode not in _LOCK_MODES:
+        problems.append(f"config key 'auditLockMode': one of {_LOCK_MODES}")
+    if tier in PROTECTED_TIERS:
+        for flag in ("pitr", "deletion_protection"):
+            if not getattr(config, flag):
+                problems.append(f"config key {_camel(flag)!r}: must be true in {tier}")
+        if config.force_destroy:
+            problems.append(f"config key 'forceDestroy': must be false in {tier}")
+    if tier == "prod" and not config.kms:
+        problems.append("config key 'kms': must be true in prod (customer-managed keys for sample data)")
+    if config.raw_replica_region and not config.raw_lock_days:
+        problems.append("config key 'rawReplicaRegion': replication needs the raw bucket's Object Lock "
+                        "(rawLockDays > 0) so replicas are locked too")
+    if config.api_4xx_threshold < 1:
+        problems.append("config key 'api4xxThreshold': at least 1")
+    if problems:
+        raise ConfigError(f"stack {config.stack!r} ({tier}): unsafe configuration:\n  - " + "\n  - ".join(problems))
     return config
+
+
+def audit_data_events(config: StackConfig) -> bool:
+    """S3 data events on the data buckets: the stack's choice, else on in staging/prod."""
+    if config.audit_data_events is not None:
+        return config.audit_data_events
+    return config.tier in PROTECTED_TIERS
+
+
+def protected(config: StackConfig) -> bool:
+    """Stateful resources carry ``protect``/``retain_on_delete`` (staging and prod)."""
+    return config.tier in PROTECTED_TIERS
 
 
 def load() -> StackConfig:

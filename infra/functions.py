@@ -17,6 +17,7 @@ from genomics import deployment
 from genomics.deployment import FunctionSpec, Names
 from infra import policies
 from infra.config import StackConfig
+from infra.naming import classified
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ class PipelineFunction(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=f"{names.function(spec.logical)}-role",
-            assume_role_policy=pulumi.Output.json_dumps(policies.assume_role_policy("lambda.amazonaws.com")),
+            assume_role_policy=pulumi.Output.json_dumps(
+                policies.assume_role_policy(
+                    "lambda.amazonaws.com", names.account_id, names.function_arn(spec.logical), if_exists=True
+                )
+            ),
             description=f"Execution role of {names.function(spec.logical)}",
             opts=child,
         )
@@ -65,6 +70,7 @@ class PipelineFunction(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn,
             vpc_subnet_arns=args.vpc.subnet_arns if args.vpc else (),
             vpc_security_group_arns=args.vpc.security_group_arns if args.vpc else (),
+            tracing=config.tracing,
         )
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -77,6 +83,8 @@ class PipelineFunction(pulumi.ComponentResource):
             f"{name}-logs",
             name=names.log_group(spec.logical),
             retention_in_days=settings.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            tags=classified("pseudonymous-metadata"),
             opts=child,
         )
         self.function = aws.lambda_.Function(
@@ -96,6 +104,9 @@ class PipelineFunction(pulumi.ComponentResource):
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables=deployment.environment(spec.logical, names, settings)
             ),
+            # Names of buckets and tables: encrypted with the stack's CMK where there is one (prod).
+            kms_key_arn=args.kms_key_arn,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active" if config.tracing else "PassThrough"),
             # None = unreserved (-1); provisioned concurrency is never used (idle cost).
             reserved_concurrent_executions=(
                 config.reserved_concurrency if config.reserved_concurrency is not None else -1

@@ -19,6 +19,7 @@ import pulumi_docker_build as docker_build
 
 from genomics.deployment import Names
 from infra.config import StackConfig
+from infra.naming import classified
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = "images/Dockerfile"
@@ -88,6 +89,7 @@ def lifecycle_policy() -> str:
 class HandlerImageArgs:
     names: Names
     config: StackConfig
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 class HandlerImage(pulumi.ComponentResource):
@@ -106,8 +108,13 @@ class HandlerImage(pulumi.ComponentResource):
             # Tags "<stack>" move with each deployment; functions pin digests, never tags.
             image_tag_mutability="MUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-            # AES256: the image holds code, no data; a CMK here would need Lambda/ECR key grants.
-            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+            # The stack's CMK where there is one (prod; ECR and Lambda use it through grants), else AES256.
+            encryption_configurations=[
+                aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=args.kms_key_arn)
+                if args.kms_key_arn is not None
+                else aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
+            ],
+            tags=classified("code"),
             force_delete=args.config.force_destroy,
             opts=child,
         )

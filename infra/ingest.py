@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from genomics.deployment import Names
+from infra.naming import classified
 
 # Retention of failed upload events: long enough to replay after a weekend.
 DLQ_RETENTION_S = 14 * 24 * 3600
@@ -21,6 +22,8 @@ class IngestArgs:
     names: Names
     raw_bucket: aws.s3.Bucket
     function: aws.lambda_.Function
+    # The stack's CMK (prod): the queue holds S3 events, i.e. object keys naming samples.
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 class Ingest(pulumi.ComponentResource):
@@ -36,7 +39,9 @@ class Ingest(pulumi.ComponentResource):
             f"{name}-dlq",
             name=names.dead_letter_queue,
             message_retention_seconds=DLQ_RETENTION_S,
-            sqs_managed_sse_enabled=True,
+            sqs_managed_sse_enabled=None if args.kms_key_arn is not None else True,
+            kms_master_key_id=args.kms_key_arn,
+            tags=classified("pseudonymous-metadata"),
             opts=child,
         )
         aws.lambda_.FunctionEventInvokeConfig(

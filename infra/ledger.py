@@ -1,7 +1,9 @@
 """LedgerTables: the metadata, jobs and QC tables, exactly as ``genomics.deployment.TABLES`` describes.
 
-On-demand billing (no idle cost), encryption at rest, point-in-time recovery and deletion protection
-from the stack configuration.
+On-demand billing (no idle cost), encryption at rest (the stack's CMK where there is one, prod; the AWS
+managed key otherwise), point-in-time recovery and deletion protection from the stack configuration
+(``infra.config`` refuses staging/prod without them), and in staging/prod ``protect`` and
+``retain_on_delete``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import pulumi_aws as aws
 
 from genomics.deployment import TABLES, Names, TableRole, TableSpec
 from infra.config import StackConfig
+from infra.naming import classified, stateful
 
 
 @dataclass(frozen=True)
 class LedgerTablesArgs:
     names: Names
     config: StackConfig
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 def index_args(spec: TableSpec) -> list[aws.dynamodb.TableGlobalSecondaryIndexArgs]:
@@ -55,14 +59,17 @@ class LedgerTables(pulumi.ComponentResource):
                 attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S") for a in spec.attributes()],
                 global_secondary_indexes=index_args(spec),
                 point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=config.pitr),
-                # enabled=True: the AWS managed key aws/dynamodb (no key to administer, no key policy).
-                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+                # No key: the AWS managed key aws/dynamodb; with the stack's CMK, DynamoDB uses it through grants.
+                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                    enabled=True, kms_key_arn=args.kms_key_arn
+                ),
                 deletion_protection_enabled=config.deletion_protection,
                 ttl=(
                     aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True)
                     if spec.ttl_attribute
                     else None
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                tags=classified("pseudonymous-metadata"),
+                opts=stateful(config, self),
             )
         self.register_outputs({"tables": {role: t.name for role, t in self.tables.items()}})

@@ -1,11 +1,13 @@
-"""Monitoring: the alerts topic, CloudWatch alarms (the pipeline functions' errors and throttles, failed
-workflow executions, dead-letter queue depth, the status API's 5xx answers) and a monthly AWS Budgets
-cost budget that alerts the topic.
+"""Monitoring: the alerts topic (the stack's CMK in prod; an e-mail subscription, required in
+staging/prod), CloudWatch alarms (the pipeline functions' errors and throttles, failed, timed-out and
+aborted workflow executions, DynamoDB throttling on the ledger tables, dead-letter queue depth, the status
+API's 5xx answers and 4xx spikes), a monthly AWS Budgets cost budget that alerts the topic, and the
+activation of the cost-allocation tag the budget filters on (without it the budget reads $0).
 
-Eleven alarms for the whole stack: the CloudWatch free tier covers 10 standard alarms, so monitoring
-costs an idle stack $0.10 a month. The status API's function answers a failure with a 500 rather than
-a Lambda error, so its alarm watches the API's 5xx count (which also catches throttled or failed
-invocations), not the function's Errors.
+Fourteen alarms: the CloudWatch free tier covers 10 standard alarms and a metric-math alarm bills per
+metric it reads, so monitoring costs an idle stack about $1.30 a month (docs/operations.md). The status
+API's function answers a failure with a 500 rather than a Lambda error, so its alarm watches the API's
+5xx count (which also catches throttled or failed invocations), not the function's Errors.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pulumi_aws as aws
 
 from genomics.deployment import Names
 from infra.config import StackConfig
+from infra.naming import classified
 
 PERIOD_S = 300
 # The provider's default tags put this tag on every resource; activate it as a cost allocation tag.
@@ -33,6 +36,8 @@ class MonitoringArgs:
     state_machine_arn: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
     status_api_id: pulumi.Input[str] | None = None
+    table_names: Mapping[str, pulumi.Input[str]] | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 def topic_policy(topic_arn: Any, account_id: str) -> dict[str, Any]:
@@ -59,12 +64,20 @@ class Monitoring(pulumi.ComponentResource):
     topic: aws.sns.Topic
     alarms: list[aws.cloudwatch.MetricAlarm]
     budget: aws.budgets.Budget
+    cost_tag: aws.costexplorer.CostAllocationTag
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:monitoring:Monitoring", name, None, opts)
         names, config = args.names, args.config
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = aws.sns.Topic(f"{name}-alerts", name=names.alerts_topic, opts=child)
+        self.topic = aws.sns.Topic(
+            f"{name}-alerts",
+            name=names.alerts_topic,
+            # Alarm texts name functions and queues, not samples; still, prod keeps it on the stack's CMK.
+            kms_master_key_id=args.kms_key_arn,
+            tags=classified("pseudonymous-metadata"),
+            opts=child,
+        )
         aws.sns.TopicPolicy(
             f"{name}-alerts-policy",
             arn=self.topic.arn,
@@ -93,11 +106,42 @@ class Monitoring(pulumi.ComponentResource):
                         "ApproximateNumberOfMessagesVisible", {"QueueName": args.dead_letter_queue_name}, child,
                         statistic="Maximum")
         )
+        self.alarms.append(
+            self._sum_alarm(
+                name, names, "workflow-timed-out-or-aborted", f"{names.state_machine} executions timed out or aborted",
+                [("AWS/States", metric, {"StateMachineArn": args.state_machine_arn})
+                 for metric in ("ExecutionsTimedOut", "ExecutionsAborted")],
+                0, child,
+            )
+        )
+        if args.table_names:
+            self.alarms.append(
+                self._sum_alarm(
+                    name, names, "ledger-throttled", f"{names.prefix} ledger tables throttled reads or writes",
+                    [("AWS/DynamoDB", metric, {"TableName": table})
+                     for _, table in sorted(args.table_names.items())
+                     for metric in ("ReadThrottleEvents", "WriteThrottleEvents")],
+                    0, child,
+                )
+            )
         if args.status_api_id is not None:
             self.alarms.append(
                 self._alarm(name, names, "status-api-5xx", f"{names.prefix}-status-api answered 5xx",
                             "AWS/ApiGateway", "5xx", {"ApiId": args.status_api_id}, child)
             )
+            self.alarms.append(
+                self._alarm(name, names, "status-api-4xx", f"{names.prefix}-status-api 4xx spike (denied or bad "
+                            "requests: probing, a broken client, expired credentials)", "AWS/ApiGateway", "4xx",
+                            {"ApiId": args.status_api_id}, child, threshold=config.api_4xx_threshold)
+            )
+        # Account-level: the budget's filter reads costs by this tag only once it is active. Kept when the
+        # stack is destroyed (other stacks in the account filter on it too).
+        self.cost_tag = aws.costexplorer.CostAllocationTag(
+            f"{name}-cost-tag",
+            tag_key=COST_TAG,
+            status="Active",
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
 
         self.budget = aws.budgets.Budget(
             f"{name}-budget",
@@ -125,7 +169,7 @@ class Monitoring(pulumi.ComponentResource):
 
     def _alarm(self, name: str, names: Names, suffix: str, description: str, namespace: str, metric: str,
                dimensions: Mapping[str, pulumi.Input[str]], child: pulumi.ResourceOptions,
-               statistic: str = "Sum") -> aws.cloudwatch.MetricAlarm:
+               statistic: str = "Sum", threshold: float = 0) -> aws.cloudwatch.MetricAlarm:
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{suffix}",
             name=f"{names.prefix}-{suffix}",
@@ -136,7 +180,40 @@ class Monitoring(pulumi.ComponentResource):
             statistic=statistic,
             period=PERIOD_S,
             evaluation_periods=1,
-            threshold=0,
+            threshold=threshold,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            opts=child,
+        )
+
+    def _sum_alarm(self, name: str, names: Names, suffix: str, description: str,
+                   metrics: list[tuple[str, str, Mapping[str, pulumi.Input[str]]]], threshold: float,
+                   child: pulumi.ResourceOptions) -> aws.cloudwatch.MetricAlarm:
+        """One alarm on the sum of several metrics (metric math), e.g. timeouts + aborts."""
+        queries = [
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=f"m{i}",
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=namespace, metric_name=metric, dimensions=dict(dimensions), period=PERIOD_S,
+                    stat="Sum",
+                ),
+            )
+            for i, (namespace, metric, dimensions) in enumerate(metrics)
+        ]
+        total = "+".join(f"FILL(m{i},0)" for i in range(len(metrics)))
+        queries.append(
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(id="total", expression=total, label=suffix, return_data=True)
+        )
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-{suffix}",
+            name=f"{names.prefix}-{suffix}",
+            alarm_description=description,
+            metric_queries=queries,
+            evaluation_periods=1,
+            threshold=threshold,
             comparison_operator="GreaterThanThreshold",
             treat_missing_data="notBreaching",
             alarm_actions=[self.topic.arn],

@@ -1,8 +1,9 @@
 """Network (optional, config ``vpc``): private subnets for the functions without any NAT gateway or
-internet gateway. S3 and DynamoDB are reached through gateway endpoints (free); only the two APIs the
-functions call besides those get interface endpoints: Step Functions (``states:StartExecution`` from the
-validation handler) and SQS (its dead-letter grant). Interface endpoints bill per hour and AZ, so the
-VPC is off in dev (see docs/deploy.md for the cost)."""
+internet gateway. S3 and DynamoDB are reached through gateway endpoints (free); only the API the
+functions call besides those gets an interface endpoint: Step Functions (``states:StartExecution`` from
+the validation handler). No SQS endpoint: nothing in the VPC calls SQS (the dead-letter queue is written
+by the Lambda service itself, as the validation function's on-failure destination). Interface endpoints
+bill per hour and AZ, so the VPC is off in dev (see docs/deploy.md for the cost)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from infra.functions import VpcPlacement
 AZ_COUNT = 2
 SUBNET_PREFIX = 20
 GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
-INTERFACE_SERVICES: tuple[str, ...] = ("states", "sqs")
+INTERFACE_SERVICES: tuple[str, ...] = ("states",)
 
 
 def subnet_cidrs(vpc_cidr: str, count: int = AZ_COUNT) -> list[str]:

@@ -3,11 +3,13 @@
 Values may be plain strings or ``pulumi.Output`` (e.g. a KMS key ARN); callers render with
 ``pulumi.Output.json_dumps``.
 
-Resource ``"*"`` appears in exactly two places, both because the AWS API offers no resource-level
-permission for these actions (see :data:`STAR_RESOURCE_ACTIONS`):
+Resource ``"*"`` appears in identity policies only where the AWS API offers no resource-level
+permission for the actions (see :data:`STAR_RESOURCE_ACTIONS`):
 - Step Functions log delivery (``logs:*LogDelivery``, resource policies, ``DescribeLogGroups``);
-- ``ec2:Describe*`` needed by Lambda to attach functions to VPC subnets (only when the VPC is on).
-``tests/infra/test_iam.py`` allows ``"*"`` for exactly these actions and nothing else.
+- ``ec2:Describe*`` needed by Lambda to attach functions to VPC subnets (only when the VPC is on);
+- X-Ray trace upload (only when the stack turns tracing on).
+In a key policy ``"*"`` means "this key" (the only value AWS accepts). ``tests/infra/test_iam.py`` allows
+``"*"`` for exactly these and nothing else.
 """
 
 from __future__ import annotations
@@ -39,8 +41,16 @@ VPC_ENI_ACTIONS: tuple[str, ...] = (
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 )
+XRAY_ACTIONS: tuple[str, ...] = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+SFN_XRAY_ACTIONS: tuple[str, ...] = (*XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets")
 # The only actions ever granted on Resource "*": AWS has no resource-level permissions for them.
-STAR_RESOURCE_ACTIONS: frozenset[str] = frozenset(SFN_LOG_DELIVERY_ACTIONS + VPC_DESCRIBE_ACTIONS)
+STAR_RESOURCE_ACTIONS: frozenset[str] = frozenset(SFN_LOG_DELIVERY_ACTIONS + VPC_DESCRIBE_ACTIONS + SFN_XRAY_ACTIONS)
+# Customer-managed key use by the services that encrypt with it on the stack's behalf (no wildcards).
+KMS_SERVICE_ACTIONS: tuple[str, ...] = (
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+)
+MIN_TLS_VERSION = "1.2"
 LOG_WRITE_ACTIONS: tuple[str, ...] = ("logs:CreateLogStream", "logs:PutLogEvents")
 KMS_DATA_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
 
@@ -85,9 +95,10 @@ def function_policy(
     kms_key_arn: Any | None = None,
     vpc_subnet_arns: Sequence[Any] = (),
     vpc_security_group_arns: Sequence[Any] = (),
+    tracing: bool = False,
 ) -> Document:
     """The inline policy of one function's role: its Grants, its own log group, and (when enabled) the
-    data key and the VPC network interfaces."""
+    data key, the VPC network interfaces and X-Ray."""
     statements: list[dict[str, Any]] = []
     for i, grant in enumerate(spec.grants):
         statements.append(
@@ -116,6 +127,39 @@ def function_policy(
                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{names.region}.amazonaws.com"}},
             }
         )
+    if kms_key_arn is not None and any(g.kind == "queue" for g in spec.grants):
+        statements.append(
+            {
+                # The on-failure destination sends to the CMK-encrypted queue with this role.
+                "Sid": "QueueKey",
+                "Effect": "Allow",
+                "Action": list(KMS_DATA_ACTIONS),
+                "Resource": [kms_key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{names.region}.amazonaws.com"}},
+            }
+        )
+    if kms_key_arn is not None:
+        statements.append(
+            {
+                # The function's environment variables are encrypted with the CMK (Lambda decrypts them
+                # with the execution role at start).
+                "Sid": "EnvironmentKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [kms_key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": f"lambda.{names.region}.amazonaws.com"}},
+            }
+        )
+    if tracing:
+        statements.append(
+            {
+                # EXCEPTION (documented): X-Ray's trace upload has no resource-level permissions.
+                "Sid": "XRay",
+                "Effect": "Allow",
+                "Action": list(XRAY_ACTIONS),
+                "Resource": "*",
+            }
+        )
     if vpc_subnet_arns:
         statements.append(
             {
@@ -141,11 +185,16 @@ def function_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def state_machine_policy(function_arns: Sequence[Any]) -> Document:
-    """The state machine may invoke exactly the given functions and deliver its logs."""
+def state_machine_policy(function_arns: Sequence[Any], *, tracing: bool = False) -> Document:
+    """The state machine may invoke exactly the given functions, deliver its logs and (``tracing``)
+    send X-Ray traces."""
+    xray: list[dict[str, Any]] = (
+        [{"Sid": "XRay", "Effect": "Allow", "Action": list(SFN_XRAY_ACTIONS), "Resource": "*"}] if tracing else []
+    )
     return {
         "Version": "2012-10-17",
         "Statement": [
+            *xray,
             {
                 "Sid": "InvokePipelineFunctions",
                 "Effect": "Allow",
@@ -164,16 +213,23 @@ def state_machine_policy(function_arns: Sequence[Any]) -> Document:
     }
 
 
-def assume_role_policy(service: str, source_account: str | None = None) -> Document:
-    """Trust policy for one AWS service principal; with ``source_account``, only on behalf of that
-    account (confused deputy; Step Functions passes it, Lambda's execution-role assumption does not)."""
+def assume_role_policy(service: str, source_account: str, source_arn: Any, *, if_exists: bool = False) -> Document:
+    """Trust policy for one AWS service principal, only on behalf of this account and of that resource:
+    the confused-deputy conditions AWS recommends for service roles. ``if_exists`` for a service that is
+    not documented to send the keys on every AssumeRole (Lambda's execution role): a request carrying
+    another account or resource is refused, one without the keys is not (a positive condition on an
+    absent key would refuse every start of the function)."""
+    suffix = "IfExists" if if_exists else ""
+    condition: dict[str, Any] = {
+        f"StringEquals{suffix}": {"aws:SourceAccount": source_account},
+        f"ArnLike{suffix}": {"aws:SourceArn": source_arn},
+    }
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": "sts:AssumeRole",
+        "Condition": condition,
     }
-    if source_account is not None:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
     return {"Version": "2012-10-17", "Statement": [statement]}
 
 
@@ -187,6 +243,79 @@ def tls_only_statement(bucket_arn: Any) -> dict[str, Any]:
         "Resource": [bucket_arn, with_suffix(bucket_arn, "/*")],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def tls_version_statement(bucket_arn: Any) -> dict[str, Any]:
+    """Deny every request made with TLS older than 1.2."""
+    return {
+        "Sid": "DenyOldTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, with_suffix(bucket_arn, "/*")],
+        "Condition": {"NumericLessThan": {"s3:TlsVersion": MIN_TLS_VERSION}},
+    }
+
+
+def kms_uploads_only_statements(bucket_arn: Any, key_arn: Any) -> list[dict[str, Any]]:
+    """Deny an upload that asks for another encryption than SSE-KMS, or for another key than the stack's
+    (an upload that names none gets the bucket default: SSE-KMS with the stack's key)."""
+    objects = with_suffix(bucket_arn, "/*")
+    return [
+        {
+            "Sid": "DenyNonKmsUploads",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": [objects],
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        },
+        {
+            "Sid": "DenyForeignKmsKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": [objects],
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+        },
+    ]
+
+
+def log_immutability_statement(bucket_arn: Any) -> dict[str, Any]:
+    """Nobody deletes a log object or version, or suspends versioning (lifecycle expiry still applies)."""
+    return {
+        "Sid": "DenyLogTampering",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketVersioning",
+                   "s3:PutBucketObjectLockConfiguration"],
+        "Resource": [bucket_arn, with_suffix(bucket_arn, "/*")],
+    }
+
+
+def cloudtrail_bucket_statements(bucket_arn: Any, trail_arn: str, account_id: str) -> list[dict[str, Any]]:
+    """CloudTrail (only this stack's trail) may check the bucket ACL and write its log files."""
+    condition = {"StringEquals": {"aws:SourceArn": trail_arn}}
+    return [
+        {
+            "Sid": "CloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": condition,
+        },
+        {
+            "Sid": "CloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": with_suffix(bucket_arn, f"/AWSLogs/{account_id}/*"),
+            "Condition": {
+                "StringEquals": {"aws:SourceArn": trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}
+            },
+        },
+    ]
 
 
 def with_suffix(value: Any, suffix: str) -> Any:

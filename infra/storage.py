@@ -1,11 +1,23 @@
-"""DataBuckets: the raw, processed and delivery buckets plus the bucket that receives their access logs.
+"""DataBuckets: the raw, processed and delivery buckets, the bucket that receives their access logs, and
+(``kms``) the stack's customer managed key.
 
 Every bucket: default encryption (SSE-KMS with the stack's customer managed key when ``kms`` is on,
-SSE-S3 otherwise), public access blocked, ownership BucketOwnerEnforced (no ACLs), a TLS-only bucket
-policy, lifecycle rules (``tmp/`` expires after a day, incomplete multipart uploads aborted). Raw is
-versioned, transitions to a cheaper storage class and expires noncurrent versions. Data buckets log
-access to the log bucket. The log bucket always uses SSE-S3: S3 server access logging cannot deliver
-into a bucket whose default encryption is SSE-KMS.
+SSE-S3 otherwise), public access blocked, ownership BucketOwnerEnforced (no ACLs), a bucket policy that
+denies requests without TLS or with TLS older than 1.2 (and, with the CMK, uploads asking for another
+encryption or key), lifecycle rules (incomplete multipart uploads aborted; ``tmp/`` of the processed and
+delivery buckets expires after a day), a data-classification tag, and in staging/prod ``protect`` and
+``retain_on_delete``.
+
+Raw is versioned and never expires a current object (no lifecycle rule with an expiration on it: a
+project named ``tmp`` is data like any other); with ``rawLockDays`` its objects are under Object Lock
+(governance mode) for that many days and noncurrent versions are kept at least as long. Processed
+outputs and deliveries expire after ``processedExpiryDays`` / ``deliveryExpiryDays`` when set (GDPR
+storage limitation). Data buckets log access to the log bucket. The log bucket always uses SSE-S3
+(S3 server access logging cannot deliver into a bucket whose default encryption is SSE-KMS) and is
+versioned with Object Lock enabled; AWS refuses a default retention on a server-access-log target, so
+its immutability is a bucket policy denying every delete (and versioning or lock changes) to everyone,
+with lifecycle expiry after ``accessLogDays``. The CloudTrail trail (``infra.audit``) records the same
+object access in a bucket with a default Object Lock retention.
 """
 
 from __future__ import annotations
@@ -16,11 +28,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from genomics.deployment import BUCKET_ROLES, TMP_PREFIX, BucketRole, Names
+from genomics.deployment import BUCKET_ROLES, PROCESSED_PREFIX, REPORTS_PREFIX, TMP_PREFIX, BucketRole, Names
 from infra import policies
 from infra.config import StackConfig
+from infra.naming import Classification, classified, stateful, trail_arn
 
 MULTIPART_ABORT_DAYS = 7
+LOG_NONCURRENT_DAYS = 1
 
 
 def access_log_bucket_name(names: Names) -> str:
@@ -34,42 +48,51 @@ class DataBucketsArgs:
     config: StackConfig
 
 
-def lifecycle_rules(role: BucketRole | None, config: StackConfig) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
-    """Lifecycle rules of one bucket (``role`` None: the access-log bucket)."""
+def _rule(rule_id: str, prefix: str, **kwargs: Any) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule_id, status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=prefix),
+        **kwargs,
+    )
+
+
+def _expire(rule_id: str, prefix: str, days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    return _rule(rule_id, prefix, expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days))
+
+
+def lifecycle_rules(role: BucketRole | None, config: StackConfig,
+                    log_days: int | None = None) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    """Lifecycle rules of one bucket (``role`` None: a log bucket whose objects expire after ``log_days``)."""
     rules = [
-        aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="abort-incomplete-multipart",
-            status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        _rule(
+            "abort-incomplete-multipart",
+            "",
             abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                 days_after_initiation=MULTIPART_ABORT_DAYS
             ),
         ),
     ]
     if role is None:
+        days = log_days if log_days is not None else config.access_log_days
         rules.append(
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-access-logs",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=config.access_log_days),
+            _rule(
+                "expire-logs",
+                "",
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+                # The log buckets are versioned: expiry makes the version noncurrent; remove it a day later
+                # (Object Lock keeps a locked version regardless).
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=LOG_NONCURRENT_DAYS
+                ),
             )
         )
         return rules
-    rules.append(
-        aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="expire-tmp",
-            status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{TMP_PREFIX}/"),
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=1),
-        )
-    )
     if role == "raw":
+        # Never an expiration on raw: only the storage class changes, and overwritten versions are kept at
+        # least as long as the Object Lock retention (checked by infra.config).
         rules.append(
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="raw-cheaper-storage",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            _rule(
+                "raw-cheaper-storage",
+                "",
                 transitions=[
                     aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
                         days=config.raw_transition_days, storage_class=config.raw_storage_class
@@ -80,7 +103,21 @@ def lifecycle_rules(role: BucketRole | None, config: StackConfig) -> list[aws.s3
                 ),
             )
         )
+        return rules
+    rules.append(_expire("expire-tmp", f"{TMP_PREFIX}/", 1))
+    if role == "processed" and config.processed_expiry_days:
+        rules.append(_expire("expire-processed", f"{PROCESSED_PREFIX}/", config.processed_expiry_days))
+        rules.append(_expire("expire-reports", f"{REPORTS_PREFIX}/", config.processed_expiry_days))
+    if role == "delivery" and config.delivery_expiry_days:
+        rules.append(_expire("expire-deliveries", "partners/", config.delivery_expiry_days))
     return rules
+
+
+CLASSIFICATION: dict[BucketRole, Classification] = {
+    "raw": "genetic-data",
+    "processed": "genetic-data",
+    "delivery": "genetic-data",
+}
 
 
 class DataBuckets(pulumi.ComponentResource):
@@ -94,34 +131,39 @@ class DataBuckets(pulumi.ComponentResource):
         super().__init__("genomics:storage:DataBuckets", name, None, opts)
         names, config = args.names, args.config
         child = pulumi.ResourceOptions(parent=self)
+        self._config = config
 
         self.kms_key = None
         if config.kms:
             self.kms_key = aws.kms.Key(
                 f"{name}-key",
-                description=f"{names.prefix} data buckets",
+                description=f"{names.prefix} sample data: buckets, tables, logs, topic, queue, images, env",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
-                policy=pulumi.Output.json_dumps(self._key_policy(names, config)),
-                opts=child,
+                policy=pulumi.Output.json_dumps(key_policy(names, config)),
+                tags=classified("genetic-data"),
+                opts=stateful(config, self),
             )
             aws.kms.Alias(f"{name}-key-alias", name=f"alias/{names.prefix}-data", target_key_id=self.kms_key.key_id,
                           opts=child)
 
         self.log_bucket, log_block = self._bucket(
-            f"{name}-access-logs", access_log_bucket_name(names), None, config, child
+            f"{name}-access-logs", access_log_bucket_name(names), None, "audit-log", config.access_log_days
         )
         data_arns = [names.bucket_arn(role) for role in BUCKET_ROLES]
         self._policy(
             f"{name}-access-logs",
             self.log_bucket,
             log_block,
-            [policies.access_log_delivery_statement(self.log_bucket.arn, data_arns, names.account_id)],
+            [
+                policies.access_log_delivery_statement(self.log_bucket.arn, data_arns, names.account_id),
+                policies.log_immutability_statement(self.log_bucket.arn),
+            ],
         )
 
         self.buckets = {}
         for role in BUCKET_ROLES:
-            bucket, block = self._bucket(f"{name}-{role}", names.bucket(role), role, config, child)
+            bucket, block = self._bucket(f"{name}-{role}", names.bucket(role), role, CLASSIFICATION[role])
             aws.s3.BucketLogging(
                 f"{name}-{role}-logging",
                 bucket=bucket.id,
@@ -134,6 +176,8 @@ class DataBuckets(pulumi.ComponentResource):
                 if role == "delivery"
                 else []
             )
+            if self.kms_key is not None:
+                extra = [*policies.kms_uploads_only_statements(bucket.arn, self.kms_key.arn), *extra]
             self._policy(f"{name}-{role}", bucket, block, extra)
             self.buckets[role] = bucket
 
@@ -145,43 +189,22 @@ class DataBuckets(pulumi.ComponentResource):
             }
         )
 
-    @staticmethod
-    def _key_policy(names: Names, config: StackConfig) -> dict[str, Any]:
-        # A key policy's Resource is always "*" (it means "this key"). The first statement is AWS's
-        # default: the account (through IAM policies) administers and uses the key. Partners may only
-        # decrypt, only through S3, only for the delivery bucket (bucket keys: context = bucket ARN).
-        statements: list[dict[str, Any]] = [
-            {
-                "Sid": "AccountAdministersThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{names.partition}:iam::{names.account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ]
-        if config.partners:
-            statements.append(
-                {
-                    "Sid": "PartnersDecryptDelivery",
-                    "Effect": "Allow",
-                    "Principal": {
-                        "AWS": [f"arn:{names.partition}:iam::{a}:root" for _, a in sorted(config.partners.items())]
-                    },
-                    "Action": "kms:Decrypt",
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": f"s3.{names.region}.amazonaws.com",
-                            "kms:EncryptionContext:aws:s3:arn": names.bucket_arn("delivery"),
-                        }
-                    },
-                }
-            )
-        return {"Version": "2012-10-17", "Statement": statements}
-
-    def _bucket(self, logical: str, physical: str, role: BucketRole | None, config: StackConfig,
-                child: pulumi.ResourceOptions) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
-        bucket = aws.s3.Bucket(logical, bucket=physical, force_destroy=config.force_destroy, opts=child)
+    def _bucket(self, logical: str, physical: str, role: BucketRole | None, classification: Classification,
+                log_days: int | None = None) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+        """One bucket and its configuration. ``role`` None: a log bucket (versioned, Object Lock enabled,
+        SSE-S3, expiring after ``log_days``)."""
+        config = self._config
+        child = pulumi.ResourceOptions(parent=self)
+        lock_days = config.raw_lock_days if role == "raw" else 0
+        bucket = aws.s3.Bucket(
+            logical,
+            bucket=physical,
+            force_destroy=config.force_destroy,
+            # Only at creation: turning it on for an existing bucket replaces it (docs/deploy.md, migration).
+            object_lock_enabled=(role is None or lock_days > 0) or None,
+            tags=classified(classification),
+            opts=stateful(config, self),
+        )
         aws.s3.BucketOwnershipControls(
             f"{logical}-ownership",
             bucket=bucket.id,
@@ -216,17 +239,19 @@ class DataBuckets(pulumi.ComponentResource):
             opts=child,
         )
         versioning = None
-        if role == "raw":
+        if role in ("raw", None):
             versioning = aws.s3.BucketVersioning(
                 f"{logical}-versioning",
                 bucket=bucket.id,
                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
                 opts=child,
             )
+        if lock_days:
+            lock_on(logical, bucket, "GOVERNANCE", lock_days, self, [versioning] if versioning else [])
         aws.s3.BucketLifecycleConfiguration(
             f"{logical}-lifecycle",
             bucket=bucket.id,
-            rules=lifecycle_rules(role, config),
+            rules=lifecycle_rules(role, config, log_days),
             # Noncurrent-version rules need versioning in place first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning] if versioning else []),
         )
@@ -234,11 +259,112 @@ class DataBuckets(pulumi.ComponentResource):
 
     def _policy(self, logical: str, bucket: aws.s3.Bucket, block: aws.s3.BucketPublicAccessBlock,
                 extra: list[dict[str, Any]]) -> aws.s3.BucketPolicy:
-        document = {"Version": "2012-10-17", "Statement": [policies.tls_only_statement(bucket.arn), *extra]}
-        return aws.s3.BucketPolicy(
-            f"{logical}-policy",
-            bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(document),
-            # The public access block must exist before any policy naming outside principals.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
+        return bucket_policy(logical, bucket, block, extra, self)
+
+
+def bucket_policy(logical: str, bucket: aws.s3.Bucket, block: aws.s3.BucketPublicAccessBlock,
+                  extra: list[dict[str, Any]], parent: pulumi.Resource) -> aws.s3.BucketPolicy:
+    """TLS-only, TLS >= 1.2, plus ``extra`` statements."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            policies.tls_only_statement(bucket.arn), policies.tls_version_statement(bucket.arn), *extra
+        ],
+    }
+    return aws.s3.BucketPolicy(
+        f"{logical}-policy",
+        bucket=bucket.id,
+        policy=pulumi.Output.json_dumps(document),
+        # The public access block must exist before any policy naming outside principals.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[block]),
+    )
+
+
+def lock_on(logical: str, bucket: aws.s3.Bucket, mode: str, days: int, parent: pulumi.Resource,
+            depends_on: list[pulumi.Resource]) -> aws.s3.BucketObjectLockConfiguration:
+    """A default Object Lock retention: every new object version is locked for ``days``."""
+    return aws.s3.BucketObjectLockConfiguration(
+        f"{logical}-object-lock",
+        bucket=bucket.id,
+        object_lock_enabled="Enabled",
+        rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+            default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(mode=mode, days=days)
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )
+
+
+def key_policy(names: Names, config: StackConfig) -> dict[str, Any]:
+    """The stack key's policy. A key policy's Resource is always "*" (it means "this key").
+
+    - The account administers and uses the key through IAM policies (AWS's default statement; without it
+      the key becomes unmanageable). S3, DynamoDB, ECR and Lambda use the key through the calling
+      principal's IAM permissions (and the grants those services create), so they need no statement.
+    - CloudWatch Logs encrypts only this stack's log groups (encryption context = log-group ARN).
+    - CloudWatch alarms and AWS Budgets publish to the encrypted alerts topic, for this account only.
+    - CloudTrail encrypts only this stack's trail's log files.
+    - Partners may only decrypt, only through S3, only objects of the delivery bucket.
+    """
+    account = f"arn:{names.partition}:iam::{names.account_id}:root"
+    log_groups = [
+        f"arn:{names.partition}:logs:{names.region}:{names.account_id}:log-group:{prefix}{names.prefix}-*"
+        for prefix in ("/aws/lambda/", "/aws/vendedlogs/states/", "/aws/apigateway/", "/aws/ecs/")
+    ]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": account},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchLogsOwnGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{names.region}.amazonaws.com"},
+            "Action": list(policies.KMS_SERVICE_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+        },
+        {
+            "Sid": "AlarmsAndBudgetsPublishToTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": names.account_id}},
+        },
+        {
+            "Sid": "CloudTrailEncryptsOwnTrail",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": ["kms:GenerateDataKey", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceArn": trail_arn(names)},
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn":
+                        f"arn:{names.partition}:cloudtrail:*:{names.account_id}:trail/*"
+                },
+            },
+        },
+    ]
+    if config.partners:
+        statements.append(
+            {
+                "Sid": "PartnersDecryptDelivery",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": [f"arn:{names.partition}:iam::{a}:root" for _, a in sorted(config.partners.items())]
+                },
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": f"s3.{names.region}.amazonaws.com",
+                        "kms:EncryptionContext:aws:s3:arn": names.bucket_arn("delivery"),
+                    }
+                },
+            }
         )
+    return {"Version": "2012-10-17", "Statement": statements}

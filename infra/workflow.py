@@ -13,6 +13,7 @@ from genomics import workflow
 from genomics.deployment import Names
 from infra import policies
 from infra.config import StackConfig
+from infra.naming import classified
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class WorkflowArgs:
     names: Names
     config: StackConfig
     function_arns: Mapping[str, pulumi.Input[str]]
+    # The stack's CMK for the log group (prod); None = the service's default encryption.
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 class Workflow(pulumi.ComponentResource):
@@ -37,13 +40,15 @@ class Workflow(pulumi.ComponentResource):
             f"{name}-logs",
             name=f"/aws/vendedlogs/states/{names.state_machine}",
             retention_in_days=config.settings.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            tags=classified("pseudonymous-metadata"),
             opts=child,
         )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=f"{names.state_machine}-role",
             assume_role_policy=pulumi.Output.json_dumps(
-                policies.assume_role_policy("states.amazonaws.com", source_account=names.account_id)
+                policies.assume_role_policy("states.amazonaws.com", names.account_id, names.state_machine_arn())
             ),
             opts=child,
         )
@@ -52,7 +57,7 @@ class Workflow(pulumi.ComponentResource):
             f"{name}-policy",
             role=self.role.id,
             name="invoke-and-log",
-            policy=pulumi.Output.json_dumps(policies.state_machine_policy(arns)),
+            policy=pulumi.Output.json_dumps(policies.state_machine_policy(arns, tracing=config.tracing)),
             opts=child,
         )
         definition = workflow.definition(args.function_arns, config.settings)
@@ -67,6 +72,7 @@ class Workflow(pulumi.ComponentResource):
                 include_execution_data=False,
                 log_destination=pulumi.Output.concat(self.log_group.arn, ":*"),
             ),
+            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=config.tracing),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.register_outputs({"arn": self.state_machine.arn, "name": self.state_machine.name})

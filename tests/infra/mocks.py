@@ -76,6 +76,8 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         }
     elif typ == "aws:iam/policy:Policy":
         out = {"arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:policy/{physical}"}
+    elif typ == "aws:cloudtrail/trail:Trail":
+        out = {"arn": _arn("cloudtrail", f"trail/{physical}")}
     elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
         out = {"prefixListId": f"pl-{name}"}
     return out
@@ -148,5 +150,18 @@ class RecordingMonitor(MockMonitor):
             if record["type"] == request.type and record["name"] == request.name:
                 record["parent"] = request.parent
                 record["urn"] = response.urn
+                record["options"] = resource_options(request)
                 break
         return response
+
+
+def resource_options(request: Any) -> dict[str, Any]:
+    """The resource options the engine received (``protect``, ``retain_on_delete``, ``provider``,
+    ``depends_on``, ``aliases``), so tests can assert them as they assert inputs."""
+    return {
+        "protect": request.HasField("protect") and bool(request.protect),
+        "retain_on_delete": request.HasField("retainOnDelete") and bool(request.retainOnDelete),
+        "provider": request.provider,
+        "depends_on": sorted(request.dependencies),
+        "aliases": [str(a) for a in request.aliasURNs] + [str(a) for a in request.aliases],
+    }

@@ -22,6 +22,13 @@ from tests.infra.mocks import RecordingMocks, RecordingMonitor
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "genomics-platform"
 STACKS: tuple[str, ...] = ("dev", "staging", "prod")
+# What an operator sets outside the repository before the first preview (docs/deploy.md): the alert
+# address of staging and prod. The tests supply one, as `pulumi config set alertEmail` would.
+TEST_ALERT_EMAIL = "platform-oncall@genomics-ops.org"
+OPERATOR_CONFIG: dict[str, dict[str, str]] = {
+    "staging": {f"{PROJECT}:alertEmail": TEST_ALERT_EMAIL},
+    "prod": {f"{PROJECT}:alertEmail": TEST_ALERT_EMAIL},
+}
 
 
 @dataclass
@@ -33,8 +40,9 @@ class Program:
     outputs: dict[str, Any]
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    """``Pulumi.<stack>.yaml`` as the engine passes it: every value a string (objects as JSON)."""
+def stack_config(stack: str, *, operator: bool = True) -> dict[str, str]:
+    """``Pulumi.<stack>.yaml`` as the engine passes it: every value a string (objects as JSON), plus (with
+    ``operator``) the keys an operator sets outside the repository (:data:`OPERATOR_CONFIG`)."""
     data = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
     flat: dict[str, str] = {}
     for key, value in (data.get("config") or {}).items():
@@ -47,22 +55,31 @@ def stack_config(stack: str) -> dict[str, str]:
             flat[full] = str(value)
         else:
             flat[full] = json.dumps(value)
+    if operator:
+        flat.update(OPERATOR_CONFIG.get(stack, {}))
     return flat
 
 
-def load_stack_config(stack: str) -> StackConfig:
+def load_stack_config(stack: str, overrides: dict[str, str] | None = None) -> StackConfig:
     """The typed configuration (incl. ``Settings``) of ``stack`` from ``Pulumi.<stack>.yaml``: what the
-    program sees, so a drift test can render the local mode with the same settings."""
-    raw = stack_config(stack)
+    program sees, so a drift test can render the local mode with the same settings. ``overrides`` maps
+    full keys (``genomics-platform:kms``) to values, as ``pulumi config set`` would."""
+    raw = {**stack_config(stack), **(overrides or {})}
     return stack_config_from(stack, lambda key: raw.get(f"{PROJECT}:{key}"))
 
 
-def run_program(stack: str) -> Program:
-    """Execute ``__main__.py`` for ``stack`` under fresh mocks, config and root stack resource."""
+def run_program(stack: str, overrides: dict[str, str | None] | None = None) -> Program:
+    """Execute ``__main__.py`` for ``stack`` under fresh mocks, config and root stack resource.
+    ``overrides``: full config keys set (a string) or removed (None) on top of the stack file."""
     mocks = RecordingMocks()
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
     config = stack_config(stack)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
     pulumi.runtime.set_all_config(config)
     namespace: dict[str, Any] = {}
 

@@ -59,3 +59,42 @@ def test_config_status_api_throttling_parsed_and_positive() -> None:
     assert (config.api_rate_limit, config.api_burst_limit) == (5.5, 11)
     with pytest.raises(ConfigError, match="apiRateLimit"):
         stack_config_from("dev", {"apiRateLimit": "0"}.get)
+
+
+def test_config_real_partner_account_accepted_and_placeholders_refused() -> None:
+    from infra.config import is_placeholder_account
+
+    for account in ("111122223333", "444455556666", "123456789012", "210987654321", "000000000000",
+                    "121212121212", "345678901234"):
+        assert is_placeholder_account(account), account
+    for account in ("503857134220", "730335192611", "905418049172"):
+        assert not is_placeholder_account(account), account
+    config = stack_config_from("dev", {"partners": '{"lab": "503857134220"}',
+                                           "alertEmail": "oncall@genomics-ops.org"}.get)
+    assert config.partners == {"lab": "503857134220"}
+
+
+def test_config_alert_email_required_in_staging_and_prod_not_dev() -> None:
+    assert stack_config_from("dev", {}.get).alert_email is None
+    for stack in ("staging", "prod"):
+        with pytest.raises(ConfigError, match="alertEmail"):
+            stack_config_from(stack, {"kms": "true", "deletionProtection": "true", "rawLockDays": "365",
+                                      "noncurrentVersionDays": "365", "auditLogDays": "2192",
+                                      "accessLogDays": "2192", "logRetentionDays": "90"}.get)
+
+
+def test_config_placeholder_alert_address_refused() -> None:
+    with pytest.raises(ConfigError, match="alertEmail"):
+        stack_config_from("dev", {"alertEmail": "ops@example.com"}.get)
+
+
+def test_config_stack_with_other_name_needs_a_tier() -> None:
+    with pytest.raises(ConfigError, match="tier"):
+        stack_config_from("eu-prod", {}.get)
+    assert stack_config_from("sandbox", {"tier": "dev"}.get).tier == "dev"
+
+
+def test_config_repository_stack_files_name_no_partner() -> None:
+    """Partners are added by the operator with real account ids (docs/deploy.md), never shipped."""
+    for stack in STACKS:
+        assert stack_config(stack).get(f"{PROJECT}:partners") in (None, "{}"), stack

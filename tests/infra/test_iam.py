@@ -16,7 +16,9 @@ STAR_ALLOWED_SFN = {
     "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
 }
 STAR_ALLOWED_VPC = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
-EXTRA_PREFIXES = ("logs:", "kms:", "ec2:")
+STAR_ALLOWED_XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+STAR_ALLOWED_SFN_XRAY = STAR_ALLOWED_XRAY | {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
+EXTRA_PREFIXES = ("logs:", "kms:", "ec2:", "xray:")
 
 
 def _expected_arns(grant: Grant, names: Names) -> list[str]:
@@ -73,15 +75,22 @@ def test_iam_function_kms_only_on_stack_key_when_enabled(program: Program, names
     for logical, spec in FUNCTIONS.items():
         _, policy = _function_policy(program, names, logical)
         stmts = [s for s in statements(document(policy)) if as_list(s["Action"])[0].startswith("kms:")]
-        reads_objects = any(g.kind == "objects" for g in spec.grants)
-        if config.kms and reads_objects:
-            assert _pairs(stmts) == {("kms:Decrypt", keys[0]), ("kms:GenerateDataKey", keys[0])}, (
-                f"{policy['urn']}: kms permissions {_pairs(stmts)}"
-            )
-            via = stmts[0]["Condition"]["StringEquals"]["kms:ViaService"]
-            assert via == f"s3.{names.region}.amazonaws.com", f"{policy['urn']}: kms not limited to S3"
-        else:
+        if not config.kms:
             assert not stmts, f"{policy['urn']}: kms permissions without need: {stmts}"
+            continue
+        expected: dict[str, set[str]] = {"lambda": {"kms:Decrypt"}}  # its encrypted environment
+        if any(g.kind == "objects" for g in spec.grants):
+            expected["s3"] = {"kms:Decrypt", "kms:GenerateDataKey"}
+        if any(g.kind == "queue" for g in spec.grants):
+            expected["sqs"] = {"kms:Decrypt", "kms:GenerateDataKey"}
+        granted: dict[str, set[str]] = {}
+        for stmt in stmts:
+            assert as_list(stmt["Resource"]) == [keys[0]], f"{policy['urn']}: kms on {stmt['Resource']}"
+            via = stmt["Condition"]["StringEquals"]["kms:ViaService"]
+            service = via.split(".")[0]
+            assert via == f"{service}.{names.region}.amazonaws.com", f"{policy['urn']}: kms via {via}"
+            granted.setdefault(service, set()).update(as_list(stmt["Action"]))
+        assert granted == expected, f"{policy['urn']}: kms permissions {granted} != {expected}"
 
 
 def test_iam_no_wildcard_actions(program: Program) -> None:
@@ -94,11 +103,12 @@ def test_iam_no_wildcard_actions(program: Program) -> None:
 def test_iam_star_resource_only_for_documented_actions(program: Program, config: StackConfig) -> None:
     for policy in of_type(program, "aws:iam/rolePolicy:RolePolicy"):
         is_workflow = policy["name"].startswith("workflow-")
-        allowed = STAR_ALLOWED_SFN if is_workflow else (STAR_ALLOWED_VPC if config.vpc else set())
+        xray = (STAR_ALLOWED_SFN_XRAY if is_workflow else STAR_ALLOWED_XRAY) if config.tracing else set()
+        allowed = (STAR_ALLOWED_SFN if is_workflow else (STAR_ALLOWED_VPC if config.vpc else set())) | xray
         star = {a for s in statements(document(policy)) if "*" in as_list(s["Resource"]) for a in as_list(s["Action"])}
         assert star <= allowed, f"{policy['urn']}: Resource '*' for undocumented actions {sorted(star - allowed)}"
         if is_workflow:
-            assert star == STAR_ALLOWED_SFN, f"{policy['urn']}: log delivery permissions incomplete: {star}"
+            assert star == STAR_ALLOWED_SFN | xray, f"{policy['urn']}: log delivery permissions incomplete: {star}"
 
 
 def test_iam_state_machine_invokes_only_the_pipeline_functions(program: Program, names: Names) -> None:

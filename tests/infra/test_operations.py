@@ -52,7 +52,8 @@ def test_network_vpc_only_when_configured_with_gateway_endpoints(
         key = (f"com.amazonaws.{names.region}.{service}", "Gateway")
         assert key in endpoints, f"{vpcs[0]['urn']}: no free gateway endpoint for {service}"
     interfaces = sorted(k[0].rsplit(".", 1)[1] for k in endpoints if k[1] == "Interface")
-    assert interfaces == ["sqs", "states"], f"{vpcs[0]['urn']}: interface endpoints {interfaces} (each costs)"
+    # Each interface endpoint costs about $15 a month; only Step Functions is called from inside the VPC.
+    assert interfaces == ["states"], f"{vpcs[0]['urn']}: interface endpoints {interfaces} (each costs)"
 
 
 def test_monitoring_alarms_cover_functions_workflow_and_dlq(program: Program, names: Names) -> None:
@@ -61,7 +62,7 @@ def test_monitoring_alarms_cover_functions_workflow_and_dlq(program: Program, na
     topic_arn = topic[0]["outputs"]["arn"]
     alarms = of_type(program, "aws:cloudwatch/metricAlarm:MetricAlarm")
     covered = {(a["inputs"]["namespace"], a["inputs"]["metricName"], tuple(a["inputs"]["dimensions"].values()))
-               for a in alarms}
+               for a in alarms if "namespace" in a["inputs"]}
     for logical in PIPELINE_FUNCTIONS:
         for metric in ("Errors", "Throttles"):
             assert ("AWS/Lambda", metric, (names.function(logical),)) in covered, f"no {metric} alarm for {logical}"
@@ -72,8 +73,8 @@ def test_monitoring_alarms_cover_functions_workflow_and_dlq(program: Program, na
     for alarm in alarms:
         assert alarm["inputs"]["alarmActions"] == [topic_arn], f"{alarm['urn']}: does not alert the topic"
         assert alarm["inputs"]["name"].startswith(f"{names.prefix}-"), f"{alarm['urn']}: name not stack-scoped"
-    # The free tier covers 10; the 11th (the status API's) costs $0.10 a month.
-    assert len(alarms) <= 11, f"{len(alarms)} alarms: more than the documented 11"
+    # The free tier covers 10 alarms; docs/operations.md states the cost of the documented 14.
+    assert len(alarms) <= 14, f"{len(alarms)} alarms: more than the documented 14"
 
 
 def test_monitoring_budget_alerts_topic(program: Program, names: Names, config: StackConfig) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from genomics.deployment import BUCKET_ROLES, Names
 from infra.config import StackConfig
+from infra.naming import trail_bucket_name
 from tests.infra.resources import Program, as_list, document, of_type, statements
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -25,7 +26,9 @@ def _data_bucket(program: Program, names: Names, role: str) -> dict:
 
 
 def test_storage_every_bucket_encrypted(program: Program, names: Names, config: StackConfig) -> None:
-    data = {names.bucket(role) for role in BUCKET_ROLES}
+    # With the CMK: the data buckets and the trail's log bucket (CloudTrail can write SSE-KMS); never the
+    # server-access-log bucket (S3 log delivery cannot).
+    data = {names.bucket(role) for role in BUCKET_ROLES} | {trail_bucket_name(names)}
     key_arns = {k["outputs"]["arn"] for k in of_type(program, "aws:kms/key:Key")}
     for bucket in of_type(program, BUCKET):
         sse = _one(program, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -93,8 +96,8 @@ def _rules(program: Program, bucket: dict) -> list[dict]:
     return _one(program, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)["inputs"]["rules"]
 
 
-def test_storage_tmp_expires_after_one_day_in_data_buckets(program: Program, names: Names) -> None:
-    for role in BUCKET_ROLES:
+def test_storage_tmp_expires_after_one_day_in_processed_and_delivery(program: Program, names: Names) -> None:
+    for role in ("processed", "delivery"):
         bucket = _data_bucket(program, names, role)
         tmp = [r for r in _rules(program, bucket) if r.get("filter", {}).get("prefix") == "tmp/"]
         assert len(tmp) == 1 and tmp[0]["expiration"]["days"] == 1, f"{bucket['urn']}: tmp/ rule {tmp}"
@@ -154,6 +157,8 @@ def test_storage_kms_key_lets_partners_only_decrypt_delivery(program: Program, n
     for key in of_type(program, "aws:kms/key:Key"):
         assert key["inputs"].get("enableKeyRotation") is True, f"{key['urn']}: rotation off"
         for stmt in statements(document(key)):
+            if "Service" in stmt["Principal"]:
+                continue  # service statements: test_security.py
             principals = as_list(stmt["Principal"]["AWS"])
             own = f"arn:{names.partition}:iam::{names.account_id}:root"
             if principals == [own]:

@@ -1,0 +1,139 @@
+"""AuditTrail: a CloudTrail trail per stack (every region, log file validation) writing to a log bucket
+that is versioned and Object-Locked for ``auditLogDays`` (floor per tier in ``infra.config``), encrypted
+with the stack's CMK where there is one (prod), with S3 data events (object reads and writes) on the raw,
+processed and delivery buckets in staging and prod (dev: ``auditDataEvents``).
+
+Management events of every region and global services are recorded too, so a change to a bucket
+policy, a key or a role is in the same tamper-evident record (CloudTrail's digest files let
+``aws cloudtrail validate-logs`` prove nothing was altered or removed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from genomics.deployment import BUCKET_ROLES, Names
+from infra import policies
+from infra.config import StackConfig, audit_data_events
+from infra.naming import classified, stateful, trail_arn, trail_bucket_name, trail_name
+from infra.storage import bucket_policy, lifecycle_rules, lock_on
+
+
+@dataclass(frozen=True)
+class AuditTrailArgs:
+    names: Names
+    config: StackConfig
+    kms_key_arn: pulumi.Input[str] | None = None
+
+
+def event_selectors(names: Names, data_events: bool) -> list[aws.cloudtrail.TrailAdvancedEventSelectorArgs]:
+    """Management events always; object-level events on the three data buckets when ``data_events``."""
+    field = aws.cloudtrail.TrailAdvancedEventSelectorFieldSelectorArgs
+    selectors = [
+        aws.cloudtrail.TrailAdvancedEventSelectorArgs(
+            name="management-events", field_selectors=[field(field="eventCategory", equals=["Management"])]
+        )
+    ]
+    if data_events:
+        selectors.append(
+            aws.cloudtrail.TrailAdvancedEventSelectorArgs(
+                name="data-bucket-object-events",
+                field_selectors=[
+                    field(field="eventCategory", equals=["Data"]),
+                    field(field="resources.type", equals=["AWS::S3::Object"]),
+                    field(field="resources.ARN", starts_withs=[f"{names.bucket_arn(r)}/" for r in BUCKET_ROLES]),
+                ],
+            )
+        )
+    return selectors
+
+
+class AuditTrail(pulumi.ComponentResource):
+    """Trail log bucket (versioned, Object Lock, retention) + the trail."""
+
+    bucket: aws.s3.Bucket
+    trail: aws.cloudtrail.Trail
+
+    def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genomics:audit:AuditTrail", name, None, opts)
+        names, config = args.names, args.config
+        child = pulumi.ResourceOptions(parent=self)
+        logical = f"{name}-logs"
+        self.bucket = aws.s3.Bucket(
+            logical,
+            bucket=trail_bucket_name(names),
+            force_destroy=config.force_destroy,
+            object_lock_enabled=True,
+            tags=classified("audit-log"),
+            opts=stateful(config, self),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{logical}-ownership",
+            bucket=self.bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        block = aws.s3.BucketPublicAccessBlock(
+            f"{logical}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="aws:kms" if args.kms_key_arn is not None else "AES256",
+            kms_master_key_id=args.kms_key_arn,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{logical}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=default, bucket_key_enabled=True
+                )
+            ],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{logical}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        lock_on(logical, self.bucket, config.audit_lock_mode, config.audit_log_days, self, [versioning])
+        aws.s3.BucketLifecycleConfiguration(
+            f"{logical}-lifecycle",
+            bucket=self.bucket.id,
+            rules=lifecycle_rules(None, config, config.audit_log_days),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        policy = bucket_policy(
+            logical,
+            self.bucket,
+            block,
+            [
+                *policies.cloudtrail_bucket_statements(self.bucket.arn, trail_arn(names), names.account_id),
+                policies.log_immutability_statement(self.bucket.arn),
+            ],
+            self,
+        )
+        self.trail = aws.cloudtrail.Trail(
+            f"{name}-trail",
+            name=trail_name(names),
+            s3_bucket_name=self.bucket.bucket,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            enable_logging=True,
+            kms_key_id=args.kms_key_arn,
+            advanced_event_selectors=event_selectors(names, audit_data_events(config)),
+            tags=classified("audit-log"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs({"trail_arn": self.trail.arn, "bucket": self.bucket.bucket})
+
