@@ -172,6 +172,7 @@ typedef struct {
     size_t ndups, dups_cap;
     int crlf_warned;
     int lenient; /* VCF 4.4+: unsorted records are a warning */
+    int minor; /* the spec's minor version (4.x): what is a "must" and what only a "should" changed in 4.3 */
     long long counts[C_NCODES][3]; /* per code and tier (E, S, W) */
     PyObject *issues;  /* list, reset per feed */
     PyObject *contigs; /* list of CHROM names in order of first appearance */
@@ -247,6 +248,18 @@ static int all_bases(const char *p, size_t n) {
     if (n == 0) return 0;
     for (size_t i = 0; i < n; i++)
         if (!is_base(p[i])) return 0;
+    return 1;
+}
+
+/* Before VCF 4.3 the spec gives keys no grammar: any name without separators or whitespace */
+static int legacy_key_ok(const char *p, size_t n) {
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c <= 32 || c >= 127 || c == ';' || c == '=' || c == ',' || c == ':' || c == '<' || c == '>' ||
+            c == '"')
+            return 0;
+    }
     return 1;
 }
 
@@ -610,7 +623,7 @@ static int scan_line(Scanner *s, char *p, size_t len) {
     int new_chrom = !(s->prev_chrom && s->prev_chrom_len == chl && memcmp(s->prev_chrom, chrom, chl) == 0);
     if (new_chrom) {
         if (table_get(&s->contigs_seen, chrom, chl)) {
-            EMIT(C_NOT_CONTIGUOUS, "records of contig '%s' are not contiguous: it appeared before another "
+            EMIT_TIER(C_NOT_CONTIGUOUS, s->minor < 3 ? 'W' : 'S', "records of contig '%s' are not contiguous: it appeared before another "
                                    "contig; sort the file (bcftools sort)", SHOW(chrom, chl));
         } else {
             if (!table_put(&s->contigs_seen, chrom, chl, 0, 0, 0)) return -1;
@@ -680,7 +693,8 @@ static int scan_line(Scanner *s, char *p, size_t len) {
             a = b + 1;
         }
         if (bad)
-            EMIT(C_ID, "ID '%s' %s", SHOW(col[2], cl[2]),
+            /* a repeated identifier is forbidden from VCF 4.3 ("duplicate values not allowed") */
+            EMIT_TIER(C_ID, bad == 2 && s->minor < 3 ? 'W' : 'S', "ID '%s' %s", SHOW(col[2], cl[2]),
                  bad == 2 ? "lists the same identifier twice" : "has whitespace or an empty ';'-separated entry");
     }
 
@@ -746,8 +760,12 @@ static int scan_line(Scanner *s, char *p, size_t len) {
         for (char *a = col[6]; !bad && a <= e;) {
             char *b = split_next(a, e, ';');
             size_t n = (size_t)(b - a);
-            if (n == 0 || (n == 1 && (a[0] == '.' || a[0] == '0'))) {
+            if (n == 0 || (n == 1 && a[0] == '.')) {
                 bad = 1;
+                break;
+            }
+            if (n == 1 && a[0] == '0') {
+                bad = 2; /* reserved: "must not" be used from VCF 4.3, "should not" before */
                 break;
             }
             if (!(n == 4 && memcmp(a, "PASS", 4) == 0) && !table_get(&s->filt, a, n)) {
@@ -758,15 +776,15 @@ static int scan_line(Scanner *s, char *p, size_t len) {
             a = b + 1;
         }
         if (bad)
-            EMIT(C_FILTER_INVALID, "FILTER '%s' must be PASS, '.', or ';'-separated declared filter names "
+            EMIT_TIER(C_FILTER_INVALID, bad == 2 && s->minor < 3 ? 'W' : 'S', "FILTER '%s' must be PASS, '.', or ';'-separated declared filter names "
                                    "(no whitespace, empty names, '.' or '0' in a list)", SHOW(col[6], cl[6]));
     }
 
     /* INFO */
     if (!(cl[7] == 1 && col[7][0] == '.')) {
         char *e = col[7] + cl[7];
-        if (has_space(col[7], cl[7])) {
-            EMIT(C_INFO, "INFO '%s' contains whitespace", SHOW(col[7], cl[7]));
+        if (s->minor < 3 && has_space(col[7], cl[7])) {
+            EMIT(C_INFO, "INFO '%s' contains whitespace (allowed only from VCF 4.3)", SHOW(col[7], cl[7]));
         } else {
             int nk = 0;
             for (char *a = col[7]; a <= e;) {
@@ -779,7 +797,7 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                     a = b + 1;
                     continue;
                 }
-                if (!key_ok(a, kl)) {
+                if (!key_ok(a, kl) && !(s->minor < 3 && legacy_key_ok(a, kl) && table_get(&s->info, a, kl))) {
                     /* htslib reads a declared key of any name (GATK's 1000GAF); it cannot add a header line
                        for an undeclared invalid one, and the record breaks */
                     EMIT_TIER(C_INFO_KEY, table_get(&s->info, a, kl) ? 'S' : 'E',
@@ -849,7 +867,8 @@ static int scan_line(Scanner *s, char *p, size_t len) {
         for (char *a = col[8]; a <= e;) {
             char *b = split_next(a, e, ':');
             size_t n = (size_t)(b - a);
-            if (!key_ok(a, n) || (n == 5 && memcmp(a, "1000G", 5) == 0)) {
+            if ((!key_ok(a, n) && !(s->minor < 3 && legacy_key_ok(a, n) && table_get(&s->fmt, a, n))) ||
+                (n == 5 && memcmp(a, "1000G", 5) == 0)) {
                 /* htslib reads a declared key of any name; an empty or undeclared invalid one breaks the record */
                 EMIT_TIER(C_FORMAT, n && table_get(&s->fmt, a, n) ? 'S' : 'E',
                           "FORMAT key '%s' is empty or not a valid key ([A-Za-z_][0-9A-Za-z_.]*)", SHOW(a, n));
@@ -999,12 +1018,13 @@ static void Scanner_dealloc(Scanner *s) {
 }
 
 static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"info", "format", "filters", "contigs", "n_columns", "first_line", "cap", "lenient", NULL};
+    static char *kwlist[] = {"info",       "format", "filters", "contigs", "n_columns",
+                             "first_line", "cap",    "lenient", "minor",   NULL};
     PyObject *info, *fmt, *filters, *contigs;
-    int n_columns, cap = 20, lenient = 0;
+    int n_columns, cap = 20, lenient = 0, minor = 3;
     long long first_line;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O!OOiL|ip", kwlist, &PyDict_Type, &info, &PyDict_Type, &fmt,
-                                     &filters, &contigs, &n_columns, &first_line, &cap, &lenient))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O!OOiL|ipi", kwlist, &PyDict_Type, &info, &PyDict_Type, &fmt,
+                                     &filters, &contigs, &n_columns, &first_line, &cap, &lenient, &minor))
         return -1;
     if (table_init(&s->info, 64) < 0 || table_init(&s->fmt, 64) < 0 || table_init(&s->filt, 16) < 0 ||
         table_init(&s->contigs_decl, 64) < 0 || table_init(&s->contigs_seen, 64) < 0) {
@@ -1048,6 +1068,7 @@ static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
     s->line_no = first_line - 1;
     s->cap = cap;
     s->lenient = lenient;
+    s->minor = minor;
     s->prev_pos = -1;
     s->cur_len = -1;
     s->contigs = PyList_New(0);

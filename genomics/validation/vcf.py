@@ -167,6 +167,8 @@ _NUMBER_RE = re.compile(r"^(?:\d+|A|R|G|\.)$")
 _NUMBER_44_RE = re.compile(r"^(?:\d+|A|R|G|\.|P|LA|LR|LG|M)$")
 _META_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _FIELD_KEY_RE = re.compile(r"^(?:[A-Za-z_][0-9A-Za-z_.]*|1000G)$")
+# Before VCF 4.3 the spec gives INFO/FORMAT keys no grammar: any name without separators or whitespace.
+_FIELD_KEY_41_RE = re.compile(r'^[^\s;=,:<>"]+$')
 # The VCF 4.3 spec's contig name grammar.
 _CONTIG_RE = re.compile(r"^[0-9A-Za-z!#$%&+./:;?@^_|~\-][0-9A-Za-z!#$%&*+./:;=?@^_|~\-]*$")
 _SAMPLE_ID_RE = re.compile(r"^[0-9A-Za-z!#$%&+./;?@^_|~\-][0-9A-Za-z!#$%&+./;=?@^_|~\-]*$")
@@ -467,7 +469,8 @@ class _HeaderChecker:
             )
         self._description(key, d, quoted, line)
         ok = True
-        if not _FIELD_KEY_RE.match(ident) or (key == "FORMAT" and ident == "1000G"):
+        key_re = _FIELD_KEY_RE if self.version_tuple >= (4, 3) else _FIELD_KEY_41_RE
+        if not key_re.match(ident) or (key == "FORMAT" and ident == "1000G"):
             self.err("VCF_META_ID_INVALID", f"##{key} ID '{ident[:40]}' is not a valid key", line)
         num_re = _NUMBER_44_RE if self.version_tuple >= (4, 4) else _NUMBER_RE
         if not num_re.match(number):
@@ -630,7 +633,15 @@ def _scan_text(stream: BinaryIO, report: ValidationReport) -> None:
     first_record_line = line_no if pending else line_no + 1
     lenient = hc.version_tuple >= (4, 4)
     scanner = _vcfscan.Scanner(
-        h.info, h.format, h.filters, h.contigs, h.n_columns, first_record_line, report.max_per_code, lenient
+        h.info,
+        h.format,
+        h.filters,
+        h.contigs,
+        h.n_columns,
+        first_record_line,
+        report.max_per_code,
+        lenient,
+        minor=hc.version_tuple[1],
     )
     try:
         _scan_records(stream, scanner, pending, report, lenient)

@@ -268,7 +268,8 @@ RECORD_CASES = [
     ({"FILTER": ".;q10"}, "VCF_FILTER_INVALID"),
     ({"FILTER": "0"}, "VCF_FILTER_INVALID"),
     ({"INFO": "DP=1;DP=2"}, "VCF_INFO_DUPLICATE_KEY"),
-    ({"INFO": "DP=1 2"}, "VCF_INFO_INVALID"),
+    ({"INFO": "DP=1;;DB"}, "VCF_INFO_INVALID"),
+    ({"INFO": "DP=1 2"}, "VCF_INFO_TYPE"),  # VCF 4.3 allows spaces in INFO values, not in an Integer
     ({"INFO": "9X=1"}, "VCF_INFO_KEY_INVALID"),
     ({"INFO": "DB=yes"}, "VCF_INFO_FLAG_VALUE"),
     ({"INFO": "DP=1.5"}, "VCF_INFO_TYPE"),
