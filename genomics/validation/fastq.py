@@ -13,9 +13,9 @@ whitespace (CASAVA 1.8 comments) are removed.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
-import itertools
 import re
 import zlib
 from collections.abc import Iterator
@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from genomics.sources import ByteSource
+from genomics.validation import _fastqscan
+from genomics.validation import lines as line_limits
 from genomics.validation.detect import detect
-from genomics.validation.lines import LineTooLong, bounded_lines
+from genomics.validation.lines import LineTooLong
 from genomics.validation.report import ValidationReport
 
 CODES: dict[str, str] = {
@@ -72,19 +74,68 @@ class FastqRecord:
 
 
 
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class FastqBatch:
+    """Consecutive records the compiled fast path (``_fastqscan``) consumed: none has any issue.
+    ``names`` are their pairing names (:attr:`FastqRecord.read_name`) when they were asked for."""
+
+    count: int
+    number: int  # of the first record
+    line: int  # title line of the first record; record k's is line + 4k
+    names: list[str] | None
+
+
 class _Lines:
-    """Physical lines without line endings, with their 1-based numbers and one line of look-ahead."""
+    """Physical lines without line endings, with their 1-based numbers and one line of look-ahead, read
+    from 1 MiB chunks (read ahead by a thread) so that the compiled scanner can consume clean records
+    straight from the buffer between the lines Python reads. Lines are bounded as by
+    :func:`~genomics.validation.lines.bounded_lines` (same limit, same :class:`LineTooLong`)."""
 
     def __init__(self, stream: BinaryIO, report: ValidationReport, label: str) -> None:
-        self._it = bounded_lines(stream, keep_ends=True)
+        self._chunks = line_limits.ReadAhead(stream, CHUNK_BYTES)
+        self._limit = line_limits.MAX_LINE_BYTES
+        self._buf = b""
+        self._off = 0
+        self._eof = False
+        self._raw_lines = 0  # lines taken from the buffer (bounded_lines' count)
+        self._start = 0  # buffer offset of the last line taken
         self.lineno = 0
         self._peeked: bytes | None = None
+        self._peek_start = 0
         self._report = report
         self._label = label
         self._crlf = False
 
+    def close(self) -> None:
+        self._chunks.close()
+
+    def _read_raw(self) -> bytes | None:
+        limit = self._limit
+        while True:
+            nl = self._buf.find(b"\n", self._off)
+            if (nl >= 0 and nl + 1 - self._off > limit) or (nl < 0 and len(self._buf) - self._off > limit):
+                raise LineTooLong(self._raw_lines + 1, limit)
+            if nl >= 0 or (self._eof and self._off < len(self._buf)):
+                stop = nl + 1 if nl >= 0 else len(self._buf)
+                self._start = self._off
+                line = self._buf[self._off : stop]
+                self._off = stop
+                self._raw_lines += 1
+                return line
+            if self._eof:
+                return None
+            chunk = self._chunks.read()
+            if not chunk:
+                self._eof = True
+            else:
+                self._buf = self._buf[self._off :] + chunk
+                self._off = 0
+
     def _next_raw(self) -> bytes | None:
-        raw = next(self._it, None)
+        raw = self._read_raw()
         if raw is None:
             return None
         self.lineno += 1
@@ -103,6 +154,7 @@ class _Lines:
         if self._peeked is None:
             self._peeked = self._next_raw()
             if self._peeked is not None:
+                self._peek_start = self._start
                 self.lineno -= 1
         return self._peeked
 
@@ -114,12 +166,41 @@ class _Lines:
             return line
         return self._next_raw()
 
+    def fast(self, names: bool) -> FastqBatch | None:
+        """Let the compiled scanner consume the clean records that start here (a record boundary)."""
+        if self._peeked is not None:  # give the looked-ahead line back: it starts the next record
+            self._off = self._peek_start
+            self._raw_lines -= 1
+            self._peeked = None
+        off, count, got = _fastqscan.scan(self._buf, self._off, self._eof, self._limit, names)
+        if not count:
+            return None
+        batch = FastqBatch(count, 0, self.lineno + 1, got)
+        self._off = off
+        self._raw_lines += 4 * count
+        self.lineno += 4 * count
+        return batch
 
-def iter_records(stream: BinaryIO, report: ValidationReport, label: str = "") -> Iterator[FastqRecord]:
-    """Parse and check records, yielding each one (also the broken ones, so counts stay aligned)."""
+
+def iter_records(
+    stream: BinaryIO, report: ValidationReport, label: str = "", *, names: bool = False
+) -> Iterator[FastqRecord | FastqBatch]:
+    """Parse and check records, yielding each one (also the broken ones, so counts stay aligned), or a
+    :class:`FastqBatch` for a run of records without any issue (with their pairing names if ``names``)."""
     lines = _Lines(stream, report, label)
+    try:
+        yield from _records(lines, report, label, names)
+    finally:
+        lines.close()
+
+
+def _records(lines: _Lines, report: ValidationReport, label: str, names: bool) -> Iterator[FastqRecord | FastqBatch]:
     number = 0
     while True:
+        batch = lines.fast(names)
+        if batch is not None:
+            yield FastqBatch(batch.count, number + 1, batch.line, batch.names)
+            number += batch.count
         title_line = lines.next()
         if title_line is None:
             return
@@ -293,9 +374,9 @@ def validate_fastq(
         raw, stream = _open(source, compression)
         reads = 0
         try:
-            with raw, stream:
-                for _ in iter_records(stream, report):
-                    reads += 1
+            with raw, stream, contextlib.closing(iter_records(stream, report)) as records:
+                for rec in records:
+                    reads += rec.count if isinstance(rec, FastqBatch) else 1
         except (gzip.BadGzipFile, EOFError, zlib.error) as e:
             report.error(
                 "FASTQ_COMPRESSION",
@@ -327,6 +408,67 @@ def _finish(report: ValidationReport, reads: int) -> None:
         report.error("FASTQ_NO_RECORDS", "the file holds no FASTQ records")
 
 
+class _Pairing:
+    """Read N of R1 against read N of R2, over both files' records and clean batches, in step; what
+    ``zip_longest`` over single records did, with runs of names compared as lists."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        self.reads = [0, 0]
+        self.mismatches = 0
+
+    @staticmethod
+    def _segment(item: FastqRecord | FastqBatch) -> tuple[list[str], int, int, int]:
+        """(names, first record number, first title line, line step)."""
+        if isinstance(item, FastqBatch):
+            assert item.names is not None
+            return item.names, item.number, item.line, 4
+        return [item.read_name], item.number, item.line, 0
+
+    def run(self, it1: Iterator[FastqRecord | FastqBatch], it2: Iterator[FastqRecord | FastqBatch]) -> None:
+        its = (it1, it2)
+        heads: list[tuple[list[str], int, int, int] | None] = [None, None]
+        pos = [0, 0]
+        done = [False, False]
+        while True:
+            for side in (0, 1):
+                if heads[side] is None and not done[side]:
+                    item = next(its[side], None)
+                    if item is None:
+                        done[side] = True
+                    else:
+                        heads[side] = self._segment(item)
+                        pos[side] = 0
+                        self.reads[side] += len(heads[side][0])  # type: ignore[index]
+            h1, h2 = heads
+            if h1 is None or h2 is None:
+                break
+            k = min(len(h1[0]) - pos[0], len(h2[0]) - pos[1])
+            a, b = h1[0][pos[0] : pos[0] + k], h2[0][pos[1] : pos[1] + k]
+            if a != b:
+                for i, (n1, n2) in enumerate(zip(a, b, strict=True)):
+                    if n1 != n2:
+                        self._mismatch(h1[1] + pos[0] + i, h1[2] + h1[3] * (pos[0] + i), n1, n2)
+            for side, h in ((0, h1), (1, h2)):
+                pos[side] += k
+                if pos[side] == len(h[0]):
+                    heads[side] = None
+        # The longer file's remaining records are only counted.
+        for side in (0, 1):
+            if not done[side]:
+                for item in its[side]:
+                    self.reads[side] += item.count if isinstance(item, FastqBatch) else 1
+
+    def _mismatch(self, number: int, line: int, n1: str, n2: str) -> None:
+        self.mismatches += 1
+        self.report.error(
+            "FASTQ_PAIR_NAME",
+            f"read {number}: R1 is {n1!r} but R2 is {n2!r}; the files must list mates in the same order",
+            line=line,
+            record=number,
+        )
+
+
 def _validate_pair(source: ByteSource, mate: ByteSource, report: ValidationReport, compression: str) -> None:
     mate_detected, _ = detect(mate)
     if mate_detected.format != "fastq":
@@ -338,32 +480,24 @@ def _validate_pair(source: ByteSource, mate: ByteSource, report: ValidationRepor
         return
     raw1, s1 = _open(source, compression)
     raw2, s2 = _open(mate, mate_detected.compression)
-    reads = [0, 0]
-    mismatches = 0
+    pairing = _Pairing(report)
     try:
-        with raw1, s1, raw2, s2:
-            it1 = iter_records(s1, report, "R1: ")
-            it2 = iter_records(s2, report, "R2: ")
-            for r1, r2 in itertools.zip_longest(it1, it2):
-                if r1 is not None:
-                    reads[0] += 1
-                if r2 is not None:
-                    reads[1] += 1
-                if r1 is not None and r2 is not None and r1.read_name != r2.read_name:
-                    mismatches += 1
-                    report.error(
-                        "FASTQ_PAIR_NAME",
-                        f"read {r1.number}: R1 is {r1.read_name!r} but R2 is {r2.read_name!r}; the "
-                        f"files must list mates in the same order",
-                        line=r1.line,
-                        record=r1.number,
-                    )
+        with (
+            raw1,
+            s1,
+            raw2,
+            s2,
+            contextlib.closing(iter_records(s1, report, "R1: ", names=True)) as it1,
+            contextlib.closing(iter_records(s2, report, "R2: ", names=True)) as it2,
+        ):
+            pairing.run(it1, it2)
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         report.error("FASTQ_COMPRESSION", f"a compressed FASTQ of the pair is damaged or truncated: {e}")
     except LineTooLong as e:
         _too_long(report, e, "R1 or R2: ")
     except OSError as e:
         raise FastqError(f"reading {source.name} or {mate.name} failed: {e}") from e
+    reads, mismatches = pairing.reads, pairing.mismatches
     if reads[0] != reads[1]:
         report.error(
             "FASTQ_PAIR_COUNT",
