@@ -105,7 +105,8 @@ GATK_GVCF = CallerFile(
              "AS_RAW_ReadPosRankSum=|0.6,1|NaN;AS_SB_TABLE=8,9|10,9|0,0;BaseQRankSum=-0.328;DP=36;"
              "ExcessHet=3.0103;MLEAC=1,0;MLEAF=0.500,0.00;MQRankSum=0.000;RAW_MQandDP=129600,36;"
              "ReadPosRankSum=0.571",
-             "GT:AD:DP:GQ:PGT:PID:PL:PS:SB", "0|1:17,19,0:36:99:0|1:10000117_C_T:270,0,225,321,282,603:10000117:8,9,10,9"),
+             "GT:AD:DP:GQ:PGT:PID:PL:PS:SB",
+             "0|1:17,19,0:36:99:0|1:10000117_C_T:270,0,225,321,282,603:10000117:8,9,10,9"),
         _rec("chr20", "10000118", ".", "A", "<NON_REF>", ".", ".", "END=10000200", "GT:DP:GQ:MIN_DP:PL",
              "0/0:35:25:30:0,25,600"),
         _rec("chr21", "5010000", ".", "G", "<NON_REF>", ".", ".", "END=5010050", "GT:DP:GQ:MIN_DP:PL",
