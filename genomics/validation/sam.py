@@ -46,7 +46,10 @@ CODES: dict[str, str] = {
     "SAM_HEADER_SYNTAX": "A header line is not '@XY' followed by tab-separated TAG:VALUE fields.",
     "SAM_HEADER_TYPE": "Unknown header record type (allowed: @HD, @SQ, @RG, @PG, @CO).",
     "SAM_HEADER_DUPLICATE_TAG": "The same tag appears twice in one header line.",
-    "SAM_HEADER_AFTER_RECORDS": "A line starting with '@' after the first alignment record.",
+    "SAM_HEADER_AFTER_RECORDS": (
+        "A line starting with '@' after the first alignment record (nonconforming: a warning by default when "
+        "it has the 11 fields of a record, as htslib reads it; an error otherwise)."
+    ),
     "SAM_HD_NOT_FIRST": "The @HD line is not the first line of the file.",
     "SAM_HD_DUPLICATE": "More than one @HD line.",
     "SAM_HD_VERSION": "@HD VN is missing or is not MAJOR.MINOR.",
@@ -54,7 +57,9 @@ CODES: dict[str, str] = {
     "SAM_HD_GROUP_ORDER": "@HD GO is not one of none, query, reference.",
     "SAM_HD_SUBSORT": "@HD SS is not (coordinate|queryname|unsorted)(:[A-Za-z0-9_-]+)+.",
     "SAM_SQ_MISSING_TAG": "An @SQ line lacks its SN (name) or LN (length).",
-    "SAM_SQ_NAME_INVALID": "An @SQ SN reference name has characters the specification forbids.",
+    "SAM_SQ_NAME_INVALID": (
+        "An @SQ SN reference name has characters the specification forbids (nonconforming: a warning by default)."
+    ),
     "SAM_SQ_DUPLICATE": "Two @SQ lines (names or AN alternative names) give the same reference name.",
     "SAM_SQ_LENGTH": "@SQ LN is not an integer in 1..2^31-1.",
     "SAM_SQ_MD5": "@SQ M5 is not 32 lower-case hexadecimal digits.",
@@ -70,19 +75,28 @@ CODES: dict[str, str] = {
     "SAM_PG_DUPLICATE": "Two @PG lines have the same ID.",
     "SAM_PG_CHAIN": "@PG PP names a program ID that no @PG line defines.",
     # Records
-    "SAM_BLANK_LINE": "An empty line before other lines (blank lines at the very end only warn).",
-    "SAM_TRAILING_BLANK": "Empty lines at the end of the file (warning).",
+    "SAM_BLANK_LINE": "An empty line before other lines (at the very end: SAM_TRAILING_BLANK).",
+    "SAM_TRAILING_BLANK": "Empty lines at the end of the file (htslib stops there with a parse error).",
     "SAM_FIELD_COUNT": "An alignment line has fewer than the 11 mandatory tab-separated fields.",
-    "SAM_QNAME_INVALID": "QNAME is empty, over 254 characters, or has '@' or non-printable characters.",
+    "SAM_QNAME_INVALID": (
+        "QNAME is empty, over 254 characters, or has '@' or non-printable characters ('@' alone is nonconforming: "
+        "a warning by default)."
+    ),
     "SAM_FLAG_INVALID": "FLAG is not an integer in 0..4095.",
-    "SAM_RNAME_INVALID": "RNAME is not '*' or a valid reference name.",
+    "SAM_RNAME_INVALID": (
+        "RNAME is not '*' or a valid reference name (nonconforming, a warning by default, when an @SQ line "
+        "defines that name)."
+    ),
     "SAM_RNAME_UNKNOWN": "RNAME names a reference that no @SQ line defines.",
     "SAM_POS_INVALID": "POS is not an integer in 0..2^31-1.",
     "SAM_MAPQ_INVALID": "MAPQ is not an integer in 0..255.",
     "SAM_CIGAR_INVALID": "CIGAR is not '*' or a list of <length><op> with op in MIDNSHP=X.",
     "SAM_CIGAR_CLIP_POSITION": "H is not at the ends of the CIGAR, or S is not at the ends (inside any H).",
     "SAM_CIGAR_SEQ_LENGTH": "The CIGAR's query length (M/I/S/=/X) differs from the length of SEQ.",
-    "SAM_RNEXT_INVALID": "RNEXT is not '*', '=' or a valid reference name.",
+    "SAM_RNEXT_INVALID": (
+        "RNEXT is not '*', '=' or a valid reference name (nonconforming, a warning by default, when an @SQ "
+        "line defines that name)."
+    ),
     "SAM_RNEXT_UNKNOWN": "RNEXT names a reference that no @SQ line defines.",
     "SAM_PNEXT_INVALID": "PNEXT is not an integer in 0..2^31-1.",
     "SAM_TLEN_INVALID": "TLEN is not an integer in -(2^31-1)..2^31-1.",
@@ -92,7 +106,10 @@ CODES: dict[str, str] = {
     "SAM_TAG_INVALID": "An optional field is not TAG:TYPE:VALUE (TAG [A-Za-z][A-Za-z0-9], TYPE in AifZHB).",
     "SAM_TAG_VALUE": "An optional field's value does not match its type (range, syntax).",
     "SAM_TAG_DUPLICATE": "The same tag appears twice in one alignment record.",
-    "SAM_SORT_ORDER_VIOLATED": "Records are out of order for the header's SO:coordinate.",
+    "SAM_SORT_ORDER_VIOLATED": (
+        "Records are out of order for the header's SO:coordinate (nonconforming: a warning by default; the file "
+        "is then treated as unsorted, stats coordinate_sorted=false)."
+    ),
     "SAM_CRLF": "Lines end with CR LF (Windows line endings); tools expect LF.",
     "SAM_ENCODING": "A line is not valid UTF-8 text.",
     "SAM_LINE_TOO_LONG": "A line longer than 64 MiB: not SAM text; validation stops there.",
@@ -109,7 +126,10 @@ CODES: dict[str, str] = {
     "BAM_EOF_MISSING": "The BAM does not end with the 28-byte BGZF EOF block: it is truncated.",
     "BAM_DECODE": "samtools could not decode the BAM (corrupt header or data).",
     "BAM_NOT_BGZF": "The BAM is not BGZF-compressed.",
-    "CRAM_EOF_MISSING": "The CRAM does not end with the EOF container: it is truncated.",
+    "CRAM_EOF_MISSING": (
+        "The CRAM does not end with the EOF container (nonconforming: a warning by default, as htslib reads it; "
+        "a CRAM cut inside a container fails with CRAM_DECODE)."
+    ),
     "CRAM_DECODE": "samtools could not decode the CRAM.",
     "CRAM_REFERENCE_MISSING": "The CRAM needs its reference FASTA to decode and none was given.",
     "CRAM_REFERENCE_NOT_FOUND": "The reference FASTA given for the CRAM does not exist or cannot be read.",
@@ -125,6 +145,7 @@ MAX_POS = 2**31 - 1
 _RNAME = r"[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*"
 RE_RNAME = re.compile(_RNAME)
 RE_QNAME = re.compile(r"[!-?A-~]{1,254}")
+RE_QNAME_HTSLIB = re.compile(r"[!-~]{1,254}")  # what htslib reads: '@' allowed
 # All 11 mandatory fields' syntax at once (numbers limited to 10 digits), then the raw optional fields.
 RE_FAST_RECORD = re.compile(
     rf"([!-?A-~]{{1,254}})\t([0-9]{{1,10}})\t(\*|{_RNAME})\t([0-9]{{1,10}})\t([0-9]{{1,10}})\t"
@@ -278,9 +299,19 @@ class SamChecker:
         where = f"header line {lineno}: " if self.binary else ""
         self.report.error(code, where + msg, **self._hloc(lineno))
 
+    def _hnc(self, code: str, msg: str, lineno: int) -> None:
+        where = f"header line {lineno}: " if self.binary else ""
+        self.report.nonconforming(code, where + msg, **self._hloc(lineno))
+
     def _rerr(self, code: str, msg: str, lineno: int, qname: str = "") -> None:
         who = f"record {self.records} ({qname[:60]}): " if qname else f"record {self.records}: "
         self.report.error(code, who + msg, **self._rloc(lineno))
+
+    def _rnc(self, code: str, msg: str, lineno: int, qname: str = "") -> None:
+        """A record deviates from the specification in a way htslib reads and processing carries through
+        (an error only under the strict profiles)."""
+        who = f"record {self.records} ({qname[:60]}): " if qname else f"record {self.records}: "
+        self.report.nonconforming(code, who + msg, **self._rloc(lineno))
 
     def _rwarn(self, code: str, msg: str, lineno: int, qname: str = "") -> None:
         who = f"record {self.records} ({qname[:60]}): " if qname else f"record {self.records}: "
@@ -314,6 +345,18 @@ class SamChecker:
             self._blank_lines.clear()
         if text.startswith("@"):
             if self.in_records:
+                if text.count("\t") >= 10:
+                    # htslib reads it as a record whose QNAME starts with '@' (a FASTQ title kept as
+                    # the read name): nonconforming, and checked as the record it is.
+                    self.report.nonconforming(
+                        "SAM_HEADER_AFTER_RECORDS",
+                        f"record {self.records + 1}: a line starting with '@' after the alignment "
+                        f"records; it is read as a record whose QNAME starts with '@' (header lines "
+                        f"must come first, and QNAME may not start with '@')",
+                        **self._rloc(lineno),
+                    )
+                    self.record(text, lineno)
+                    return
                 self.records += 1
                 self._rerr(
                     "SAM_HEADER_AFTER_RECORDS",
@@ -424,7 +467,7 @@ class SamChecker:
             )
         if sn is not None:
             if not RE_RNAME.fullmatch(sn):
-                self._herr(
+                self._hnc(
                     "SAM_SQ_NAME_INVALID",
                     f"@SQ SN:{sn} is not a valid reference name (no spaces, \\ , \" ' ` ( ) [ ] {{ }} "
                     f"< >; may not start with * or =)",
@@ -555,12 +598,25 @@ class SamChecker:
                 if len(qname) > 254
                 else "using '@' or non-printable characters"
             )
-            self._rerr("SAM_QNAME_INVALID", f"QNAME {qname[:40]!r} is {why}", lineno)
+            if RE_QNAME_HTSLIB.fullmatch(qname):  # only '@': htslib reads it
+                self._rnc(
+                    "SAM_QNAME_INVALID", f"QNAME {qname[:40]!r} has '@', which the specification excludes", lineno
+                )
+            else:
+                self._rerr("SAM_QNAME_INVALID", f"QNAME {qname[:40]!r} is {why}", lineno)
         q = qname
         flag = _int_in(flag_s, 0, 4095)
         if flag is None:
             self._rerr("SAM_FLAG_INVALID", f"FLAG {flag_s!r} must be an integer in 0..4095", lineno, q)
-        if rname != "*" and not RE_RNAME.fullmatch(rname):
+        if rname != "*" and not RE_RNAME.fullmatch(rname) and rname in self.refs:
+            self._rnc(
+                "SAM_RNAME_INVALID",
+                f"RNAME {rname!r} has characters the specification excludes from reference names "
+                f"(its @SQ line defines it, so readers find it)",
+                lineno,
+                q,
+            )
+        elif rname != "*" and not RE_RNAME.fullmatch(rname):
             self._rerr(
                 "SAM_RNAME_INVALID", f"RNAME {rname!r} is not '*' or a valid reference name", lineno, q
             )
@@ -593,7 +649,15 @@ class SamChecker:
             else:
                 ops = [(safe_int(n), op) for n, op in RE_CIGAR_OP.findall(cigar)]
                 self._check_clips(ops, cigar, lineno, q)
-        if rnext not in ("*", "=") and not RE_RNAME.fullmatch(rnext):
+        if rnext not in ("*", "=") and not RE_RNAME.fullmatch(rnext) and rnext in self.refs:
+            self._rnc(
+                "SAM_RNEXT_INVALID",
+                f"RNEXT {rnext!r} has characters the specification excludes from reference names "
+                f"(its @SQ line defines it, so readers find it)",
+                lineno,
+                q,
+            )
+        elif rnext not in ("*", "=") and not RE_RNAME.fullmatch(rnext):
             self._rerr(
                 "SAM_RNEXT_INVALID", f"RNEXT {rnext!r} is not '*', '=' or a valid reference name", lineno, q
             )
@@ -738,10 +802,10 @@ class SamChecker:
         key = (tid, pos)
         if self._last_key is not None and key < self._last_key and not self._sort_reported:
             self._sort_reported = True
-            self._rerr(
+            self._rnc(
                 "SAM_SORT_ORDER_VIOLATED",
                 f"@HD SO:coordinate but this record ({rname}:{pos}) comes after a later position; "
-                f"sort with samtools sort or fix the SO tag",
+                f"the file is treated as unsorted (sort with samtools sort or fix the SO tag)",
                 lineno,
                 q,
             )
@@ -750,13 +814,18 @@ class SamChecker:
     def finish(self) -> None:
         self.end_header()
         if self._blank_lines:
-            self.report.warn(
+            # samtools 1.16 stops at an empty line with a parse error, even at the very end: QC could
+            # not read the file, so this rejects it (it was a warning before htslib's reading was checked).
+            self.report.error(
                 "SAM_TRAILING_BLANK",
-                "empty line(s) at the end of the file; remove them",
+                "empty line(s) at the end of the file: samtools stops there with a parse error; remove them",
                 **self._hloc(self._blank_lines[0]),
             )
         self.report.stats["records"] = self.records
         self.report.stats["references"] = list(self.refs)
+        # What the scatter/QC router may rely on: the header's SO is trusted only if the records obey it.
+        self.report.stats["sort_order"] = self.sort_order or "unknown"
+        self.report.stats["coordinate_sorted"] = self.sort_order == "coordinate" and not self._sort_reported
         if self.records == 0 and self.header_lines:
             self.report.warn("SAM_NO_RECORDS", "the file has a header but no alignment records")
 
@@ -1179,10 +1248,11 @@ def _check_eof(fmt: str, tail: bytes, report: ValidationReport) -> None:
             )
         return
     if not (tail.endswith(CRAM3_EOF) or tail.endswith(CRAM21_EOF)):
-        report.error(
+        # htslib reads such a CRAM with a warning; a CRAM truncated inside a container fails to decode.
+        report.nonconforming(
             "CRAM_EOF_MISSING",
-            "the CRAM does not end with the EOF container: the file is truncated or was not closed "
-            "properly; upload it again",
+            "the CRAM does not end with the EOF container: it was not closed properly or is truncated "
+            "after its last complete container (samtools reads it with a warning); upload it again",
         )
 
 
