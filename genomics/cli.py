@@ -13,7 +13,9 @@ Everything on this machine, on moto server:
                genomics local demo [--json]     genomics local serve
 Reference:     genomics codes                   (the error-code table)
 
-Exit codes: 0 success (all files valid); 1 a file is invalid / a job failed; 2 usage or I/O error.
+Exit codes (every subcommand): 0 done; 1 a verdict (invalid file, QC gate fail, job failed, sample
+unknown); 2 could not do what was asked, with one line ``CODE: message [where]`` on stderr (no traceback
+unless --debug). The codes are in docs/error-codes.md; genomics.errors.classify decides them.
 """
 
 from __future__ import annotations
@@ -22,15 +24,43 @@ import argparse
 import json
 import os
 import sys
-import uuid
-from datetime import UTC, datetime
-from typing import Any
+import traceback
+from typing import Any, NoReturn
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+from genomics import errors
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = errors.EXIT_OK, errors.EXIT_VERDICT, errors.EXIT_FAILED
+
+EPILOG = """exit status:
+  0  done
+  1  a verdict: a file is invalid, the QC gate failed, a job failed or was rejected, a sample is unknown
+  2  could not do what was asked: bad arguments, a missing or unreadable file, unknown content, no AWS
+     credentials or region, endpoint unreachable, access denied, a resource that does not exist
+
+errors: one line on stderr, CODE: message [where]; `genomics codes` lists the codes (docs/error-codes.md).
+--debug (before or after the subcommand) adds the Python traceback."""
 
 
-class CliError(Exception):
-    """A usage or I/O problem (exit 2)."""
+class CliError(errors.UserInputError):
+    """A problem with what was asked (exit 2); ``code`` defaults to CLI_USAGE."""
+
+    code = "CLI_USAGE"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported as one coded line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        line = errors.Failure("CLI_USAGE", f"{message} (see `{self.prog} --help`)").line()
+        print(line, file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _existing(path: str | None) -> str | None:
+    """A local input named on the command line: it must exist (CLI_FILE_NOT_FOUND otherwise)."""
+    if path is not None and not os.path.exists(path):
+        raise CliError("no such file or directory", code="CLI_FILE_NOT_FOUND", location=path)
+    return path
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -46,14 +76,14 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(out)
 
 
-def _parse_since(text: str) -> str:
+def _parse_since(text: str, option: str) -> str:
     """ISO time, or a relative age like 24h / 7d / 30m."""
     from genomics.status import parse_since
 
     try:
         return parse_since(text)
     except ValueError as e:
-        raise CliError(f"--failed-since {text!r}: use ISO time (2026-11-01T00:00:00Z) or 24h/7d") from e
+        raise CliError(f"{text!r}: use ISO time (2026-11-01T00:00:00Z) or 24h/7d", location=option) from e
 
 
 def _stack(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -67,7 +97,7 @@ def _stack(args: argparse.Namespace) -> tuple[Any, Any]:
     session = boto3.Session()
     region = session.region_name or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
-        raise CliError("no AWS region configured: set AWS_REGION or use a profile with a region")
+        raise CliError("no AWS region configured: set AWS_REGION or use a profile with a region", code="AWS_NO_REGION")
     account = session.client("sts").get_caller_identity()["Account"]
     return session, Names(stack=args.stack, account_id=account, region=region)
 
@@ -84,9 +114,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     worst = EXIT_OK
     reports = []
+    for path in [*args.paths, args.reference, args.mate]:
+        _existing(path)
     for path in args.paths:
-        if not os.path.exists(path):
-            raise CliError(f"{path}: no such file or directory")
         rep = validate_path(path, reference=args.reference, mate=args.mate, profile=args.profile)
         reports.append(rep)
         if not rep.valid:
@@ -108,6 +138,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_process(args: argparse.Namespace) -> int:
     from genomics.processing.vcf import process_local
 
+    _existing(args.input)
+    _existing(args.reference)
     result = process_local(args.input, args.outdir, reference=args.reference)
     _print_json(result)
     return EXIT_OK
@@ -116,6 +148,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_qc(args: argparse.Namespace) -> int:
     from genomics.qc.service import qc_local
 
+    _existing(args.path)
+    _existing(args.reference)
     result = qc_local(args.path, assay=args.assay, reference=args.reference)
     if args.json:
         _print_json(result)
@@ -132,22 +166,29 @@ def cmd_qc(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from genomics import status
+    from genomics.ledger import model
 
+    if not (args.job or args.failed_since or args.project or args.sample):
+        raise CliError("say what to look up: SAMPLE, --job ID, --failed-since T or --project P")
+    since = _parse_since(args.failed_since, "--failed-since") if args.failed_since else None
     session, names = _stack(args)
     ledger = _ledger(session, names)
+    verdict = EXIT_OK
     if args.job:
         result: Any = status.job_status(ledger, args.job)
-    elif args.failed_since:
-        result = status.failures(ledger, _parse_since(args.failed_since))
+        if result.get("status") in model.FAILURE_STATES:
+            verdict = EXIT_INVALID  # the job was rejected, failed QC or failed
+    elif since:
+        result = status.failures(ledger, since)
     elif args.project:
         result = status.project_status(ledger, args.project)
-    elif args.sample:
-        result = status.sample_status(ledger, args.sample)
     else:
-        raise CliError("say what to look up: SAMPLE, --job ID, --failed-since T or --project P")
+        result = status.sample_status(ledger, args.sample)
+        if not result.get("found"):
+            verdict = EXIT_INVALID
     if args.json:
         _print_json(result)
-        return EXIT_OK
+        return verdict
     if isinstance(result, list):
         print(_table(result, ["updated_at", "status", "sample_id", "key", "reason"]))
     elif "history" in result:
@@ -164,17 +205,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         if not result["found"]:
             print(f"sample {args.sample}: not in the ledger")
-            return EXIT_INVALID
+            return verdict
         print(f"sample {result['sample_id']} (project {result['project']})")
         print(_table(result["jobs"], ["job_id", "status", "key", "qc_verdict", "updated_at", "reason"]))
-    return EXIT_OK
+    return verdict
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
     from genomics import status
 
+    since = _parse_since(args.since, "--since") if args.since else None
     session, names = _stack(args)
-    since = _parse_since(args.since) if args.since else None
     result = status.project_cost(_ledger(session, names), args.project, since)
     if args.json:
         _print_json(result)
@@ -253,7 +294,8 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         project=args.project,
         partner=args.partner,
         delivery_bucket=names.bucket("delivery"),
-        delivery_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],
+        processed_bucket=names.bucket("processed"),
+        delivery_id=args.delivery_id,
         samples=set(args.sample) if args.sample else None,
     )
     _print_json(result)
@@ -270,6 +312,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
+    _existing(args.file)
     session, names = _stack(args)
     key = f"{args.project}/{args.sample}/{os.path.basename(args.file)}"
     extra = {"Metadata": {"assay": args.assay}} if args.assay else {}
@@ -293,9 +336,38 @@ def cmd_local(args: argparse.Namespace) -> int:
     return demo.serve()
 
 
+def _input_of(args: argparse.Namespace) -> str | None:
+    """The one local file a command works on, to locate an error that does not name it."""
+    paths = getattr(args, "paths", None) or []
+    for candidate in (getattr(args, "path", None), getattr(args, "input", None), getattr(args, "file", None)):
+        if isinstance(candidate, str):
+            return candidate
+    return paths[0] if len(paths) == 1 else None
+
+
 # ------------------------------------------------------------------------------------------ parser
+def _debug_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on an error, print the Python traceback too")
+
+
+def _state_contract(parser: argparse.ArgumentParser) -> None:
+    """Every subcommand (nested ones too, and those added later) states the exit-status contract in its
+    --help and takes --debug after its name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sp in action.choices.values():
+                sp.epilog = sp.epilog or EPILOG
+                if sp.formatter_class is argparse.HelpFormatter:
+                    sp.formatter_class = argparse.RawDescriptionHelpFormatter
+                _debug_flag(sp)
+                _state_contract(sp)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="genomics", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="genomics", description=__doc__.split("\n\n")[0], epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    _debug_flag(p)
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("validate", help="validate local files by content")
@@ -367,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("project")
     d.add_argument("--partner", required=True)
     d.add_argument("--sample", action="append", help="only these samples (repeatable)")
+    d.add_argument("--delivery-id", metavar="ID",
+                   help="resume (or name) this delivery; by default an unfinished delivery of the same "
+                        "samples is resumed, else a new one starts")
     stack_args(d)
     d.set_defaults(func=cmd_deliver)
 
@@ -392,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--json", action="store_true")
     lsub.add_parser("serve", help="deploy locally and keep serving (prints the endpoint)")
     loc.set_defaults(func=cmd_local, json=False)
+    _state_contract(p)
     return p
 
 
@@ -399,16 +475,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as e:
+    except SystemExit as e:  # --help (0), or a usage error already reported as one CLI_USAGE line (2)
         return EXIT_USAGE if e.code not in (0, None) else EXIT_OK
     try:
         return int(args.func(args))
-    except CliError as e:
-        print(f"genomics: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as e:
-        print(f"genomics: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    except (Exception, KeyboardInterrupt) as e:  # the one boundary where failures become lines
+        failure = errors.classify(e).about(_input_of(args))
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(failure.line(), file=sys.stderr)
+        return failure.exit_code
 
 
 if __name__ == "__main__":

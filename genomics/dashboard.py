@@ -37,6 +37,13 @@ CONTENT_TYPE = "text/html; charset=utf-8"
 Link = Callable[[str, str], str]
 
 
+CODES: dict[str, str] = {
+    "DASHBOARD_ERROR": "the dashboard could not be rendered (see the message)",
+    "DASHBOARD_PUBLISH_FAILED": "S3 refused the upload of the dashboard page",
+    "DASHBOARD_LINK_FAILED": "a presigned URL for an output could not be made (credentials or configuration)",
+}
+
+
 class DashboardError(Exception):
     code = "DASHBOARD_ERROR"
 
@@ -247,13 +254,19 @@ def _chips(samples: Iterable[Any], cls: str) -> str:
     return " ".join(items) if items else '<span class="muted">none</span>'
 
 
+def _unfinished(d: Mapping[str, Any]) -> str:
+    """A delivery that started and did not complete (``genomics deliver`` again resumes it)."""
+    status = d.get("status")
+    return "" if status in (None, "complete") else f' <span class="chip held">{_e(status)}</span>'
+
+
 def _delivery_row(d: Mapping[str, Any]) -> str:
     delivered = list(d.get("samples") or [])
     withheld = list(d.get("withheld") or [])
     return (
         '<tr class="delivery">'
         f'<td class="partner">{_e(d.get("partner"))}</td>'
-        f'<td class="when">{_when(d.get("at"))}</td>'
+        f'<td class="when">{_when(d.get("at"))}{_unfinished(d)}</td>'
         f'<td class="delivered">{len(delivered)}: {_chips(delivered, "ok")}</td>'
         f'<td class="withheld">{len(withheld)}: {_chips(withheld, "held")}</td>'
         f'<td class="key"><code>{_e(d.get("manifest_key"))}</code></td>'

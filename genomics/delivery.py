@@ -1,24 +1,275 @@
 """Delivery to partners: copy a project's QC-passed outputs into the delivery bucket, with a manifest.
 
-Only jobs that ended COMPLETED (eligible_for_delivery) are delivered; QC_FAILED, FAILED and REJECTED
-samples are listed as withheld with their reason. Partners read ``partners/<partner>/<project>/...``
-(the Pulumi program grants each configured partner account read access to its own prefix).
+What is delivered: the latest job of each file of the project whose status is COMPLETED and whose
+``eligible_for_delivery`` is true (a missing flag is never eligible). QC_FAILED, FAILED, REJECTED, running
+and ineligible jobs are listed as withheld with their reason. Per job kind:
+
+- VCF/BCF (processed): the processed VCF, its index and its sidecar, plus the QC report and metrics;
+- SAM/BAM/CRAM/FASTQ (QC'd as uploaded, nothing processed): the QC report and metrics.
+
+Partners read ``partners/<partner>/<project>/<sample_id>/``: the processed files under their own names,
+the QC report as ``<uploaded file name>.multiqc_report.html`` and the metrics as ``<uploaded file
+name>.qc.json`` (the Pulumi program grants each configured partner account read access to its prefix).
+
+Copies stay inside S3 and work at any size: CopyObject below ``multipart_threshold``, a managed multipart
+copy (UploadPartCopy, parts sized so that no object needs more than 9,000) above it. Each delivered object
+records its source's ETag and size in its metadata (``x-amz-meta-source-etag``, ``source-size``).
+
+A delivery is resumable. ``MANIFEST-<delivery_id>.json`` is written as it progresses (``status``:
+``in_progress``, then ``complete``; ``interrupted`` with the error when a copy fails) and lists every
+object copied so far. ``genomics deliver`` run again for the same project, partner and sample selection
+resumes the newest unfinished delivery under the same id: objects already delivered with the source's
+ETag and size are skipped, missing or different ones are copied again. The ledger holds one item per
+delivery (``PROJECT#<p>`` / ``DELIVERY#<id>``), written when it starts and when it completes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from genomics.ledger import Ledger, model
 from genomics.status import latest_jobs, reason_of
 
+CODES: dict[str, str] = {
+    "DELIVERY_PARTNER_INVALID": "the partner name must be lower-case letters, digits and '-' (at most 63)",
+    "DELIVERY_ID_INVALID": "a delivery id must be letters, digits, '-' and '_' (at most 64)",
+    "DELIVERY_NOT_RESUMABLE": "the named delivery exists for another sample selection: resume it with the same "
+    "--sample options or start a new delivery",
+    "DELIVERY_SOURCE_MISSING": "an output the ledger records is not in S3: the sample is withheld (reprocess the job)",
+    "DELIVERY_NAME_CLASH": "two uploads of one sample would be delivered under the same name: the newer one is "
+    "delivered, the other withheld",
+}
+
 _PARTNER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+QC_REPORT = "multiqc_report.html"
+QC_METRICS = "qc.json"
+MIB = 1024 * 1024
+MAX_PARTS = 9_000  # S3 allows 10,000; keep headroom
+MULTIPART_THRESHOLD = 256 * MIB
+MULTIPART_CHUNKSIZE = 128 * MIB
+IN_PROGRESS, INTERRUPTED, COMPLETE = "in_progress", "interrupted", "complete"
 
 
 class DeliveryError(Exception):
-    code = "DELIVERY_ERROR"
+    """A delivery that cannot start as asked (``code`` is one of CODES)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object to deliver: its role, where it is, and where it goes."""
+
+    role: str  # vcf | index | sidecar | qc_report | qc_metrics
+    bucket: str
+    key: str
+    dest: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Source:
+    size: int
+    etag: str
+    content_type: str | None
+    version_id: str | None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """How objects are copied (tests lower the threshold so the multipart path runs on small objects)."""
+
+    multipart_threshold: int = MULTIPART_THRESHOLD
+    multipart_chunksize: int = MULTIPART_CHUNKSIZE
+    max_concurrency: int = 8
+
+    def chunksize(self, size: int) -> int:
+        """Part size for ``size`` bytes: at least the configured one, and few enough parts (whole MiB)."""
+        needed = -(-size // MAX_PARTS)
+        return max(self.multipart_chunksize, -(-needed // MIB) * MIB)
+
+
+def _basename(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
+
+
+def plan(job: Mapping[str, Any], *, partner: str, project: str, processed_bucket: str) -> list[Item]:
+    """The objects a COMPLETED job delivers, by kind: processed VCF outputs when there are any, and the
+    QC report and metrics of every job that was QC'd."""
+    outputs = job.get("outputs") or {}
+    base = f"partners/{partner}/{project}/{job['sample_id']}/"
+    items: list[Item] = []
+    out_bucket = outputs.get("bucket") or processed_bucket
+    for role, attr in (("vcf", "vcf_key"), ("index", "index_key"), ("sidecar", "sidecar_key")):
+        if outputs.get(attr):
+            items.append(Item(role, out_bucket, outputs[attr], base + _basename(outputs[attr])))
+    report = outputs.get("report_key")
+    if report:
+        bucket = outputs.get("report_bucket") or processed_bucket
+        upload = _basename(str(job.get("key") or job["job_id"]))
+        folder = report.rsplit("/", 1)[0] + "/" if "/" in report else ""
+        items.append(Item("qc_report", bucket, report, f"{base}{upload}.{QC_REPORT}"))
+        # the metrics sit beside the report (genomics.qc.service); older jobs may lack them
+        items.append(Item("qc_metrics", bucket, folder + QC_METRICS, f"{base}{upload}.{QC_METRICS}", required=False))
+    return items
+
+
+def _missing(e: ClientError) -> bool:
+    code = str(e.response.get("Error", {}).get("Code"))
+    return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as e:
+        if _missing(e):
+            return None
+        raise
+
+
+def _source(s3: Any, item: Item) -> Source | None:
+    head = _head(s3, item.bucket, item.key)
+    if head is None:
+        return None
+    return Source(int(head["ContentLength"]), str(head["ETag"]), head.get("ContentType"), head.get("VersionId"))
+
+
+def _already_there(s3: Any, bucket: str, item: Item, src: Source) -> bool:
+    """The destination holds this source's bytes: same source ETag and size recorded at copy time."""
+    head = _head(s3, bucket, item.dest)
+    if head is None:
+        return False
+    meta = head.get("Metadata") or {}
+    return meta.get("source-etag") == src.etag.strip('"') and int(head["ContentLength"]) == src.size == int(
+        meta.get("source-size", -1)
+    )
+
+
+def copy(s3: Any, item: Item, src: Source, bucket: str, transfer: Transfer) -> None:
+    """Server-side copy of any size; the destination records the source's identity in its metadata."""
+    from boto3.s3.transfer import TransferConfig
+
+    extra: dict[str, Any] = {
+        "Metadata": {
+            "source-etag": src.etag.strip('"'),
+            "source-size": str(src.size),
+            "source-uri": urllib.parse.quote(f"s3://{item.bucket}/{item.key}", safe=":/"),
+        },
+        "MetadataDirective": "REPLACE",
+        "CopySourceIfMatch": src.etag,  # the bytes copied are the bytes checked
+    }
+    if src.content_type:
+        extra["ContentType"] = src.content_type
+    source = {"Bucket": item.bucket, "Key": item.key, **({"VersionId": src.version_id} if src.version_id else {})}
+    if src.size < transfer.multipart_threshold:
+        s3.copy_object(Bucket=bucket, Key=item.dest, CopySource=source, **extra)
+        return
+    config = TransferConfig(multipart_threshold=transfer.multipart_threshold,
+                            multipart_chunksize=transfer.chunksize(src.size),
+                            max_concurrency=transfer.max_concurrency)
+    s3.copy(source, bucket, item.dest, ExtraArgs=extra, Config=config)
+
+
+@dataclass
+class _Manifest:
+    """The manifest document and its object in S3, rewritten as the delivery progresses."""
+
+    s3: Any
+    bucket: str
+    key: str
+    doc: dict[str, Any]
+    interval: float
+    last: float = field(default=0.0)
+
+    def save(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.interval:
+            return
+        self.doc["updated_at"] = model.now_iso()
+        self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(self.doc, indent=2).encode(),
+                           ContentType="application/json")
+        self.last = now
+
+
+def _manifest_prefix(partner: str, project: str) -> str:
+    return f"partners/{partner}/{project}/MANIFEST-"
+
+
+def _unfinished(s3: Any, bucket: str, partner: str, project: str, samples: list[str] | None
+                ) -> dict[str, Any] | None:
+    """The newest manifest of this partner and project, when it is unfinished and for the same samples."""
+    newest: dict[str, Any] | None = None
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=_manifest_prefix(partner, project)):
+        for obj in page.get("Contents", []):
+            if newest is None or obj["LastModified"] > newest["LastModified"]:
+                newest = obj
+    if newest is None:
+        return None
+    doc = json.loads(s3.get_object(Bucket=bucket, Key=newest["Key"])["Body"].read())
+    if doc.get("status", COMPLETE) == COMPLETE or doc.get("samples_requested") != samples:
+        return None
+    return doc
+
+
+def _named(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as e:
+        if _missing(e):
+            return None
+        raise
+
+
+def _withheld(job: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    return {"sample_id": job["sample_id"], "key": job["key"], "status": job["status"], "reason": reason}
+
+
+def _why_not(job: Mapping[str, Any]) -> str | None:
+    """Why a job is not delivered; None when it is eligible."""
+    if job["status"] != model.COMPLETED:
+        return reason_of(job) or job["status"]
+    if job.get("eligible_for_delivery") is not True:
+        return "not marked eligible for delivery"
+    if not job.get("outputs"):
+        return "no outputs recorded"
+    return None
+
+
+def _select(jobs: Iterable[Mapping[str, Any]], *, partner: str, project: str, processed_bucket: str
+            ) -> tuple[list[tuple[Mapping[str, Any], list[Item]]], list[dict[str, Any]]]:
+    """(jobs to deliver with their items, withheld). Where two uploads of a sample would be delivered
+    under the same name, the most recently updated job wins."""
+    withheld: list[dict[str, Any]] = []
+    candidates: list[tuple[Mapping[str, Any], list[Item]]] = []
+    for job in jobs:
+        why = _why_not(job)
+        if why:
+            withheld.append(_withheld(job, why))
+        else:
+            candidates.append((job, plan(job, partner=partner, project=project, processed_bucket=processed_bucket)))
+    claimed: dict[str, Mapping[str, Any]] = {}
+    chosen: set[str] = set()
+    for job, items in sorted(candidates, key=lambda c: str(c[0].get("updated_at") or ""), reverse=True):
+        clash = next((claimed[i.dest] for i in items if i.dest in claimed), None)
+        if clash is not None:
+            withheld.append(_withheld(job, f"DELIVERY_NAME_CLASH: same file names as the newer upload {clash['key']}"))
+            continue
+        claimed.update({i.dest: job for i in items})
+        chosen.add(job["job_id"])
+    return [(j, i) for j, i in candidates if j["job_id"] in chosen], withheld
 
 
 def deliver(
@@ -28,61 +279,115 @@ def deliver(
     project: str,
     partner: str,
     delivery_bucket: str,
-    delivery_id: str,
+    processed_bucket: str,
+    delivery_id: str | None = None,
     samples: set[str] | None = None,
+    transfer: Transfer | None = None,
+    manifest_interval: float = 2.0,
 ) -> dict[str, Any]:
+    """Deliver ``project`` to ``partner`` (see the module's docstring). ``delivery_id`` names the delivery
+    (resumed when its manifest exists); without it the newest unfinished delivery of the same sample
+    selection is resumed, or a new one started. Returns the manifest, its key and what this run did."""
     if not _PARTNER.match(partner):
-        raise DeliveryError(f"partner name {partner!r} must be lower-case letters, digits and '-'")
-    delivered: list[dict[str, Any]] = []
-    withheld: list[dict[str, Any]] = []
-    for job in latest_jobs(ledger.jobs_for_project(project)):
-        if samples and job["sample_id"] not in samples:
-            continue
-        outputs = job.get("outputs") or {}
-        if job["status"] != model.COMPLETED or not job.get("eligible_for_delivery", True) or not outputs:
-            withheld.append(
-                {
-                    "sample_id": job["sample_id"],
-                    "key": job["key"],
-                    "status": job["status"],
-                    "reason": reason_of(job) or job["status"],
-                }
-            )
-            continue
-        src_bucket = outputs.get("bucket")
-        copied = []
-        for field in ("vcf_key", "index_key", "sidecar_key", "report_key"):
-            key = outputs.get(field)
-            if not key:
-                continue
-            bucket = src_bucket if field != "report_key" else outputs.get("report_bucket", src_bucket)
-            dest = f"partners/{partner}/{project}/{job['sample_id']}/{key.rsplit('/', 1)[-1]}"
-            s3.copy_object(Bucket=delivery_bucket, Key=dest, CopySource={"Bucket": bucket, "Key": key})
-            copied.append(dest)
-        delivered.append({"sample_id": job["sample_id"], "job_id": job["job_id"], "keys": copied})
-    manifest = {
+        raise DeliveryError("DELIVERY_PARTNER_INVALID",
+                            f"partner name {partner!r} must be lower-case letters, digits and '-'")
+    if delivery_id is not None and not _DELIVERY_ID.match(delivery_id):
+        raise DeliveryError("DELIVERY_ID_INVALID", f"delivery id {delivery_id!r}: letters, digits, '-' and '_'")
+    transfer = transfer or Transfer()
+    requested = sorted(samples) if samples else None
+    if delivery_id is None:
+        earlier = _unfinished(s3, delivery_bucket, partner, project, requested)
+        delivery_id = str(earlier["delivery_id"]) if earlier else new_delivery_id()
+    else:
+        earlier = _named(s3, delivery_bucket, f"{_manifest_prefix(partner, project)}{delivery_id}.json")
+        if earlier is not None and earlier.get("samples_requested") != requested:
+            raise DeliveryError("DELIVERY_NOT_RESUMABLE",
+                                f"delivery {delivery_id} was for samples {earlier.get('samples_requested') or 'all'}")
+    manifest_key = f"{_manifest_prefix(partner, project)}{delivery_id}.json"
+
+    jobs = [j for j in latest_jobs(ledger.jobs_for_project(project)) if not samples or j["sample_id"] in samples]
+    chosen, withheld = _select(jobs, partner=partner, project=project, processed_bucket=processed_bucket)
+    started = (earlier or {}).get("started_at") or model.now_iso()
+    manifest = _Manifest(s3, delivery_bucket, manifest_key, {
         "project": project,
         "partner": partner,
         "delivery_id": delivery_id,
-        "delivered": delivered,
+        "status": IN_PROGRESS,
+        "samples_requested": requested,
+        "started_at": started,
+        "delivered": [],
         "withheld": withheld,
-    }
-    manifest_key = f"partners/{partner}/{project}/MANIFEST-{delivery_id}.json"
-    s3.put_object(
-        Bucket=delivery_bucket,
-        Key=manifest_key,
-        Body=json.dumps(manifest, indent=2).encode(),
-        ContentType="application/json",
-    )
-    ledger.record_delivery(
-        project,
-        partner,
-        delivery_id,
-        {
-            "at": model.now_iso(),
-            "manifest_key": manifest_key,
-            "samples": [d["sample_id"] for d in delivered],
-            "withheld": [w["sample_id"] for w in withheld],
-        },
-    )
-    return {**manifest, "manifest_key": manifest_key}
+    }, manifest_interval)
+    manifest.save(force=True)
+    ledger.record_delivery(project, partner, delivery_id, {
+        "at": started, "status": IN_PROGRESS, "manifest_key": manifest_key, "samples": [],
+        "withheld": [w["sample_id"] for w in withheld],
+    })
+    run = {"copied": 0, "skipped": 0, "bytes_copied": 0, "resumed": earlier is not None}
+    try:
+        for job, items in sorted(chosen, key=lambda c: (str(c[0]["sample_id"]), str(c[0]["key"]))):
+            _deliver_job(s3, job, items, delivery_bucket, transfer, manifest, run)
+    except BaseException as e:
+        manifest.doc["status"] = INTERRUPTED
+        manifest.doc["error"] = f"{type(e).__name__}: {e}"
+        with contextlib.suppress(Exception):  # keep the original failure; the last progress write stays
+            manifest.save(force=True)
+        raise
+    manifest.doc.pop("copying", None)
+    manifest.doc.pop("error", None)
+    manifest.doc["status"] = COMPLETE
+    manifest.doc["completed_at"] = model.now_iso()
+    manifest.save(force=True)
+    ledger.record_delivery(project, partner, delivery_id, {
+        "at": manifest.doc["completed_at"],
+        "started_at": started,
+        "status": COMPLETE,
+        "manifest_key": manifest_key,
+        "samples": [d["sample_id"] for d in manifest.doc["delivered"]],
+        "withheld": [w["sample_id"] for w in manifest.doc["withheld"]],
+    })
+    return {**manifest.doc, "manifest_key": manifest_key, "run": run}
+
+
+def _deliver_job(s3: Any, job: Mapping[str, Any], items: list[Item], bucket: str, transfer: Transfer,
+                 manifest: _Manifest, run: dict[str, Any]) -> None:
+    """Copy one job's objects (or withhold the job when a recorded output is missing), recording each
+    object in the manifest as it lands."""
+    sources: list[tuple[Item, Source]] = []
+    for item in items:
+        src = _source(s3, item)
+        if src is None:
+            if item.required:
+                uri = f"s3://{item.bucket}/{item.key}"
+                manifest.doc["withheld"].append(_withheld(job, f"DELIVERY_SOURCE_MISSING: {uri} is not there"))
+                manifest.save(force=True)
+                return
+            continue
+        sources.append((item, src))
+    entry: dict[str, Any] = {"sample_id": job["sample_id"], "job_id": job["job_id"], "key": job["key"],
+                             "keys": [], "objects": []}
+    manifest.doc["copying"] = entry
+    for item, src in sources:
+        if _already_there(s3, bucket, item, src):
+            action = "present"
+            run["skipped"] += 1
+        else:
+            copy(s3, item, src, bucket, transfer)
+            action = "copied"
+            run["copied"] += 1
+            run["bytes_copied"] += src.size
+        entry["keys"].append(item.dest)
+        entry["objects"].append({"role": item.role, "key": item.dest, "source": f"s3://{item.bucket}/{item.key}",
+                                 "size": src.size, "etag": src.etag.strip('"'), "action": action})
+        manifest.save()
+    manifest.doc.pop("copying", None)
+    manifest.doc["delivered"].append(entry)
+    manifest.save()
+
+
+def new_delivery_id() -> str:
+    """A fresh delivery id: UTC time and a random suffix (sorts by time)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]

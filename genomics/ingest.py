@@ -53,6 +53,8 @@ CODES: dict[str, str] = {
     "INGEST_UNKNOWN_ASSAY": "The upload's assay (x-amz-meta-assay) has no QC thresholds on this stack.",
     "INGEST_UNKNOWN_PROFILE": "The upload's validation profile (x-amz-meta-validation-profile) is not "
     "default, strict or legacy.",
+    "INGEST_ERROR": "The upload or job cannot be (re)ingested as asked, e.g. reprocessing a job that is still running.",
+    "INGEST_NOT_AN_UPLOAD": "The event record is not an S3 ObjectCreated event for the raw bucket.",
 }
 # The conformance report travels with the workflow's input (processing copies it into its sidecar, QC
 # into its report) with at most this many warnings; the ledger's job record keeps up to 100, counts exact.

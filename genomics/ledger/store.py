@@ -33,6 +33,13 @@ _ser = TypeSerializer()
 _de = TypeDeserializer()
 
 
+CODES: dict[str, str] = {
+    "LEDGER_ERROR": "the ledger refused a write or read (see the message)",
+    "LEDGER_INVALID_TRANSITION": "a job was asked to move backwards or out of a terminal state",
+    "LEDGER_JOB_NOT_FOUND": "no job with this id in the ledger (check the id and --stack)",
+}
+
+
 class LedgerError(Exception):
     code = "LEDGER_ERROR"
 

@@ -12,6 +12,11 @@ from genomics.ledger.store import Ledger
 ACTOR = "metadata-updater"
 
 
+CODES: dict[str, str] = {
+    "UPDATER_BAD_EVENT": "metadata-updater got an event without job_id, or an unknown action or target state",
+}
+
+
 class UpdaterError(Exception):
     code = "UPDATER_BAD_EVENT"
 

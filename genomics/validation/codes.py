@@ -26,6 +26,11 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.qc.service", "QC"),
     ("genomics.qc.report", "QC"),
     ("genomics.api", "status API"),
+    ("genomics.ledger.store", "ledger"),
+    ("genomics.ledger.updater", "ledger"),
+    ("genomics.dashboard", "dashboard"),
+    ("genomics.delivery", "delivery"),
+    ("genomics.errors", "CLI"),
 )
 
 
@@ -72,7 +77,8 @@ def render_markdown(codes: dict[str, tuple[str, str]] | None = None) -> str:
         "Generated from the `CODES` tables of `genomics/validation/*.py` by",
         "`python -m genomics.validation.codes > docs/error-codes.md`; do not edit by hand.",
         "Every issue in a validation report carries one of these codes, a message saying what to fix and,",
-        "where meaningful, a 1-based line and record number.",
+        "where meaningful, a 1-based line and record number. The `genomics` command prints an error as one",
+        "line `CODE: message [where]` on stderr and exits 2 (docs/operations.md, \"Exit status\").",
         "",
         "| code | format | meaning |",
         "|---|---|---|",

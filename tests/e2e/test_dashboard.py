@@ -33,7 +33,7 @@ def site():
         n = stack.names
         ledger = Ledger(n.table("metadata"), n.table("jobs"), n.table("qc"), client=boto3.client("dynamodb"))
         deliver(ledger, boto3.client("s3"), project=PROJECT, partner="acme",
-                delivery_bucket=n.bucket("delivery"), delivery_id="d-e2e")
+                delivery_bucket=n.bucket("delivery"), processed_bucket=n.bucket("processed"), delivery_id="d-e2e")
         yield cloud, stack, ledger, rows
 
 

@@ -322,3 +322,13 @@ def test_dashboard_latest_jobs_and_reason_pure():
     failing = {"status": model.QC_FAILED, "qc": {"reasons": ["a=1 warn (..)", "b=2 fail (..)"]}}
     assert reason_of(failing) == "b=2 fail (..)"
     assert reason_of({"status": model.FAILED, "error": "States.Timeout"}) == "States.Timeout"
+
+
+def test_dashboard_unfinished_delivery_is_marked(ledger, populated):
+    ledger.record_delivery(PROJECT, "acme", "d-2", {
+        "at": "2026-11-21T10:00:00.000000Z", "status": "interrupted",
+        "manifest_key": "partners/acme/cohort7/MANIFEST-d-2.json", "samples": [], "withheld": [],
+    })
+    page = Page(render_dashboard(ledger, PROJECT))
+    assert page.deliveries[0][:2] == ["acme", "2026-11-21 10:00:00 UTC interrupted"]
+    assert page.deliveries[1][1] == "2026-11-20 10:00:00 UTC"  # complete (recorded before status existed)

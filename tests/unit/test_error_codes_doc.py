@@ -33,6 +33,17 @@ def test_error_codes_every_emitted_code_is_documented():
         assert not missing, f"{module}.py emits codes missing from CODES: {sorted(missing)}"
 
 
+# class attributes `code = "X"` and keyword arguments `code="X"` of the exceptions anywhere in genomics/
+CODE_ATTR = re.compile(r'\bcode\s*=\s*"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"')
+
+
+def test_error_codes_every_exception_code_is_documented():
+    known = codes.all_codes()
+    for path in sorted((ROOT / "genomics").rglob("*.py")):
+        missing = set(CODE_ATTR.findall(path.read_text())) - set(known)
+        assert not missing, f"{path.relative_to(ROOT)} raises codes missing from every CODES table: {sorted(missing)}"
+
+
 def test_error_codes_grep_finds_the_emitted_codes():
     # Guards the regex above: it must see codes in each kind of call.
     assert {"SAM_HD_VERSION", "SAM_QNAME_INVALID", "SAM_SEQ_NONSTANDARD", "BAM_EOF_MISSING"} <= emitted_codes("sam")
@@ -43,7 +54,7 @@ def test_error_codes_grep_finds_the_emitted_codes():
 
 def test_error_codes_are_prefixed_upper_snake():
     prefixes = ("FMT_", "VCF_", "BCF_", "SAM_", "BAM_", "CRAM_", "FASTQ_", "BCL_", "INGEST_", "PROC_", "QC_", "REF_",
-                "API_")
+                "API_", "DELIVERY_", "CLI_", "AWS_", "INPUT_", "LEDGER_", "UPDATER_", "DASHBOARD_", "DEMO_")
     for code in codes.all_codes():
         assert re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+", code), code
         assert code.startswith(prefixes), code
