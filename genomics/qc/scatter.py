@@ -48,6 +48,11 @@ _PSEUDO_BIN = 37450
 NGC = 200  # samtools stats' GC-content bins (gc_1st/gc_2nd)
 
 
+CODES: dict[str, str] = {
+    "QC_INDEX_INVALID": "the BAM's .bai index is not a BAI, is truncated, or lists other references than the header",
+}
+
+
 class IndexError_(ValueError):
     """The BAI is not a BAM index we can read."""
 

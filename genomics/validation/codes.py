@@ -25,6 +25,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.qc.gate", "QC"),
     ("genomics.qc.service", "QC"),
     ("genomics.qc.report", "QC"),
+    ("genomics.qc.scatter", "QC"),
     ("genomics.api", "status API"),
     ("genomics.ledger.store", "ledger"),
     ("genomics.ledger.updater", "ledger"),
