@@ -315,7 +315,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
     _existing(args.file)
     session, names = _stack(args)
     key = f"{args.project}/{args.sample}/{os.path.basename(args.file)}"
-    extra = {"Metadata": {"assay": args.assay}} if args.assay else {}
+    meta = {k: v for k, v in (("assay", args.assay), ("validation-profile", args.profile)) if v}
+    extra = {"Metadata": meta} if meta else {}
     session.client("s3").upload_file(args.file, names.bucket("raw"), key, ExtraArgs=extra)
     print(f"s3://{names.bucket('raw')}/{key}")
     return EXIT_OK
@@ -455,6 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("project")
     up.add_argument("sample")
     up.add_argument("--assay", help="wgs, wes, panel, cohort or an assay the stack's QC thresholds add")
+    up.add_argument(
+        "--profile",
+        choices=["default", "strict", "legacy"],
+        help="validation profile of this upload (x-amz-meta-validation-profile); without it the project's "
+        "(stack setting validationProfiles), else default",
+    )
     stack_args(up)
     up.set_defaults(func=cmd_upload)
 

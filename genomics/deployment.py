@@ -207,6 +207,11 @@ class Settings:
     price_lambda_gb_second: float = 0.0000166667
     price_sfn_transition: float = 0.000025
 
+    def __post_init__(self) -> None:
+        from genomics.validation.report import project_profiles
+
+        project_profiles(self.validation_profiles)  # ProfileError (a ValueError) names the bad entry
+
 
 # --------------------------------------------------------------------------------------------------
 # Functions: the four pipeline Lambdas of the seed diagram and the status API behind its "Web UI / CLI /

@@ -80,6 +80,8 @@ def render_markdown(codes: dict[str, tuple[str, str]] | None = None) -> str:
         "Every issue in a validation report carries one of these codes, a message saying what to fix and,",
         "where meaningful, a 1-based line and record number. The `genomics` command prints an error as one",
         "line `CODE: message [where]` on stderr and exits 2 (docs/operations.md, \"Exit status\").",
+        "Whether a code rejects a file or is a warning depends on the validation profile (`default` or",
+        "`strict`): see `docs/validation.md`.",
         "",
         "| code | format | meaning |",
         "|---|---|---|",

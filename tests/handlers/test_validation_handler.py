@@ -242,3 +242,18 @@ def test_validation_handler_run_folder_prefix_validated_on_completion_marker(sta
     assert job["format"] == "bcl" and len(job["sha256"]) == 64
     payload = json.loads(boto3.client("stepfunctions").describe_execution(executionArn=out["execution_arn"])["input"])
     assert payload["input"]["run_folder"] == prefix and payload["input"]["format"] == "bcl"
+
+
+def test_validation_handler_cli_upload_profile_reaches_validation(stack, monkeypatch, tmp_path):
+    """`genomics upload --profile strict` writes x-amz-meta-validation-profile; ingest validates under it."""
+    from genomics import cli
+
+    path = tmp_path / "1kg.vcf.gz"
+    path.write_bytes(_pilot_1kg().read_bytes())
+    assert cli.main(["upload", str(path), "proj", "UP1", "--profile", "strict", "--stack", "hnd"]) == 0
+    raw = stack.names.bucket("raw")
+    head = boto3.client("s3").head_object(Bucket=raw, Key="proj/UP1/1kg.vcf.gz")
+    assert head["Metadata"] == {"validation-profile": "strict"}
+    event = s3_event(raw, "proj/UP1/1kg.vcf.gz", head["VersionId"], path.stat().st_size, head["ETag"])
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.REJECTED and "VCF_META_RESERVED" in out["reason"]

@@ -82,3 +82,15 @@ def test_report_conformance_in_status_row_and_dashboard_cell():
     clean = ValidationReport("y.vcf", "vcf")
     clean.apply_profile("strict")
     assert "none (strict)" in _warnings_cell({"conformance": clean.conformance()})
+
+
+def test_report_stack_setting_rejects_unknown_profile():
+    from genomics.deployment import Settings, environment
+
+    with pytest.raises(ProfileError, match="bogus"):
+        Settings(stack="t", validation_profiles="archive=bogus")
+    from genomics.deployment import Names
+
+    env = environment("validation-handler", Names("t", "123456789012", "us-east-1"),
+                      Settings(stack="t", validation_profiles="archive=strict"))
+    assert project_profiles(env["VALIDATION_PROFILES"]) == {"archive": "strict"}
