@@ -76,6 +76,8 @@ class Job:
     sha256: str
     size: int | None
     assembly: str | None
+    # Validation's conformance report (warnings with line and record), copied into the sidecar.
+    conformance: dict[str, Any] | None = None
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Job:
@@ -91,6 +93,7 @@ class Job:
                 sha256=str(inp["sha256"]),
                 size=int(inp["size"]) if inp.get("size") is not None else None,
                 assembly=inp.get("assembly") or None,
+                conformance=inp.get("conformance") if isinstance(inp.get("conformance"), dict) else None,
             )
         except (KeyError, TypeError, ValueError) as e:
             raise EventError(f"vcf-processor event is missing or has a bad field: {e}") from e
@@ -369,6 +372,7 @@ def _publish(s3: Any, bucket: str, job: Job, files: dict[str, Path], keys: dict[
 def _finish(
     s3: Any, cfg: Config, job: Job, scratch: Path, out: Path, *, records_in: int, commands: list[list[str]],
     ref: Reference, mode: str, shards: int, split: int | None, realigned: int | None,
+    repairs: list[dict[str, Any]] | None = None, conformance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     header = vcf.header_text(str(out))
     idx_path, idx_argv = vcf.index_vcf(str(out), header)
@@ -387,7 +391,7 @@ def _finish(
         reference=ref.info,
         reference_note=ref.note,
         commands=[clean.clean(c) for c in [*commands, idx_argv]],
-        mode=mode, shards=shards, split=split, realigned=realigned,
+        mode=mode, shards=shards, split=split, realigned=realigned, repairs=repairs, conformance=conformance,
     )
     side = Path(str(out) + ".json")
     side.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -400,7 +404,30 @@ def _finish(
         "records_in": records_in,
         "records_out": doc["records_out"],
         "contigs": contigs,
+        # What processing repaired (the sidecar has every entry; QC's report shows these).
+        "repairs": _brief_repairs(doc["repairs"]),
     }
+
+
+# Repairs carried in the workflow's state (the sidecar keeps all): Step Functions payloads stay small.
+MAX_STATE_REPAIRS = 20
+
+
+def _brief_repairs(repairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keep = ("repair", "key", "first", "reason", "records")
+    out = [{k: r[k] for k in keep if r.get(k) is not None} for r in repairs[:MAX_STATE_REPAIRS]]
+    if len(repairs) > MAX_STATE_REPAIRS:
+        out.append({"repair": "more", "reason": f"{len(repairs) - MAX_STATE_REPAIRS} more in the sidecar"})
+    return out
+
+
+def merge_repairs(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Repairs of several steps (plan, shards) as one list, each (repair, key) once, first seen wins."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for items in lists:
+        for r in items or []:
+            seen.setdefault((str(r.get("repair")), str(r.get("key"))), dict(r))
+    return list(seen.values())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -420,7 +447,8 @@ def process(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | No
             out = scratch / scratch_name(job.job_id, ".norm.vcf.gz")
             res = vcf.normalise("-", str(out), scratch, reference=ref.path, name=job.name, opener=raw.open)
         return _finish(s3, cfg, job, scratch, out, records_in=res.records_in, commands=res.commands, ref=ref,
-                       mode="single", shards=1, split=res.split, realigned=res.realigned)
+                       mode="single", shards=1, split=res.split, realigned=res.realigned, repairs=res.repairs,
+                       conformance=job.conformance)
 
 
 def _first_bytes(s3: Any, job: Job, n: int = 1 << 16) -> bytes:
@@ -449,6 +477,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         local = scratch / scratch_name(job.job_id, ".vcf.gz")
         source: dict[str, Any] | None = None
         uploaded: list[str] = []
+        repairs: list[dict[str, Any]] = []
         if kind["compression"] == "bgzf" and kind["format"] == "vcf":
             with _reading_input(job):
                 _download(s3, job.bucket, job.key, job.version_id, local)
@@ -465,16 +494,16 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
                 source = {**raw_source, "index_key": idx_key, "index_bucket": cfg.processed_bucket}
         if source is None:
             if local.exists():
-                idx_path, _ = vcf.make_indexed_source(str(local), str(scratch / "sorted.vcf.gz"), scratch,
-                                                      name=job.name)
+                idx_path, _, repairs = vcf.make_indexed_source(str(local), str(scratch / "sorted.vcf.gz"),
+                                                               scratch, name=job.name)
                 local.unlink()
                 (scratch / "sorted.vcf.gz").rename(local)
                 Path(idx_path).rename(Path(str(local) + Path(idx_path).suffix))
                 idx_path = str(local) + Path(idx_path).suffix
             else:
                 with _reading_input(job):
-                    idx_path, _ = vcf.make_indexed_source("-", str(local), scratch, name=job.name,
-                                                          opener=job.raw(s3).open)
+                    idx_path, _, repairs = vcf.make_indexed_source("-", str(local), scratch, name=job.name,
+                                                                   opener=job.raw(s3).open)
             copy_key = f"{job.work_prefix}source/{local.name}"
             idx_key = f"{job.work_prefix}source/{Path(idx_path).name}"
             version = _upload(s3, local, cfg.processed_bucket, copy_key)
@@ -494,7 +523,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         _delete(s3, cfg.processed_bucket, uploaded)
         return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
     result: dict[str, Any] = {"mode": "scatter", "shards": [s.as_dict() for s in shards], "source": source,
-                              "work_prefix": job.work_prefix}
+                              "work_prefix": job.work_prefix, "repairs": _brief_repairs(repairs)}
     groups = {str(s.index): list(s.more) for s in shards if s.more}
     if groups:
         # The names of grouped contigs live in S3, not in the workflow's state: a draft assembly with
@@ -579,7 +608,8 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None
         key = _shard_key(job, sh.index)
         _upload(s3, out, cfg.processed_bucket, key,
                 metadata={"split": str(res.split), "realigned": str(res.realigned), "records": str(n)})
-    return {"index": sh.index, "bucket": cfg.processed_bucket, "key": key, "records": n}
+    return {"index": sh.index, "bucket": cfg.processed_bucket, "key": key, "records": n,
+            "repairs": _brief_repairs(res.repairs)}
 
 
 @_aws_boundary
@@ -606,7 +636,8 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | Non
             realigned += int(meta.get("realigned", 0))
             paths.append(str(path))
         out = scratch / scratch_name(job.job_id, ".norm.vcf.gz")
-        concat_argv = vcf.gather_local(paths, str(out))
+        repairs = merge_repairs(p.get("repairs") or [], *[r.get("repairs") or [] for r in results])
+        concat_argv = vcf.gather_local(paths, str(out), repairs)
         header = vcf.header_text(str(out))
         ref = resolve_reference(s3, cfg, job, header, scratch, fetch=False)
         # What each shard ran, with its region/target files as placeholders.
@@ -614,7 +645,8 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | Non
                                      regions_file="$REGIONS", targets_file="$TARGETS")
         processed = _finish(
             s3, cfg, job, scratch, out, records_in=idx.records(), commands=[*shard_cmds, concat_argv], ref=ref,
-            mode="scatter", shards=len(results), split=split, realigned=realigned,
+            mode="scatter", shards=len(results), split=split, realigned=realigned, repairs=repairs,
+            conformance=job.conformance,
         )
     tmp_keys = [r["key"] for r in results if r["bucket"] == cfg.processed_bucket]
     tmp_keys.append(src["index_key"])

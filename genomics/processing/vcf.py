@@ -34,6 +34,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -43,6 +44,7 @@ from typing import IO, Any, BinaryIO
 
 from genomics import tools
 from genomics.errors import UserInputError
+from genomics.processing import repair
 
 SORT_MEMORY = "200M"
 # Left-alignment moves a record by at most norm's --site-win (default 1000); shards read this margin.
@@ -602,10 +604,15 @@ def run_pipeline(
             ef.close()
     if feed_errors:
         raise feed_errors[0]
-    for argv, code, text in zip(stages, codes, texts, strict=True):
-        if code != 0:
-            raise PipelineError(argv, code, text, texts)
+    failed = [(argv, code, text) for argv, code, text in zip(stages, codes, texts, strict=True) if code != 0]
+    if failed:
+        # A stage killed by SIGPIPE only saw its reader die: report the reader.
+        argv, code, text = next((f for f in failed if f[1] not in _SIGPIPE), failed[0])
+        raise PipelineError(argv, code, text, texts)
     return texts
+
+
+_SIGPIPE = (-13, 141)
 
 
 _UNREADABLE = (
@@ -675,80 +682,136 @@ class Normalised:
     split: int
     realigned: int
     commands: list[list[str]]
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
 
 Opener = Callable[[], BinaryIO]
-_UNDEFINED_CONTIG = "is not defined in the header"
+# Rounds of repair (each adds what the previous attempt revealed) before giving up.
+MAX_REPAIR_ROUNDS = 24
+_UNDECLARED_HINTS = ("is not defined in the header", "Unchecked error", "not defined in the header")
 
 
 def _open(opener: Opener | None) -> contextlib.AbstractContextManager[BinaryIO | None]:
     return opener() if opener is not None else contextlib.nullcontext(None)
 
 
-def undefined_contigs(src: str, scratch: Path, opener: Opener | None = None) -> list[str]:
-    """Contigs used by records but missing from the header, in order of first appearance (one pass)."""
-    hdr = scratch / "contigfix.header.txt"
+def undeclared_keys(src: str, scratch: Path, opener: Opener | None = None,
+                    regions_file: str | None = None) -> list[tuple[str, str]]:
+    """Contigs, FILTERs, INFO and FORMAT keys records use but the header lacks, in the order htslib
+    meets them (one reading pass; htslib warns once per key)."""
+    argv = ["bcftools", "query"]
+    if regions_file:
+        argv += ["-R", regions_file]
+    argv += ["-f", "\n", src]
     with _open(opener) as stdin:
-        run_pipeline([["bcftools", "view", "--no-version", "-h", "-o", str(hdr), src]], scratch, stdin=stdin)
-    declared = {c["contig"] for c in parse_header_contigs(hdr.read_text())}
-    seen = scratch / "contigfix.chroms.txt"
-    with _open(opener) as stdin:
-        run_pipeline([["bcftools", "query", "-f", "%CHROM\n", src], ["uniq"]], scratch, stdin=stdin,
-                     stdout_path=seen)
-    with open(seen, encoding="utf-8") as fh:
-        used = dict.fromkeys(line.rstrip("\n") for line in fh)
-    return [c for c in used if c and c not in declared]
+        try:
+            errs = run_pipeline([argv], scratch, stdin=stdin, stdout_path=Path(os.devnull))
+        except PipelineError as e:
+            errs = e.stderrs
+    return repair.parse_undeclared("".join(errs))
 
 
-def _with_contig_fix(
-    build: Callable[[str | None], list[list[str]]], src: str, scratch: Path, opener: Opener | None, name: str
-) -> tuple[list[list[str]], list[str]]:
-    """Run ``build(None)``; if htslib met records on contigs the header lacks (bcftools sort cannot
-    handle those), declare them with ``bcftools annotate -h`` in first-appearance order and rerun."""
-    try:
+class _Repairer:
+    """Runs a pipeline; when it fails for a reason :mod:`genomics.processing.repair` can fix, extends
+    the plan from what the failure (and, for undeclared keys, one scan) revealed and runs it again."""
+
+    def __init__(self, src: str, scratch: Path, opener: Opener | None, name: str,
+                 regions_file: str | None = None) -> None:
+        self.src, self.scratch, self.opener, self.name = src, scratch, opener, name
+        self.regions_file = regions_file
+        self.plan = repair.RepairPlan()
+        self.plan_path = scratch / "repair.plan.json"
+        self.stats_path = scratch / "repair.stats.json"
+        self._header: str | None = None
+
+    def stages(self) -> list[list[str]]:
+        """``bcftools view -Ov [-R REGIONS] SRC | python -m genomics.processing.repair PLAN STATS``."""
+        self.plan_path.write_text(json.dumps(self.plan.to_json()))
+        view = ["bcftools", "view", "--no-version"]
+        if self.regions_file:
+            view += ["-R", self.regions_file]
+        view += ["-Ov", "-o", "-", self.src]
+        return [view, [sys.executable, "-m", "genomics.processing.repair", str(self.plan_path),
+                       str(self.stats_path)]]
+
+    def header(self) -> str:
+        if self._header is None:
+            hdr = self.scratch / "repair.header.txt"
+            with _open(self.opener) as stdin:
+                run_pipeline([["bcftools", "view", "--no-version", "-h", "-o", str(hdr), self.src]],
+                             self.scratch, stdin=stdin)
+            self._header = hdr.read_text()
+        return self._header
+
+    def extend(self, err: PipelineError) -> bool:
+        """Add what ``err`` calls for to the plan; False when nothing new can be repaired."""
+        text = "\n".join(err.stderrs)
+        if any(h in text for h in _UNDECLARED_HINTS):
+            known = set(self.plan.declare)
+            found = [k for k in repair.parse_undeclared(text) if k not in known]
+            found += [k for k in undeclared_keys(self.src, self.scratch, self.opener, self.regions_file)
+                      if k not in known and k not in found]
+            if found:
+                self.plan.declare.extend(found)
+                return True
+        wrong = repair.parse_wrong_number(text)
+        if wrong is None:
+            return False
+        kind, tag = wrong["kind"], wrong["tag"]
+        number = repair.header_numbers(self.header()).get((kind, tag), ".")
+        first = f"{wrong['contig']}:{wrong['pos']}"
+        if kind == "FORMAT" and number == "G" and tag not in self.plan.genotype_tags:
+            self.plan.genotype_tags[tag] = {"first": first}
+            return True
+        if (kind, tag) not in self.plan.relax:
+            self.plan.genotype_tags.pop(tag, None) if kind == "FORMAT" else None
+            self.plan.relax[(kind, tag)] = {"from": number, "first": first}
+            return True
+        return False
+
+    def run(self, build: Callable[[list[list[str]] | None], list[list[str]]]
+            ) -> tuple[list[list[str]], list[str], list[dict[str, Any]]]:
+        """(stages run, their stderrs, the repairs made) of the first attempt that succeeded."""
         try:
             stages = build(None)
-            with _open(opener) as stdin:
-                return stages, run_pipeline(stages, scratch, stdin=stdin)
-        except PipelineError as e:
-            if not any(_UNDEFINED_CONTIG in t for t in e.stderrs):
-                raise
-        missing = undefined_contigs(src, scratch, opener)
-        lines = scratch / "contigfix.hdr"
-        lines.write_text("".join(f"##contig=<ID={c}>\n" for c in missing))
-        stages = build(str(lines))
-        with _open(opener) as stdin:
-            return stages, run_pipeline(stages, scratch, stdin=stdin)
-    except tools.ToolError as e:
-        coded = classify(e, name)
-        if coded is not None:
-            raise coded from e
-        raise
-
-
-def _contig_stage(src: str, contig_header: str) -> list[str]:
-    return ["bcftools", "annotate", "--no-version", "-h", contig_header, "-Ou", "-o", "-", src]
+            for _ in range(MAX_REPAIR_ROUNDS):
+                try:
+                    with _open(self.opener) as stdin:
+                        errs = run_pipeline(stages, self.scratch, stdin=stdin)
+                except PipelineError as e:
+                    if not self.extend(e):
+                        raise
+                    stages = build(self.stages())
+                    continue
+                stats = json.loads(self.stats_path.read_text()) if self.plan and self.stats_path.exists() else {}
+                return stages, errs, self.plan.repairs(stats)
+            raise PipelineError(stages[0], 1, f"still failing after {MAX_REPAIR_ROUNDS} repair rounds", [])
+        except tools.ToolError as e:
+            coded = classify(e, self.name)
+            if coded is not None:
+                raise coded from e
+            raise
 
 
 def normalise(
     src: str, out: str, scratch: Path, *, reference: str | None, name: str,
     opener: Opener | None = None, regions_file: str | None = None, targets_file: str | None = None,
 ) -> Normalised:
-    """norm | [view -T] | sort | norm -d of ``src`` (a path, or "-" with ``opener`` giving the bytes)."""
+    """norm | [view -T] | sort | norm -d of ``src`` (a path, or "-" with ``opener`` giving the bytes),
+    through the repair filter when the input needs it (:class:`_Repairer`)."""
 
-    def build(contig_header: str | None) -> list[list[str]]:
-        if contig_header is None:
+    def build(repair_stages: list[list[str]] | None) -> list[list[str]]:
+        if repair_stages is None:
             return norm_stages(src, out, scratch, reference=reference, regions_file=regions_file,
                                targets_file=targets_file)
-        rest = norm_stages("-", out, scratch, reference=reference, regions_file=regions_file,
-                           targets_file=targets_file)
-        return [_contig_stage(src, contig_header), *rest]
+        rest = norm_stages("-", out, scratch, reference=reference, targets_file=targets_file)
+        return [*repair_stages, *rest]
 
-    stages, errs = _with_contig_fix(build, src, scratch, opener, name)
-    norm_err = errs[1] if stages[0][1] == "annotate" else errs[0]
-    stats = parse_norm_stats(norm_err)
+    stages, errs, repairs = _Repairer(src, scratch, opener, name, regions_file).run(build)
+    norm_at = next(i for i, s in enumerate(stages) if s[:2] == ["bcftools", "norm"])
+    stats = parse_norm_stats(errs[norm_at])
     return Normalised(out, stats.get("total", 0), stats.get("split", 0), stats.get("realigned", 0),
-                      [list(s) for s in stages])
+                      [list(s) for s in stages], repairs)
 
 
 def header_text(path: str) -> str:
@@ -815,8 +878,14 @@ def sidecar(
     *, input_info: dict[str, Any], vcf: dict[str, Any], index: dict[str, Any], records_in: int,
     records_out: int, contigs: list[str], reference: dict[str, Any] | None, reference_note: str | None,
     commands: list[list[str]], mode: str, shards: int, split: int | None, realigned: int | None,
+    repairs: list[dict[str, Any]] | None = None, conformance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The JSON sidecar. ``repairs``: what processing changed so that htslib-readable input could be
+    processed (declared keys, relaxed Numbers, cleared polyploid values), each with its reason;
+    ``conformance``: validation's report (warnings with line and record) when the caller has it."""
     return {
+        "repairs": list(repairs or []),
+        "conformance": conformance,
         "schema": "genomics.processing/1",
         "input": input_info,
         "outputs": {"vcf": vcf, "index": index},
@@ -846,8 +915,11 @@ def sha256_file(path: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # Local entry points (the CLI calls process_local)
 # --------------------------------------------------------------------------------------------------
-def process_local(in_path: str, out_dir: str, *, reference: str | None = None) -> dict[str, Any]:
-    """Normalise, sort, deduplicate, bgzip and index ``in_path`` into ``out_dir`` with a JSON sidecar."""
+def process_local(
+    in_path: str, out_dir: str, *, reference: str | None = None, conformance: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Normalise, sort, deduplicate, bgzip and index ``in_path`` into ``out_dir`` with a JSON sidecar
+    (``conformance``: validation's report to copy into it, when the caller validated first)."""
     if not os.path.exists(in_path):
         raise InputNotFound(f"{in_path} does not exist", location=in_path)
     out = Path(out_dir)
@@ -885,29 +957,33 @@ def process_local(in_path: str, out_dir: str, *, reference: str | None = None) -
             reference_note=None if reference else "no reference given: left-alignment and REF check skipped",
             commands=[clean.clean(c) for c in [*res.commands, idx_argv]],
             mode="single", shards=1, split=res.split, realigned=res.realigned,
+            repairs=res.repairs, conformance=conformance,
         )
         side = out / names["sidecar"]
         side.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return {
         "vcf": str(final_vcf), "index": str(final_idx), "sidecar": str(side),
         "records_in": doc["records_in"], "records_out": doc["records_out"], "contigs": doc["contigs"],
+        "repairs": doc["repairs"],
     }
 
 
 def make_indexed_source(
     src: str, out: str, scratch: Path, *, name: str, opener: Opener | None = None
-) -> tuple[str, list[list[str]]]:
-    """Sorted BGZF VCF copy of ``src`` (or of ``opener()``'s bytes when ``src`` is "-") plus its index."""
+) -> tuple[str, list[list[str]], list[dict[str, Any]]]:
+    """Sorted BGZF VCF copy of ``src`` (or of ``opener()``'s bytes when ``src`` is "-") plus its index,
+    with undeclared contigs/keys declared (``bcftools sort`` needs them). Returns (index, commands,
+    repairs)."""
 
-    def build(contig_header: str | None) -> list[list[str]]:
+    def build(repair_stages: list[list[str]] | None) -> list[list[str]]:
         sort = ["bcftools", "sort", "-m", SORT_MEMORY, "-T", str(scratch / "srcsort."), "-Oz", "-o", out]
-        if contig_header is None:
+        if repair_stages is None:
             return [[*sort, src]]
-        return [_contig_stage(src, contig_header), [*sort, "-"]]
+        return [*repair_stages, [*sort, "-"]]
 
-    stages, _ = _with_contig_fix(build, src, scratch, opener, name)
+    stages, _, repairs = _Repairer(src, scratch, opener, name).run(build)
     idx, idx_argv = index_vcf(out)
-    return idx, [*stages, idx_argv]
+    return idx, [*stages, idx_argv], repairs
 
 
 def try_index_in_place(path: str) -> tuple[str, list[str]] | None:
@@ -966,12 +1042,28 @@ def count_records(path: str) -> int:
     return n
 
 
-def gather_local(shard_paths: Iterable[str], out: str) -> list[str]:
-    """Concatenate non-overlapping, individually sorted shards in order (naive: no recompression)."""
+def gather_local(shard_paths: Iterable[str], out: str, repairs: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """Concatenate non-overlapping, individually sorted shards in order (naive: no recompression).
+
+    Shards that repaired different keys (a declaration, a relaxed Number) have different headers, which
+    a naive concat refuses: each then gets the same header, the first shard's with every shard's repairs
+    (``repairs``) applied (``bcftools reheader``: only the header block is rewritten)."""
     paths = list(shard_paths)
     argv = ["bcftools", "concat", "--naive", "--no-version", "-Oz", "-o", out, *paths]
     if len(paths) == 1:
         shutil.copyfile(paths[0], out)
         return ["cp", paths[0], out]
+    headers = [header_text(p) for p in paths]
+    if len(set(headers)) > 1:
+        plan = repair.RepairPlan.from_repairs(repairs)
+        lines = [ln + "\n" for ln in headers[0].rstrip("\n").split("\n")]
+        union = Path(out + ".header.txt")
+        union.write_text("".join(repair.repair_header(lines, plan)))
+        same = []
+        for p in paths:
+            target = p + ".reheadered.vcf.gz"
+            tools.run(["bcftools", "reheader", "-h", str(union), "-o", target, p])
+            same.append(target)
+        argv = ["bcftools", "concat", "--naive", "--no-version", "-Oz", "-o", out, *same]
     tools.run(argv)
     return argv

@@ -201,17 +201,138 @@ def derive_vcf(parsed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def vcf_metrics(source: ByteSource) -> tuple[dict[str, Any], dict[str, str]]:
+# Per-sample metrics: "not applicable" (None) for a sites-only VCF, or when per-sample stats could not run.
+PER_SAMPLE_METRICS = ("het", "hom_alt", "hom_ref", "het_hom_ratio", "missing_genotypes", "missing_rate",
+                      "singletons", "mean_depth")
+_NUMERIC = ("Integer", "Float")
+
+
+def _vcf_header(source: ByteSource) -> str:
+    """The header text of a VCF/BCF source (bcftools reads only as far as the header)."""
+    from genomics.processing.vcf import PipelineError, run_pipeline
+
     path, stream = _with_source(source)
     try:
-        argv = ["bcftools", "stats", "-s", "-", path or "-"]
-        raw = run_tools({"bcftools_stats": argv}, stream)
-    except ToolError as e:
+        with tempfile.TemporaryDirectory(prefix="qc-hdr-") as tmp:
+            out = Path(tmp) / "header.txt"
+            run_pipeline([["bcftools", "view", "--no-version", "-h", "-o", str(out), path or "-"]], Path(tmp),
+                         stdin=stream, stdout_path=None)
+            return out.read_text(encoding="utf-8", errors="replace")
+    except PipelineError as e:
         raise QcInputError("QC_TOOL_FAILED", str(e)) from e
     finally:
         if stream is not None:
             stream.close()
-    return derive_vcf(parse_bcftools_stats(raw["bcftools_stats"])), raw
+
+
+def _declared_type(header: str, kind: str, tag: str) -> str | None:
+    import re
+
+    for line in header.splitlines():
+        if line.startswith(f"##{kind}=<") and re.search(rf"[<,]ID={re.escape(tag)}[,>]", line):
+            m = re.search(r"[<,]Type=([^,>]+)", line)
+            return m.group(1) if m else None
+    return None
+
+
+class StatsPlan:
+    """How ``bcftools stats`` runs on one VCF, and what QC had to leave out (``notes``).
+
+    Decided from the header where it can be (no sample columns: no per-sample stats; a depth declared
+    as text: not read as depth), and from what bcftools 1.16 refuses otherwise (AC/AN that contradict
+    each other, a genotype naming an allele the record lacks): each costs a second reading only when
+    it happens."""
+
+    def __init__(self, header: str) -> None:
+        self.samples = _sample_count(header)
+        self.per_sample = self.samples > 0
+        self.strip: list[str] = []
+        self.notes: list[str] = []
+        if not self.per_sample:
+            self.notes.append("sites-only VCF (no sample columns): per-sample metrics are not applicable")
+        for kind in ("FORMAT", "INFO"):
+            declared = _declared_type(header, kind, "DP")
+            if declared is not None and declared not in _NUMERIC:
+                self.strip.append(f"{kind}/DP")
+                self.notes.append(f"{kind}/DP is declared Type={declared}, not a number: depth not computed from it")
+
+    def argv(self, path: str | None) -> list[list[str]]:
+        stats = ["bcftools", "stats", *(["-s", "-"] if self.per_sample else [])]
+        if not self.strip:
+            return [[*stats, path or "-"]]
+        return [["bcftools", "annotate", "--no-version", "-x", ",".join(self.strip), "-Ou", "-o", "-", path or "-"],
+                [*stats, "-"]]
+
+    def extend(self, stderr: str) -> bool:
+        """Adapt to a refusal of bcftools stats; False when there is nothing left to adapt."""
+        if "No sample columns" in stderr and self.per_sample:
+            self.per_sample = False
+            self.notes.append("sites-only VCF (no sample columns): per-sample metrics are not applicable")
+            return True
+        if "Incorrect AN/AC counts" in stderr and "INFO/AC" not in self.strip:
+            self.strip += ["INFO/AC", "INFO/AN"]
+            self.notes.append("INFO/AC exceeds INFO/AN in some records: allele frequencies computed from the "
+                              "genotypes instead")
+            return True
+        if ("Requested allele outside valid range" in stderr or "todo:" in stderr) and self.per_sample:
+            self.per_sample = False
+            self.notes.append("per-sample metrics not computed: bcftools stats cannot read the genotypes of "
+                              f"some records ({_first_error(stderr)})")
+            return True
+        return False
+
+
+def _sample_count(header: str) -> int:
+    for line in header.splitlines():
+        if line.startswith("#CHROM"):
+            return max(0, len(line.rstrip("\n").split("\t")) - 9)
+    return 0
+
+
+def _first_error(stderr: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("[E::") or "rror" in ln]
+    return (lines[0] if lines else stderr.strip().splitlines()[-1] if stderr.strip() else "no message")[:200]
+
+
+def _run_stats(source: ByteSource, plan: StatsPlan) -> str:
+    from genomics.processing.vcf import PipelineError, run_pipeline
+
+    path, stream = _with_source(source)
+    try:
+        stages = plan.argv(path)
+        if len(stages) == 1:
+            return run_tools({"bcftools_stats": stages[0]}, stream)["bcftools_stats"]
+        with tempfile.TemporaryDirectory(prefix="qc-stats-") as tmp:
+            out = Path(tmp) / "stats.txt"
+            try:
+                run_pipeline(stages, Path(tmp), stdin=stream, stdout_path=out)
+            except PipelineError as e:
+                raise ToolError(e.argv, e.returncode, "\n".join(e.stderrs)) from e
+            return out.read_text(encoding="utf-8", errors="replace")
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def vcf_metrics(source: ByteSource) -> tuple[dict[str, Any], dict[str, str]]:
+    """``bcftools stats`` metrics of a VCF/BCF; per-sample metrics are None (not applicable) when the
+    file has no samples or its genotypes cannot be read; ``notes`` says what QC left out and why."""
+    plan = StatsPlan(_vcf_header(source))
+    while True:
+        try:
+            text = _run_stats(source, plan)
+            break
+        except ToolError as e:
+            if not plan.extend(e.stderr):
+                raise QcInputError("QC_TOOL_FAILED", str(e)) from e
+    metrics = derive_vcf(parse_bcftools_stats(text))
+    metrics["samples"] = plan.samples
+    if not plan.per_sample:
+        for name in PER_SAMPLE_METRICS:
+            metrics[name] = None
+        metrics["per_sample"] = {}
+    metrics["notes"] = list(plan.notes)
+    return metrics, {"bcftools_stats": text}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -332,11 +453,14 @@ def _alignment_metrics(
         "samtools_stats": ["samtools", "stats", *ref, path or "-"],
         "samtools_flagstat": ["samtools", "flagstat", *ref, path or "-"],
     }
+    notes: list[str] = []
     try:
         raw = run_tools(commands, stream)
         idx_text: str | None = None
-        if path is not None:
-            idx_text = _idxstats(path, reference, fmt)
+        if path is None:
+            notes.append(f"{INDEX_METRICS}: not computed (the input was streamed, not copied to scratch)")
+        else:
+            idx_text = _idxstats(path, reference, fmt, notes)
             if idx_text is not None:
                 raw["samtools_idxstats"] = idx_text
     except ToolError as e:
@@ -349,17 +473,34 @@ def _alignment_metrics(
     stats = parse_samtools_stats(raw["samtools_stats"])
     flag = parse_flagstat(raw["samtools_flagstat"])
     idx = parse_idxstats(idx_text) if idx_text is not None else None
-    return derive_alignment(stats, flag, idx), raw
+    metrics = derive_alignment(stats, flag, idx)
+    metrics["notes"] = notes
+    return metrics, raw
 
 
-def _idxstats(path: str, reference: str | None, fmt: str | None) -> str | None:
-    """``samtools idxstats`` on a local file: BAM/CRAM only (SAM has no index); 1.16 falls back to a
-    full read when a BAM has no index. CRAM without index is skipped (1.16 needs the .crai)."""
+# What samtools idxstats gives (and QC reports as not computed without it).
+INDEX_METRICS = "reads per contig, sex check and genome-wide mean coverage (samtools idxstats)"
+
+
+def _idxstats(path: str, reference: str | None, fmt: str | None, notes: list[str]) -> str | None:
+    """``samtools idxstats`` on a local file: BAM/CRAM only (SAM has no index). Without an index 1.16
+    falls back to a full read, which refuses a BAM that is not grouped by reference; a CRAM needs its
+    .crai. When it cannot run, the index-based metrics are skipped and ``notes`` says so."""
     if fmt == "sam":
+        notes.append(f"{INDEX_METRICS}: not computed (SAM has no index)")
         return None
     if fmt == "cram" and not (os.path.exists(path + ".crai") or os.path.exists(path[:-5] + ".crai")):
+        notes.append(f"{INDEX_METRICS}: not computed (CRAM without its .crai index)")
         return None
-    return run_tools({"idx": ["samtools", "idxstats", *_ref_opts(reference), path]})["idx"]
+    try:
+        return run_tools({"idx": ["samtools", "idxstats", *_ref_opts(reference), path]})["idx"]
+    except ToolError as e:
+        said = [ln for ln in e.stderr.splitlines()
+                if ln.strip() and "idx_find_and_load" not in ln and "reverting to slow method" not in ln]
+        reason = said[-1][:200] if said else f"exit {e.returncode}"
+        notes.append(f"{INDEX_METRICS}: not computed (samtools idxstats could not read the file without an "
+                     f"index: {reason})")
+        return None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -124,10 +124,78 @@ def _fastq_content(samples: Mapping[str, Mapping[str, Any]]) -> list[dict[str, A
     ]
 
 
+# Rows of the findings table per sample (warnings beyond it are counted in the row of their code).
+MAX_FINDING_ROWS = 50
+
+
+def findings(info: Mapping[str, Any]) -> list[dict[str, str]]:
+    """One sample's findings, as rows {"kind", "code", "where", "detail"}: the validation conformance
+    warnings (code, line, message), processing's repairs and QC's notes (what was left out and why)."""
+    rows: list[dict[str, str]] = []
+    conformance = info.get("conformance") or {}
+    warnings = list(conformance.get("warnings") or [])
+    for w in warnings:
+        where = f"line {w['line']}" if w.get("line") else "-"
+        detail = str(w.get("message", ""))
+        if w.get("record"):
+            detail += f" (record {w['record']})"
+        rows.append({"kind": "validation warning", "code": str(w.get("code", "-")), "where": where,
+                     "detail": detail})
+    counts = conformance.get("codes") or {}
+    shown: dict[str, int] = {}
+    for w in warnings:
+        shown[str(w.get("code"))] = shown.get(str(w.get("code")), 0) + 1
+    for code, n in counts.items():
+        if n > shown.get(code, 0):
+            rows.append({"kind": "validation warning", "code": code, "where": "-",
+                         "detail": f"{n - shown.get(code, 0)} more occurrence(s) not listed"})
+    for r in info.get("repairs") or []:
+        rows.append({"kind": "processing repair", "code": str(r.get("repair", "-")),
+                     "where": str(r.get("first") or r.get("key") or "-"),
+                     "detail": f"{r.get('key', '')}: {r.get('reason', '')}".strip(": ")})
+    for note in info.get("notes") or []:
+        rows.append({"kind": "QC note", "code": "-", "where": "-", "detail": str(note)})
+    return rows
+
+
+def _findings_content(samples: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """MultiQC custom content: the conformance warnings, repairs and QC notes of every sample."""
+    data: dict[str, dict[str, str]] = {}
+    for sample, info in samples.items():
+        rows = findings(info)
+        for i, row in enumerate(rows[:MAX_FINDING_ROWS]):
+            data[f"{sample} #{i + 1}"] = row
+        if len(rows) > MAX_FINDING_ROWS:
+            data[f"{sample} #{MAX_FINDING_ROWS + 1}"] = {
+                "kind": "-", "code": "-", "where": "-",
+                "detail": f"{len(rows) - MAX_FINDING_ROWS} more rows in the job's record (genomics status --job)"}
+    if not data:
+        return None
+    return {
+        "id": "qc_findings",
+        "section_name": "Warnings, repairs and notes",
+        "description": ("Validation conformance warnings (the file was accepted; strict profile would "
+                        "reject these), what processing repaired so the file could be processed, and what "
+                        "QC could not compute and why."),
+        "plot_type": "table",
+        "pconfig": {"id": "qc_findings_table", "title": "Warnings, repairs and notes", "col1_header": "Sample #",
+                    "sort_rows": False},
+        "headers": {
+            "kind": {"title": "Kind"},
+            "code": {"title": "Code"},
+            "where": {"title": "Where"},
+            "detail": {"title": "Detail"},
+        },
+        "data": data,
+    }
+
+
 def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: str,
            comment: str | None = None) -> Path:
     """Build one report from ``{sample: {"raw": {tool: text}, "metrics": {...}, "gate": {...},
-    "assay": str}}``; return the HTML path (``out_dir/multiqc_report.html``)."""
+    "assay": str, "conformance"?, "repairs"?, "notes"?}}``; return the HTML path
+    (``out_dir/multiqc_report.html``). A sample's conformance warnings, repairs and QC notes appear in
+    the "Warnings, repairs and notes" table."""
     import multiqc
     import yaml  # installed with multiqc
     from multiqc.core.update_config import ClConfig
@@ -141,6 +209,9 @@ def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: st
         (folder / "qc_gate_mqc.yaml").write_text(yaml.safe_dump(_gate_content(samples), sort_keys=False))
         for i, content in enumerate(_fastq_content(samples)):
             (folder / f"fastq_{i}_mqc.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
+        found = _findings_content(samples)
+        if found is not None:
+            (folder / "qc_findings_mqc.yaml").write_text(yaml.safe_dump(found, sort_keys=False))
         cfg = ClConfig(
             title=title,
             report_comment=comment,
@@ -160,7 +231,7 @@ def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: st
             run_modules=list(MODULES),
             extra_fn_clean_exts=[f".{t}" for t in TOOL_FILES],
             fn_clean_sample_names=True,
-            cl_config=["custom_content: {order: [qc_gate, fastq_quality_per_cycle, fastq_lengths]}",
+            cl_config=["custom_content: {order: [qc_gate, qc_findings, fastq_quality_per_cycle, fastq_lengths]}",
                        "show_analysis_paths: false"],
         )
         previous = os.environ.get("MULTIQC_NO_VERSION_CHECK")

@@ -100,12 +100,14 @@ def qc_local(path: str, *, assay: str = "wgs", fmt: str | None = None, threshold
     """QC one local file. ``thresholds`` overrides the defaults (same structure as ``gate.DEFAULTS``);
     ``None`` reads env ``QC_THRESHOLDS``. Returns ``{"path", "format", "metrics", "gate"}`` where
     ``metrics`` holds the scalar metrics, ``None`` when not applicable (records, snps, mnps, indels,
-    multiallelic_sites, ts_tv, samples, ... for VCF/BCF) and ``gate`` is
-    ``{"verdict", "reasons", "deciding_metric", "checks"}``."""
+    multiallelic_sites, ts_tv, samples, ... for VCF/BCF; per-sample metrics of a sites-only VCF), ``gate``
+    is ``{"verdict", "reasons", "deciding_metric", "checks"}`` and ``notes`` says what QC left out and why
+    (e.g. index-based metrics of a BAM that cannot be indexed)."""
     fmt_found, metrics, _raw = compute(LocalFile(path), fmt, reference=reference)
     verdict = qc_gate.evaluate(metrics, assay, _thresholds(thresholds))
     flat = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
-    return {"path": path, "format": fmt_found, "metrics": flat, "gate": verdict}
+    return {"path": path, "format": fmt_found, "metrics": flat, "gate": verdict,
+            "notes": list(metrics.get("notes") or [])}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -266,13 +268,18 @@ def run_quality_metrics(
             for tool, text in raw.items():
                 _put(s3, processed_bucket, f"{prefix}raw/{tool}.txt", text.encode(), "text/plain")
             scalars = scalar_metrics(metrics)
+            notes = list(metrics.get("notes") or [])
+            conformance = inp.get("conformance") or None
+            repairs = list(processed.get("repairs") or [])
             qc_doc = {"project": project, "sample_id": sample_id, "job_id": job_id, "sha256": sha256,
                       "assay": assay, "format": fmt, "metrics": scalars,
-                      "gate": {k: verdict[k] for k in ("verdict", "deciding_metric", "reasons")}}
+                      "gate": {k: verdict[k] for k in ("verdict", "deciding_metric", "reasons")},
+                      "notes": notes, "repairs": repairs, "conformance": conformance}
             if "distributions" in metrics and fmt == "fastq":
                 qc_doc["distributions"] = metrics["distributions"]
             _put(s3, processed_bucket, prefix + "qc.json", json.dumps(qc_doc).encode(), "application/json")
-            html = render({sample_id: {"raw": raw, "metrics": metrics, "gate": verdict, "assay": assay}},
+            html = render({sample_id: {"raw": raw, "metrics": metrics, "gate": verdict, "assay": assay,
+                                       "notes": notes, "repairs": repairs, "conformance": conformance}},
                           Path(tmp) / "report", title=f"QC: {project} / {sample_id}",
                           comment=f"Input sha256 {sha256}; assay {assay}; verdict {verdict['verdict']}")
             _put(s3, processed_bucket, report_key, html.read_bytes(), "text/html")
@@ -287,6 +294,8 @@ def run_quality_metrics(
             "summary": summary_of(metrics),
             "report_key": report_key,
         }
+        if notes:
+            result["notes"] = notes[:10]
     result["step"] = step.as_dict()
     return result
 
@@ -329,7 +338,8 @@ def cohort_report(s3: Any, bucket: str, project: str) -> str:
         if "distributions" in doc:
             metrics["distributions"] = doc["distributions"]
         samples[sample] = {"raw": raw, "metrics": metrics, "gate": doc.get("gate", {}),
-                           "assay": doc.get("assay", "-")}
+                           "assay": doc.get("assay", "-"), "notes": doc.get("notes") or [],
+                           "repairs": doc.get("repairs") or [], "conformance": doc.get("conformance")}
     digest = hashlib.sha256(
         "\n".join(f"{s}:{sha}" for s, (_, sha) in sorted(latest.items())).encode()
     ).hexdigest()[:16]

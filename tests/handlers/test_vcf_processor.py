@@ -195,13 +195,35 @@ def test_vcf_processor_bcf_scatter_equals_single(stack, monkeypatch, tmp_path):
     assert _records(_get(processed, gathered["vcf_key"]), tmp_path, "g.vcf.gz") == single_body
 
 
-def test_vcf_processor_malformed_bcf_is_coded(stack, monkeypatch):
+def test_vcf_processor_number_mismatch_bcf_completes_with_repairs(stack, monkeypatch, tmp_path):
+    """htslib's vcf_file.bcf (INFO/AC with the wrong count for Number=A) completes on the single and the
+    scatter path; the sidecar lists the repair and carries validation's conformance report; raw untouched."""
     _env(stack, monkeypatch)
-    event = _upload(stack, BCF_FILE.read_bytes(), "proj/B/vcf_file.bcf")
-    with pytest.raises(vcf.MalformedRecord) as ei:
-        _invoke(stack, {**event, "action": "process"})
-    assert ei.value.code == "PROC_MALFORMED_RECORD" and ei.value.location.endswith("4:3258501")
-    assert _keys(stack.names.bucket("processed")) == []
+    data = BCF_FILE.read_bytes()
+    event = _upload(stack, data, "proj/B/vcf_file.bcf")
+    conformance = {"profile": "default", "valid": True, "warning_count": 1, "codes": {"VCF_INFO_NUMBER": 1},
+                   "warnings": [{"code": "VCF_INFO_NUMBER", "message": "AC has 1 value, Number=A", "line": 38}],
+                   "truncated": False}
+    event["input"]["conformance"] = conformance
+    single = _invoke(stack, {**event, "action": "process"})
+    assert [(r["repair"], r["key"]) for r in single["repairs"]] == [("number_relaxed", "INFO/AC")]
+    processed = stack.names.bucket("processed")
+    side = json.loads(_get(processed, single["sidecar_key"]))
+    assert side["conformance"] == conformance
+    assert side["repairs"][0]["first"] == "4:3258501" and side["repairs"][0]["from"] == "A"
+    assert _get(event["input"]["bucket"], event["input"]["key"]) == data
+    single_body = _records(_get(processed, single["vcf_key"]), tmp_path, "single.vcf.gz")
+    _env(stack, monkeypatch, SCATTER_THRESHOLD_BYTES="100", SCATTER_REGION_BASES="1000000")
+    _plan, _, gathered = _run_scatter(stack, {**event, "job_id": "job-s"})
+    # Scatter relaxes AC only in the shard that needs it (contig 4); the other shards split AC per ALT.
+    gathered_body = _records(_get(processed, gathered["vcf_key"]), tmp_path, "g.vcf.gz")
+    assert [r for r in gathered_body if r.startswith("4\t")] == [r for r in single_body if r.startswith("4\t")]
+    assert len(gathered_body) == len(single_body)
+    gheader = subprocess.run(["bcftools", "view", "-h", str(tmp_path / "g.vcf.gz")], capture_output=True,
+                             text=True, check=True).stdout
+    assert "##INFO=<ID=AC,Number=.," in gheader
+    gside = json.loads(_get(processed, gathered["sidecar_key"]))
+    assert ("number_relaxed", "INFO/AC") in {(r["repair"], r["key"]) for r in gside["repairs"]}
 
 
 def test_vcf_processor_unreadable_input_is_coded(stack, monkeypatch):

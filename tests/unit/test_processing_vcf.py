@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -152,11 +153,20 @@ def test_basename_and_output_names():
 # Single pass on real files
 # --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", [VCF_FILE, BCF_FILE], ids=["vcf", "bcf"])
-def test_process_local_vcf_file_malformed_record_is_coded(path, tmp_path):
-    with pytest.raises(vcf.MalformedRecord) as ei:
-        vcf.process_local(str(copy(path, tmp_path)), str(tmp_path / "out"))
-    assert ei.value.code == "PROC_MALFORMED_RECORD" and ei.value.location.endswith("4:3258501")
-    assert "INFO/AC" in str(ei.value)
+def test_process_local_vcf_file_number_mismatch_is_carried(path, tmp_path):
+    """htslib's own test file has an INFO/AC with one value on a 305-ALT record (Number=A): the Number is
+    relaxed to '.', the values are carried unchanged, and the sidecar says so; the input is untouched."""
+    src = copy(path, tmp_path)
+    before = src.read_bytes()
+    res = vcf.process_local(str(src), str(tmp_path / "out"))
+    assert src.read_bytes() == before
+    side = json.loads(Path(res["sidecar"]).read_text())
+    relaxed = [r for r in side["repairs"] if r["repair"] == "number_relaxed"]
+    assert next((r["key"], r["from"], r["first"]) for r in relaxed) == ("INFO/AC", "A", "4:3258501")
+    header = vcf.header_text(res["vcf"])
+    assert re.search(r"##INFO=<ID=AC,Number=\.,Type=Integer", header)
+    split = [ln.split("\t") for ln in body(Path(res["vcf"])) if ln.split("\t")[:2] == ["4", "3258501"]]
+    assert len(split) > 300 and all("AC=" in f[7] for f in split)
 
 
 def test_process_local_vcf_file_outputs_sidecar_and_index(tmp_path):
@@ -364,7 +374,7 @@ def scatter_gather(
     work = tmp_path / "work"
     work.mkdir()
     indexed = work / "source.vcf.gz"
-    idx_path, _ = vcf.make_indexed_source(str(src), str(indexed), work, name=str(src))
+    idx_path, _, _ = vcf.make_indexed_source(str(src), str(indexed), work, name=str(src))
     idx = vcf.parse_tabix_index(Path(idx_path).read_bytes())
     shards = vcf.plan_shards(vcf.source_contigs(str(indexed)), region_bases,
                              lambda c, b, e: vcf.region_voffsets(idx, c, b, e) is not None, max_shards)

@@ -45,7 +45,7 @@ def _bgzipped(tmp: Path, name: str) -> Path:
 def test_qc_metrics_vcf_counts_match_oracle_and_input(tmp_path):
     path = _bgzipped(tmp_path, "stats.counts.vcf")
     out = qc_local(str(path), assay="panel")
-    assert set(out) == {"path", "format", "metrics", "gate"} and out["format"] == "vcf"
+    assert set(out) == {"path", "format", "metrics", "gate", "notes"} and out["format"] == "vcf"
     m = out["metrics"]
     oracle = derive_vcf(parse_bcftools_stats((ORACLES / "bcftools_stats/v1.16/stats.counts.chk").read_text()))
     for k in ("samples", "records", "snps", "mnps", "indels", "others", "multiallelic_sites", "ts_tv",

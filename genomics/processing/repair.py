@@ -1,0 +1,292 @@
+"""Repairs that let processing finish what htslib reads: header declarations, Number mismatches,
+genotype-ordered values beyond diploid.
+
+htslib reads VCFs whose records use contigs, FILTERs, INFO or FORMAT keys the header never declared (it
+warns and adds a dummy declaration in memory), whose values disagree with their header ``Number``, and
+whose genotypes have any ploidy. bcftools 1.16 then fails downstream of the reader:
+
+* the BCF writer refuses a record that uses an undeclared key (``bcf_write`` "Unchecked error"), and
+  ``bcftools sort`` refuses a contig that is not in the header;
+* ``bcftools norm -m -any`` refuses a record whose Number=A/R/G values have the wrong count
+  ("wrong number of fields"), which is every multiallelic record of ploidy > 2 for Number=G keys.
+
+None of this costs anything on files that need no repair: processing runs its normal pipeline first and
+comes here only when it failed for one of these reasons (:func:`diagnose`). A repair is a
+:class:`RepairPlan`; the pipeline then reads the input as VCF text (``bcftools view -Ov``) through this
+module's filter (``python -m genomics.processing.repair PLAN``), which
+
+* declares what records use but the header lacks, exactly as htslib does in memory
+  (``##contig=<ID=..>``, ``##FILTER=<ID=..,Description=..>``, ``##INFO``/``##FORMAT`` with
+  ``Number=1,Type=String``), in the order htslib met them;
+* relaxes the ``Number`` of a key whose values disagree with it to ``.`` (values are carried unchanged);
+* for Number=G FORMAT keys, sets to missing (``.``) only the values of samples whose count fits neither a
+  haploid nor a diploid genotype of the record (polyploid samples of multiallelic records: bcftools
+  cannot split genotype-ordered values beyond diploid); every other value is kept.
+
+Every repair is listed in the sidecar (``repairs``); the raw object is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+CHUNK = 1 << 20
+# Description of the declarations we add (htslib's own in-memory ones say "Dummy").
+ADDED = "Not declared in the uploaded header; declared by processing as htslib reads it"
+
+# htslib 1.16 warnings for undeclared keys (bcftools prints them on stderr, once per key).
+_UNDECLARED = re.compile(
+    r"\[W::vcf_parse\w*\] (?:"
+    r"Contig '(?P<contig>[^']*)' is not defined in the header"
+    r"|FILTER '(?P<filter>[^']*)'(?: at \S+)? is not defined in the header"
+    r"|INFO '(?P<info>[^']*)'(?: at \S+)? is not defined in the header"
+    r"|FORMAT '(?P<format>[^']*)'(?: at \S+)? is not defined in the header)"
+)
+# bcftools norm -m: an INFO key with the wrong number of values.
+_WRONG_INFO = re.compile(r"wrong number of fields in INFO/(\S+) at (\S+):(\d+), expected (\d+), found (\d+)")
+# bcftools norm -m: a FORMAT key with the wrong number of values.
+_WRONG_FORMAT = re.compile(r"Error at (\S+):(\d+), the tag (\S+) has wrong number of fields")
+_WRONG_OTHER = re.compile(r"Error at (\S+):(\d+): wrong number of fields in (\S+?)\?")
+_META = re.compile(r"^##(INFO|FORMAT)=<(.*)>\s*$")
+
+
+def parse_undeclared(stderr: str) -> list[tuple[str, str]]:
+    """htslib's "... is not defined in the header" warnings -> [(kind, id)] in the order met; kind is
+    contig, FILTER, INFO or FORMAT."""
+    out: dict[tuple[str, str], None] = {}
+    for m in _UNDECLARED.finditer(stderr):
+        for kind, group in (("contig", "contig"), ("FILTER", "filter"), ("INFO", "info"), ("FORMAT", "format")):
+            if m.group(group) is not None:
+                out[(kind, m.group(group))] = None
+    return list(out)
+
+
+def parse_wrong_number(stderr: str) -> dict[str, Any] | None:
+    """``bcftools norm -m`` refusing a key's value count -> {"kind", "tag", "contig", "pos"} or None."""
+    m = _WRONG_INFO.search(stderr)
+    if m:
+        return {"kind": "INFO", "tag": m.group(1), "contig": m.group(2), "pos": int(m.group(3)),
+                "expected": int(m.group(4)), "found": int(m.group(5))}
+    m = _WRONG_FORMAT.search(stderr)
+    if m:
+        return {"kind": "FORMAT", "tag": m.group(3), "contig": m.group(1), "pos": int(m.group(2))}
+    m = _WRONG_OTHER.search(stderr)
+    if m:
+        kind, _, tag = m.group(3).rpartition("/")
+        return {"kind": kind or "FORMAT", "tag": tag, "contig": m.group(1), "pos": int(m.group(2))}
+    return None
+
+
+def declaration(kind: str, ident: str) -> str:
+    """The header line htslib adds in memory for an undeclared key (our Description says why)."""
+    if kind == "contig":
+        return f"##contig=<ID={ident}>"
+    if kind == "FILTER":
+        return f'##FILTER=<ID={ident},Description="{ADDED}">'
+    return f'##{kind}=<ID={ident},Number=1,Type=String,Description="{ADDED}">'
+
+
+def header_numbers(header: str) -> dict[tuple[str, str], str]:
+    """(INFO|FORMAT, ID) -> Number, from header text."""
+    out: dict[tuple[str, str], str] = {}
+    for line in header.splitlines():
+        m = _META.match(line)
+        if not m:
+            continue
+        ident = re.search(r"(?:^|,)ID=([^,>]+)", m.group(2))
+        number = re.search(r"(?:^|,)Number=([^,>]+)", m.group(2))
+        if ident:
+            out[(m.group(1), ident.group(1))] = number.group(1) if number else "."
+    return out
+
+
+@dataclass
+class RepairPlan:
+    """What the filter changes. ``declare``: (kind, id) to add; ``relax``: (kind, tag) whose Number
+    becomes "."; ``genotype_tags``: Number=G FORMAT tags whose non-haploid/diploid values are cleared."""
+
+    declare: list[tuple[str, str]] = field(default_factory=list)
+    relax: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    genotype_tags: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.declare or self.relax or self.genotype_tags)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "declare": [list(d) for d in self.declare],
+            "relax": [[k, t, v] for (k, t), v in self.relax.items()],
+            "genotype_tags": self.genotype_tags,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> RepairPlan:
+        return cls(
+            declare=[(str(k), str(i)) for k, i in doc.get("declare", [])],
+            relax={(str(k), str(t)): dict(v) for k, t, v in doc.get("relax", [])},
+            genotype_tags={str(k): dict(v) for k, v in (doc.get("genotype_tags") or {}).items()},
+        )
+
+    @classmethod
+    def from_repairs(cls, repairs: Iterable[dict[str, Any]]) -> RepairPlan:
+        """The header part of a plan back from the sidecar's repair list (declarations, relaxations)."""
+        plan = cls()
+        for r in repairs:
+            kind, _, ident = str(r.get("key", "")).partition("/")
+            if not ident:
+                continue
+            if r.get("repair") == "declared" and (kind, ident) not in plan.declare:
+                plan.declare.append((kind, ident))
+            elif r.get("repair") == "number_relaxed":
+                plan.relax.setdefault((kind, ident), {"from": r.get("from"), "first": r.get("first")})
+        return plan
+
+    def repairs(self, stats: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The sidecar's list: one entry per repair, saying what was done and why."""
+        out: list[dict[str, Any]] = []
+        for kind, ident in self.declare:
+            out.append({
+                "repair": "declared", "key": f"{kind}/{ident}",
+                "header_line": declaration(kind, ident),
+                "reason": "records use it but the header does not declare it (htslib tolerates this)",
+            })
+        for (kind, tag), info in self.relax.items():
+            out.append({
+                "repair": "number_relaxed", "key": f"{kind}/{tag}", "from": info.get("from"), "to": ".",
+                "first": info.get("first"),
+                "reason": (f"values disagree with Number={info.get('from')} (first at {info.get('first')}); "
+                           "they are carried unchanged"),
+            })
+        gstats = (stats or {}).get("genotype_tags", {})
+        for tag, info in self.genotype_tags.items():
+            s = gstats.get(tag, {})
+            out.append({
+                "repair": "genotype_values_cleared", "key": f"FORMAT/{tag}",
+                "records": s.get("records", 0), "values": s.get("values", 0),
+                "first": s.get("first") or info.get("first"),
+                "reason": ("values of samples with ploidy above 2 in multiallelic records set to missing: "
+                           "bcftools cannot split genotype-ordered (Number=G) values beyond diploid; the "
+                           "genotypes themselves are kept and split"),
+            })
+        return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The filter (VCF text in, VCF text out)
+# --------------------------------------------------------------------------------------------------
+def _relax_line(line: str, relax: Iterable[tuple[str, str]]) -> str:
+    m = _META.match(line)
+    if not m:
+        return line
+    ident = re.search(r"(?:^|,)ID=([^,>]+)", m.group(2))
+    if not ident or (m.group(1), ident.group(1)) not in set(relax):
+        return line
+    body = re.sub(r"((?:^|,)Number=)[^,>]+", r"\g<1>.", m.group(2), count=1)
+    return f"##{m.group(1)}=<{body}>\n"
+
+
+def repair_header(lines: list[str], plan: RepairPlan) -> list[str]:
+    """Header lines (with newlines, the #CHROM line last) -> repaired header lines."""
+    out = [_relax_line(line, plan.relax) for line in lines[:-1]]
+    declared = set(header_numbers("".join(out)))
+    have_contigs = {m.group(1) for line in out if (m := re.match(r"##contig=<ID=([^,>]+)", line))}
+    have_filters = {m.group(1) for line in out if (m := re.match(r"##FILTER=<ID=([^,>]+)", line))}
+    for kind, ident in plan.declare:
+        if kind == "contig" and ident in have_contigs:
+            continue
+        if kind == "FILTER" and ident in have_filters:
+            continue
+        if kind in ("INFO", "FORMAT") and (kind, ident) in declared:
+            continue
+        out.append(declaration(kind, ident) + "\n")
+    out.append(lines[-1])
+    return out
+
+
+def _allowed_counts(n_alleles: int) -> tuple[int, int]:
+    return n_alleles, n_alleles * (n_alleles + 1) // 2
+
+
+def fix_genotype_values(line: str, tags: set[str], stats: dict[str, dict[str, Any]]) -> str:
+    """Clear Number=G values of samples whose count fits neither a haploid nor a diploid genotype."""
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) < 10 or "," not in fields[4]:
+        return line
+    fmt = fields[8].split(":")
+    idx = [(i, t) for i, t in enumerate(fmt) if t in tags]
+    if not idx:
+        return line
+    allowed = _allowed_counts(fields[4].count(",") + 2)
+    changed: set[str] = set()
+    for s in range(9, len(fields)):
+        values = fields[s].split(":")
+        touched = False
+        for i, tag in idx:
+            if i < len(values) and values[i] not in (".", "") and values[i].count(",") + 1 not in allowed:
+                values[i] = "."
+                touched = True
+                changed.add(tag)
+                stats.setdefault(tag, {"records": 0, "values": 0, "first": None})["values"] += 1
+        if touched:
+            fields[s] = ":".join(values)
+    if not changed:
+        return line
+    for tag in changed:
+        st = stats[tag]
+        st["records"] += 1
+        st["first"] = st["first"] or f"{fields[0]}:{fields[1]}"
+    return "\t".join(fields) + "\n"
+
+
+def run_filter(src: BinaryIO, dst: BinaryIO, plan: RepairPlan) -> dict[str, Any]:
+    """Copy VCF text from ``src`` to ``dst`` with the plan applied; returns what it changed."""
+    header: list[str] = []
+    while True:
+        raw = src.readline()
+        if not raw:
+            break
+        line = raw.decode("utf-8", "surrogateescape")
+        header.append(line)
+        if line.startswith("#CHROM"):
+            break
+    if header and header[-1].startswith("#CHROM"):
+        header = repair_header(header, plan)
+    dst.write("".join(header).encode("utf-8", "surrogateescape"))
+    gstats: dict[str, dict[str, Any]] = {}
+    tags = set(plan.genotype_tags)
+    if not tags:
+        while buf := src.read(CHUNK):
+            dst.write(buf)
+    else:
+        for raw in src:
+            line = raw.decode("utf-8", "surrogateescape")
+            dst.write(fix_genotype_values(line, tags, gstats).encode("utf-8", "surrogateescape"))
+    dst.flush()
+    return {"genotype_tags": gstats}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m genomics.processing.repair PLAN.json [STATS.json]``: a pipeline stage."""
+    args = sys.argv[1:] if argv is None else argv
+    with open(args[0], encoding="utf-8") as fh:
+        plan = RepairPlan.from_json(json.load(fh))
+    try:
+        stats = run_filter(sys.stdin.buffer, sys.stdout.buffer, plan)
+    except BrokenPipeError:
+        # The reader stopped (its own exit status says why); exit as a SIGPIPE'd stage would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    if len(args) > 1:
+        with open(args[1], "w", encoding="utf-8") as fh:
+            json.dump(stats, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
