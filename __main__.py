@@ -16,6 +16,7 @@ from infra.monitoring import Monitoring, MonitoringArgs
 from infra.naming import current_names
 from infra.network import Network, NetworkArgs
 from infra.storage import DataBuckets, DataBucketsArgs
+from infra.sweeper import SweepSchedule, SweepScheduleArgs
 from infra.workflow import Workflow, WorkflowArgs
 
 config = load()  # validated: an unsafe configuration fails here, before any resource is declared
@@ -64,6 +65,10 @@ monitoring = Monitoring(
         table_names={role: table.name for role, table in ledger.tables.items()},
         kms_key_arn=kms_key_arn,
     ),
+)
+
+sweeper = SweepSchedule(
+    "sweeper", SweepScheduleArgs(names, config, functions["sweeper"].function, monitoring.topic.arn)
 )
 
 pulumi.export("buckets", {role: b.bucket for role, b in storage.buckets.items()})

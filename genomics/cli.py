@@ -7,7 +7,7 @@ A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto 
                genomics status [SAMPLE | --job ID | --failed-since T | --project P] [--json]
                genomics replay [--dry-run]      genomics deliver PROJECT --partner NAME
                genomics report PROJECT          genomics upload FILE PROJECT SAMPLE [--assay A]
-               genomics cost PROJECT [--since T]    genomics reprocess JOB_ID
+               genomics cost PROJECT [--since T]    genomics reprocess JOB_ID   genomics sweep
                genomics dashboard PROJECT [--out FILE] [--publish]
 Everything on this machine, on moto server:
                genomics local demo [--json]     genomics local serve
@@ -284,6 +284,17 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the stack's sweeper now (as its schedule does): end jobs stuck past their state's deadline."""
+    session, names = _stack(args)
+    resp = session.client("lambda").invoke(FunctionName=names.function("sweeper"), Payload=b"{}")
+    out = json.loads(resp["Payload"].read() or b"{}")
+    if resp.get("FunctionError"):
+        raise CliError(f"the sweeper failed: {out.get('errorType')}: {out.get('errorMessage')}")
+    _print_json(out)
+    return EXIT_OK
+
+
 def cmd_deliver(args: argparse.Namespace) -> int:
     from genomics.delivery import deliver
 
@@ -435,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("job", metavar="JOB_ID")
     stack_args(rp)
     rp.set_defaults(func=cmd_reprocess)
+
+    sw = sub.add_parser("sweep", help="end jobs stuck past their state's deadline now (the sweeper's schedule)")
+    stack_args(sw)
+    sw.set_defaults(func=cmd_sweep)
 
     d = sub.add_parser("deliver", help="copy a project's QC-passed outputs to a partner's prefix")
     d.add_argument("project")

@@ -138,6 +138,10 @@ class Names:
         return f"{self.prefix}-ingest-dlq"
 
     @property
+    def sweep_schedule(self) -> str:
+        return f"{self.prefix}-sweeper"
+
+    @property
     def alerts_topic(self) -> str:
         return f"{self.prefix}-alerts"
 
@@ -206,6 +210,23 @@ class Settings:
     # List prices used for the per-job cost estimate (USD); stated in config so they can be updated.
     price_lambda_gb_second: float = 0.0000166667
     price_sfn_transition: float = 0.000025
+    # The sweeper (EventBridge Scheduler -> the sweeper function) runs every this many minutes and ends
+    # any job that stayed longer than these seconds in a running state (genomics.ledger.sweeper).
+    sweep_rate_minutes: int = 15
+    stuck_received_s: int = 1800
+    stuck_validating_s: int = 3600
+    stuck_processing_s: int = 6 * 3600
+    stuck_qc_s: int = 2 * 3600
+
+    def sweep_deadlines(self) -> str:
+        """The SWEEP_DEADLINES value: ``<state>=<seconds>`` per running state."""
+        return (f"RECEIVED={self.stuck_received_s},VALIDATING={self.stuck_validating_s},"
+                f"PROCESSING={self.stuck_processing_s},QC={self.stuck_qc_s}")
+
+    def sweep_schedule(self) -> str:
+        """The sweeper's EventBridge Scheduler expression."""
+        unit = "minute" if self.sweep_rate_minutes == 1 else "minutes"
+        return f"rate({self.sweep_rate_minutes} {unit})"
 
     def __post_init__(self) -> None:
         from genomics.validation.report import project_profiles
@@ -341,6 +362,20 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         ),
         pipeline=False,
     ),
+    # Not a pipeline step either: EventBridge Scheduler invokes it (Settings.sweep_schedule()).
+    "sweeper": FunctionSpec(
+        logical="sweeper",
+        handler="handlers.sweeper.handler",
+        description="Scheduled: end every job stuck in a running state past its deadline, with the reason",
+        heavy=False,
+        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "SWEEP_DEADLINES"),
+        grants=(
+            Grant(("dynamodb:UpdateItem",), "table", "metadata"),
+            Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "jobs"),
+            Grant(_DDB_INDEX, "table-indexes", "jobs"),
+        ),
+        pipeline=False,
+    ),
 }
 PIPELINE_FUNCTIONS: tuple[str, ...] = tuple(k for k, spec in FUNCTIONS.items() if spec.pipeline)
 
@@ -370,6 +405,7 @@ def environment(logical: str, names: Names, settings: Settings) -> dict[str, str
         "REFERENCE_URI": settings.reference_uri,
         "PRICE_LAMBDA_GB_SECOND": repr(settings.price_lambda_gb_second),
         "PRICE_SFN_TRANSITION": repr(settings.price_sfn_transition),
+        "SWEEP_DEADLINES": settings.sweep_deadlines(),
     }
     spec = FUNCTIONS[logical]
     return {k: values[k] for k in spec.env}

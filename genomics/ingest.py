@@ -53,9 +53,16 @@ CODES: dict[str, str] = {
     "INGEST_UNKNOWN_ASSAY": "The upload's assay (x-amz-meta-assay) has no QC thresholds on this stack.",
     "INGEST_UNKNOWN_PROFILE": "The upload's validation profile (x-amz-meta-validation-profile) is not "
     "default, strict or legacy.",
-    "INGEST_ERROR": "The upload or job cannot be (re)ingested as asked, e.g. reprocessing a job that is still running.",
+    "INGEST_ERROR": "The upload or job cannot be (re)ingested as asked, e.g. a record that is not an upload.",
     "INGEST_NOT_AN_UPLOAD": "The event record is not an S3 ObjectCreated event for the raw bucket.",
+    "INGEST_ATTEMPT_FAILED": "An ingest attempt failed for a system reason (the job's reason says which); the job "
+    "is INGEST_FAILED (retryable): Lambda retries it, then `genomics replay` or `genomics reprocess`.",
+    "INGEST_SOURCE_GONE": "The uploaded object version no longer exists (deleted before it was validated); "
+    "upload the file again.",
+    "JOB_SUPERSEDED": "An operator ran `genomics reprocess` on the job before it ended; the new run replaces it.",
 }
+# S3 error codes meaning the object version is not there (any more).
+_GONE = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 # The conformance report travels with the workflow's input (processing copies it into its sidecar, QC
 # into its report) with at most this many warnings; the ledger's job record keeps up to 100, counts exact.
 MAX_PAYLOAD_WARNINGS = 20
@@ -197,7 +204,7 @@ def _claim(ledger: Ledger, job_id: str) -> str | None:
             job_id,
             model.VALIDATING,
             actor=ACTOR,
-            only_from=(model.RECEIVED,),
+            only_from=(model.RECEIVED, model.INGEST_FAILED),
             idempotent=False,
             attributes={"lease_until": until},
         )
@@ -271,12 +278,24 @@ def ingest_record(
         return {"job_id": job_id, "status": job["status"], "duplicate_event": True}
     try:
         return _validate_and_start(ref, project, sample_id, job_id, layout_error, config, ledger, s3, sfn, validator)
-    except Exception:
-        # Hand the lease back so that Lambda's retry of this event (or a replay) can resume at once;
-        # if even that fails, the lease expires and the original error is what gets reported.
+    except Exception as e:
+        # The job rests visibly in INGEST_FAILED with the reason (retryable): Lambda's retry of this event
+        # or a replay claims it again at once. If even that write fails, the lease expires and the sweeper
+        # ends the job; the original error is what gets reported.
         with contextlib.suppress(Exception):
-            ledger.move_lease(job_id, expect=lease, until="")
+            mark_ingest_failed(ledger, job_id, sample_id, ref.file_id, e)
         raise
+
+
+def mark_ingest_failed(ledger: Ledger, job_id: str, sample_id: str, file_id: str, error: BaseException) -> None:
+    """VALIDATING -> INGEST_FAILED with the error as the reason (code INGEST_ATTEMPT_FAILED)."""
+    reason = f"INGEST_ATTEMPT_FAILED: {type(error).__name__}: {error}"[:1000]
+    ledger.transition(
+        job_id, model.INGEST_FAILED, actor=ACTOR, only_from=(model.VALIDATING,), idempotent=False,
+        detail={"error": type(error).__name__},
+        attributes={"reason": reason, "error_code": "INGEST_ATTEMPT_FAILED"},
+    )
+    ledger.update_file(sample_id, file_id, {"status": model.INGEST_FAILED})
 
 
 def _validate_and_start(
@@ -294,9 +313,19 @@ def _validate_and_start(
     if layout_error is not None:
         return _reject(ledger, job_id, sample_id, ref, layout_error.code, str(layout_error))
 
-    options = upload_options(
-        s3, ref, config.default_assay, config.project_profiles.get(project, DEFAULT_PROFILE)
-    )
+    try:
+        options = upload_options(
+            s3, ref, config.default_assay, config.project_profiles.get(project, DEFAULT_PROFILE)
+        )
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") not in _GONE:
+            raise
+        message = (f"s3://{ref.bucket}/{ref.key} version {ref.version_id or ref.etag} no longer exists; "
+                   "upload the file again")
+        ledger.update_file(sample_id, ref.file_id, {"status": model.FAILED})
+        ledger.transition(job_id, model.FAILED, actor=ACTOR, detail={"error": "INGEST_SOURCE_GONE"},
+                          attributes={"reason": f"INGEST_SOURCE_GONE: {message}", "error_code": "INGEST_SOURCE_GONE"})
+        return {"job_id": job_id, "status": model.FAILED, "reason": f"INGEST_SOURCE_GONE: {message}"}
     assays = sorted(load_thresholds())
     if options.assay not in assays:
         message = (
@@ -408,11 +437,27 @@ def _reject(ledger: Ledger, job_id: str, sample_id: str, ref: ObjectRef, code: s
 def reprocess(
     job_id: str, *, config: IngestConfig, ledger: Ledger, s3: Any = None, sfn: Any = None, actor: str = "operator"
 ) -> dict[str, Any]:
-    """Run an ended job's object version through the pipeline again, as a new job (run n+1)."""
+    """Run a job's object version through the pipeline again, as a new job (run n+1).
+
+    Any job can be reprocessed: one that has not ended (stuck, INGEST_FAILED) is first ended FAILED
+    (code JOB_SUPERSEDED, naming the new run) so that exactly one job of the two is live."""
     job = ledger.get_job(job_id)
-    if job["status"] not in model.TERMINAL:
-        raise IngestError(f"job {job_id} is still {job['status']}; wait for it to end before reprocessing")
     runs = [int(j.get("run", 1)) for j in ledger.jobs_for_file(job["file_id"])]
+    superseded = None
+    while job["status"] not in model.TERMINAL:
+        reason = (f"JOB_SUPERSEDED: {actor} reprocessed the upload as run {max(runs) + 1} while this job was "
+                  f"{job['status']}")
+        try:
+            ledger.transition(job_id, model.FAILED, actor=actor, only_from=(job["status"],),
+                              expect_updated_at=job["updated_at"], idempotent=False,
+                              detail={"error": "JOB_SUPERSEDED"},
+                              attributes={"reason": reason, "error_code": "JOB_SUPERSEDED"})
+            superseded = {"job_id": job_id, "was": job["status"]}
+            with contextlib.suppress(Exception):
+                ledger.update_file(job["sample_id"], job["file_id"], {"status": model.FAILED})
+            break
+        except InvalidTransition:
+            job = ledger.get_job(job_id)  # it moved meanwhile: look again
     record = {
         "eventSource": "aws:s3",
         "eventName": "ObjectCreated:Reprocess",
@@ -426,7 +471,8 @@ def reprocess(
             },
         },
     }
-    return ingest_record(record, config=config, ledger=ledger, s3=s3, sfn=sfn, run=max(runs) + 1, actor=actor)
+    result = ingest_record(record, config=config, ledger=ledger, s3=s3, sfn=sfn, run=max(runs) + 1, actor=actor)
+    return {**result, **({"superseded": superseded} if superseded else {})}
 
 
 def _completed_twin(ledger: Ledger, sha256: str, sample_id: str, file_id: str) -> dict[str, Any] | None:

@@ -5,11 +5,15 @@ Job states (docs/data-model.md):
     RECEIVED -> VALIDATING -> REJECTED
                            -> PROCESSING -> QC -> COMPLETED | QC_FAILED
                            -> QC          (reads and alignments are QC'd as uploaded)
-                           -> COMPLETED   (stored-only formats; identical content already processed)
+                           -> COMPLETED | QC_FAILED  (identical result already computed: a duplicate)
     any running state      -> FAILED (with error and cause)
+    RECEIVED | VALIDATING  -> INGEST_FAILED (retryable) -> VALIDATING (a retry or replay) | FAILED
 
-Terminal states never change. Transitions only move forward; a repeated transition to the state a job
-is already in is a no-op (Step Functions may retry a task whose first attempt succeeded).
+Terminal states never change. INGEST_FAILED is where a job rests when its ingest attempt failed (the
+event is retried by Lambda and then lands in the dead-letter queue) or was found stuck by the sweeper:
+visible with its reason, listed among failures, and left again only by a retry, ``genomics replay`` or
+``genomics reprocess``. Transitions only move forward; a repeated transition to the state a job is
+already in is a no-op (Step Functions may retry a task whose first attempt succeeded).
 """
 
 from __future__ import annotations
@@ -28,16 +32,22 @@ QC = "QC"
 COMPLETED = "COMPLETED"
 QC_FAILED = "QC_FAILED"
 FAILED = "FAILED"
+INGEST_FAILED = "INGEST_FAILED"
 
 RUNNING = (RECEIVED, VALIDATING, PROCESSING, QC)
 TERMINAL = (REJECTED, COMPLETED, QC_FAILED, FAILED)
-ALL_STATES = RUNNING + TERMINAL
+# Failed but retryable: nothing runs; a retry, replay or reprocess moves the job on.
+RETRYABLE = (INGEST_FAILED,)
+# States in which no work is under way (the sweeper leaves them alone).
+RESTING = TERMINAL + RETRYABLE
+ALL_STATES = RUNNING + RESTING
 # Statuses an operator asks about with "what failed since T".
-FAILURE_STATES = (REJECTED, QC_FAILED, FAILED)
+FAILURE_STATES = (REJECTED, QC_FAILED, FAILED, INGEST_FAILED)
 
 ALLOWED: dict[str, tuple[str, ...]] = {
-    RECEIVED: (VALIDATING, FAILED),
-    VALIDATING: (REJECTED, PROCESSING, QC, COMPLETED, FAILED),
+    RECEIVED: (VALIDATING, INGEST_FAILED, FAILED),
+    VALIDATING: (REJECTED, PROCESSING, QC, COMPLETED, QC_FAILED, INGEST_FAILED, FAILED),
+    INGEST_FAILED: (VALIDATING, FAILED),
     PROCESSING: (QC, FAILED),
     QC: (COMPLETED, QC_FAILED, FAILED),
     REJECTED: (),

@@ -308,6 +308,20 @@ class Ledger:
         }
         return self._first(kwargs, limit)
 
+    def stale_jobs(self, status: str, before: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Jobs in ``status`` not updated since ``before`` (oldest first): what the sweeper ends."""
+        return self._first(
+            {
+                "TableName": self.jobs_table,
+                "IndexName": "by-status",
+                "KeyConditionExpression": "#s = :s AND updated_at < :t",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": serialize({":s": status, ":t": before}),
+                "ScanIndexForward": True,
+            },
+            limit,
+        )
+
     def _first(self, query: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
         """All items of a Query, or its first ``limit`` items (in the Query's order) without reading more."""
         if limit is None:

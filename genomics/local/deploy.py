@@ -17,6 +17,12 @@ LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
+SCHEDULER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
 SFN_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -137,6 +143,18 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
                 {"LambdaFunctionArn": function_arns["validation-handler"], "Events": ["s3:ObjectCreated:*"]}
             ]
         },
+    )
+
+    # The sweeper's schedule, as the Pulumi program declares it (moto stores it; genomics.local.server
+    # fires it at its rate, since moto's Scheduler does not).
+    scheduler_role = iam.create_role(
+        RoleName=f"{names.sweep_schedule}-schedule-role", AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST)
+    )["Role"]["Arn"]
+    session.client("scheduler").create_schedule(
+        Name=names.sweep_schedule,
+        ScheduleExpression=settings.sweep_schedule(),
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": function_arns["sweeper"], "RoleArn": scheduler_role, "Input": "{}"},
     )
 
     sfn_role = iam.create_role(RoleName=f"{names.state_machine}-role", AssumeRolePolicyDocument=json.dumps(SFN_TRUST))[

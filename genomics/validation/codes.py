@@ -18,6 +18,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.validation.bcl", "BCL run folder"),
     ("genomics.references", "reference"),
     ("genomics.ingest", "upload"),
+    ("genomics.ledger.sweeper", "job"),
     ("genomics.processing.vcf", "processing"),
     ("genomics.processing.service", "processing"),
     ("genomics.qc.metrics", "QC"),

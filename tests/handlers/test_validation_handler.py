@@ -133,9 +133,12 @@ def test_validation_handler_s3_5xx_surfaces_as_transient(stack, monkeypatch):
     with inject("s3", "GetObject", "InternalError", status=500, times=1), pytest.raises(TransientError):
         _invoke(stack, event, monkeypatch)
     job = stack.ledger.get_job(ref.job_id())
-    assert job["status"] == model.VALIDATING  # claimed; the retry resumes from here
+    # Visible as failed-but-retryable with the reason, and listed among failures; the retry resumes.
+    assert job["status"] == model.INGEST_FAILED and job["error_code"] == "INGEST_ATTEMPT_FAILED"
+    assert "InternalError" in job["reason"]
+    assert [j["job_id"] for j in stack.ledger.failures_since("2000-01-01T00:00:00Z")] == [ref.job_id()]
     out = _invoke(stack, event, monkeypatch)["results"][0]
-    assert out["status"] == model.VALIDATING and out.get("execution_arn")  # the lease was handed back
+    assert out["status"] == model.VALIDATING and out.get("execution_arn")
 
 
 def _pilot_1kg() -> Path:

@@ -121,3 +121,13 @@ def test_drift_notification_and_dead_letter_queue(both):
         FunctionName=local.names.function("validation-handler")
     )
     assert local_cfg["MaximumRetryAttempts"] == int(invoke_cfg["inputs"].get("maximumRetryAttempts", 2)), stack
+
+
+def test_drift_sweeper_schedule(both):
+    stack, declared, session, local = both
+    (schedule,) = _of(declared, "aws:scheduler/schedule:Schedule")
+    got = session.client("scheduler").get_schedule(Name=local.names.sweep_schedule)
+    assert schedule["inputs"]["name"] == got["Name"], stack
+    assert schedule["inputs"]["scheduleExpression"] == got["ScheduleExpression"], stack
+    assert _arn_to_name(schedule["inputs"]["target"]["arn"]) == _arn_to_name(got["Target"]["Arn"]), stack
+    assert _arn_to_name(got["Target"]["Arn"]) == local.names.function("sweeper"), stack

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from genomics.deployment import FUNCTIONS, PIPELINE_FUNCTIONS, Names
 from infra.config import StackConfig
 from tests.infra.resources import Program, by_input, of_type
@@ -73,8 +75,26 @@ def test_monitoring_alarms_cover_functions_workflow_and_dlq(program: Program, na
     for alarm in alarms:
         assert alarm["inputs"]["alarmActions"] == [topic_arn], f"{alarm['urn']}: does not alert the topic"
         assert alarm["inputs"]["name"].startswith(f"{names.prefix}-"), f"{alarm['urn']}: name not stack-scoped"
-    # The free tier covers 10 alarms; docs/operations.md states the cost of the documented 14.
-    assert len(alarms) <= 14, f"{len(alarms)} alarms: more than the documented 14"
+    assert ("GenomicsPlatform", "JobsSwept", ("sweeper",)) in covered, "no alarm on swept (stuck) jobs"
+    # The free tier covers 10 alarms; docs/operations.md states the cost of the documented 15.
+    assert len(alarms) <= 15, f"{len(alarms)} alarms: more than the documented 15"
+
+
+def test_sweeper_schedule_invokes_only_the_sweeper_on_the_stack_rate(
+    program: Program, names: Names, config: StackConfig
+) -> None:
+    (schedule,) = of_type(program, "aws:scheduler/schedule:Schedule")
+    fn = by_input(program, "aws:lambda/function:Function", "name", names.function("sweeper"))[0]
+    inp = schedule["inputs"]
+    assert inp["scheduleExpression"] == config.settings.sweep_schedule(), f"{schedule['urn']}: {inp}"
+    assert inp["target"]["arn"] == fn["outputs"]["arn"], f"{schedule['urn']}: targets {inp['target']['arn']}"
+    role = [r for r in of_type(program, "aws:iam/role:Role") if r["outputs"]["arn"] == inp["target"]["roleArn"]]
+    assert len(role) == 1, f"{schedule['urn']}: role {inp['target']['roleArn']} not declared"
+    pols = [p for p in of_type(program, "aws:iam/rolePolicy:RolePolicy") if p["parent"] == schedule["parent"]]
+    stmts = [st for p in pols for st in json.loads(p["inputs"]["policy"])["Statement"]]
+    assert [(st["Action"], st["Resource"]) for st in stmts] == [("lambda:InvokeFunction", fn["outputs"]["arn"])], (
+        f"{schedule['urn']}: the schedule's role may do {stmts}"
+    )
 
 
 def test_monitoring_budget_alerts_topic(program: Program, names: Names, config: StackConfig) -> None:
