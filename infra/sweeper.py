@@ -50,7 +50,12 @@ class SweepSchedule(pulumi.ComponentResource):
             f"{name}-role",
             name=f"{names.sweep_schedule}-schedule-role",
             assume_role_policy=pulumi.Output.json_dumps(
-                policies.assume_role_policy(SCHEDULER_SERVICE, names.account_id)
+                policies.assume_role_policy(
+                    SCHEDULER_SERVICE,
+                    names.account_id,
+                    f"arn:{names.partition}:scheduler:{names.region}:{names.account_id}:schedule/default/"
+                    f"{names.sweep_schedule}",
+                )
             ),
             description=f"EventBridge Scheduler invokes {names.function('sweeper')}",
             opts=child,
