@@ -118,6 +118,7 @@ def default_contigs(count: int, length: int = 250_000_000) -> list[tuple[str, in
 #   file takes about a minute. Every file the generator writes is valid for ``genomics validate``.
 
 READ_LENGTH = 150
+_PLAIN_CIGAR = {READ_LENGTH: f"{READ_LENGTH}M"}
 _BASE_OF_BYTE = bytes(b"ACGT"[i & 3] for i in range(256))
 _REVCOMP = bytes.maketrans(b"ACGTN", b"TGCAN")
 _QUAL_BINS = ("F", ":", ",", "#")
@@ -161,7 +162,7 @@ def _aligned(rng: random.Random, ref: bytes, start: int, rl: int) -> _Read:
     """One read aligned at ``start``: plain, one mismatch, a 5' soft clip, an insertion or a deletion."""
     r = rng.random()
     if r < 0.80:
-        return _Read(start, f"{rl}M", ref[start : start + rl].decode(), rl, 0)
+        return _Read(start, _PLAIN_CIGAR.get(rl) or f"{rl}M", ref[start : start + rl].decode(), rl, 0)
     if r < 0.92:
         s = bytearray(ref[start : start + rl])
         i = rng.randrange(rl)
@@ -206,8 +207,12 @@ def fragments(
 ) -> Iterator[Fragment]:
     """``pairs`` fragments in order of their leftmost position per contig (then unmapped pairs last)."""
     rng = random.Random(seed + 1)
+    rnd = rng.random
     rl = read_length
     quals = _quality_pool(rng, 1024, rl)
+    nq = len(quals)
+    # Pools drawn once (a draw per read from them is several times cheaper than a fresh gauss/choice).
+    inserts = [max(rl, min(int(rng.gauss(350, 50)), 800)) for _ in range(4096)]
     total = sum(length for _, length in contigs)
     unmapped_pairs = pairs // 200
     mapped = pairs - unmapped_pairs
@@ -229,22 +234,24 @@ def fragments(
                 serial += 1
                 made += 1
                 yield Fragment(_qname(serial), f.contig, f.start, f.r1, f.r2, f.r1_reverse, f.seq1, f.seq2,
-                               rng.choice(quals), rng.choice(quals), True, f.mapq1, f.mapq2)  # fmt: skip
+                               quals[int(rnd() * nq)], quals[int(rnd() * nq)], True, f.mapq1, f.mapq2)  # fmt: skip
                 continue
-            pos = min(pos + rng.random() * 2 * mean_gap, last_start)
+            pos = min(pos + rnd() * 2 * mean_gap, last_start)
             start = int(pos)
-            insert = max(rl, min(int(rng.gauss(350, 50)), 800))
+            insert = inserts[int(rnd() * 4096)]
             left = _aligned(rng, seq, start, rl)
             right = _aligned(rng, seq, start + insert - rl, rl)
             right.pos = max(start, right.pos)
-            r1_reverse = rng.random() < 0.5  # R1 maps forward (left) or reverse (right)
+            r1_reverse = rnd() < 0.5  # R1 maps forward (left) or reverse (right)
             fwd, rev = left.seq, right.seq.encode().translate(_REVCOMP)[::-1].decode()
-            q1, q2 = rng.choice(quals), rng.choice(quals)
-            mq1 = 60 if rng.random() < 0.95 else rng.randint(0, 59)
-            mq2 = 60 if rng.random() < 0.95 else rng.randint(0, 59)
+            q1, q2 = quals[int(rnd() * nq)], quals[int(rnd() * nq)]
+            u = rnd()
+            mq1 = 60 if u < 0.95 else int((u - 0.95) * 1200)  # 0..59
+            u = rnd()
+            mq2 = 60 if u < 0.95 else int((u - 0.95) * 1200)
             r1, r2 = (right, left) if r1_reverse else (left, right)
             s1, s2 = (rev, fwd) if r1_reverse else (fwd, rev)
-            u = rng.random()
+            u = rnd()
             if u < 0.005:
                 r2 = None
             elif u < 0.01:
@@ -252,7 +259,7 @@ def fragments(
             serial += 1
             made += 1
             frag = Fragment(_qname(serial), name, start, r1, r2, r1_reverse, s1, s2, q1, q2, False, mq1, mq2)
-            if rng.random() < 0.03 and made < count:
+            if rnd() < 0.03 and made < count:
                 dup_of = frag
             yield frag
     for _ in range(unmapped_pairs):
@@ -407,10 +414,11 @@ def write_reads(
     seed: int = 1,
     read_length: int = READ_LENGTH,
     threads: int = 2,
+    single: bool = False,
 ) -> dict[str, str]:
     """Write reads as ``fmt`` (sam, bam, cram, fastq) to ``out``; returns the paths written (``reads``,
-    ``reference``, and ``mate`` for FASTQ). ``out`` ending in ``.gz`` makes a gzip-compatible (BGZF)
-    SAM or FASTQ."""
+    ``reference``, and ``mate`` for FASTQ unless ``single``: R1 only). ``out`` ending in ``.gz`` makes a
+    gzip-compatible (BGZF) SAM or FASTQ."""
     ref = reference(contigs, seed)
     ref_path = reference_path(out)
     write_fasta(ref_path, ref)
@@ -421,27 +429,24 @@ def write_reads(
     zip_argv = [_tool("bgzip"), "-@", str(threads), "-c"]
     if fmt == "fastq":
         mate = mate_path(out)
-        written["mate"] = mate
+        if not single:
+            written["mate"] = mate
         with contextlib.ExitStack() as stack:
-            if gz:
-                s1 = stack.enter_context(_tool_sink(zip_argv, out))
-                s2 = stack.enter_context(_tool_sink(zip_argv, mate))
-            else:
-                s1 = stack.enter_context(open(out, "wb"))
-                s2 = stack.enter_context(open(mate, "wb"))
-            b1: list[str] = []
-            b2: list[str] = []
-            for a, b in fastq_pair_records(frags):
-                b1.append(a)
-                b2.append(b)
-                if len(b1) >= 10_000:
-                    s1.write(("\n".join(b1) + "\n").encode())
-                    s2.write(("\n".join(b2) + "\n").encode())
-                    b1.clear()
-                    b2.clear()
-            if b1:
-                s1.write(("\n".join(b1) + "\n").encode())
-                s2.write(("\n".join(b2) + "\n").encode())
+            sinks = [
+                stack.enter_context(_tool_sink(zip_argv, path)) if gz else stack.enter_context(open(path, "wb"))
+                for path in ([out] if single else [out, mate])
+            ]
+            batches: list[list[str]] = [[] for _ in sinks]
+            for pair in fastq_pair_records(frags):
+                for batch, rec in zip(batches, pair, strict=False):
+                    batch.append(rec)
+                if len(batches[0]) >= 10_000:
+                    for sink, batch in zip(sinks, batches, strict=True):
+                        sink.write(("\n".join(batch) + "\n").encode())
+                        batch.clear()
+            for sink, batch in zip(sinks, batches, strict=True):
+                if batch:
+                    sink.write(("\n".join(batch) + "\n").encode())
         return written
     header = sam_header(contigs, ref).encode()
     lines = (line for _, line in sam_records(frags))
@@ -482,10 +487,13 @@ def reads_main(argv: list[str]) -> int:
     ap.add_argument("--read-length", type=int, default=READ_LENGTH)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2, help="samtools/bgzip compression threads")
+    ap.add_argument("--single", action="store_true", help="FASTQ: write R1 only (single-end reads)")
     args = ap.parse_args(argv)
     fmt = args.format or _format_of(args.out)
     contigs = default_contigs(args.contigs, args.contig_length)
-    written = write_reads(args.out, fmt, args.pairs, contigs, args.seed, args.read_length, args.threads)
+    written = write_reads(
+        args.out, fmt, args.pairs, contigs, args.seed, args.read_length, args.threads, single=args.single
+    )
     for role, path in written.items():
         print(f"{role}\t{path}")
     return 0

@@ -252,8 +252,7 @@ static int clean_record(Scanner *s, const char *p, const char *e) {
             f[11] = t ? t : NULL; /* the tab before the optional fields */
         }
     }
-    for (const char *c = p; c < e; c++) /* ASCII text, no control characters but tabs */
-        if (*c != '\t' && !(KIND[(unsigned char)*c] & K_ZCHAR)) return 0;
+    /* Every byte is checked against its field's class below (none admits CR, control or non-ASCII bytes). */
     /* QNAME */
     Py_ssize_t n = fe[0] - f[0];
     if (n < 1 || n > 254) return 0;

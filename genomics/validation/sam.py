@@ -903,49 +903,63 @@ def check_sam_stream(
     hook_done = False
     scanner: _samscan.Scanner | None = None
     lineno = 0
+
+    def consume(buf: bytes, off: int, end: int) -> None:
+        """Every line of ``buf[off:end]`` (complete lines, or the file's last line at its end)."""
+        nonlocal hook_done, scanner, lineno
+        while off < end:
+            if scanner is not None and not checker._blank_lines:
+                off, lineno, checker.records = scanner.scan(buf, off, end, lineno, checker.records, limit)
+                if off >= end:
+                    break
+            nl = buf.find(b"\n", off, end)
+            stop = nl if nl >= 0 else end
+            lineno += 1
+            if stop - off + (nl >= 0) > limit:
+                raise LineTooLong(lineno, limit)
+            raw = buf[off:stop]
+            off = stop + 1
+            if not hook_done and not raw.startswith(b"@"):
+                hook_done = True
+                if on_header_end is not None:
+                    on_header_end(checker)
+            if scanner is not None:
+                checker._last_key, checker._sort_reported = scanner.last_key, scanner.sort_reported
+            checker.line(raw, lineno)
+            if scanner is not None:
+                scanner.last_key, scanner.sort_reported = checker._last_key, checker._sort_reported
+            elif checker.in_records:
+                scanner = _samscan.Scanner(
+                    [
+                        (name, tid, -1 if ref.length is None else ref.length, bool(RE_RNAME.fullmatch(name)))
+                        for (name, tid), ref in zip(checker.ref_order.items(), checker.refs.values(), strict=True)
+                    ],
+                    checker.sort_order == "coordinate",
+                )
+                scanner.last_key, scanner.sort_reported = checker._last_key, checker._sort_reported
+
+    # Chunks are scanned where they lie; only a line cut by a chunk boundary is copied (carry + head).
     carry = b""
     with line_limits.ReadAhead(stream, CHUNK_BYTES) as chunks:
-        while True:
-            chunk = chunks.read()
-            final = not chunk
-            buf = carry + chunk if carry else chunk if chunk else carry
-            end = len(buf) if final else buf.rfind(b"\n") + 1
-            off = 0
-            while off < end:
-                if scanner is not None and not checker._blank_lines:
-                    off, lineno, checker.records = scanner.scan(buf, off, end, lineno, checker.records, limit)
-                    if off >= end:
-                        break
-                nl = buf.find(b"\n", off, end)
-                stop = nl if nl >= 0 else end
-                lineno += 1
-                if stop - off + (nl >= 0) > limit:
-                    raise LineTooLong(lineno, limit)
-                raw = buf[off:stop]
-                off = stop + 1
-                if not hook_done and not raw.startswith(b"@"):
-                    hook_done = True
-                    if on_header_end is not None:
-                        on_header_end(checker)
-                if scanner is not None:
-                    checker._last_key, checker._sort_reported = scanner.last_key, scanner.sort_reported
-                checker.line(raw, lineno)
-                if scanner is not None:
-                    scanner.last_key, scanner.sort_reported = checker._last_key, checker._sort_reported
-                elif checker.in_records:
-                    scanner = _samscan.Scanner(
-                        [
-                            (name, tid, -1 if ref.length is None else ref.length, bool(RE_RNAME.fullmatch(name)))
-                            for (name, tid), ref in zip(checker.ref_order.items(), checker.refs.values(), strict=True)
-                        ],
-                        checker.sort_order == "coordinate",
-                    )
-                    scanner.last_key, scanner.sort_reported = checker._last_key, checker._sort_reported
-            if final:
-                break
-            carry = buf[end:]
+        while chunk := chunks.read():
+            start = 0
+            if carry:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    carry += chunk
+                    if len(carry) > limit:
+                        raise LineTooLong(lineno + 1, limit)
+                    continue
+                consume(carry + chunk[: nl + 1], 0, len(carry) + nl + 1)
+                start = nl + 1
+            end = chunk.rfind(b"\n") + 1
+            if end > start:
+                consume(chunk, start, end)
+            carry = chunk[max(end, start) :]
             if len(carry) > limit:
                 raise LineTooLong(lineno + 1, limit)
+        if carry:
+            consume(carry, 0, len(carry))
     if not hook_done and on_header_end is not None:
         on_header_end(checker)
     checker.finish()

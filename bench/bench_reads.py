@@ -1,0 +1,187 @@
+"""Reads and alignments: validation and QC speed against htslib/coreutils doing the same read (issue 12).
+
+Inputs come from our generator (``python -m genomics.synth reads``): one coordinate-sorted, indexed BAM of
+paired 150 bp reads (≥ 1 GB in the full run; quick: 100,000 pairs), and from it with samtools
+- the SAM text (its first ≥ 1 GB),
+- the CRAM of the same reads against the generated reference (CRAM is about 3.5x smaller: the same reads,
+  not a 1 GB CRAM),
+- an interleaved FASTQ.gz of the same reads (``samtools fastq``, BGZF, ≥ 1 GB).
+
+Ratios, each measured in the same run, best of N (the machine is shared):
+- SAM/BAM/CRAM: ``validate`` / ``samtools view -o /dev/null`` (CRAM with its reference), goal ≤ 2;
+- FASTQ.gz: ``validate`` / ``zcat``, goal ≤ 1.5;
+- QC of the BAM: ``genomics qc`` core / ``samtools stats``, goal ≤ 1.5.
+Our side runs in a child process that reports the time of the call and the peak RSS of itself and of
+its children (samtools): memory must not grow with the file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_validate import BenchError, _timed
+
+FULL_PAIRS = 9_300_000  # ≈ 1.07 GB of BAM with genomics.synth's reads
+QUICK_PAIRS = 100_000
+FULL_BYTES = 1_000_000_000
+GOAL_ALIGNMENTS = 2.0
+GOAL_FASTQ = 1.5
+GOAL_QC = 1.5
+
+_CHILD = """
+import json, resource, sys, time
+what, path, ref = sys.argv[1], sys.argv[2], sys.argv[3] or None
+t0 = time.perf_counter()
+if what == "validate":
+    from genomics.validation import validate_path
+    report = validate_path(path, reference=ref)
+    out = {"valid": report.valid, "records": report.stats.get("records"), "codes": sorted(report.issue_counts())}
+else:
+    from genomics.qc.service import qc_local
+    result = qc_local(path, reference=ref)
+    out = {"valid": True, "records": result["metrics"].get("total_reads") or result["metrics"].get("reads"),
+           "codes": []}
+out["seconds"] = time.perf_counter() - t0
+out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["children_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def _row(case: str, metric: str, value: Any, unit: str, goal: str | None = None, met: bool | None = None) -> dict:
+    return {"benchmark": "reads", "case": case, "metric": metric, "value": value, "unit": unit, "goal": goal,
+            "met": met}  # fmt: skip
+
+
+def _tool(name: str) -> str:
+    exe = shutil.which(name)
+    if exe is None:
+        raise BenchError(f"{name} not on PATH")
+    return exe
+
+
+def _ours(what: str, path: Path, ref: Path | None = None) -> dict[str, Any]:
+    argv = [sys.executable, "-c", _CHILD, what, str(path), str(ref or "")]
+    proc = subprocess.run(argv, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise BenchError(f"{what} crashed on {path.name}: {proc.stderr.decode(errors='replace')[-500:]}")
+    got: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return got
+
+
+def _make_inputs(wd: Path, pairs: int, quick: bool) -> dict[str, Path]:
+    t0 = time.perf_counter()
+    bam = wd / "reads.bam"
+    argv = [sys.executable, "-m", "genomics.synth", "reads", str(bam), "--pairs", str(pairs)]
+    proc = subprocess.run(argv, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise BenchError(f"genomics.synth reads failed: {proc.stderr.decode(errors='replace')[-500:]}")
+    ref = wd / "reads.ref.fa"
+    samtools = _tool("samtools")
+    cram = wd / "reads.cram"
+    subprocess.run([samtools, "view", "-@", "2", "-C", "-T", str(ref), "-o", str(cram), str(bam)], check=True)
+    fastq = wd / "reads.fastq.gz"
+    subprocess.run([samtools, "fastq", "-@", "2", "-N", "-o", str(fastq), str(bam)], check=True,
+                   stderr=subprocess.DEVNULL)  # fmt: skip
+    sam = wd / "reads.sam"
+    _sam_head(samtools, bam, sam, None if quick else int(1.1 * FULL_BYTES))
+    paths = {"bam": bam, "cram": cram, "sam": sam, "fastq": fastq, "ref": ref}
+    if not quick:
+        small = [k for k in ("bam", "sam", "fastq") if paths[k].stat().st_size < FULL_BYTES]
+        if small:
+            raise BenchError(f"inputs under 1 GB: {small}; raise FULL_PAIRS")
+    print(f"bench_reads: inputs generated in {time.perf_counter() - t0:.0f}s", flush=True)
+    return paths
+
+
+def _sam_head(samtools: str, bam: Path, out: Path, limit: int | None) -> None:
+    """``samtools view -h`` of the BAM, cut at the first line end after ``limit`` bytes (None: all)."""
+    proc = subprocess.Popen([samtools, "view", "-h", str(bam)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    written = 0
+    with out.open("wb") as fh:
+        for line in proc.stdout:
+            fh.write(line)
+            written += len(line)
+            if limit is not None and written >= limit:
+                break
+    proc.stdout.close()
+    proc.kill()
+    proc.wait()
+
+
+def _gb(path: Path) -> str:
+    return f"{path.stat().st_size / 1e9:.2f} GB"
+
+
+def _compare(
+    case: str, ours: Any, theirs: Any, their_label: str, goal: float, repeat: int
+) -> tuple[list[dict], dict[str, Any]]:
+    """Alternate our run and the reference tool's, ``repeat`` times each; best of each."""
+    mine: list[dict[str, Any]] = []
+    ref_times: list[float] = []
+    for _ in range(repeat):
+        mine.append(ours())
+        ref_times.append(theirs())
+    best = min(mine, key=lambda r: r["seconds"])
+    base = min(ref_times)
+    ratio = best["seconds"] / base
+    rows = [
+        _row(f"{case}: genomics", "time", best["seconds"], "s"),
+        _row(f"{case}: {their_label}", "time", base, "s"),
+        _row(f"{case}: genomics / {their_label.split(' (')[0]}", "ratio", ratio, "x", f"<= {goal:g}", ratio <= goal),
+        _row(f"{case}: genomics peak RSS, Python", "memory", best["rss_mib"], "MiB"),
+        _row(
+            f"{case}: genomics peak RSS, largest child (samtools; forked from Python, so at least its size)",
+            "memory",
+            best["children_rss_mib"],
+            "MiB",
+        ),
+    ]
+    return rows, best
+
+
+def run(workdir: Path, quick: bool) -> list[dict]:
+    pairs = QUICK_PAIRS if quick else FULL_PAIRS
+    repeat = 3 if quick else 2
+    p = _make_inputs(workdir, pairs, quick)
+    samtools, zcat = _tool("samtools"), _tool("zcat")
+    reads = f"{2 * pairs / 1e6:g} M reads"
+    rows: list[dict] = []
+    for fmt in ("bam", "sam", "cram"):
+        path = p[fmt]
+        ref = p["ref"] if fmt == "cram" else None
+        view = [samtools, "view", "-o", "/dev/null", *(["-T", str(ref)] if ref else []), str(path)]
+        label = f"{fmt.upper()} {_gb(path)}" + (f", {reads}" if fmt != "sam" else "")
+        got, best = _compare(
+            label,
+            lambda pa=path, r=ref: _ours("validate", pa, r),
+            lambda v=view: _timed(v),
+            "samtools view -o /dev/null",
+            GOAL_ALIGNMENTS,
+            repeat,
+        )
+        if not best["valid"]:
+            raise BenchError(f"the synthetic {fmt} was rejected: {best}")
+        rows += got
+    got, best = _compare(
+        f"FASTQ.gz {_gb(p['fastq'])} (BGZF, interleaved), {reads}",
+        lambda: _ours("validate", p["fastq"]), lambda: _timed([zcat, str(p["fastq"])]), "zcat", GOAL_FASTQ,
+        repeat,
+    )  # fmt: skip
+    if not best["valid"]:
+        raise BenchError(f"the synthetic FASTQ was rejected: {best}")
+    rows += got
+    got, _ = _compare(
+        f"QC of the BAM {_gb(p['bam'])}", lambda: _ours("qc", p["bam"]),
+        lambda: _timed([samtools, "stats", str(p["bam"])]), "samtools stats", GOAL_QC, repeat,
+    )  # fmt: skip
+    rows += got
+    return rows
+
