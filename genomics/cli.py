@@ -5,7 +5,8 @@ Local files:   genomics validate PATH... [--json] [--reference FASTA] [--mate FA
                genomics qc PATH [--json] [--assay wgs|wes|panel|cohort]
 A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto server):
                genomics status [SAMPLE | --job ID | --failed-since T | --project P] [--json]
-               genomics replay [--dry-run]      genomics deliver PROJECT --partner NAME
+               genomics replay [--dry-run]
+               genomics deliver PROJECT --partner NAME [--sample S]... [--delivery-id ID]  (resumable)
                genomics report PROJECT          genomics upload FILE PROJECT SAMPLE [--assay A]
                genomics cost PROJECT [--since T]    genomics reprocess JOB_ID   genomics sweep
                genomics dashboard PROJECT [--out FILE] [--publish]
