@@ -334,6 +334,17 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    from genomics.erasure import forget
+
+    session, names = _stack(args)
+    actor = session.client("sts").get_caller_identity()["Arn"]
+    result = forget(_ledger(session, names), session.client("s3"), names, args.sample, actor=actor,
+                    reason=args.reason, bypass_governance=args.bypass_governance)
+    _print_json(result)
+    return EXIT_OK
+
+
 def cmd_codes(args: argparse.Namespace) -> int:
     from genomics.validation.codes import render_markdown
 
@@ -480,6 +491,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stack_args(up)
     up.set_defaults(func=cmd_upload)
+
+    fg = sub.add_parser("forget", help="erase a sample's data, ledger entries and deliveries (GDPR Art. 17)")
+    fg.add_argument("sample", help="the sample id")
+    fg.add_argument("--reason", default="", help="recorded in the audit record (e.g. the request reference)")
+    fg.add_argument("--bypass-governance", action="store_true",
+                    help="also delete raw versions under governance-mode Object Lock (needs "
+                         "s3:BypassGovernanceRetention)")
+    stack_args(fg)
+    fg.set_defaults(func=cmd_forget)
 
     c = sub.add_parser("codes", help="print the table of error codes")
     c.set_defaults(func=cmd_codes)

@@ -33,6 +33,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.dashboard", "dashboard"),
     ("genomics.delivery", "delivery"),
     ("genomics.errors", "CLI"),
+    ("genomics.erasure", "erasure"),
 )
 
 
