@@ -53,7 +53,8 @@ def _add_sample(ledger: Ledger, s3, sample: str, *, lock_days: int) -> str:
     s3.put_object(Bucket=processed, Key=f"tmp/{job_id}/shard-0.bcf", Body=b"x")
     for state in (model.VALIDATING, model.PROCESSING, model.QC):
         ledger.transition(job_id, state, actor="test")
-    ledger.transition(job_id, model.COMPLETED, actor="test", attributes={"outputs": outputs})
+    ledger.transition(job_id, model.COMPLETED, actor="test",
+                      attributes={"outputs": outputs, "eligible_for_delivery": True})
     items = metric_items(project=PROJECT, sample_id=sample, job_id=job_id, sha256="ab" * 32, assay="wgs",
                          fmt="vcf", metrics={"records": 10, "ts_tv": 2.1},
                          verdict={"verdict": "pass", "reasons": [], "checks": {}},
@@ -77,7 +78,7 @@ def world(aws_env) -> Iterator[tuple[Ledger, object]]:
 
 def _deliver(ledger: Ledger, s3) -> dict:
     return deliver(ledger, s3, project=PROJECT, partner="lab-a", delivery_bucket=NAMES.bucket("delivery"),
-                   delivery_id="d1")
+                   processed_bucket=NAMES.bucket("processed"), delivery_id="d1")
 
 
 def test_forget_erases_everything_of_the_sample_and_nothing_else(world) -> None:
