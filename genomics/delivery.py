@@ -18,8 +18,9 @@ records its source's ETag and size in its metadata (``x-amz-meta-source-etag``, 
 A delivery is resumable. ``MANIFEST-<delivery_id>.json`` is written as it progresses (``status``:
 ``in_progress``, then ``complete``; ``interrupted`` with the error when a copy fails) and lists every
 object copied so far. ``genomics deliver`` run again for the same project, partner and sample selection
-resumes the newest unfinished delivery under the same id: objects already delivered with the source's
-ETag and size are skipped, missing or different ones are copied again. The ledger holds one item per
+resumes the latest delivery of that selection, if it did not complete, under the same id: objects
+already delivered with the source's ETag and size are skipped, missing or different ones are copied
+again. The ledger holds one item per
 delivery (``PROJECT#<p>`` / ``DELIVERY#<id>``), written when it starts and when it completes.
 """
 
@@ -58,6 +59,7 @@ MAX_PARTS = 9_000  # S3 allows 10,000; keep headroom
 MULTIPART_THRESHOLD = 256 * MIB
 MULTIPART_CHUNKSIZE = 128 * MIB
 IN_PROGRESS, INTERRUPTED, COMPLETE = "in_progress", "interrupted", "complete"
+RESUME_LOOKBACK = 20  # manifests read (newest first) to find the last delivery of the same selection
 
 
 class DeliveryError(Exception):
@@ -210,18 +212,16 @@ def _manifest_prefix(partner: str, project: str) -> str:
 
 def _unfinished(s3: Any, bucket: str, partner: str, project: str, samples: list[str] | None
                 ) -> dict[str, Any] | None:
-    """The newest manifest of this partner and project, when it is unfinished and for the same samples."""
-    newest: dict[str, Any] | None = None
+    """The newest delivery of this partner, project and sample selection, when it did not complete."""
+    manifests: list[dict[str, Any]] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=_manifest_prefix(partner, project)):
-        for obj in page.get("Contents", []):
-            if newest is None or obj["LastModified"] > newest["LastModified"]:
-                newest = obj
-    if newest is None:
-        return None
-    doc = json.loads(s3.get_object(Bucket=bucket, Key=newest["Key"])["Body"].read())
-    if doc.get("status", COMPLETE) == COMPLETE or doc.get("samples_requested") != samples:
-        return None
-    return doc
+        manifests += page.get("Contents", [])
+    for obj in sorted(manifests, key=lambda o: o["LastModified"], reverse=True)[:RESUME_LOOKBACK]:
+        doc = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+        if doc.get("samples_requested") != samples:
+            continue  # another selection's delivery
+        return None if doc.get("status", COMPLETE) == COMPLETE else doc
+    return None
 
 
 def _named(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
@@ -286,8 +286,8 @@ def deliver(
     manifest_interval: float = 2.0,
 ) -> dict[str, Any]:
     """Deliver ``project`` to ``partner`` (see the module's docstring). ``delivery_id`` names the delivery
-    (resumed when its manifest exists); without it the newest unfinished delivery of the same sample
-    selection is resumed, or a new one started. Returns the manifest, its key and what this run did."""
+    (resumed when its manifest exists); without it the latest delivery of the same sample selection
+    is resumed if it did not complete, else a new one started. Returns the manifest, its key and what this run did."""
     if not _PARTNER.match(partner):
         raise DeliveryError("DELIVERY_PARTNER_INVALID",
                             f"partner name {partner!r} must be lower-case letters, digits and '-'")

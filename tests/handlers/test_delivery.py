@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from genomics import synth
-from genomics.delivery import Transfer, deliver
+from genomics.delivery import DeliveryError, Transfer, deliver
 from genomics.ledger import ObjectRef, model
 from genomics.ledger.updater import Prices, finalize
 from genomics.qc.service import run_quality_metrics
@@ -221,6 +221,25 @@ def test_delivery_interrupted_then_resumed(stack, project):
                                                              "bytes_copied": 0, "resumed": False}
 
 
+def test_delivery_resume_picks_the_unfinished_delivery_of_the_same_selection(stack, project):
+    delivery = stack.names.bucket("delivery")
+    s3 = _s3()
+    s3.meta.events.register("before-call.s3.CopyObject", _CutAfter(1, f"partners/acme/{PROJECT}/MANIFEST-all.json",
+                                                                   delivery))
+    with pytest.raises(EndpointConnectionError):
+        deliver(stack.ledger, s3, project=PROJECT, partner="acme", delivery_bucket=delivery,
+                processed_bucket=stack.names.bucket("processed"), delivery_id="all", manifest_interval=0.0)
+    only_f1 = _deliver(stack, samples={"F1"})  # a newer delivery, of another selection, completes
+    assert only_f1["delivery_id"] != "all" and only_f1["status"] == "complete" and not only_f1["run"]["resumed"]
+    assert [d["sample_id"] for d in only_f1["delivered"]] == ["F1"]
+    resumed = _deliver(stack)
+    assert resumed["delivery_id"] == "all" and resumed["run"]["resumed"] and resumed["status"] == "complete"
+    assert resumed["run"]["skipped"] == 1 + 2  # B1's report from the cut run, F1's two from the other delivery
+    with pytest.raises(DeliveryError) as e:  # a named delivery keeps its selection
+        _deliver(stack, delivery_id="all", samples={"V1"})
+    assert e.value.code == "DELIVERY_NOT_RESUMABLE"
+
+
 def test_delivery_multipart_copy_of_a_large_output(stack, monkeypatch, tmp_path):
     """An output above the multipart threshold is copied in parts (UploadPartCopy), the bytes intact;
     a rerun recognises it by the source ETag it recorded (a multipart copy has another ETag)."""
@@ -253,8 +272,6 @@ def test_delivery_multipart_copy_of_a_large_output(stack, monkeypatch, tmp_path)
 
 
 def test_delivery_rejects_a_bad_partner_name(stack):
-    from genomics.delivery import DeliveryError
-
     with pytest.raises(DeliveryError) as e:
         _deliver(stack, partner="Acme Labs")
     assert e.value.code == "DELIVERY_PARTNER_INVALID"
