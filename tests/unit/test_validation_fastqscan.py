@@ -18,6 +18,7 @@ import pytest
 from genomics import synth
 from genomics.validation import fastq, validate_path
 from genomics.validation.report import ValidationReport
+from tests.unit.helpers import mutate_lines
 
 CORPUS = Path(os.environ.get("GENOMICS_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 ALPHABET = b"\r\n @+*.-ACGTNacgtn!~#IF:,\t\x80\xff"
@@ -41,29 +42,6 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[bytes], list[by
     return Path(out["reads"]).read_bytes().split(b"\n"), Path(out["mate"]).read_bytes().split(b"\n")
 
 
-def _mutate(rng: random.Random, ls: list[bytes]) -> list[bytes]:
-    ls = list(ls)
-    for _ in range(rng.randint(1, 3)):
-        i = rng.randrange(len(ls))
-        line = bytearray(ls[i])
-        op = rng.random()
-        if op < 0.5 and line:
-            line[rng.randrange(len(line))] = ALPHABET[rng.randrange(len(ALPHABET))]
-        elif op < 0.7 and line:
-            j = rng.randrange(len(line))
-            del line[j : j + rng.randint(1, 3)]
-        elif op < 0.8:
-            line[len(line) :] = b"\r"
-        elif op < 0.9:
-            del ls[i]
-            continue
-        else:
-            ls.insert(i, ls[rng.randrange(len(ls))])
-            continue
-        ls[i] = bytes(line)
-    return ls
-
-
 def test_fastqscan_matches_python_on_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
     files = [f for f in sorted(CORPUS.glob("fastq/**/*")) if f.is_file()]
     assert len(files) > 10
@@ -80,8 +58,8 @@ def test_fastqscan_matches_python_on_mutations(
     differing = []
     for trial in range(60):
         r1, r2 = tmp_path / "m_R1.fq", tmp_path / "m_R2.fq"
-        r1.write_bytes(b"\n".join(_mutate(rng, pair[0])))
-        r2.write_bytes(b"\n".join(_mutate(rng, pair[1]) if trial % 2 else pair[1]))
+        r1.write_bytes(b"\n".join(mutate_lines(rng, pair[0], ALPHABET, (1, 3))))
+        r2.write_bytes(b"\n".join(mutate_lines(rng, pair[1], ALPHABET, (1, 3)) if trial % 2 else pair[1]))
         slow, fast = _both(monkeypatch, str(r1))
         slow_pair, fast_pair = _both(monkeypatch, str(r1), str(r2))
         if fast != slow or fast_pair != slow_pair:

@@ -19,6 +19,7 @@ import pytest
 from genomics import synth
 from genomics.validation import lines, sam
 from genomics.validation.report import ValidationReport
+from tests.unit.helpers import mutate_lines
 
 CORPUS = Path(os.environ.get("GENOMICS_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 ALPHABET = b"\t\r\n @*=:,.-+0123456789ACGTNacgtnMIDNSHPX=ZiBfAHcCsSI!~\x80\xff"
@@ -68,23 +69,7 @@ def test_samscan_matches_python_on_mutations(synthetic_sam: list[bytes], seed: i
     rng = random.Random(seed)
     differing = []
     for trial in range(250):
-        ls = list(synthetic_sam)
-        for _ in range(rng.randint(1, 4)):
-            i = rng.randrange(len(ls))
-            line = bytearray(ls[i])
-            op = rng.random()
-            if op < 0.6 and line:
-                line[rng.randrange(len(line))] = ALPHABET[rng.randrange(len(ALPHABET))]
-            elif op < 0.8 and line:
-                j = rng.randrange(len(line))
-                del line[j : j + rng.randint(1, 5)]
-            elif op < 0.9:
-                j = rng.randrange(len(line) + 1)
-                line[j:j] = bytes(rng.choice(ALPHABET) for _ in range(rng.randint(1, 4)))
-            else:  # a record moved: sort order, header after records
-                ls.insert(rng.randrange(len(ls)), ls[rng.randrange(len(ls))])
-                continue
-            ls[i] = bytes(line)
+        ls = mutate_lines(rng, synthetic_sam, ALPHABET)
         slow, fast = _both(b"\n".join(ls))
         if fast != slow:
             differing.append(trial)
