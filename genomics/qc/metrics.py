@@ -205,6 +205,9 @@ def derive_vcf(parsed: dict[str, Any]) -> dict[str, Any]:
 PER_SAMPLE_METRICS = ("het", "hom_alt", "hom_ref", "het_hom_ratio", "missing_genotypes", "missing_rate",
                       "singletons", "mean_depth")
 _NUMERIC = ("Integer", "Float")
+# Keys bcftools stats reads as numbers (depth, allelic depths for VAF); declared as text (an undeclared
+# key gets Type=String) they stop it ("do_sample_stats: todo"), so QC leaves them out.
+_STATS_NUMERIC_KEYS = ("FORMAT/DP", "FORMAT/AD", "INFO/DP")
 
 
 def _vcf_header(source: ByteSource) -> str:
@@ -250,11 +253,12 @@ class StatsPlan:
         self.notes: list[str] = []
         if not self.per_sample:
             self.notes.append("sites-only VCF (no sample columns): per-sample metrics are not applicable")
-        for kind in ("FORMAT", "INFO"):
-            declared = _declared_type(header, kind, "DP")
+        for key in _STATS_NUMERIC_KEYS:
+            kind, tag = key.split("/")
+            declared = _declared_type(header, kind, tag)
             if declared is not None and declared not in _NUMERIC:
-                self.strip.append(f"{kind}/DP")
-                self.notes.append(f"{kind}/DP is declared Type={declared}, not a number: depth not computed from it")
+                self.strip.append(key)
+                self.notes.append(f"{key} is declared Type={declared}, not a number: not used by QC")
 
     def argv(self, path: str | None) -> list[list[str]]:
         stats = ["bcftools", "stats", *(["-s", "-"] if self.per_sample else [])]
@@ -497,7 +501,7 @@ def _idxstats(path: str, reference: str | None, fmt: str | None, notes: list[str
     except ToolError as e:
         said = [ln for ln in e.stderr.splitlines()
                 if ln.strip() and "idx_find_and_load" not in ln and "reverting to slow method" not in ln]
-        reason = said[-1][:200] if said else f"exit {e.returncode}"
+        reason = said[0][:200] if said else f"exit {e.returncode}"
         notes.append(f"{INDEX_METRICS}: not computed (samtools idxstats could not read the file without an "
                      f"index: {reason})")
         return None
