@@ -318,6 +318,31 @@ def cloudtrail_bucket_statements(bucket_arn: Any, trail_arn: str, account_id: st
     ]
 
 
+def replication_policy(source_arn: Any, replica_arn: Any, source_region: str, replica_region: str,
+                       source_key: Any | None, replica_key: Any | None) -> Document:
+    """S3 replication of the raw bucket: read the source's versions (with their lock), write the replica."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadSourceConfiguration", "Effect": "Allow",
+         "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": [source_arn]},
+        {"Sid": "ReadSourceVersions", "Effect": "Allow",
+         "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+                    "s3:GetObjectRetention", "s3:GetObjectLegalHold"],
+         "Resource": [with_suffix(source_arn, "/*")]},
+        {"Sid": "WriteReplica", "Effect": "Allow",
+         "Action": ["s3:ReplicateObject", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+         "Resource": [with_suffix(replica_arn, "/*")]},
+    ]
+    if source_key is not None:
+        statements.append({"Sid": "DecryptSource", "Effect": "Allow", "Action": ["kms:Decrypt"],
+                           "Resource": [source_key],
+                           "Condition": {"StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"}}})
+    if replica_key is not None:
+        statements.append({"Sid": "EncryptReplica", "Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                           "Resource": [replica_key],
+                           "Condition": {"StringEquals": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}}})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def with_suffix(value: Any, suffix: str) -> Any:
     """``value + suffix`` for a plain string or a ``pulumi.Output`` (computing a string, no resources)."""
     if isinstance(value, str):

@@ -28,7 +28,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from genomics.deployment import BUCKET_ROLES, PROCESSED_PREFIX, REPORTS_PREFIX, TMP_PREFIX, BucketRole, Names
+from genomics.deployment import (
+    BUCKET_ROLES,
+    BUCKET_SEED_NAMES,
+    PROCESSED_PREFIX,
+    REPORTS_PREFIX,
+    TMP_PREFIX,
+    BucketRole,
+    Names,
+)
 from infra import policies
 from infra.config import StackConfig
 from infra.naming import Classification, classified, stateful, trail_arn
@@ -181,6 +189,10 @@ class DataBuckets(pulumi.ComponentResource):
             self._policy(f"{name}-{role}", bucket, block, extra)
             self.buckets[role] = bucket
 
+        self.replica: aws.s3.Bucket | None = None
+        if config.raw_replica_region:
+            self.replica = self._replicate_raw(name, names)
+
         self.register_outputs(
             {
                 "buckets": {role: b.bucket for role, b in self.buckets.items()},
@@ -260,6 +272,126 @@ class DataBuckets(pulumi.ComponentResource):
     def _policy(self, logical: str, bucket: aws.s3.Bucket, block: aws.s3.BucketPublicAccessBlock,
                 extra: list[dict[str, Any]]) -> aws.s3.BucketPolicy:
         return bucket_policy(logical, bucket, block, extra, self)
+
+    def _replicate_raw(self, name: str, names: Names) -> aws.s3.Bucket:
+        """Cross-region replica of the raw bucket (``rawReplicaRegion``): a bucket in the other region,
+        versioned, under the same Object Lock retention, encrypted with a key of that region (prod), and
+        the replication rule with its role (trusting S3 only for this bucket and account)."""
+        config = self._config
+        region = config.raw_replica_region
+        provider = aws.Provider(f"{name}-replica-region", region=region, opts=pulumi.ResourceOptions(parent=self))
+        in_region = pulumi.ResourceOptions(parent=self, provider=provider)
+        replica_key = None
+        if self.kms_key is not None:
+            account = f"arn:{names.partition}:iam::{names.account_id}:root"
+            replica_key = aws.kms.Key(
+                f"{name}-replica-key",
+                description=f"{names.prefix} raw replica in {region}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                    "Sid": "AccountAdministersThroughIam", "Effect": "Allow", "Principal": {"AWS": account},
+                    "Action": "kms:*", "Resource": "*"}]}),
+                tags=classified("genetic-data"),
+                opts=stateful(config, self, provider=provider),
+            )
+        physical = f"{names.prefix}-{BUCKET_SEED_NAMES['raw']}-replica-{names.account_id}-{region}"
+        replica = aws.s3.Bucket(
+            f"{name}-raw-replica", bucket=physical, force_destroy=config.force_destroy, object_lock_enabled=True,
+            tags=classified("genetic-data"), opts=stateful(config, self, provider=provider),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-raw-replica-ownership", bucket=replica.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=in_region,
+        )
+        block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-raw-replica-public-access", bucket=replica.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=in_region,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-raw-replica-encryption", bucket=replica.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=(
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms" if replica_key else "AES256",
+                        kms_master_key_id=replica_key.arn if replica_key else None,
+                    )
+                ),
+                bucket_key_enabled=True,
+            )],
+            opts=in_region,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-raw-replica-versioning", bucket=replica.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=in_region,
+        )
+        aws.s3.BucketObjectLockConfiguration(
+            f"{name}-raw-replica-object-lock", bucket=replica.id, object_lock_enabled="Enabled",
+            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                    mode="GOVERNANCE", days=config.raw_lock_days
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[versioning]),
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-raw-replica-policy", bucket=replica.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+                policies.tls_only_statement(replica.arn), policies.tls_version_statement(replica.arn)]}),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[block]),
+        )
+        source = self.buckets["raw"]
+        role = aws.iam.Role(
+            f"{name}-replication-role",
+            name=f"{names.prefix}-raw-replication",
+            assume_role_policy=pulumi.Output.json_dumps(
+                policies.assume_role_policy("s3.amazonaws.com", names.account_id, names.bucket_arn("raw"))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-replication-policy", role=role.id, name="replicate-raw",
+            policy=pulumi.Output.json_dumps(policies.replication_policy(
+                source.arn, replica.arn, names.region, region,
+                self.kms_key.arn if self.kms_key else None, replica_key.arn if replica_key else None,
+            )),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.s3.BucketReplicationConfig(
+            f"{name}-raw-replication",
+            bucket=source.id,
+            role=role.arn,
+            rules=[aws.s3.BucketReplicationConfigRuleArgs(
+                id="raw-to-replica",
+                status="Enabled",
+                filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+                # Deletes are not replicated: the replica is the copy that survives a deletion.
+                delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                    status="Disabled"
+                ),
+                destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                    bucket=replica.arn,
+                    storage_class=config.raw_storage_class if config.raw_storage_class == "GLACIER_IR" else None,
+                    encryption_configuration=(
+                        aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                            replica_kms_key_id=replica_key.arn
+                        ) if replica_key else None
+                    ),
+                ),
+                source_selection_criteria=(
+                    aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                        sse_kms_encrypted_objects=(
+                            aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                                status="Enabled"
+                            )
+                        )
+                    ) if replica_key else None
+                ),
+            )],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, versioning]),
+        )
+        return replica
 
 
 def bucket_policy(logical: str, bucket: aws.s3.Bucket, block: aws.s3.BucketPublicAccessBlock,

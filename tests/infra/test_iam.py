@@ -128,10 +128,13 @@ def test_iam_state_machine_invokes_only_the_pipeline_functions(program: Program,
 def test_iam_roles_trust_only_their_service(program: Program) -> None:
     machine_roles = {m["inputs"]["roleArn"] for m in of_type(program, "aws:sfn/stateMachine:StateMachine")}
     schedule_roles = {s["inputs"]["target"]["roleArn"] for s in of_type(program, "aws:scheduler/schedule:Schedule")}
+    replication_roles = {r["inputs"]["role"]
+                         for r in of_type(program, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")}
     for role in of_type(program, "aws:iam/role:Role"):
         arn = role["outputs"]["arn"]
         service = ("states.amazonaws.com" if arn in machine_roles
-                   else "scheduler.amazonaws.com" if arn in schedule_roles else "lambda.amazonaws.com")
+                   else "scheduler.amazonaws.com" if arn in schedule_roles
+                   else "s3.amazonaws.com" if arn in replication_roles else "lambda.amazonaws.com")
         stmts = statements(document(role, "assumeRolePolicy"))
         principals = [s["Principal"] for s in stmts]
         assert principals == [{"Service": service}], f"{role['urn']}: trusted principals {principals}"

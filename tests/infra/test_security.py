@@ -23,6 +23,7 @@ from infra.config import (
 from infra.monitoring import COST_TAG
 from infra.naming import CLASSIFICATION_TAG, trail_arn, trail_bucket_name
 from infra.storage import access_log_bucket_name
+from tests.infra import mocks
 from tests.infra.resources import Program, as_list, by_input, document, of_type, statements
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -324,3 +325,66 @@ def test_security_every_data_resource_carries_a_classification(program: Program)
 def test_security_generated_keys_include_a_project_named_tmp() -> None:
     keys = _generated_keys(seed=13, count=2000)
     assert any(k.startswith("tmp/") for k in keys) and len(set(keys)) > 1500, json.dumps(keys[:5])
+
+
+# --- 8. GDPR: storage limitation ------------------------------------------------------------------
+def test_security_processed_and_delivery_expire_when_the_stack_says() -> None:
+    from tests.infra.resources import PROJECT, run_program
+
+    program = run_program("staging", {f"{PROJECT}:processedExpiryDays": "400", f"{PROJECT}:deliveryExpiryDays": "90"})
+    names = Names("staging", mocks.ACCOUNT_ID, mocks.REGION, mocks.PARTITION)
+    expiries: dict[str, dict[str, int]] = {}
+    for role in BUCKET_ROLES:
+        bucket = _bucket(program, names.bucket(role))
+        rules = _attached(program, LIFECYCLE, bucket)[0]["inputs"]["rules"]
+        expiries[role] = {r["filter"]["prefix"]: r["expiration"]["days"] for r in rules if r.get("expiration")}
+    assert expiries["processed"] == {"tmp/": 1, "processed/": 400, "reports/": 400}, expiries
+    assert expiries["delivery"] == {"tmp/": 1, "partners/": 90}, expiries
+    assert expiries["raw"] == {}, expiries
+    default = {r["filter"]["prefix"] for r in _attached(
+        program, LIFECYCLE, _bucket(program, names.bucket("processed")))[0]["inputs"]["rules"]}
+    assert "references/" not in default, "reference genomes must not expire with sample data"
+
+
+def test_security_prod_raw_replication_by_config() -> None:
+    from tests.infra.resources import PROJECT, run_program
+
+    program = run_program("prod", {f"{PROJECT}:rawReplicaRegion": "eu-central-1"})
+    names = Names("prod", mocks.ACCOUNT_ID, mocks.REGION, mocks.PARTITION)
+    test_security_replication_of_raw_only_when_configured(program, load_config_with_replica())
+    rule = of_type(program, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")[0]
+    assert rule["inputs"]["bucket"] == f"{_bucket(program, names.bucket('raw'))['name']}-id", rule["urn"]
+    spec = rule["inputs"]["rules"][0]
+    assert spec["status"] == "Enabled" and spec["deleteMarkerReplication"]["status"] == "Disabled", spec
+    replica = next(b for b in of_type(program, BUCKET) if "replica" in b["inputs"]["bucket"])
+    assert replica["inputs"]["bucket"].endswith("-eu-central-1"), replica["inputs"]["bucket"]
+    assert spec["destination"]["bucket"] == replica["outputs"]["arn"], spec
+    assert replica["options"]["provider"], f"{replica['urn']}: not in the replica region's provider"
+    assert replica["options"]["protect"] is True, replica["urn"]
+    lock = _lock(program, replica)
+    assert lock == {"mode": "GOVERNANCE", "days": 365}, lock
+    assert spec["destination"]["encryptionConfiguration"]["replicaKmsKeyId"], "replica not on a KMS key"
+    role = next(r for r in of_type(program, "aws:iam/role:Role") if r["inputs"]["name"].endswith("raw-replication"))
+    trust = statements(document(role, "assumeRolePolicy"))[0]
+    assert trust["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == names.bucket_arn("raw"), trust
+
+
+def load_config_with_replica() -> StackConfig:
+    from tests.infra.resources import PROJECT, load_stack_config
+
+    return load_stack_config("prod", {f"{PROJECT}:rawReplicaRegion": "eu-central-1"})
+
+
+def test_security_replication_program_passes_the_iam_rules() -> None:
+    """The replica's role and policies obey the same rules as the default stacks' (trust, wildcards)."""
+    from tests.infra import test_iam
+    from tests.infra.resources import PROJECT, run_program
+
+    program = run_program("prod", {f"{PROJECT}:rawReplicaRegion": "eu-central-1"})
+    names = Names("prod", mocks.ACCOUNT_ID, mocks.REGION, mocks.PARTITION)
+    test_iam.test_iam_roles_trust_only_their_service(program)
+    test_iam.test_iam_no_wildcard_actions(program)
+    test_iam.test_iam_no_managed_policies_attached(program)
+    test_security_trust_policies_keep_source_conditions(program, names)
+    test_security_stateful_resources_protected_in_staging_and_prod(program, load_config_with_replica())
