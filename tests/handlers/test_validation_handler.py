@@ -260,3 +260,25 @@ def test_validation_handler_cli_upload_profile_reaches_validation(stack, monkeyp
     event = s3_event(raw, "proj/UP1/1kg.vcf.gz", head["VersionId"], path.stat().st_size, head["ETag"])
     out = _invoke(stack, event, monkeypatch)["results"][0]
     assert out["status"] == model.REJECTED and "VCF_META_RESERVED" in out["reason"]
+
+
+def test_validation_handler_gatk_gvcf_accepted_with_warnings_in_status(stack, monkeypatch, tmp_path):
+    """A GATK gVCF (NON_REF in a 4.2 header, AS_ annotations) starts the workflow under the default profile;
+    its conformance report is on the job, in the workflow input and in the status answers."""
+    from genomics.status import job_status, sample_status
+    from tests.unit.test_validation_vcf_callers import GATK_GVCF
+
+    path = tmp_path / "NA12878.g.vcf"
+    path.write_text(GATK_GVCF.text())
+    event, ref = _upload(stack, path, "proj/NA12878/NA12878.g.vcf")
+    out = _invoke(stack, event, monkeypatch)["results"][0]
+    assert out["status"] == model.VALIDATING
+    job = job_status(stack.ledger, ref.job_id())
+    conf = job["conformance"]
+    assert conf["profile"] == "default" and set(conf["codes"]) == {"VCF_META_ID_INVALID", "VCF_INFO_NUMBER"}
+    non_ref = next(w for w in conf["warnings"] if w["code"] == "VCF_META_ID_INVALID")
+    assert non_ref["line"] == 2 and "NON_REF" in non_ref["message"]
+    assert job["warnings"] == conf["warning_count"] == 5
+    assert sample_status(stack.ledger, "NA12878")["jobs"][0]["warnings"] == 5
+    execution = boto3.client("stepfunctions").describe_execution(executionArn=out["execution_arn"])
+    assert json.loads(execution["input"])["input"]["conformance"]["codes"] == conf["codes"]
