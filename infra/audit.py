@@ -118,7 +118,8 @@ class AuditTrail(pulumi.ComponentResource):
             block,
             [
                 *policies.cloudtrail_bucket_statements(self.bucket.arn, trail_arn(names), names.account_id),
-                policies.log_immutability_statement(self.bucket.arn),
+                # Not in a stack that may be destroyed with its contents (dev's forceDestroy).
+                *([] if config.force_destroy else [policies.log_immutability_statement(self.bucket.arn)]),
             ],
             self,
         )

@@ -165,7 +165,8 @@ class DataBuckets(pulumi.ComponentResource):
             log_block,
             [
                 policies.access_log_delivery_statement(self.log_bucket.arn, data_arns, names.account_id),
-                policies.log_immutability_statement(self.log_bucket.arn),
+                # Not in a stack that may be destroyed with its contents (dev's forceDestroy).
+                *([] if config.force_destroy else [policies.log_immutability_statement(self.log_bucket.arn)]),
             ],
         )
 

@@ -16,6 +16,7 @@ from genomics.deployment import BUCKET_ROLES, Names
 from infra.config import (
     ACCESS_LOG_DAYS_FLOOR,
     AUDIT_LOG_DAYS_FLOOR,
+    LOG_RETENTION_DAYS_FLOOR,
     PROTECTED_TIERS,
     RAW_LOCK_DAYS_FLOOR,
     StackConfig,
@@ -99,6 +100,9 @@ def test_security_trail_bucket_versioned_object_locked_above_floor(program: Prog
     expiries = [r["expiration"]["days"] for r in rules if r.get("expiration")]
     assert all(days >= retention["days"] for days in expiries), f"{bucket['urn']}: expires before its lock"
     stmts = _policy(program, bucket)
+    denied = {a for s in stmts if s["Effect"] == "Deny" and "Condition" not in s for a in as_list(s["Action"])}
+    if config.tier in PROTECTED_TIERS:
+        assert {"s3:DeleteObject", "s3:DeleteObjectVersion"} <= denied, f"{bucket['urn']}: deletes allowed"
     writes = [s for s in stmts if s["Effect"] == "Allow"]
     assert writes and all(s["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn(names) for s in writes), (
         f"{bucket['urn']}: CloudTrail access not limited to this stack's trail: {writes}"
@@ -112,13 +116,21 @@ def test_security_access_log_bucket_immutable_and_kept(program: Program, names: 
     assert versioning and versioning[0]["inputs"]["versioningConfiguration"]["status"] == "Enabled"
     denies = [s for s in _policy(program, bucket) if s["Effect"] == "Deny" and "Condition" not in s]
     denied = {a for s in denies for a in as_list(s["Action"])}
-    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketVersioning"} <= denied, (
-        f"{bucket['urn']}: log deletion not denied: {denied}"
-    )
+    if config.tier in PROTECTED_TIERS:  # dev (forceDestroy) must be able to empty it on destroy
+        assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketVersioning"} <= denied, (
+            f"{bucket['urn']}: log deletion not denied: {denied}"
+        )
     rules = _attached(program, LIFECYCLE, bucket)[0]["inputs"]["rules"]
     floor = _tier_floor(ACCESS_LOG_DAYS_FLOOR, config)
     expiries = [r["expiration"]["days"] for r in rules if r.get("expiration")]
     assert expiries and min(expiries) >= floor, f"{bucket['urn']}: logs expire after {expiries} < floor {floor}"
+
+
+def test_security_log_groups_kept_at_least_the_tier_floor(program: Program, config: StackConfig) -> None:
+    floor = _tier_floor(LOG_RETENTION_DAYS_FLOOR, config)
+    for group in of_type(program, "aws:cloudwatch/logGroup:LogGroup"):
+        days = group["inputs"].get("retentionInDays")
+        assert days is not None and days >= floor, f"{group['urn']}: retention {days} < {config.tier} floor {floor}"
 
 
 # --- 2. raw data that cannot be lost -------------------------------------------------------------
