@@ -33,7 +33,7 @@ DEFAULT_PROFILE = "default"
 PROFILES: dict[str, frozenset[str]] = {
     "default": frozenset(),
     "strict": frozenset(),
-    "legacy": frozenset({"VCF_META_RESERVED"}),
+    "legacy": frozenset({"VCF_META_RESERVED", "VCF_META_RESERVED_LOOSE"}),
 }
 # The profiles under which nonconforming problems stay errors.
 _REJECT_NONCONFORMING = frozenset({"strict", "legacy"})

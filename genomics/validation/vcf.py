@@ -54,7 +54,8 @@ CODES: dict[str, str] = {
     "VCF_META_ID_INVALID": "A header ID contains characters its kind does not allow (whitespace, ',', '<', '>' ...).",
     "VCF_META_DUPLICATE_ID": "Two header lines of the same kind declare the same ID.",
     "VCF_META_RESERVED": "A reserved INFO/FORMAT key is declared with a Number/Type other than the spec's.",
-    "VCF_META_RESERVED_LOOSE": "A reserved key is declared with Number=. or Integer for Float (compatible; warning).",
+    "VCF_META_RESERVED_LOOSE": "A reserved key is declared with Number=. or Integer for Float (compatible: a "
+    "warning by default, an error in strict).",
     "VCF_META_VALUE": "A header value is empty or not valid for its key (e.g. a URL that is not a URL).",
     "VCF_META_AFTER_DATA": "A ## line appears after the #CHROM line.",
     "VCF_HEADER_LINE_INVALID": "A line in the header section starts neither with ## nor #CHROM.",
@@ -492,16 +493,17 @@ class _HeaderChecker:
         nonneg = False
         if reserved is not None:
             rnum, rtype, nonneg = reserved
-            # Tolerated with a warning, because widely used tools write them: Number=. (older GATK's
-            # FORMAT AD) and Integer where the spec says Float (bcftools mpileup's INFO MQ).
+            # A compatible subset that widely used tools write: Number=. (older GATK's FORMAT AD) and
+            # Integer where the spec says Float (bcftools mpileup's INFO MQ). Still not the spec's
+            # definition: nonconforming, like any other reserved-key mismatch.
             loose_number = number in (".", rnum)
             loose_type = typ == rtype or (typ == "Integer" and rtype == "Float")
             if ok and (number, typ) != (rnum, rtype) and loose_number and loose_type:
-                self.report.warn(
+                self.err(
                     "VCF_META_RESERVED_LOOSE",
                     f"##{key} {ident} is reserved with Number={rnum},Type={rtype}; declared "
-                    f"Number={number},Type={typ} (a compatible subset, accepted)",
-                    line=line,
+                    f"Number={number},Type={typ} (a compatible subset)",
+                    line,
                 )
             elif ok and (number, typ) != (rnum, rtype):
                 self.err(

@@ -214,8 +214,14 @@ def test_validate_vcf_meta_accepts_unknown_and_url_lines(tmp_path):
     ]
     lines = HEAD.split("\n")
     rep = _run(tmp_path, "\n".join([lines[0], *extra, *lines[1:]]) + GOOD)
-    assert rep.valid, rep.errors
-    assert [(i.code, i.line) for i in rep.warnings] == [("VCF_META_RESERVED_LOOSE", 6), ("VCF_META_RESERVED_LOOSE", 7)]
+    # A compatible subset of a reserved definition: nonconforming (strict rejects, default warns).
+    assert [(i.code, i.line, i.nonconforming) for i in rep.errors] == [
+        ("VCF_META_RESERVED_LOOSE", 6, True), ("VCF_META_RESERVED_LOOSE", 7, True)
+    ]
+    rep.apply_profile("default")
+    assert rep.valid and [(i.code, i.line) for i in rep.warnings] == [
+        ("VCF_META_RESERVED_LOOSE", 6), ("VCF_META_RESERVED_LOOSE", 7)
+    ]
 
 
 def test_validate_vcf_older_versions_restrict_alt_ids(tmp_path):
