@@ -874,6 +874,22 @@ def output_names(name: str) -> dict[str, str]:
     return {"vcf": vcf, "sidecar": f"{vcf}.json"}
 
 
+# Validation warnings that mean the records were out of order (bcftools sort put them in order).
+_ORDER_CODES = ("VCF_UNSORTED", "VCF_CONTIG_NOT_CONTIGUOUS")
+
+
+def order_repairs(conformance: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The "sorted" repair, when validation's conformance report says the input was out of order (the
+    pipeline always sorts; this only says that sorting changed the order)."""
+    codes = (conformance or {}).get("codes") or {}
+    found = [c for c in _ORDER_CODES if codes.get(c)]
+    if not found:
+        return []
+    return [{"repair": "sorted", "key": "records", "codes": found,
+             "reason": "records were out of order (" + ", ".join(f"{c} x{codes[c]}" for c in found)
+             + "); bcftools sort put them in contig/position order"}]
+
+
 def sidecar(
     *, input_info: dict[str, Any], vcf: dict[str, Any], index: dict[str, Any], records_in: int,
     records_out: int, contigs: list[str], reference: dict[str, Any] | None, reference_note: str | None,
@@ -884,7 +900,7 @@ def sidecar(
     processed (declared keys, relaxed Numbers, cleared polyploid values), each with its reason;
     ``conformance``: validation's report (warnings with line and record) when the caller has it."""
     return {
-        "repairs": list(repairs or []),
+        "repairs": [*order_repairs(conformance), *(repairs or [])],
         "conformance": conformance,
         "schema": "genomics.processing/1",
         "input": input_info,

@@ -99,6 +99,8 @@ def test_real_callers_every_class_ends_completed_or_qc_failed(jobs, cls):
 
 @pytest.mark.parametrize(("cls", "repair", "key"), [
     ("non_diploid", "genotype_values_cleared", "FORMAT/PL"),
+    ("unsorted", "sorted", "records"),
+    ("sv", "sorted", "records"),
     ("undeclared", "declared", "FILTER/q10"),
     ("undeclared", "declared", "contig/chrUn_gl000220"),
 ])
