@@ -100,7 +100,7 @@ def _deciding_values(ledger: Ledger, jobs: list[dict[str, Any]]) -> dict[str, An
     for sample_id, sample_jobs in wanted.items():
         items = {str(i.get("metric_key")): i.get("value") for i in ledger.qc_for_sample(sample_id)}
         for j in sample_jobs:
-            key = f"{str(j['sha256'])[:16]}#{j['qc']['deciding_metric']}"
+            key = f"{str(j.get('result_id') or j['sha256'])[:16]}#{j['qc']['deciding_metric']}"
             if key in items:
                 out[str(j["job_id"])] = items[key]
     return out

@@ -342,7 +342,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         heavy=False,
         env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "PRICE_LAMBDA_GB_SECOND", "PRICE_SFN_TRANSITION"),
         grants=(
-            Grant(("dynamodb:UpdateItem",), "table", "metadata"),
+            Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "metadata"),
             Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "jobs"),
         ),
     ),
@@ -370,7 +370,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         heavy=False,
         env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "SWEEP_DEADLINES"),
         grants=(
-            Grant(("dynamodb:UpdateItem",), "table", "metadata"),
+            Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "metadata"),
             Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "jobs"),
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
         ),
@@ -426,7 +426,7 @@ def ephemeral_mb(logical: str, settings: Settings) -> int:
 # Raw uploads: <project>/<sample_id>/<file name>. Only keys under this layout start a job.
 RAW_KEY_LAYOUT = "<project>/<sample_id>/<file>"
 # The processed bucket's prefixes (the functions' grants are scoped to them):
-PROCESSED_PREFIX = "processed"  # normalised outputs, content-addressed: same input, same keys
+PROCESSED_PREFIX = "processed"  # normalised outputs, keyed by result identity: same result, same keys
 TMP_PREFIX = "tmp"  # staging and scatter intermediates; expire after a day
 REPORTS_PREFIX = "reports"  # MultiQC reports, raw tool outputs, qc.json
 REFERENCES_PREFIX = "references"  # reference FASTAs (REFERENCE_URI=s3://<processed>/references)

@@ -11,8 +11,10 @@ For each ``ObjectCreated`` record (at-least-once, unordered, URL-encoded keys):
    validated from S3 by content while its SHA-256 is computed in the same pass; the report is stored
    on the file's metadata; an invalid file ends REJECTED with its first errors. Objects of a BCL run
    folder uploaded one by one start nothing until the completion marker, which validates the prefix;
-4. identical content already processed for the same sample is recognised (by-checksum index): the
-   job completes pointing at the earlier job instead of computing again;
+4. the result identity (content, assay, validation profile, QC thresholds version, reference digest;
+   genomics.ledger.identity) is claimed per sample with a conditional write: of any number of identical
+   uploads exactly one computes the result; the others end with its outcome (verdict, outputs, assay,
+   delivery eligibility), at once or when it ends;
 5. otherwise the workflow starts under the job id as execution name (idempotent: starting it again
    finds the running execution).
 
@@ -35,7 +37,7 @@ from botocore.exceptions import ClientError
 
 from genomics import references
 from genomics.errors import UserInputError, reraise_transient
-from genomics.ledger import model
+from genomics.ledger import identity, model
 from genomics.ledger.model import KeyLayoutError, ObjectRef, decode_event_key, parse_key
 from genomics.ledger.store import InvalidTransition, Ledger
 from genomics.qc.gate import load_thresholds
@@ -277,7 +279,8 @@ def ingest_record(
         job = ledger.get_job(job_id)
         return {"job_id": job_id, "status": job["status"], "duplicate_event": True}
     try:
-        return _validate_and_start(ref, project, sample_id, job_id, layout_error, config, ledger, s3, sfn, validator)
+        return _validate_and_start(ref, project, sample_id, job_id, layout_error, config, ledger, s3, sfn, validator,
+                                   run)
     except Exception as e:
         # The job rests visibly in INGEST_FAILED with the reason (retryable): Lambda's retry of this event
         # or a replay claims it again at once. If even that write fails, the lease expires and the sweeper
@@ -309,6 +312,7 @@ def _validate_and_start(
     s3: Any,
     sfn: Any,
     validator: Validator,
+    run: int = 1,
 ) -> dict[str, Any]:
     if layout_error is not None:
         return _reject(ledger, job_id, sample_id, ref, layout_error.code, str(layout_error))
@@ -383,23 +387,20 @@ def _validate_and_start(
         )
         return {"job_id": job_id, "status": model.REJECTED, "reason": report.summary()}
 
-    earlier = _completed_twin(ledger, sha256, sample_id, ref.file_id)
-    if earlier is not None:
-        ledger.transition(
-            job_id,
-            model.COMPLETED,
-            actor=ACTOR,
-            detail={"note": f"identical content already processed by job {earlier['job_id']}"},
-            attributes={
-                "duplicate_of": earlier["job_id"],
-                "outputs": earlier.get("outputs"),
-                "qc": earlier.get("qc"),
-                "sha256": sha256,
-                "format": report.format,
-            },
-        )
-        ledger.update_file(sample_id, ref.file_id, {"status": model.COMPLETED, "duplicate_of": earlier["job_id"]})
-        return {"job_id": job_id, "status": model.COMPLETED, "duplicate_of": earlier["job_id"]}
+    # What determines the result: content, assay, validation profile, QC thresholds, reference.
+    result = identity.ResultIdentity(
+        sha256=sha256,
+        assay=options.assay,
+        profile=options.profile,
+        thresholds_version=identity.thresholds_version(load_thresholds(), options.assay),
+        reference_digest=identity.reference_digest(s3, config.reference_uri, options.assembly),
+    )
+    ledger.update_job(job_id, {"sha256": sha256, "format": report.format, "assay": options.assay,
+                               "result_id": result.result_id, "identity": result.as_dict()})
+    if run == 1:  # a reprocess (run > 1) computes the result again deliberately
+        item = identity.claim(ledger, sample_id, result, job_id)
+        if item["owner"] != job_id:
+            return _duplicate(ledger, job_id, sample_id, ref, result.result_id, item)
 
     payload = {
         "job_id": job_id,
@@ -415,13 +416,29 @@ def _validate_and_start(
             "format": report.format,
             "assembly": options.assembly,
             "conformance": report.conformance(limit=MAX_PAYLOAD_WARNINGS),
+            "result_id": result.result_id,
             **({"run_folder": run_prefix} if run_prefix else {}),
         },
     }
-    ledger.update_job(job_id, {"sha256": sha256, "format": report.format, "assay": payload["assay"]})
     execution_arn = start_workflow(sfn, config.state_machine_arn, job_id, payload)
     ledger.update_job(job_id, {"execution_arn": execution_arn})
     return {"job_id": job_id, "status": model.VALIDATING, "execution_arn": execution_arn}
+
+
+def _duplicate(ledger: Ledger, job_id: str, sample_id: str, ref: ObjectRef, result_id: str,
+               item: dict[str, Any]) -> dict[str, Any]:
+    """Another job computes (or computed) this result: inherit its outcome now, or wait for it."""
+    owner = str(item["owner"])
+    if not item.get("outcome_status"):
+        ended = identity.wait_for(ledger, sample_id, result_id, job_id)
+        if ended is None:
+            ledger.update_job(job_id, {"waiting_for": owner})
+            ledger.update_file(sample_id, ref.file_id, {"duplicate_of": owner})
+            return {"job_id": job_id, "status": model.VALIDATING, "duplicate_of": owner, "waiting": True}
+        item = ended
+    done = identity.resolve(ledger, job_id, item)
+    status = done["status"] if done else ledger.get_job(job_id)["status"]
+    return {"job_id": job_id, "status": status, "duplicate_of": owner}
 
 
 def _reject(ledger: Ledger, job_id: str, sample_id: str, ref: ObjectRef, code: str, message: str) -> dict[str, Any]:
@@ -448,10 +465,11 @@ def reprocess(
         reason = (f"JOB_SUPERSEDED: {actor} reprocessed the upload as run {max(runs) + 1} while this job was "
                   f"{job['status']}")
         try:
-            ledger.transition(job_id, model.FAILED, actor=actor, only_from=(job["status"],),
-                              expect_updated_at=job["updated_at"], idempotent=False,
-                              detail={"error": "JOB_SUPERSEDED"},
-                              attributes={"reason": reason, "error_code": "JOB_SUPERSEDED"})
+            ended = ledger.transition(job_id, model.FAILED, actor=actor, only_from=(job["status"],),
+                                      expect_updated_at=job["updated_at"], idempotent=False,
+                                      detail={"error": "JOB_SUPERSEDED"},
+                                      attributes={"reason": reason, "error_code": "JOB_SUPERSEDED"})
+            identity.publish_outcome(ledger, ended)  # its waiting duplicates end (and may be reprocessed)
             superseded = {"job_id": job_id, "was": job["status"]}
             with contextlib.suppress(Exception):
                 ledger.update_file(job["sample_id"], job["file_id"], {"status": model.FAILED})
@@ -473,13 +491,3 @@ def reprocess(
     }
     result = ingest_record(record, config=config, ledger=ledger, s3=s3, sfn=sfn, run=max(runs) + 1, actor=actor)
     return {**result, **({"superseded": superseded} if superseded else {})}
-
-
-def _completed_twin(ledger: Ledger, sha256: str, sample_id: str, file_id: str) -> dict[str, Any] | None:
-    for f in ledger.files_with_checksum(sha256):
-        if f.get("file_id") == file_id or f.get("sample_id") != sample_id:
-            continue
-        job = ledger.get_job(f["job_id"])
-        if job["status"] == model.COMPLETED and not job.get("duplicate_of"):
-            return job
-    return None

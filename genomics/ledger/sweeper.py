@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from genomics.ledger import model
+from genomics.ledger import identity, model
 from genomics.ledger.store import InvalidTransition, Ledger
 
 ACTOR = "sweeper"
@@ -74,7 +74,7 @@ def _end(ledger: Ledger, job: Mapping[str, Any], state: str, seconds: int) -> di
            else "`genomics reprocess` runs it again")
     )
     try:
-        ledger.transition(
+        updated = ledger.transition(
             job["job_id"], target, actor=ACTOR, only_from=(state,), expect_updated_at=job["updated_at"],
             idempotent=False, detail={"error": code}, attributes={"reason": reason, "error_code": code},
         )
@@ -82,6 +82,7 @@ def _end(ledger: Ledger, job: Mapping[str, Any], state: str, seconds: int) -> di
         return None  # it moved on while we looked
     with contextlib.suppress(Exception):
         ledger.update_file(job["sample_id"], job["file_id"], {"status": target})
+    identity.publish_outcome(ledger, updated)  # duplicates waiting for this job end too
     return {"job_id": job["job_id"], "from": state, "to": target, "reason": reason}
 
 
@@ -94,7 +95,12 @@ def sweep(ledger: Ledger, deadlines: Deadlines, *, now: datetime | None = None,
     for state, seconds in deadlines.seconds.items():
         for job in ledger.stale_jobs(state, _iso(now - timedelta(seconds=seconds)), limit):
             checked += 1
-            if state == model.VALIDATING and (job.get("lease_until") or "") > _iso(now):
+            if state == model.VALIDATING and job.get("waiting_for"):
+                # A duplicate waiting for the job that computes its result: left alone while that job
+                # lives; resolved from the outcome if it was lost; ended like any stuck job otherwise.
+                if identity.settle_waiter(ledger, job) != "orphaned":
+                    continue
+            elif state == model.VALIDATING and (job.get("lease_until") or "") > _iso(now):
                 continue  # an attempt holds the lease: it is working on the job
             done = _end(ledger, job, state, seconds)
             if done is not None:

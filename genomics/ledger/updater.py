@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from genomics.ledger import model
+from genomics.ledger import identity, model
 from genomics.ledger.store import Ledger
 
 ACTOR = "metadata-updater"
@@ -124,7 +124,8 @@ def finalize(
         updated["file_id"],
         {"status": target, "outputs": outputs or None, "qc_verdict": verdict},
     )
-    return {"job_id": job_id, "status": target, "cost_usd": cost["usd"]}
+    duplicates = identity.publish_outcome(ledger, updated)
+    return {"job_id": job_id, "status": target, "cost_usd": cost["usd"], "duplicates": len(duplicates)}
 
 
 def handle(event: Mapping[str, Any], ledger: Ledger, prices: Prices) -> dict[str, Any]:
@@ -152,6 +153,7 @@ def handle(event: Mapping[str, Any], ledger: Ledger, prices: Prices) -> dict[str
             attributes={"error": error, "cause": cause, "reason": f"{error}: {cause[:500]}"},
         )
         ledger.update_file(updated["sample_id"], updated["file_id"], {"status": model.FAILED})
+        identity.publish_outcome(ledger, updated)
         return {"job_id": job_id, "status": model.FAILED}
     if action == "finalize":
         return finalize(ledger, event["state"], event.get("execution"), prices)

@@ -278,9 +278,33 @@ def invocations() -> list[dict[str, Any]]:
     return list(_invocations)
 
 
+_DDB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_DDB_LOCK = threading.RLock()
+
+
+def atomic_dynamodb_writes() -> None:
+    """DynamoDB applies a conditional write atomically; moto checks the condition and writes in two
+    steps, so two threads can both pass ``attribute_not_exists``. Serialise moto's write operations (what
+    DynamoDB guarantees per item) so concurrent handlers see real semantics. Idempotent."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _DDB_WRITES:
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_atomic", False):
+            continue
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _DDB_LOCK:
+                return __original(self, *args, **kwargs)
+
+        locked._atomic = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)
+
+
 def install() -> None:
     """Route moto's Lambda invocations to in-process handlers (idempotent)."""
     global _installed, _stdout
+    atomic_dynamodb_writes()
     if _installed:
         return
     if not isinstance(sys.stdout, _ThreadStdout):

@@ -78,6 +78,8 @@ class Job:
     assembly: str | None
     # Validation's conformance report (warnings with line and record), copied into the sidecar.
     conformance: dict[str, Any] | None = None
+    # The result identity (genomics.ledger.identity): outputs are keyed by it, not by content alone.
+    result_id: str | None = None
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Job:
@@ -94,10 +96,11 @@ class Job:
                 size=int(inp["size"]) if inp.get("size") is not None else None,
                 assembly=inp.get("assembly") or None,
                 conformance=inp.get("conformance") if isinstance(inp.get("conformance"), dict) else None,
+                result_id=inp.get("result_id") or None,
             )
         except (KeyError, TypeError, ValueError) as e:
             raise EventError(f"vcf-processor event is missing or has a bad field: {e}") from e
-        for part in (job.job_id, job.project, job.sample_id, job.sha256):
+        for part in (job.job_id, job.project, job.sample_id, job.sha256, job.result_id or "-"):
             if not part or "/" in part:
                 raise EventError(f"unusable key component {part!r} in the event")
         return job
@@ -112,7 +115,7 @@ class Job:
 
     @property
     def final_prefix(self) -> str:
-        return f"{PROCESSED_PREFIX}/{self.project}/{self.sample_id}/{self.sha256}/"
+        return f"{PROCESSED_PREFIX}/{self.project}/{self.sample_id}/{self.result_id or self.sha256}/"
 
     def raw(self, s3: Any) -> S3Object:
         return S3Object(s3, self.bucket, self.key, self.version_id, self.size)

@@ -120,10 +120,12 @@ def to_decimal(value: int | float) -> Decimal | None:
 
 
 def metric_items(*, project: str, sample_id: str, job_id: str, sha256: str, assay: str, fmt: str,
-                 metrics: Mapping[str, Any], verdict: Mapping[str, Any], report_key: str | None
-                 ) -> list[dict[str, Any]]:
-    """The QC table items of one sample/content: one per scalar metric, plus the summary."""
-    prefix = sha256[:16]
+                 metrics: Mapping[str, Any], verdict: Mapping[str, Any], report_key: str | None,
+                 result_id: str | None = None) -> list[dict[str, Any]]:
+    """The QC table items of one sample/result: one per scalar metric, plus the summary. Keyed by the
+    result identity (content, assay, profile, thresholds, reference; genomics.ledger.identity), so jobs
+    with different identities never overwrite each other's items; content alone for older events."""
+    prefix = (result_id or sha256)[:16]
     checks = verdict.get("checks", {})
     common = {"sample_id": sample_id, "project": project, "job_id": job_id, "sha256": sha256, "assay": assay}
     items: list[dict[str, Any]] = []
@@ -263,7 +265,7 @@ def run_quality_metrics(
             fmt, metrics, raw = _compute_aws(source, fmt, reference)
             verdict = qc_gate.evaluate(metrics, assay, table_thresholds)
 
-            prefix = report_prefix(project, sample_id, sha256)
+            prefix = report_prefix(project, sample_id, str(inp.get("result_id") or sha256))
             report_key = prefix + "multiqc_report.html"
             for tool, text in raw.items():
                 _put(s3, processed_bucket, f"{prefix}raw/{tool}.txt", text.encode(), "text/plain")
@@ -285,7 +287,8 @@ def run_quality_metrics(
             _put(s3, processed_bucket, report_key, html.read_bytes(), "text/html")
 
         items = metric_items(project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, assay=assay,
-                             fmt=fmt, metrics=metrics, verdict=verdict, report_key=report_key)
+                             fmt=fmt, metrics=metrics, verdict=verdict, report_key=report_key,
+                             result_id=inp.get("result_id"))
         batch_put(dynamodb, table, items)
         result = {
             "verdict": verdict["verdict"],

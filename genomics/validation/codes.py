@@ -19,6 +19,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.references", "reference"),
     ("genomics.ingest", "upload"),
     ("genomics.ledger.sweeper", "job"),
+    ("genomics.ledger.identity", "job"),
     ("genomics.processing.vcf", "processing"),
     ("genomics.processing.service", "processing"),
     ("genomics.qc.metrics", "QC"),

@@ -10,6 +10,7 @@ import pytest
 
 from genomics.errors import TransientError
 from genomics.ledger import ObjectRef, model
+from genomics.ledger.updater import Prices, handle
 from handlers import validation_handler
 from tests.faults import inject
 from tests.handlers.conftest import s3_event
@@ -51,7 +52,10 @@ def test_validation_handler_valid_vcf_starts_one_execution(stack, monkeypatch):
     conformance = payload["input"].pop("conformance")
     assert payload["input"] == {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
                                 "sha256": job["sha256"], "size": EUR.stat().st_size, "format": "vcf",
-                                "assembly": None}
+                                "assembly": None, "result_id": job["result_id"]}
+    assert job["identity"] == {"result_id": job["result_id"], "sha256": job["sha256"], "assay": "wgs",
+                               "profile": "default", "thresholds_version": job["identity"]["thresholds_version"],
+                               "reference_digest": job["identity"]["reference_digest"]}
     # The conformance report travels with the workflow and is stored on the job.
     assert conformance["profile"] == "default" and conformance["valid"] is True
     assert conformance["warning_count"] == sum(conformance["codes"].values())
@@ -103,12 +107,17 @@ def test_validation_handler_bad_key_layout_rejected_and_tracked(stack, monkeypat
 def test_validation_handler_identical_content_recognised(stack, monkeypatch):
     event, ref = _upload(stack, EUR, "proj/EUR/first.vcf.gz")
     _invoke(stack, event, monkeypatch)
-    for s in (model.PROCESSING, model.QC, model.COMPLETED):  # the workflow finished the first job
-        stack.ledger.transition(ref.job_id(), s, actor="test", attributes={"outputs": {"vcf_key": "k"}})
+    for s in (model.PROCESSING, model.QC):  # the workflow finishes the first job
+        stack.ledger.transition(ref.job_id(), s, actor="test")
+    handle({"action": "finalize", "execution": "x",
+            "state": {"job_id": ref.job_id(), "input": {"format": "vcf"},
+                      "processed": {"bucket": "b", "vcf_key": "k"}, "qc": {"verdict": "pass"}}},
+           stack.ledger, Prices())
     event2, ref2 = _upload(stack, EUR, "proj/EUR/again.vcf.gz")
     out = _invoke(stack, event2, monkeypatch)["results"][0]
     assert out["status"] == model.COMPLETED and out["duplicate_of"] == ref.job_id()
-    assert stack.ledger.get_job(ref2.job_id())["outputs"] == {"vcf_key": "k"}
+    assert stack.ledger.get_job(ref2.job_id())["outputs"] == {"bucket": "b", "vcf_key": "k"}
+    assert stack.ledger.get_job(ref2.job_id())["eligible_for_delivery"] is True
     assert len(_executions(stack)) == 1
 
 
