@@ -302,6 +302,16 @@ static int chrom_ok(const char *p, size_t n) {
     return 1;
 }
 
+/* a CHROM htslib cannot turn into a ##contig line */
+static int chrom_breaks(const char *p, size_t n) {
+    if (n == 0) return 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c <= 32 || c == 127 || c == ',' || c == '<' || c == '>' || c == '"') return 1;
+    }
+    return 0;
+}
+
 static int key_ok(const char *p, size_t n) {
     if (n == 0) return 0;
     if (n == 5 && memcmp(p, "1000G", 5) == 0) return 1;
@@ -604,9 +614,20 @@ static int scan_line(Scanner *s, char *p, size_t len) {
         for (char *r = samples; (r = memchr(r, '\t', (size_t)(end - r))) != NULL; r++) total++;
     }
     if (total != s->n_columns) {
-        EMIT(C_COLUMNS, "record has %lld tab-separated columns but the #CHROM line declares %d", total,
-             s->n_columns);
-        if (total < 8) return 0;
+        /* surplus columns that are all empty (tabs at the end of the line): htslib ignores them */
+        long long surplus = total - s->n_columns;
+        int trailing = surplus > 0 && surplus < (long long)len;
+        for (long long k = 1; trailing && k <= surplus; k++)
+            if (end[-k] != '\t') trailing = 0;
+        if (trailing) {
+            end -= surplus;
+            EMIT_TIER(C_COLUMNS, 'S', "record ends with %lld tab(s): %lld empty column(s) beyond the %d the #CHROM "
+                      "line declares", surplus, surplus, s->n_columns);
+        } else {
+            EMIT(C_COLUMNS, "record has %lld tab-separated columns but the #CHROM line declares %d", total,
+                 s->n_columns);
+            if (total < 8) return 0;
+        }
     }
 
     /* CHROM; a symbolic <ID> names the same contig as ID */
@@ -614,7 +635,10 @@ static int scan_line(Scanner *s, char *p, size_t len) {
     size_t chl = cl[0];
     /* ':' and '*' are legal in declared contig names (e.g. GRCh38's HLA-A*01:01:01:01) */
     if (!chrom_ok(chrom, chl) && !(chl && !has_space(chrom, chl) && table_get(&s->contigs_decl, chrom, chl))) {
-        EMIT(C_CHROM, "CHROM '%s' is empty or contains a character not allowed in contig names "
+        /* htslib declares an undeclared contig of any printable name without ',<>"' (processing adds the
+           ##contig line); an empty name, whitespace or those characters break the record */
+        EMIT_TIER(C_CHROM, chrom_breaks(chrom, chl) ? 'E' : 'S',
+                  "CHROM '%s' is empty or contains a character not allowed in contig names "
                       "(whitespace, ':', ',', '<', '>', '*', quotes, brackets)", SHOW(chrom, chl));
     } else if (chrom[0] == '<') {
         chrom++;

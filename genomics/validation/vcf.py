@@ -551,8 +551,11 @@ def _check_columns(line_text: str, line: int, report: ValidationReport, h: Heade
     samples = cols[9:]
     seen: set[str] = set()
     for name in samples:
-        if not name or name != name.strip():
-            report.error("VCF_SAMPLE_NAME", f"sample name '{name[:40]}' is empty or has surrounding blanks", line=line)
+        if not name:
+            report.error("VCF_SAMPLE_NAME", "a sample name is empty (a tab too many in the #CHROM line?)", line=line)
+        elif name != name.strip():
+            # htslib keeps the name as written
+            report.nonconforming("VCF_SAMPLE_NAME", f"sample name '{name[:40]}' has surrounding blanks", line=line)
         elif name in seen:
             report.error("VCF_SAMPLE_NAME", f"sample name '{name[:40]}' appears twice", line=line)
         seen.add(name)
@@ -561,11 +564,16 @@ def _check_columns(line_text: str, line: int, report: ValidationReport, h: Heade
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def _decode(raw: bytes, line: int) -> str:
+def _decode(raw: bytes, line: int, report: ValidationReport) -> str:
+    """A header line as text. htslib does not care about the encoding: a line that is not UTF-8 (e.g. a
+    Latin-1 Description) is nonconforming and read as Latin-1."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise VcfInputError("VCF_NOT_TEXT", f"header line is not UTF-8 text ({e.reason})", line) from e
+        if line == 1 or b"\x00" in raw:  # not text at all
+            raise VcfInputError("VCF_NOT_TEXT", f"header line is not UTF-8 text ({e.reason})", line) from e
+        report.nonconforming("VCF_NOT_TEXT", f"header line is not UTF-8 text ({e.reason}); VCF is UTF-8", line=line)
+        return raw.decode("latin-1")
 
 
 def _wrap(raw: BinaryIO, compression: str) -> BinaryIO:
@@ -600,7 +608,7 @@ def _scan_text(stream: BinaryIO, report: ValidationReport) -> None:
             (report.warn if hc.version_tuple >= (4, 4) else report.nonconforming)(
                 "VCF_NO_FINAL_NEWLINE", "the last line does not end with a newline", line=line_no
             )
-        text = _decode(raw.rstrip(b"\n").rstrip(b"\r"), line_no)
+        text = _decode(raw.rstrip(b"\n").rstrip(b"\r"), line_no, report)
         if line_no == 1:
             if not text.startswith("##fileformat="):
                 report.error("VCF_FILEFORMAT_MISSING", "the first line must be ##fileformat=VCFv4.x", line=1)

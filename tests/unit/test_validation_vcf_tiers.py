@@ -91,6 +91,8 @@ NONCONFORMING = [
     ("ref_iupac", "4.2", [], ["1\t100\t.\tR\tG\t50\tPASS\tDP=5\tGT:AD:GQ\t0/1:3,4:30"], "VCF_REF_INVALID"),
     ("number_minus_one", "4.1", ['##INFO=<ID=XX,Number=-1,Type=Integer,Description="old samtools">'],
      ["1\t100\t.\tA\tG\t50\tPASS\tXX=1,2\tGT:AD:GQ\t0/1:3,4:30"], "VCF_META_NUMBER"),
+    ("trailing_tab", "4.2", [], [REC + "\t"], "VCF_COLUMN_COUNT"),
+    ("undeclared_contig_with_colon", "4.2", [], [REC.replace("1\t100", "HLA-A*01:01\t100")], "VCF_CHROM_INVALID"),
     ("gt_not_first", "4.2", [], ["1\t100\t.\tA\tG\t50\tPASS\tDP=5\tGQ:GT\t30:0/1"], "VCF_FORMAT_GT_NOT_FIRST"),
     ("duplicate_record", "4.2", [], [REC, REC], "VCF_DUPLICATE_RECORD"),
     ("contig_blocks_43", "4.3", [], [REC, REC.replace("1\t100", "2\t100"), REC.replace("\t100\t", "\t200\t")],
@@ -123,6 +125,9 @@ BROKEN = [
     ("undeclared_invalid_info_key", ["1\t100\t.\tA\tG\t50\tPASS\t2Y=4\tGT:AD:GQ\t0/1:3,4:30"],
      "VCF_INFO_KEY_INVALID", True),
     ("empty_line", [REC, "", REC.replace("\t100\t", "\t200\t")], "VCF_EMPTY_LINE", False),
+    ("empty_last_line", [REC, ""], "VCF_EMPTY_LINE", False),
+    ("undeclared_contig_with_comma", [REC.replace("1\t100", "x,y\t100")], "VCF_CHROM_INVALID", False),
+    ("surplus_column_not_empty", [REC + "\t0/1"], "VCF_COLUMN_COUNT", True),
 ]
 
 
@@ -191,3 +196,22 @@ def test_vcf_versions_43_alt_ids_may_hold_punctuation(tmp_path, alt_id):
     rec = f"1\t100\t.\tA\t<{alt_id}>\t50\tPASS\tEND=300\tGT:AD:GQ\t0/1:3,4:30"
     rep = _check(tmp_path, _vcf("4.3", meta, [rec]), "strict")
     assert rep.valid, [(i.code, i.message) for i in rep.errors]
+
+
+def test_vcf_tiers_header_encoding_and_sample_blanks_are_nonconforming(tmp_path):
+    """htslib reads a Latin-1 Description and keeps a sample name's blanks; an empty sample name breaks."""
+    text = _vcf("4.2", ['##INFO=<ID=XX,Number=1,Type=String,Description="caf\u00e9">'], [REC])
+    path = tmp_path / "latin1.vcf"
+    path.write_bytes(text.encode("latin-1"))
+    for profile, valid in (("default", True), ("strict", False)):
+        rep = ValidationReport(str(path), "vcf")
+        validate_vcf(LocalFile(str(path)), rep, compression="none")
+        rep.apply_profile(profile)
+        assert rep.valid is valid and "VCF_NOT_TEXT" in rep.issue_counts(), profile
+    blanks = _vcf("4.2", [], [REC]).replace("\tS1\n", "\tS1 \n")
+    assert _bcftools_reads(tmp_path, blanks)
+    assert _check(tmp_path, blanks, "default").valid
+    assert not _check(tmp_path, blanks, "strict").valid
+    empty = _vcf("4.2", [], [REC + "\t0/1"], samples=1).replace("\tS1\n", "\tS1\t\n")
+    assert not _bcftools_reads(tmp_path, empty)
+    assert "VCF_SAMPLE_NAME" in {i.code for i in _check(tmp_path, empty, "default").errors}
