@@ -113,7 +113,7 @@ def _scatter(src: Path, work: Path, region_bases: int) -> tuple[float, list[floa
     """Local scatter/gather with the core: (index copy seconds, per-shard seconds, gather seconds)."""
     t0 = time.monotonic()
     indexed = work / "source.vcf.gz"
-    idx_path, _ = vcf.make_indexed_source(str(src), str(indexed), work, name=str(src))
+    idx_path, _, _ = vcf.make_indexed_source(str(src), str(indexed), work, name=str(src))
     idx = vcf.parse_tabix_index(Path(idx_path).read_bytes())
     shards = vcf.plan_shards(vcf.source_contigs(str(indexed)), region_bases,
                              lambda c, b, e: vcf.region_voffsets(idx, c, b, e) is not None)

@@ -1069,7 +1069,8 @@ def gather_local(shard_paths: Iterable[str], out: str, repairs: Sequence[dict[st
     if len(paths) == 1:
         shutil.copyfile(paths[0], out)
         return ["cp", paths[0], out]
-    headers = [header_text(p) for p in paths]
+    # Without repairs every shard wrote the source's header: no need to read them back.
+    headers = [header_text(p) for p in paths] if repairs else []
     if len(set(headers)) > 1:
         plan = repair.RepairPlan.from_repairs(repairs)
         lines = [ln + "\n" for ln in headers[0].rstrip("\n").split("\n")]
