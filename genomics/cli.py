@@ -198,9 +198,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {h.get('at')}  -> {h.get('to'):<11} by {h.get('by')}  {h.get('note') or h.get('error') or ''}")
         if result.get("reason"):
             print(f"  reason: {result['reason']}")
+        _print_conformance(result.get("conformance"))
     elif "samples" in result:
         print(f"project {result['project']}: {len(result['samples'])} samples")
-        print(_table(result["jobs"], ["sample_id", "status", "key", "qc_verdict", "updated_at"]))
+        print(_table(result["jobs"], ["sample_id", "status", "key", "qc_verdict", "warnings", "updated_at"]))
         for d in result["deliveries"]:
             print(f"  delivery {d['sk'][9:]} to {d['partner']}: {', '.join(d.get('samples', []))}")
     else:
@@ -208,8 +209,20 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"sample {args.sample}: not in the ledger")
             return verdict
         print(f"sample {result['sample_id']} (project {result['project']})")
-        print(_table(result["jobs"], ["job_id", "status", "key", "qc_verdict", "updated_at", "reason"]))
+        print(_table(result["jobs"], ["job_id", "status", "key", "qc_verdict", "warnings", "updated_at", "reason"]))
     return verdict
+
+
+def _print_conformance(conf: dict[str, Any] | None) -> None:
+    """The job's conformance report: the validation profile and each warning with its line and record."""
+    if not conf:
+        return
+    print(f"  validation ({conf.get('profile')}): {conf.get('warning_count', 0)} warnings")
+    for w in conf.get("warnings") or []:
+        where = " ".join(f"{k} {w[k]}" for k in ("line", "record") if w.get(k) is not None)
+        print(f"    {w.get('code')} {where}: {w.get('message')}")
+    if conf.get("truncated"):
+        print("    ... more: counts per code in --json")
 
 
 def cmd_cost(args: argparse.Namespace) -> int:

@@ -271,7 +271,7 @@ def test_validation_handler_cli_upload_profile_reaches_validation(stack, monkeyp
     assert out["status"] == model.REJECTED and "VCF_META_RESERVED" in out["reason"]
 
 
-def test_validation_handler_gatk_gvcf_accepted_with_warnings_in_status(stack, monkeypatch, tmp_path):
+def test_validation_handler_gatk_gvcf_accepted_with_warnings_in_status(stack, monkeypatch, tmp_path, capsys):
     """A GATK gVCF (NON_REF in a 4.2 header, AS_ annotations) starts the workflow under the default profile;
     its conformance report is on the job, in the workflow input and in the status answers."""
     from genomics.status import job_status, sample_status
@@ -291,3 +291,10 @@ def test_validation_handler_gatk_gvcf_accepted_with_warnings_in_status(stack, mo
     assert sample_status(stack.ledger, "NA12878")["jobs"][0]["warnings"] == 5
     execution = boto3.client("stepfunctions").describe_execution(executionArn=out["execution_arn"])
     assert json.loads(execution["input"])["input"]["conformance"]["codes"] == conf["codes"]
+    from genomics import cli
+
+    capsys.readouterr()
+    assert cli.main(["status", "--job", ref.job_id(), "--stack", "hnd"]) == 0
+    printed = capsys.readouterr().out
+    assert "validation (default): 5 warnings" in printed
+    assert "VCF_META_ID_INVALID line 2: ##ALT ID 'NON_REF'" in printed
