@@ -982,9 +982,11 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                 if (r == 4 && d->number == N_G && gt_idx < 0) r = 0;
                 if (r == 1)
                     /* htslib fails on a declared Integer/Float FORMAT value that is not one; an undeclared
-                       (reserved) key or a Character it reads as text */
+                       (reserved) key or a Character it reads as text, an empty value as missing */
                     EMIT_TIER(C_SAMPLE_TYPE,
-                              (d->flags & F_IMPLIED) || !(d->type == T_INT || d->type == T_FLOAT) ? 'S' : 'E',
+                              (d->flags & F_IMPLIED) || !(d->type == T_INT || d->type == T_FLOAT) || bl == 0
+                                  ? 'S'
+                                  : 'E',
                               "sample %d %s value '%s' is not of Type %s", si, d->key, SHOW(bv, bl),
                               TYPE_NAMES[d->type]);
                 else if (r == 2)

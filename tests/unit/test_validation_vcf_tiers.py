@@ -93,6 +93,7 @@ NONCONFORMING = [
      ["1\t100\t.\tA\tG\t50\tPASS\tXX=1,2\tGT:AD:GQ\t0/1:3,4:30"], "VCF_META_NUMBER"),
     ("trailing_tab", "4.2", [], [REC + "\t"], "VCF_COLUMN_COUNT"),
     ("undeclared_contig_with_colon", "4.2", [], [REC.replace("1\t100", "HLA-A*01:01\t100")], "VCF_CHROM_INVALID"),
+    ("empty_format_value", "4.2", [], ["1\t100\t.\tA\tG\t50\tPASS\tDP=5\tGT:AD:GQ\t0/1:3,4:"], "VCF_SAMPLE_TYPE"),
     ("gt_not_first", "4.2", [], ["1\t100\t.\tA\tG\t50\tPASS\tDP=5\tGQ:GT\t30:0/1"], "VCF_FORMAT_GT_NOT_FIRST"),
     ("duplicate_record", "4.2", [], [REC, REC], "VCF_DUPLICATE_RECORD"),
     ("contig_blocks_43", "4.3", [], [REC, REC.replace("1\t100", "2\t100"), REC.replace("\t100\t", "\t200\t")],
