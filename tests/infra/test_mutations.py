@@ -135,3 +135,31 @@ def test_mutation_unmutated_prod_passes_the_same_checks(names: Names) -> None:
     program = run_program("prod")
     test_iam.test_iam_no_managed_policies_attached(program)
     test_security.test_security_trust_policies_keep_source_conditions(program, names)
+
+
+@pytest.mark.parametrize("where", ["bucket", "reader", "topic", "key"])
+def test_mutation_wildcard_in_any_policy_fails(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """A wildcard action or '*' resource slipped into a bucket, reader, topic or key policy fails."""
+    from infra import api, monitoring, storage
+
+    if where == "bucket":
+        real = policies.access_log_delivery_statement
+        monkeypatch.setattr(policies, "access_log_delivery_statement",
+                            lambda *a, **k: {**real(*a, **k), "Action": ["s3:*"]})
+    elif where == "reader":
+        real_policy = aws.iam.Policy
+        monkeypatch.setattr(aws.iam, "Policy", lambda resource_name, *a, **k: real_policy(
+            resource_name, *a, **{**k, "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]})}))
+        assert api  # the reader policy is declared by infra.api
+    elif where == "topic":
+        real_topic = monitoring.topic_policy
+        monkeypatch.setattr(monitoring, "topic_policy", lambda *a: {
+            **real_topic(*a), "Statement": [{**s, "Action": "sns:*"} for s in real_topic(*a)["Statement"]]})
+    else:
+        real_key = storage.key_policy
+        monkeypatch.setattr(storage, "key_policy", lambda *a: {
+            **real_key(*a), "Statement": [{**s, "Action": "kms:*"} if s["Sid"] == "CloudWatchLogsOwnGroups" else s
+                                          for s in real_key(*a)["Statement"]]})
+    program = run_program("prod")
+    _fails(lambda: test_security.check_no_wildcard_allows(program))

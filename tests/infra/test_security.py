@@ -400,3 +400,43 @@ def test_security_replication_program_passes_the_iam_rules() -> None:
     test_iam.test_iam_no_managed_policies_attached(program)
     test_security_trust_policies_keep_source_conditions(program, names)
     test_security_stateful_resources_protected_in_staging_and_prod(program, load_config_with_replica())
+
+
+# --- 6. no policy of any kind allows a wildcard AWS does not require ------------------------------
+POLICY_INPUTS: dict[str, str] = {
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:kms/key:Key": "policy",
+}
+
+
+def check_no_wildcard_allows(program: Program) -> None:
+    """Every Allow statement of every policy document (identity, bucket, topic, key, reader): no wildcard
+    action and no Resource "*" — except a key policy's Resource (AWS's only value: "this key"), AWS's
+    default key administration statement, and the documented actions without resource-level permissions."""
+    from infra.policies import STAR_RESOURCE_ACTIONS
+
+    problems = []
+    for typ, key in POLICY_INPUTS.items():
+        for resource in of_type(program, typ):
+            for stmt in statements(document(resource, key)):
+                if stmt["Effect"] != "Allow":
+                    continue
+                actions = as_list(stmt["Action"])
+                if typ == "aws:kms/key:Key":
+                    if stmt.get("Sid") == "AccountAdministersThroughIam" and actions == ["kms:*"]:
+                        continue
+                    wild = [a for a in actions if "*" in a]
+                else:
+                    wild = [a for a in actions if "*" in a]
+                    if "*" in as_list(stmt.get("Resource", [])):
+                        wild += [f"{a} on *" for a in actions if a not in STAR_RESOURCE_ACTIONS]
+                if wild or stmt.get("Principal") in ("*", {"AWS": "*"}):
+                    problems.append(f"{resource['urn']}: {stmt.get('Sid')} allows {wild or stmt['Principal']}")
+    assert not problems, "\n".join(problems)
+
+
+def test_security_no_policy_allows_a_wildcard_aws_does_not_require(program: Program) -> None:
+    check_no_wildcard_allows(program)
