@@ -48,8 +48,9 @@ _UNDECLARED = re.compile(
     r"|INFO '(?P<info>[^']*)'(?: at \S+)? is not defined in the header"
     r"|FORMAT '(?P<format>[^']*)'(?: at \S+)? is not defined in the header)"
 )
-# bcftools norm -m: an INFO key with the wrong number of values.
-_WRONG_INFO = re.compile(r"wrong number of fields in INFO/(\S+) at (\S+):(\d+), expected (\d+), found (\d+)")
+# bcftools norm -m: an INFO (or FMT) key with the wrong number of values.
+_WRONG_INFO = re.compile(
+    r"wrong number of fields in (INFO|FMT|FORMAT)/(\S+) at (\S+):(\d+), expected (\d+), found (\d+)")
 # bcftools norm -m: a FORMAT key with the wrong number of values.
 _WRONG_FORMAT = re.compile(r"Error at (\S+):(\d+), the tag (\S+) has wrong number of fields")
 _WRONG_OTHER = re.compile(r"Error at (\S+):(\d+): wrong number of fields in (\S+?)\?")
@@ -71,8 +72,8 @@ def parse_wrong_number(stderr: str) -> dict[str, Any] | None:
     """``bcftools norm -m`` refusing a key's value count -> {"kind", "tag", "contig", "pos"} or None."""
     m = _WRONG_INFO.search(stderr)
     if m:
-        return {"kind": "INFO", "tag": m.group(1), "contig": m.group(2), "pos": int(m.group(3)),
-                "expected": int(m.group(4)), "found": int(m.group(5))}
+        return {"kind": "INFO" if m.group(1) == "INFO" else "FORMAT", "tag": m.group(2), "contig": m.group(3),
+                "pos": int(m.group(4)), "expected": int(m.group(5)), "found": int(m.group(6))}
     m = _WRONG_FORMAT.search(stderr)
     if m:
         return {"kind": "FORMAT", "tag": m.group(3), "contig": m.group(1), "pos": int(m.group(2))}

@@ -31,6 +31,9 @@ def test_repair_parse_wrong_number_info_and_format():
     info = "Error: wrong number of fields in INFO/AC at 4:3258501, expected 305, found 1\n"
     assert repair.parse_wrong_number(info) == {"kind": "INFO", "tag": "AC", "contig": "4", "pos": 3258501,
                                                "expected": 305, "found": 1}
+    fmt_r = "Error: wrong number of fields in FMT/MMQ at 1:20, expected 6, found 4\n"
+    assert repair.parse_wrong_number(fmt_r) == {"kind": "FORMAT", "tag": "MMQ", "contig": "1", "pos": 20,
+                                                "expected": 6, "found": 4}
     fmt = "Error at 1:100, the tag PL has wrong number of fields\n"
     assert repair.parse_wrong_number(fmt) == {"kind": "FORMAT", "tag": "PL", "contig": "1", "pos": 100}
     assert repair.parse_wrong_number("Lines total/split/realigned/skipped: 1/0/0/0") is None
