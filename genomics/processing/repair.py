@@ -28,6 +28,8 @@ Every repair is listed in the sidecar (``repairs``); the raw object is never tou
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import re
@@ -115,15 +117,19 @@ class RepairPlan:
     declare: list[tuple[str, str]] = field(default_factory=list)
     relax: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     genotype_tags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (INFO|FORMAT, tag) declared Integer whose values include decimals: declared Float instead (htslib
+    # would otherwise truncate 12.5 to 12 without a word). Needs the raw text: see ``raw_text``.
+    retype: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.declare or self.relax or self.genotype_tags)
+        return bool(self.declare or self.relax or self.genotype_tags or self.retype)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "declare": [list(d) for d in self.declare],
             "relax": [[k, t, v] for (k, t), v in self.relax.items()],
             "genotype_tags": self.genotype_tags,
+            "retype": [[k, t, v] for (k, t), v in self.retype.items()],
         }
 
     @classmethod
@@ -132,6 +138,7 @@ class RepairPlan:
             declare=[(str(k), str(i)) for k, i in doc.get("declare", [])],
             relax={(str(k), str(t)): dict(v) for k, t, v in doc.get("relax", [])},
             genotype_tags={str(k): dict(v) for k, v in (doc.get("genotype_tags") or {}).items()},
+            retype={(str(k), str(t)): dict(v) for k, t, v in doc.get("retype", [])},
         )
 
     @classmethod
@@ -146,6 +153,8 @@ class RepairPlan:
                 plan.declare.append((kind, ident))
             elif r.get("repair") == "number_relaxed":
                 plan.relax.setdefault((kind, ident), {"from": r.get("from"), "first": r.get("first")})
+            elif r.get("repair") == "type_float":
+                plan.retype.setdefault((kind, ident), {"first": r.get("first")})
         return plan
 
     def repairs(self, stats: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -164,6 +173,13 @@ class RepairPlan:
                 "reason": (f"values disagree with Number={info.get('from')} (first at {info.get('first')}); "
                            "they are carried unchanged"),
             })
+        for (kind, tag), info in self.retype.items():
+            out.append({
+                "repair": "type_float", "key": f"{kind}/{tag}", "from": "Integer", "to": "Float",
+                "first": info.get("first"),
+                "reason": (f"declared Integer but holds decimal values (first at {info.get('first')}); declared "
+                           "Float so they are carried instead of truncated"),
+            })
         gstats = (stats or {}).get("genotype_tags", {})
         for tag, info in self.genotype_tags.items():
             s = gstats.get(tag, {})
@@ -181,20 +197,27 @@ class RepairPlan:
 # --------------------------------------------------------------------------------------------------
 # The filter (VCF text in, VCF text out)
 # --------------------------------------------------------------------------------------------------
-def _relax_line(line: str, relax: Iterable[tuple[str, str]]) -> str:
+def _relax_line(line: str, relax: Iterable[tuple[str, str]], retype: Iterable[tuple[str, str]] = ()) -> str:
     m = _META.match(line)
     if not m:
         return line
     ident = re.search(r"(?:^|,)ID=([^,>]+)", m.group(2))
-    if not ident or (m.group(1), ident.group(1)) not in set(relax):
+    if not ident:
         return line
-    body = re.sub(r"((?:^|,)Number=)[^,>]+", r"\g<1>.", m.group(2), count=1)
+    key = (m.group(1), ident.group(1))
+    body = m.group(2)
+    if key in set(relax):
+        body = re.sub(r"((?:^|,)Number=)[^,>]+", r"\g<1>.", body, count=1)
+    if key in set(retype):
+        body = re.sub(r"((?:^|,)Type=)Integer(?=[,>]|$)", r"\g<1>Float", body, count=1)
+    if body == m.group(2):
+        return line
     return f"##{m.group(1)}=<{body}>\n"
 
 
 def repair_header(lines: list[str], plan: RepairPlan) -> list[str]:
     """Header lines (with newlines, the #CHROM line last) -> repaired header lines."""
-    out = [_relax_line(line, plan.relax) for line in lines[:-1]]
+    out = [_relax_line(line, plan.relax, plan.retype) for line in lines[:-1]]
     declared = set(header_numbers("".join(out)))
     have_contigs = {m.group(1) for line in out if (m := re.match(r"##contig=<ID=([^,>]+)", line))}
     have_filters = {m.group(1) for line in out if (m := re.match(r"##FILTER=<ID=([^,>]+)", line))}
@@ -245,6 +268,70 @@ def fix_genotype_values(line: str, tags: set[str], stats: dict[str, dict[str, An
     return "\t".join(fields) + "\n"
 
 
+_DECIMAL = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$")
+_TYPE = re.compile(r"(?:^|,)Type=([^,>]+)")
+
+
+def header_types(header: str) -> dict[tuple[str, str], str]:
+    """(INFO|FORMAT, ID) -> Type, from header text."""
+    out: dict[tuple[str, str], str] = {}
+    for line in header.splitlines():
+        m = _META.match(line)
+        if not m:
+            continue
+        ident = re.search(r"(?:^|,)ID=([^,>]+)", m.group(2))
+        kind = _TYPE.search(m.group(2))
+        if ident and kind:
+            out.setdefault((m.group(1), ident.group(1)), kind.group(1))
+    return out
+
+
+def _decimal(value: str) -> bool:
+    return any(_DECIMAL.match(v) for v in value.split(",") if v not in (".", ""))
+
+
+def find_decimal_integers(lines: Iterable[bytes]) -> dict[tuple[str, str], str]:
+    """Scan raw VCF text: (INFO|FORMAT, tag) declared Integer with a decimal value -> first location.
+
+    One pass in Python, run only when validation reported values that do not match their Type."""
+    header: list[str] = []
+    it = iter(lines)
+    for raw in it:
+        line = raw.decode("utf-8", "surrogateescape")
+        header.append(line)
+        if line.startswith("#CHROM"):
+            break
+    types = header_types("".join(header))
+    info_int = {t for (k, t), ty in types.items() if k == "INFO" and ty == "Integer"}
+    fmt_int = {t for (k, t), ty in types.items() if k == "FORMAT" and ty == "Integer"}
+    found: dict[tuple[str, str], str] = {}
+    for raw in it:
+        fields = raw.decode("utf-8", "surrogateescape").rstrip("\n").split("\t")
+        if len(fields) < 8:
+            continue
+        where = f"{fields[0]}:{fields[1]}"
+        for kv in fields[7].split(";"):
+            key, eq, value = kv.partition("=")
+            if eq and key in info_int and ("INFO", key) not in found and _decimal(value):
+                found[("INFO", key)] = where
+        if len(fields) > 9 and fmt_int:
+            idx = [(i, t) for i, t in enumerate(fields[8].split(":")) if t in fmt_int and ("FORMAT", t) not in found]
+            for sample in fields[9:] if idx else ():
+                values = sample.split(":")
+                for i, tag in idx:
+                    if i < len(values) and ("FORMAT", tag) not in found and _decimal(values[i]):
+                        found[("FORMAT", tag)] = where
+    return found
+
+
+def text_reader(stream: BinaryIO) -> BinaryIO:
+    """Raw VCF bytes from a plain, gzip or BGZF stream (a BufferedReader, so the magic can be peeked)."""
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
+    return buffered
+
+
 def run_filter(src: BinaryIO, dst: BinaryIO, plan: RepairPlan) -> dict[str, Any]:
     """Copy VCF text from ``src`` to ``dst`` with the plan applied; returns what it changed."""
     header: list[str] = []
@@ -273,12 +360,22 @@ def run_filter(src: BinaryIO, dst: BinaryIO, plan: RepairPlan) -> dict[str, Any]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m genomics.processing.repair PLAN.json [STATS.json]``: a pipeline stage."""
+    """``python -m genomics.processing.repair PLAN.json STATS.json [--raw SRC]``: a pipeline stage reading
+    VCF text on stdin, or with ``--raw`` the upload's own bytes (plain, gzip or BGZF VCF; ``-`` = stdin)."""
     args = sys.argv[1:] if argv is None else argv
+    raw_src = None
+    if "--raw" in args:
+        i = args.index("--raw")
+        raw_src = args[i + 1]
+        args = args[:i] + args[i + 2:]
     with open(args[0], encoding="utf-8") as fh:
         plan = RepairPlan.from_json(json.load(fh))
     try:
-        stats = run_filter(sys.stdin.buffer, sys.stdout.buffer, plan)
+        if raw_src is None:
+            source: BinaryIO = sys.stdin.buffer
+        else:
+            source = text_reader(sys.stdin.buffer if raw_src == "-" else open(raw_src, "rb"))  # noqa: SIM115
+        stats = run_filter(source, sys.stdout.buffer, plan)
     except BrokenPipeError:
         # The reader stopped (its own exit status says why); exit as a SIGPIPE'd stage would.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -448,7 +448,8 @@ def process(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | No
             header = _stream_header(raw, scratch)
             ref = resolve_reference(s3, cfg, job, header, scratch)
             out = scratch / scratch_name(job.job_id, ".norm.vcf.gz")
-            res = vcf.normalise("-", str(out), scratch, reference=ref.path, name=job.name, opener=raw.open)
+            res = vcf.normalise("-", str(out), scratch, reference=ref.path, name=job.name, opener=raw.open,
+                                conformance=job.conformance)
         return _finish(s3, cfg, job, scratch, out, records_in=res.records_in, commands=res.commands, ref=ref,
                        mode="single", shards=1, split=res.split, realigned=res.realigned, repairs=res.repairs,
                        conformance=job.conformance)
@@ -485,7 +486,8 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
             with _reading_input(job):
                 _download(s3, job.bucket, job.key, job.version_id, local)
             declared = vcf.header_text(str(local))  # before indexing: htslib adds contigs from an index
-            indexed = vcf.try_index_in_place(str(local))
+            # Integer keys holding decimals need the repaired copy (their Type changes before htslib reads).
+            indexed = None if vcf.needs_type_scan(job.conformance) else vcf.try_index_in_place(str(local))
             if indexed is not None and not vcf.index_names_declared(declared, indexed[0]):
                 # Records on contigs the header lacks: the sorted copy declares them (as single pass does).
                 Path(indexed[0]).unlink()
@@ -498,7 +500,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         if source is None:
             if local.exists():
                 idx_path, _, repairs = vcf.make_indexed_source(str(local), str(scratch / "sorted.vcf.gz"),
-                                                               scratch, name=job.name)
+                                                               scratch, name=job.name, conformance=job.conformance)
                 local.unlink()
                 (scratch / "sorted.vcf.gz").rename(local)
                 Path(idx_path).rename(Path(str(local) + Path(idx_path).suffix))
@@ -506,7 +508,8 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
             else:
                 with _reading_input(job):
                     idx_path, _, repairs = vcf.make_indexed_source("-", str(local), scratch, name=job.name,
-                                                                   opener=job.raw(s3).open)
+                                                                   opener=job.raw(s3).open,
+                                                                   conformance=job.conformance)
             copy_key = f"{job.work_prefix}source/{local.name}"
             idx_key = f"{job.work_prefix}source/{Path(idx_path).name}"
             version = _upload(s3, local, cfg.processed_bucket, copy_key)

@@ -695,6 +695,17 @@ def _open(opener: Opener | None) -> contextlib.AbstractContextManager[BinaryIO |
     return opener() if opener is not None else contextlib.nullcontext(None)
 
 
+# Validation codes for values that do not match their declared Type (a decimal in an Integer key, ...).
+_TYPE_CODES = ("VCF_INFO_TYPE", "VCF_SAMPLE_TYPE")
+
+
+def needs_type_scan(conformance: dict[str, Any] | None) -> bool:
+    """Validation's conformance report says some value does not match its Type: worth one scan for
+    Integer keys holding decimals (htslib truncates those silently; nothing else reveals them)."""
+    codes = (conformance or {}).get("codes") or {}
+    return any(codes.get(c) for c in _TYPE_CODES)
+
+
 def undeclared_keys(src: str, scratch: Path, opener: Opener | None = None,
                     regions_file: str | None = None) -> list[tuple[str, str]]:
     """Contigs, FILTERs, INFO and FORMAT keys records use but the header lacks, in the order htslib
@@ -716,17 +727,38 @@ class _Repairer:
     the plan from what the failure (and, for undeclared keys, one scan) revealed and runs it again."""
 
     def __init__(self, src: str, scratch: Path, opener: Opener | None, name: str,
-                 regions_file: str | None = None) -> None:
+                 regions_file: str | None = None, conformance: dict[str, Any] | None = None) -> None:
         self.src, self.scratch, self.opener, self.name = src, scratch, opener, name
         self.regions_file = regions_file
+        self.conformance = conformance
         self.plan = repair.RepairPlan()
         self.plan_path = scratch / "repair.plan.json"
         self.stats_path = scratch / "repair.stats.json"
         self._header: str | None = None
 
+    def _is_text(self) -> bool:
+        with _open(self.opener) if self.opener is not None else open(self.src, "rb") as fh:
+            assert fh is not None
+            return sniff(fh.read(1 << 16))["format"] == "vcf"
+
+    def prepare(self) -> None:
+        """Before the first run: when validation saw values that do not match their Type (and the input
+        is VCF text), find Integer keys holding decimals, which htslib would silently truncate."""
+        if self.regions_file is not None or not needs_type_scan(self.conformance) or not self._is_text():
+            return
+        with _open(self.opener) if self.opener is not None else open(self.src, "rb") as fh:
+            assert fh is not None
+            found = repair.find_decimal_integers(repair.text_reader(fh))
+        for key, where in found.items():
+            self.plan.retype[key] = {"first": where}
+
     def stages(self) -> list[list[str]]:
-        """``bcftools view -Ov [-R REGIONS] SRC | python -m genomics.processing.repair PLAN STATS``."""
+        """``bcftools view -Ov [-R REGIONS] SRC | python -m genomics.processing.repair PLAN STATS``, or,
+        when a Type must change before htslib parses the values, the filter on the raw VCF text."""
         self.plan_path.write_text(json.dumps(self.plan.to_json()))
+        if self.plan.retype and self.regions_file is None:
+            return [[sys.executable, "-m", "genomics.processing.repair", str(self.plan_path), str(self.stats_path),
+                     "--raw", self.src]]
         view = ["bcftools", "view", "--no-version"]
         if self.regions_file:
             view += ["-R", self.regions_file]
@@ -773,7 +805,8 @@ class _Repairer:
             ) -> tuple[list[list[str]], list[str], list[dict[str, Any]]]:
         """(stages run, their stderrs, the repairs made) of the first attempt that succeeded."""
         try:
-            stages = build(None)
+            self.prepare()
+            stages = build(self.stages() if self.plan else None)
             for _ in range(MAX_REPAIR_ROUNDS):
                 try:
                     with _open(self.opener) as stdin:
@@ -796,9 +829,11 @@ class _Repairer:
 def normalise(
     src: str, out: str, scratch: Path, *, reference: str | None, name: str,
     opener: Opener | None = None, regions_file: str | None = None, targets_file: str | None = None,
+    conformance: dict[str, Any] | None = None,
 ) -> Normalised:
     """norm | [view -T] | sort | norm -d of ``src`` (a path, or "-" with ``opener`` giving the bytes),
-    through the repair filter when the input needs it (:class:`_Repairer`)."""
+    through the repair filter when the input needs it (:class:`_Repairer`; ``conformance``: validation's
+    report, which tells when a value/Type scan is worth its pass)."""
 
     def build(repair_stages: list[list[str]] | None) -> list[list[str]]:
         if repair_stages is None:
@@ -807,7 +842,7 @@ def normalise(
         rest = norm_stages("-", out, scratch, reference=reference, targets_file=targets_file)
         return [*repair_stages, *rest]
 
-    stages, errs, repairs = _Repairer(src, scratch, opener, name, regions_file).run(build)
+    stages, errs, repairs = _Repairer(src, scratch, opener, name, regions_file, conformance).run(build)
     norm_at = next(i for i, s in enumerate(stages) if s[:2] == ["bcftools", "norm"])
     stats = parse_norm_stats(errs[norm_at])
     return Normalised(out, stats.get("total", 0), stats.get("split", 0), stats.get("realigned", 0),
@@ -953,7 +988,7 @@ def process_local(
                 link.symlink_to(ref_path)
                 tools.run(["samtools", "faidx", str(link)])
                 ref_path = str(link)
-        res = normalise(in_path, tmp_vcf, scratch, reference=ref_path, name=in_path)
+        res = normalise(in_path, tmp_vcf, scratch, reference=ref_path, name=in_path, conformance=conformance)
         header = header_text(tmp_vcf)
         idx_path, idx_argv = index_vcf(tmp_vcf, header)
         stats = index_stats(tmp_vcf)
@@ -985,7 +1020,8 @@ def process_local(
 
 
 def make_indexed_source(
-    src: str, out: str, scratch: Path, *, name: str, opener: Opener | None = None
+    src: str, out: str, scratch: Path, *, name: str, opener: Opener | None = None,
+    conformance: dict[str, Any] | None = None,
 ) -> tuple[str, list[list[str]], list[dict[str, Any]]]:
     """Sorted BGZF VCF copy of ``src`` (or of ``opener()``'s bytes when ``src`` is "-") plus its index,
     with undeclared contigs/keys declared (``bcftools sort`` needs them). Returns (index, commands,
@@ -997,7 +1033,7 @@ def make_indexed_source(
             return [[*sort, src]]
         return [*repair_stages, [*sort, "-"]]
 
-    stages, _, repairs = _Repairer(src, scratch, opener, name).run(build)
+    stages, _, repairs = _Repairer(src, scratch, opener, name, conformance=conformance).run(build)
     idx, idx_argv = index_vcf(out)
     return idx, [*stages, idx_argv], repairs
 

@@ -416,3 +416,22 @@ def test_vcf_processor_plan_state_small_for_many_contigs(stack, monkeypatch):
     with_records = sorted({ln.split("\t", 1)[0] for ln in text.getvalue().splitlines() if not ln.startswith("#")},
                           key=lambda c: int(c.rsplit("_", 1)[1]))
     assert planned == with_records
+
+
+def test_vcf_processor_decimals_in_integer_info_carried_single_and_scatter(stack, monkeypatch, tmp_path):
+    """The conformance report (VCF_INFO_TYPE) makes processing scan the streamed upload and declare the
+    Integer key that holds decimals Float before htslib reads it, on both paths."""
+    src = Path(__file__).resolve().parents[1] / "data" / "callers" / "float_in_integer.vcf"
+    _env(stack, monkeypatch)
+    event = _upload(stack, gzip.compress(src.read_bytes()), "proj/F/float_in_integer.vcf.gz")
+    event["input"]["conformance"] = {"profile": "default", "valid": True, "warning_count": 2,
+                                     "codes": {"VCF_INFO_TYPE": 2}, "warnings": [], "truncated": False}
+    single = _invoke(stack, {**event, "action": "process"})
+    assert ("type_float", "INFO/DP") in {(r["repair"], r["key"]) for r in single["repairs"]}
+    processed = stack.names.bucket("processed")
+    body = _records(_get(processed, single["vcf_key"]), tmp_path, "single.vcf.gz")
+    assert any("DP=12.5;" in r for r in body)
+    _env(stack, monkeypatch, SCATTER_THRESHOLD_BYTES="100", SCATTER_REGION_BASES="1500")
+    plan, _, gathered = _run_scatter(stack, {**event, "job_id": "job-f"})
+    assert ("type_float", "INFO/DP") in {(r["repair"], r["key"]) for r in plan["repairs"]}
+    assert _records(_get(processed, gathered["vcf_key"]), tmp_path, "g.vcf.gz") == body

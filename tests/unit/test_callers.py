@@ -128,3 +128,27 @@ def test_callers_old_tool_undeclared_keys_declared_as_htslib_does(tmp_path):
     assert "##FORMAT=<ID=AD,Number=1,Type=String," in header and "##contig=<ID=chrUn_gl000220>" in header
     assert _sorted(rows, header) and [r[1] for r in rows if r[0] == "chr3"] == ["200", "200", "300", "500"]
     assert qc["metrics"]["records"] == 5 and any("FORMAT/DP" in n for n in qc["notes"])
+
+
+def test_callers_decimals_in_integer_info_are_carried(tmp_path):
+    """Validation accepts a decimal in an Integer INFO key with a warning; htslib would truncate 12.5 to
+    12 without a word, so processing (told by the conformance report) declares the key Float first."""
+    from genomics.validation import validate_path
+
+    src = CALLERS / "float_in_integer.vcf"
+    report = validate_path(str(src), profile="default")
+    assert report.valid
+    conformance = report.conformance()
+    assert conformance["codes"].get("VCF_INFO_TYPE") == 2
+    res = vcf.process_local(str(src), str(tmp_path / "out"), conformance=conformance)
+    side = json.loads(Path(res["sidecar"]).read_text())
+    typed = [r for r in side["repairs"] if r["repair"] == "type_float"]
+    assert [(r["key"], r["first"]) for r in typed] == [("INFO/DP", "chr7:2000")]
+    assert side["conformance"] == conformance
+    assert "##INFO=<ID=DP,Number=1,Type=Float," in vcf.header_text(res["vcf"])
+    body = subprocess.run(["bcftools", "view", "-H", res["vcf"]], capture_output=True, text=True, check=True).stdout
+    assert "DP=12.5;" in body and body.count("DP=40.25;") == 2
+    # Without the report there is no scan: the normal pipeline runs (and htslib truncates, as it always did).
+    plain = vcf.process_local(str(src), str(tmp_path / "plain"))
+    assert plain["repairs"] == []
+    assert qc_local(res["vcf"])["metrics"]["records"] == 4

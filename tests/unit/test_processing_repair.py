@@ -3,6 +3,7 @@ index-based QC metrics skipped (with a note) on a BAM that samtools idxstats can
 
 from __future__ import annotations
 
+import gzip
 import io
 import subprocess
 from pathlib import Path
@@ -94,3 +95,27 @@ def test_qc_bam_without_usable_index_skips_index_metrics(corpus, tmp_path: Path)
     assert out["format"] == "bam" and out["metrics"]["reads"] == 60
     assert out["metrics"]["mean_coverage"] is None and out["metrics"]["x_reads"] is None
     assert any("idxstats" in n and "not computed" in n and "position sorted" in n for n in out["notes"])
+
+
+def test_repair_find_decimal_integers_and_retype_header():
+    text = (
+        "##fileformat=VCFv4.2\n"
+        '##INFO=<ID=DP,Number=1,Type=Integer,Description="d">\n'
+        '##INFO=<ID=AF,Number=A,Type=Float,Description="af">\n'
+        '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="gq">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        "1\t5\t.\tA\tC\t50\tPASS\tDP=3;AF=0.5\tGQ\t9\n"
+        "1\t6\t.\tA\tC\t50\tPASS\tDP=3.5;AF=0.5\tGQ\t.\n"
+        "1\t7\t.\tA\tC\t50\tPASS\tDP=1e3\tGQ\t9.9\n"
+    )
+    found = repair.find_decimal_integers(io.BytesIO(text.encode()))
+    assert found == {("INFO", "DP"): "1:6", ("FORMAT", "GQ"): "1:7"}
+    plan = repair.RepairPlan(retype={k: {"first": v} for k, v in found.items()})
+    out = io.BytesIO()
+    repair.run_filter(io.BytesIO(text.encode()), out, plan)
+    lines = out.getvalue().decode().splitlines()
+    assert '##INFO=<ID=DP,Number=1,Type=Float,Description="d">' in lines
+    assert '##FORMAT=<ID=GQ,Number=1,Type=Float,Description="gq">' in lines
+    assert lines[-2].split("\t")[7] == "DP=3.5;AF=0.5", "records are passed through unchanged"
+    gz = io.BytesIO(gzip.compress(text.encode()))
+    assert repair.text_reader(gz).read() == text.encode()
