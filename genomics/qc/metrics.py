@@ -204,10 +204,10 @@ def derive_vcf(parsed: dict[str, Any]) -> dict[str, Any]:
 # Per-sample metrics: "not applicable" (None) for a sites-only VCF, or when per-sample stats could not run.
 PER_SAMPLE_METRICS = ("het", "hom_alt", "hom_ref", "het_hom_ratio", "missing_genotypes", "missing_rate",
                       "singletons", "mean_depth")
-_NUMERIC = ("Integer", "Float")
-# Keys bcftools stats reads as numbers (depth, allelic depths for VAF); declared as text (an undeclared
-# key gets Type=String) they stop it ("do_sample_stats: todo"), so QC leaves them out.
-_STATS_NUMERIC_KEYS = ("FORMAT/DP", "FORMAT/AD", "INFO/DP")
+# Keys bcftools stats 1.16 reads as integers (per-sample depth, allelic depths for VAF); declared with
+# another Type (an undeclared key gets Type=String; a depth holding decimals, Float) they stop it
+# ("do_sample_stats: todo: 7" / "todo: 5"), so QC leaves them out. INFO/DP of any Type is fine.
+_STATS_INTEGER_KEYS = ("FORMAT/DP", "FORMAT/AD")
 
 
 def _vcf_header(source: ByteSource) -> str:
@@ -253,12 +253,12 @@ class StatsPlan:
         self.notes: list[str] = []
         if not self.per_sample:
             self.notes.append("sites-only VCF (no sample columns): per-sample metrics are not applicable")
-        for key in _STATS_NUMERIC_KEYS:
+        for key in _STATS_INTEGER_KEYS:
             kind, tag = key.split("/")
             declared = _declared_type(header, kind, tag)
-            if declared is not None and declared not in _NUMERIC:
+            if declared is not None and declared != "Integer":
                 self.strip.append(key)
-                self.notes.append(f"{key} is declared Type={declared}, not a number: not used by QC")
+                self.notes.append(f"{key} is declared Type={declared}, not Integer: not used by QC")
 
     def argv(self, path: str | None) -> list[list[str]]:
         stats = ["bcftools", "stats", *(["-s", "-"] if self.per_sample else [])]

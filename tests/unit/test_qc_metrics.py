@@ -235,3 +235,21 @@ def test_qc_metrics_cram_reference_index_built_once_before_tools(tmp_path):
         fmt, m, _ = compute(LocalFile(str(cram)), reference=str(tmp_path / "ce.fa"))
         assert fmt == "cram" and m["reads"] > 0, attempt
         assert (tmp_path / "ce.fa.fai").exists()
+
+
+def test_qc_metrics_vcf_depth_not_integer_left_out_with_note(tmp_path):
+    """bcftools stats 1.16 exits 1 ("do_sample_stats: todo: 5") on a FORMAT/DP declared Float: QC reads
+    the file without it, says so, and still counts genotypes."""
+    path = tmp_path / "float_dp.vcf"
+    path.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Float,Description="Mean depth">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        "1\t100\t.\tA\tC\t50\tPASS\t.\tGT:DP\t0/1:10.5\n"
+        "1\t200\t.\tA\tG\t50\tPASS\t.\tGT:DP\t1/1:12.5\n"
+    )
+    assert subprocess.run(["bcftools", "stats", "-s", "-", str(path)], capture_output=True).returncode != 0
+    out = qc_local(str(path), assay="panel")
+    assert out["metrics"]["het"] == 1 and out["metrics"]["hom_alt"] == 1 and out["metrics"]["mean_depth"] is None
+    assert out["notes"] == ["FORMAT/DP is declared Type=Float, not Integer: not used by QC"]
