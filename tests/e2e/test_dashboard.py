@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import urllib.request
-from pathlib import Path
 
 import boto3
 import pytest
@@ -16,19 +15,19 @@ from genomics.dashboard import CONTENT_TYPE, publish_dashboard, render_dashboard
 from genomics.delivery import deliver
 from genomics.deployment import REPORTS_PREFIX
 from genomics.ledger import Ledger, model
-from genomics.local.demo import CORPUS, DEMO_SETTINGS, INVALID_VCF, PROJECT, Upload, run_uploads
+from genomics.local.demo import DEMO_SETTINGS, EUR_VCF, PROJECT, Upload, run_uploads, write_broken_vcf
 from tests.localcloud import deployed, no_scans
 from tests.unit.test_dashboard import Page
 
-EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
 _scans: list[str] = []
 
 
 @pytest.fixture(scope="module")
-def site():
-    """Deploy, upload a valid cohort VCF and the corpus's invalid VCF, wait for both, deliver."""
+def site(tmp_path_factory):
+    """Deploy, upload a valid cohort VCF and the demo's invalid VCF, wait for both, deliver."""
     with no_scans("dash-no-scan", _scans), deployed("dash", DEMO_SETTINGS) as (cloud, stack):
-        uploads = [Upload(EUR, "EUR_chr21", assay="cohort"), Upload(CORPUS / INVALID_VCF, "broken_upload")]
+        broken = write_broken_vcf(tmp_path_factory.mktemp("dash-inputs"))
+        uploads = [Upload(EUR_VCF, "EUR_chr21", assay="cohort"), Upload(broken, "broken_upload")]
         rows = {r["sample_id"]: r for r in run_uploads(stack, uploads, timeout_s=300)}
         n = stack.names
         ledger = Ledger(n.table("metadata"), n.table("jobs"), n.table("qc"), client=boto3.client("dynamodb"))

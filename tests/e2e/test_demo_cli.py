@@ -19,7 +19,9 @@ def test_demo_cli_json_rows():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(proc.stdout)
-    assert [r["sample_id"] for r in rows] == ["EUR_chr21", "1kg_multi", "lambda_phage", "chrM_reads", "broken_upload"]
+    assert [r["sample_id"] for r in rows] == [
+        "EUR_chr21", "1kg_multi", "lambda_phage", "lambda_aligned", "broken_upload"
+    ]
     for r in rows:
         assert {"sample_id", "file", "status", "reason", "qc", "outputs"} <= set(r)
         assert {"records", "snps", "indels", "ts_tv"} <= set(r["qc"])

@@ -21,10 +21,10 @@ _scans: list[str] = []
 
 
 @pytest.fixture(scope="module")
-def pipeline():
+def pipeline(tmp_path_factory):
     """Deploy once, upload the demo's real files, wait for every job; Scan is forbidden throughout."""
     with no_scans("no-scan", _scans), deployed("e2e", DEMO_SETTINGS) as (cloud, stack):
-        uploads = demo_uploads()
+        uploads = demo_uploads(tmp_path_factory.mktemp("demo-inputs"))
         rows = run_uploads(stack, uploads, timeout_s=600)
         yield cloud, stack, {r["sample_id"]: r for r in rows}, uploads
 
@@ -112,9 +112,11 @@ def test_e2e_reads_and_alignments_get_qc(pipeline):
     with gzip.open(src, "rt") as fh:
         n_reads = sum(1 for _ in fh) // 4
     assert fq["qc"]["reads"] == n_reads
-    bam = rows["chrM_reads"]
+    bam = rows["lambda_aligned"]
     assert bam["status"] in (model.COMPLETED, model.QC_FAILED), bam
     assert bam["outputs"].get("report_key", "").endswith(".html")
+    # The demo's FASTQ -> BAM step aligned every read pair of the FASTQ upload.
+    assert bam["qc"]["reads"] == 2 * n_reads
 
 
 def test_e2e_raw_uploads_never_modified(pipeline):
@@ -201,9 +203,13 @@ def test_e2e_no_scan_anywhere(pipeline):
     assert _scans == []
 
 
-def test_e2e_demo_uploads_are_real_files():
-    ups = demo_uploads()
+def test_e2e_demo_uploads_are_real_files(tmp_path):
+    ups = demo_uploads(tmp_path)
     assert all(isinstance(u, Upload) and u.path.stat().st_size > 0 for u in ups)
+    # Nothing from outside the repository and the installed packages: no corpus.
+    assert not any("corpus" in str(u.path) for u in ups)
+    bam = next(u.path for u in ups if u.sample_id == "lambda_aligned")
+    assert bam.read_bytes()[:2] == b"\x1f\x8b" and Path(f"{bam}.bai").exists()
     with open(ups[1].path, "rb") as fh:  # pyvcf3's 1kg.vcf.gz is plain gzip, not BGZF
         head = fh.read(16)
     assert head[:3] == b"\x1f\x8b\x08" and head[3] & 0x04 == 0
