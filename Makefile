@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The image's pins (images/constraints.txt) hold on the host too: tests compare the image with the host.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py genomics/validation/*.c images/constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: setup system-tools demo test test-fast lint images bench clean
+.PHONY: setup system-tools demo test test-fast fuzz lint images bench clean
 
 $(STAMP): pyproject.toml setup.py $(wildcard genomics/validation/*.c) images/constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -34,9 +34,15 @@ lint: setup $(ACTIONLINT)
 images: setup
 	@bash scripts/build-images.sh
 
-# Every test: unit, handlers (moto), infra (Pulumi mocks), e2e (local mode), images (buildah/podman).
+# Every test: unit, handlers (moto), infra (Pulumi mocks), e2e (local mode), images (buildah/podman),
+# then the fuzz job (both run; either failing fails the target).
 test: setup lint images
-	@bash scripts/run-tests.sh tests
+	@rc=0; bash scripts/run-tests.sh tests || rc=1; bash scripts/fuzz.sh || rc=1; exit $$rc
+
+# >= 10,000 corpus mutants through validation with the C extensions built with ASan/UBSan (a few minutes);
+# failing mutants land in out/fuzz/ with their seed and index. Arguments: FUZZ_ARGS="--seed 7 --mutants 50000".
+fuzz: setup
+	@bash scripts/fuzz.sh $(FUZZ_ARGS)
 
 # Everything but the image build and image tests.
 test-fast: setup
