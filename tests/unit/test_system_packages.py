@@ -79,6 +79,10 @@ def programs_in(source: str) -> list[set[str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _name(node.func) in NOT_ARGV_CALLS:
             excluded.update(id(n) for arg in node.args for n in ast.walk(arg))
+        elif isinstance(node, ast.Call):
+            # A list handed straight to any other call (e.g. a test's run(capsys, ["status", ...]) of the
+            # CLI) is that function's argument list, not a command line; runners are read below.
+            excluded.update(id(arg) for arg in node.args if isinstance(arg, ast.List | ast.Tuple))
     found: list[set[str]] = []
     alternatives: set[int] = set()
     for node in ast.walk(tree):
@@ -92,9 +96,9 @@ def programs_in(source: str) -> list[set[str]]:
                 found.append(names)
                 alternatives.update(id(v) for v in node.values)
     for node in ast.walk(tree):
-        if id(node) in excluded or id(node) in alternatives:
+        if id(node) in alternatives:
             continue
-        if isinstance(node, ast.Call) and node.args:
+        if isinstance(node, ast.Call) and node.args and id(node) not in excluded:
             first = node.args[0]
             if _name(node.func) == "which" and (prog := _program(first)):
                 found.append({prog})
@@ -105,7 +109,8 @@ def programs_in(source: str) -> list[set[str]]:
                 for stage in first.elts:
                     if isinstance(stage, ast.List | ast.Tuple) and (prog := _argv_program(stage, strict=False)):
                         found.append({prog})
-        elif isinstance(node, ast.List | ast.Tuple) and (prog := _argv_program(node, strict=True)):
+        elif (isinstance(node, ast.List | ast.Tuple) and id(node) not in excluded
+              and (prog := _argv_program(node, strict=True))):
             found.append({prog})
     return found
 
@@ -153,6 +158,7 @@ argv = ["gronk", "--level", "3"]
 run_pipeline([["stage-one", "-a"], ["stage-two"]], scratch)
 shutil.which("picky") or shutil.which("picky-browser")
 cli_main(["status", "S1", "--json"])
+run(capsys, ["cost", "demo", "--json"])
 cols = ["sample", "file"]
 '''
     found = programs_in(src)
@@ -160,7 +166,7 @@ cols = ["sample", "file"]
     assert {"stage-one"} in found and {"stage-two"} in found
     assert {"picky", "picky-browser"} in found
     flat = set().union(*found)
-    assert "status" not in flat and "sample" not in flat
+    assert "status" not in flat and "sample" not in flat and "cost" not in flat
 
 
 def test_system_packages_install_script_reads_the_table():
