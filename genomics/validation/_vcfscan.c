@@ -780,7 +780,7 @@ static int scan_line(Scanner *s, char *p, size_t len) {
     /* FILTER */
     if (!(cl[6] == 1 && col[6][0] == '.')) {
         char *e = col[6] + cl[6];
-        int bad = has_space(col[6], cl[6]);
+        int bad = has_space(col[6], cl[6]) ? 3 : 0;
         for (char *a = col[6]; !bad && a <= e;) {
             char *b = split_next(a, e, ';');
             size_t n = (size_t)(b - a);
@@ -793,6 +793,10 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                 break;
             }
             if (!(n == 4 && memcmp(a, "PASS", 4) == 0) && !table_get(&s->filt, a, n)) {
+                if (chrom_breaks(a, n)) {
+                    bad = 4; /* htslib cannot add a ##FILTER line for this name: the record breaks */
+                    break;
+                }
                 if (!table_put(&s->filt, a, n, 0, 0, 0)) return -1;
                 EMIT(C_FILTER_UNDECLARED, "FILTER '%s' is not declared by a ##FILTER line; add "
                                               "##FILTER=<ID=...,Description=\"...\">", SHOW(a, n));
@@ -800,16 +804,17 @@ static int scan_line(Scanner *s, char *p, size_t len) {
             a = b + 1;
         }
         if (bad)
-            EMIT_TIER(C_FILTER_INVALID, bad == 2 && s->minor < 3 ? 'W' : 'S', "FILTER '%s' must be PASS, '.', or ';'-separated declared filter names "
-                                   "(no whitespace, empty names, '.' or '0' in a list)", SHOW(col[6], cl[6]));
+            EMIT_TIER(C_FILTER_INVALID, bad >= 3 ? 'E' : bad == 2 && s->minor < 3 ? 'W' : 'S',
+                      "FILTER '%s' must be PASS, '.', or ';'-separated declared filter names (no whitespace, empty "
+                      "names, '.' or '0' in a list, no ',<>\" in an undeclared name)", SHOW(col[6], cl[6]));
     }
 
     /* INFO */
     if (!(cl[7] == 1 && col[7][0] == '.')) {
         char *e = col[7] + cl[7];
-        if (s->minor < 3 && has_space(col[7], cl[7])) {
+        if (s->minor < 3 && has_space(col[7], cl[7]))
             EMIT(C_INFO, "INFO '%s' contains whitespace (allowed only from VCF 4.3)", SHOW(col[7], cl[7]));
-        } else {
+        {
             int nk = 0;
             for (char *a = col[7]; a <= e;) {
                 char *b = split_next(a, e, ';');
@@ -943,7 +948,12 @@ static int scan_line(Scanner *s, char *p, size_t len) {
                 if (n == 1 && v[0] == '.') {
                     ploidy = 1;
                 } else {
-                    if (i < n && (v[i] == '/' || v[i] == '|')) i++;
+                    /* a leading phasing separator (explicit phasing of the first allele) exists from VCF 4.4;
+                       htslib 1.16 cannot read it before */
+                    if (i < n && (v[i] == '/' || v[i] == '|')) {
+                        if (s->minor < 4) bad = 1;
+                        i++;
+                    }
                     for (;;) {
                         if (i < n && v[i] == '.') {
                             i++;

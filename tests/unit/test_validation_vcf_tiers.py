@@ -129,6 +129,10 @@ BROKEN = [
     ("empty_last_line", [REC, ""], "VCF_EMPTY_LINE", False),
     ("undeclared_contig_with_comma", [REC.replace("1\t100", "x,y\t100")], "VCF_CHROM_INVALID", False),
     ("surplus_column_not_empty", [REC + "\t0/1"], "VCF_COLUMN_COUNT", True),
+    ("undeclared_filter_with_comma", [REC.replace("PASS", "q10,x")], "VCF_FILTER_INVALID", False),
+    ("filter_with_space", [REC.replace("PASS", " PASS")], "VCF_FILTER_INVALID", False),
+    ("info_key_with_space", [REC.replace("DP=5", "D P=5")], "VCF_INFO_KEY_INVALID", True),
+    ("gt_phasing_prefix_before_44", [REC.replace("0/1:", "|0/1:")], "VCF_GT_INVALID", False),
 ]
 
 
@@ -216,3 +220,9 @@ def test_vcf_tiers_header_encoding_and_sample_blanks_are_nonconforming(tmp_path)
     empty = _vcf("4.2", [], [REC + "\t0/1"], samples=1).replace("\tS1\n", "\tS1\t\n")
     assert not _bcftools_reads(tmp_path, empty)
     assert "VCF_SAMPLE_NAME" in {i.code for i in _check(tmp_path, empty, "default").errors}
+
+
+def test_vcf_versions_gt_phasing_prefix_allowed_from_44(tmp_path):
+    rec = REC.replace("0/1:", "|0|1:")
+    assert _check(tmp_path, _vcf("4.4", [], [rec]), "strict").valid
+    assert "VCF_GT_INVALID" in {i.code for i in _check(tmp_path, _vcf("4.3", [], [rec]), "default").errors}
