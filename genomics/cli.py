@@ -132,7 +132,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for kind, issues in (("error", rep.errors), ("warning", rep.warnings)):
                 for i in issues:
                     where = f"line {i.line}: " if i.line else ""
-                    print(f"  {kind} {i.code}: {where}{i.message}")
+                    strict = " (an error under --profile strict)" if kind == "warning" and i.nonconforming else ""
+                    print(f"  {kind} {i.code}: {where}{i.message}{strict}")
     return worst
 
 

@@ -226,3 +226,16 @@ def test_vcf_versions_gt_phasing_prefix_allowed_from_44(tmp_path):
     rec = REC.replace("0/1:", "|0|1:")
     assert _check(tmp_path, _vcf("4.4", [], [rec]), "strict").valid
     assert "VCF_GT_INVALID" in {i.code for i in _check(tmp_path, _vcf("4.3", [], [rec]), "default").errors}
+
+
+def test_vcf_tiers_cli_validate_says_which_warnings_strict_rejects(tmp_path, capsys):
+    from genomics import cli
+
+    path = tmp_path / "t.vcf"
+    path.write_text(_vcf("4.2", [], [REC + "\t", REC.replace("1\t100", "1\t200").replace("PASS", "lowq")]))
+    assert cli.main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning VCF_COLUMN_COUNT: line 9:" in out and "(an error under --profile strict)" in out
+    assert "warning VCF_FILTER_UNDECLARED: line 10:" in out
+    assert "FILTER 'lowq' is not declared" in out and out.count("(an error under --profile strict)") == 1
+    assert cli.main(["validate", "--profile", "strict", str(path)]) == 1
