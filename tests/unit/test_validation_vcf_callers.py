@@ -715,6 +715,23 @@ def test_vcf_callers_strict_rejects_exactly_the_nonconforming_ones(written, call
     assert {i.code for i in rep.errors} <= caller.warnings
 
 
+def test_vcf_callers_wide_cohort_header_is_valid(tmp_path):
+    """A biobank-scale cohort: the #CHROM line of 300,000 samples is several MiB long."""
+    n = 300_000
+    names = "\t".join(f"SAMPLE{i:07d}" for i in range(n))
+    genotypes = "\t".join(["0/1", "0/0", "1/1"] * (n // 3))
+    path = tmp_path / "cohort.vcf"
+    path.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        f"{_chrom_line()}\tFORMAT\t{names}\n"
+        f"chr1\t10177\t.\tA\tAC\t.\tPASS\t.\tGT\t{genotypes}\n"
+    )
+    rep = validate_path(str(path), profile="strict")
+    assert rep.valid and rep.warnings == [], [(i.code, i.message) for i in rep.errors]
+    assert rep.stats["samples"] == n and rep.stats["records"] == 1
+
+
 @pytest.mark.parametrize("caller", CALLER_FILES, ids=[c.name for c in CALLER_FILES])
 def test_vcf_callers_read_by_bcftools(written, caller):
     """The files are what htslib reads: bcftools 1.16 parses every record of each (to VCF text)."""
