@@ -17,6 +17,7 @@ from infra.naming import current_names
 from infra.network import Network, NetworkArgs
 from infra.storage import DataBuckets, DataBucketsArgs
 from infra.sweeper import SweepSchedule, SweepScheduleArgs
+from infra.webapp import WebApp, WebAppArgs
 from infra.workflow import Workflow, WorkflowArgs
 
 config = load()  # validated: an unsafe configuration fails here, before any resource is declared
@@ -53,6 +54,7 @@ ingest = Ingest(
     IngestArgs(names, storage.buckets["raw"], functions["validation-handler"].function, kms_key_arn),
 )
 status_api = StatusApi("status-api", StatusApiArgs(names, config, functions["status-api"].function, kms_key_arn))
+web = WebApp("web", WebAppArgs(names, config, functions["web-api"].function, storage.buckets["raw"], kms_key_arn))
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
@@ -81,3 +83,6 @@ pulumi.export("alerts_topic_arn", monitoring.topic.arn)
 pulumi.export("audit_trail_arn", audit.trail.arn)
 pulumi.export("status_api_url", status_api.api.api_endpoint)
 pulumi.export("status_api_read_policy_arn", status_api.invoke_policy.arn)
+pulumi.export("web_url", web.api.api_endpoint)
+pulumi.export("user_pool_id", web.user_pool.id)
+pulumi.export("user_pool_client_id", web.client.id)

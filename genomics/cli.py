@@ -244,6 +244,28 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_members(args: argparse.Namespace) -> int:
+    """Project membership (and partner affiliation) of web app users, kept in the ledger."""
+    from genomics.webapp.members import Members
+
+    if bool(args.partner) == bool(args.project):
+        raise CliError("name a project, or --partner NAME (not both)", code="CLI_USAGE")
+    session, names = _stack(args)
+    members = Members(names.table("metadata"), session.client("dynamodb"))
+    scope = {"partner": args.partner} if args.partner else {"project": args.project}
+    if args.members_command == "add":
+        members.add(args.user, **scope, by=os.environ.get("USER") or "cli")
+    elif args.members_command == "remove":
+        members.remove(args.user, **scope)
+    rows = members.members_of(**scope)
+    if args.json:
+        _print_json({**scope, "members": rows})
+    else:
+        for row in rows:
+            print(f"{row['username']}\tadded {row['added_at']} by {row['added_by']}")
+    return EXIT_OK
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from genomics.ingest import IngestConfig, ingest_record
     from genomics.replay import incomplete, replay
@@ -514,6 +536,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "s3:BypassGovernanceRetention)")
     stack_args(fg)
     fg.set_defaults(func=cmd_forget)
+
+    mb = sub.add_parser("members", help="web app users' project membership (stewards): add, remove, list")
+    msub = mb.add_subparsers(dest="members_command", required=True)
+    for verb in ("add", "remove", "list"):
+        m = msub.add_parser(verb, help=f"{verb} the members of a project (or the users of a partner)")
+        m.add_argument("project", nargs="?", help="the project (omit with --partner)")
+        if verb != "list":
+            m.add_argument("user", help="the user's Cognito username")
+        m.add_argument("--partner", help="a partner's users instead of a project's (they see its deliveries)")
+        m.add_argument("--json", action="store_true")
+        stack_args(m)
+    mb.set_defaults(func=cmd_members)
 
     c = sub.add_parser("codes", help="print the table of error codes")
     c.set_defaults(func=cmd_codes)

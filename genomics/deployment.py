@@ -149,6 +149,14 @@ class Names:
     def image_repository(self) -> str:
         return f"{self.prefix}-handlers"
 
+    @property
+    def user_pool(self) -> str:
+        return f"{self.prefix}-users"
+
+    @property
+    def web_api(self) -> str:
+        return f"{self.prefix}-web-api"
+
     def state_machine_arn(self) -> str:
         return (
             f"arn:{self.partition}:states:{self.region}:{self.account_id}:stateMachine:{self.state_machine}"
@@ -217,6 +225,8 @@ class Settings:
     stuck_validating_s: int = 3600
     stuck_processing_s: int = 6 * 3600
     stuck_qc_s: int = 2 * 3600
+    # The web app's presigned URLs (downloads, upload parts) live this long; at most 15 minutes.
+    presign_ttl_s: int = 900
 
     def sweep_deadlines(self) -> str:
         """The SWEEP_DEADLINES value: ``<state>=<seconds>`` per running state."""
@@ -232,6 +242,8 @@ class Settings:
         from genomics.validation.report import project_profiles
 
         project_profiles(self.validation_profiles)  # ProfileError (a ValueError) names the bad entry
+        if not 60 <= self.presign_ttl_s <= 900:
+            raise ValueError(f"presign_ttl_s={self.presign_ttl_s}: presigned URLs live 60 to 900 seconds")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -363,6 +375,36 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         pipeline=False,
     ),
     # Not a pipeline step either: EventBridge Scheduler invokes it (Settings.sweep_schedule()).
+    # The web app's API (genomics.webapp): API Gateway HTTP API with a Cognito JWT authorizer invokes it; it
+    # serves the one-page app's assets and every /api route after checking the caller's project membership.
+    "web-api": FunctionSpec(
+        logical="web-api",
+        handler="handlers.web_api.handler",
+        description="Web app: the one-page app and its API (Cognito JWT; every route checks project membership)",
+        heavy=False,
+        env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "METADATA_TABLE", "JOBS_TABLE", "QC_TABLE",
+             "QC_THRESHOLDS", "PRESIGN_TTL_S"),
+        grants=(
+            # Memberships (USER#/PROJECT# items) and the ledger's read side.
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"),
+                  "table", "metadata"),
+            Grant(_DDB_INDEX, "table-indexes", "metadata"),
+            Grant(("dynamodb:GetItem",), "table", "jobs"),
+            Grant(_DDB_INDEX, "table-indexes", "jobs"),
+            Grant(("dynamodb:Query",), "table", "qc"),
+            Grant(_DDB_INDEX, "table-indexes", "qc"),
+            # Browser uploads: multipart uploads the function starts, presigns parts of, lists and completes
+            # (keys built from project/sample, never taken from the browser).
+            Grant(("s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"), "objects", "raw"),
+            Grant(("s3:ListBucketMultipartUploads",), "bucket", "raw"),
+            # Presigned downloads of one processed output or report at a time.
+            Grant(_S3_READ, "objects", "processed", "processed/*"),
+            Grant(_S3_READ, "objects", "processed", "reports/*"),
+            # The newest cohort report of a project (reports/<project>/_cohort/).
+            Grant(("s3:ListBucket",), "bucket", "processed"),
+        ),
+        pipeline=False,
+    ),
     "sweeper": FunctionSpec(
         logical="sweeper",
         handler="handlers.sweeper.handler",
@@ -406,6 +448,7 @@ def environment(logical: str, names: Names, settings: Settings) -> dict[str, str
         "PRICE_LAMBDA_GB_SECOND": repr(settings.price_lambda_gb_second),
         "PRICE_SFN_TRANSITION": repr(settings.price_sfn_transition),
         "SWEEP_DEADLINES": settings.sweep_deadlines(),
+        "PRESIGN_TTL_S": str(settings.presign_ttl_s),
     }
     spec = FUNCTIONS[logical]
     return {k: values[k] for k in spec.env}
@@ -422,6 +465,9 @@ def timeout_s(logical: str, settings: Settings) -> int:
 def ephemeral_mb(logical: str, settings: Settings) -> int:
     return settings.heavy_ephemeral_mb if FUNCTIONS[logical].heavy else 512
 
+
+# The web app's Cognito groups (a user's role; project access comes from membership items in the ledger).
+USER_GROUPS: tuple[str, ...] = ("researcher", "technician", "steward", "operator", "partner")
 
 # Raw uploads: <project>/<sample_id>/<file name>. Only keys under this layout start a job.
 RAW_KEY_LAYOUT = "<project>/<sample_id>/<file>"

@@ -35,6 +35,8 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.delivery", "delivery"),
     ("genomics.errors", "CLI"),
     ("genomics.erasure", "erasure"),
+    ("genomics.webapp.api", "web app"),
+    ("genomics.webapp.members", "web app"),
 )
 
 

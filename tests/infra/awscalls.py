@@ -10,7 +10,7 @@ with the same name are both reachable), which errs on the side of listing a call
 In each reachable body, a boto3 client call is a call of a known operation method with the operation's
 own arguments (``Bucket=``, ``TableName=``, ``stateMachineArn=``, ...; positional for the managed
 transfers ``upload_file``/``download_file``/``copy``), the ledger's dispatcher ``self._call("op", ...)``,
-``get_paginator("list_objects_v2")`` and ``generate_presigned_url("get_object")``. Each call maps to IAM
+``get_paginator("list_objects_v2")`` and ``generate_presigned_url("get_object" | "upload_part")``. Each call maps to IAM
 actions (:data:`S3`, :data:`DYNAMODB`, :data:`OTHER`) and, where the code names it, the target:
 ``TableName=self.jobs_table`` is the jobs table (``IndexName=`` makes it the table's indexes),
 ``Bucket=cfg.raw_bucket`` the raw bucket; a target the code computes stays ``None`` (any).
@@ -44,7 +44,15 @@ S3: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "put_object_tagging": (("s3:PutObjectTagging",), ("Bucket",)),
     "get_object_retention": (("s3:GetObjectRetention",), ("Bucket",)),
     "list_object_versions": (("s3:ListBucketVersions",), ("Bucket",)),
+    # Multipart uploads (the web app starts, lists, completes and aborts the browser's uploads).
+    "create_multipart_upload": (("s3:PutObject",), ("Bucket",)),
+    "complete_multipart_upload": (("s3:PutObject",), ("Bucket",)),
+    "abort_multipart_upload": (("s3:AbortMultipartUpload",), ("Bucket",)),
+    "list_parts": (("s3:ListMultipartUploadParts",), ("Bucket",)),
+    "list_multipart_uploads": (("s3:ListBucketMultipartUploads",), ("Bucket",)),
 }
+# generate_presigned_url(<operation>): the caller of the URL acts with the signer's permissions.
+PRESIGNED: dict[str, str] = {"get_object": "s3:GetObject", "upload_part": "s3:PutObject"}
 # managed transfers: method -> (actions, index of the bucket argument, minimum positional arguments)
 S3_TRANSFERS: dict[str, tuple[tuple[str, ...], int, int]] = {
     "upload_file": (("s3:PutObject",), 1, 3),
@@ -216,8 +224,8 @@ def calls_in(node: ast.AST, where: str) -> set[Call]:
             method = "query"  # a Query's arguments passed to a helper that pages (self._query(TableName=...))
         if method == "get_paginator" and _string_arg(sub) == "list_objects_v2":
             found.add(Call("s3:ListBucket", None, at))
-        elif method == "generate_presigned_url" and _string_arg(sub) == "get_object":
-            found.add(Call("s3:GetObject", None, at))
+        elif method == "generate_presigned_url" and _string_arg(sub) in PRESIGNED:
+            found.add(Call(PRESIGNED[str(_string_arg(sub))], None, at))
         elif method in S3 and any(m in kw for m in S3[method][1]):
             bucket = _role(kw.get("Bucket"), BUCKET_ROLES)
             actions = S3[method][0]

@@ -78,6 +78,10 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         out = {"arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:policy/{physical}"}
     elif typ == "aws:cloudtrail/trail:Trail":
         out = {"arn": _arn("cloudtrail", f"trail/{physical}")}
+    elif typ == "aws:cognito/userPool:UserPool":
+        pool_id = f"{REGION}_" + hashlib.sha256(name.encode()).hexdigest()[:9]
+        out = {"arn": _arn("cognito-idp", f"userpool/{pool_id}"),
+               "endpoint": f"cognito-idp.{REGION}.amazonaws.com/{pool_id}"}
     elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
         out = {"prefixListId": f"pl-{name}"}
     return out

@@ -18,10 +18,16 @@ def _api(program: Program, names: Names) -> dict:
     return apis[0]
 
 
+def _of_api(program: Program, names: Names, typ: str) -> list[dict]:
+    """The resources of ``typ`` that belong to the status API (the web app's API has its own)."""
+    api_id = f"{_api(program, names)['name']}-id"
+    return [r for r in of_type(program, typ) if r["inputs"].get("apiId") == api_id]
+
+
 def test_api_is_http_api_with_lambda_proxy_integration(program: Program, names: Names) -> None:
     api = _api(program, names)
     assert api["inputs"]["protocolType"] == "HTTP", f"{api['urn']}: {api['inputs']['protocolType']}"
-    integrations = of_type(program, "aws:apigatewayv2/integration:Integration")
+    integrations = _of_api(program, names, "aws:apigatewayv2/integration:Integration")
     assert len(integrations) == 1, f"integrations: {[i['urn'] for i in integrations]}"
     inputs = integrations[0]["inputs"]
     assert inputs["integrationType"] == "AWS_PROXY" and inputs["payloadFormatVersion"] == "2.0", (
@@ -31,19 +37,19 @@ def test_api_is_http_api_with_lambda_proxy_integration(program: Program, names: 
 
 
 def test_api_routes_are_exactly_genomics_api_routes(program: Program, names: Names) -> None:
-    routes = of_type(program, "aws:apigatewayv2/route:Route")
+    routes = _of_api(program, names, "aws:apigatewayv2/route:Route")
     assert sorted(r["inputs"]["routeKey"] for r in routes) == sorted(ROUTES), (
         f"routes: {[(r['urn'], r['inputs']['routeKey']) for r in routes]}"
     )
 
 
-def test_api_every_route_requires_iam(program: Program) -> None:
-    for route in of_type(program, "aws:apigatewayv2/route:Route"):
+def test_api_every_route_requires_iam(program: Program, names: Names) -> None:
+    for route in _of_api(program, names, "aws:apigatewayv2/route:Route"):
         assert route["inputs"].get("authorizationType") == "AWS_IAM", f"{route['urn']}: not IAM-authorised"
 
 
 def test_api_stage_logs_access_with_retention(program: Program, names: Names, config: StackConfig) -> None:
-    stages = of_type(program, "aws:apigatewayv2/stage:Stage")
+    stages = _of_api(program, names, "aws:apigatewayv2/stage:Stage")
     assert len(stages) == 1, f"stages: {[s['urn'] for s in stages]}"
     stage = stages[0]
     settings = stage["inputs"]["accessLogSettings"]
@@ -55,8 +61,8 @@ def test_api_stage_logs_access_with_retention(program: Program, names: Names, co
     assert group[0]["inputs"]["retentionInDays"] == config.settings.log_retention_days, f"{group[0]['urn']}"
 
 
-def test_api_stage_throttles(program: Program, config: StackConfig) -> None:
-    stage = of_type(program, "aws:apigatewayv2/stage:Stage")[0]
+def test_api_stage_throttles(program: Program, names: Names, config: StackConfig) -> None:
+    stage = _of_api(program, names, "aws:apigatewayv2/stage:Stage")[0]
     route_settings = stage["inputs"]["defaultRouteSettings"]
     assert route_settings["throttlingRateLimit"] == config.api_rate_limit, f"{stage['urn']}: {route_settings}"
     assert route_settings["throttlingBurstLimit"] == config.api_burst_limit, f"{stage['urn']}: {route_settings}"
@@ -65,7 +71,8 @@ def test_api_stage_throttles(program: Program, config: StackConfig) -> None:
 def test_api_invoke_permission_scoped_to_this_api(program: Program, names: Names) -> None:
     api = _api(program, names)
     permissions = [p for p in of_type(program, "aws:lambda/permission:Permission")
-                   if p["inputs"]["principal"] == "apigateway.amazonaws.com"]
+                   if p["inputs"]["principal"] == "apigateway.amazonaws.com"
+                   and p["inputs"]["function"] == names.function("status-api")]
     assert len(permissions) == 1, f"API Gateway permissions: {[p['urn'] for p in permissions]}"
     inputs = permissions[0]["inputs"]
     assert inputs["function"] == names.function("status-api"), f"{permissions[0]['urn']}: {inputs}"
@@ -84,8 +91,8 @@ def test_api_reader_policy_allows_only_the_routes(program: Program, names: Names
         assert arn.startswith(f"{api['outputs']['executionArn']}/$default/GET/"), f"{policies[0]['urn']}: {arn}"
 
 
-def test_api_every_route_targets_the_lambda_integration(program: Program) -> None:
-    integration = of_type(program, "aws:apigatewayv2/integration:Integration")[0]
+def test_api_every_route_targets_the_lambda_integration(program: Program, names: Names) -> None:
+    integration = _of_api(program, names, "aws:apigatewayv2/integration:Integration")[0]
     target = f"integrations/{integration['name']}-id"
-    for route in of_type(program, "aws:apigatewayv2/route:Route"):
+    for route in _of_api(program, names, "aws:apigatewayv2/route:Route"):
         assert route["inputs"].get("target") == target, f"{route['urn']}: target {route['inputs'].get('target')}"

@@ -15,6 +15,7 @@ COMPONENT_TYPES = {
     "genomics:monitoring:Monitoring",
     "genomics:network:Network",
     "genomics:api:StatusApi",
+    "genomics:webapp:WebApp",
     "genomics:audit:AuditTrail",
     "genomics:operations:SweepSchedule",
 }

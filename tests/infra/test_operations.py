@@ -22,8 +22,8 @@ def test_ledger_tables_on_demand_encrypted_pitr_and_protection(program: Program,
 
 def test_logs_every_log_group_has_retention(program: Program, config: StackConfig) -> None:
     groups = of_type(program, "aws:cloudwatch/logGroup:LogGroup")
-    # one per function, the state machine's and the status API's access logs
-    assert len(groups) == len(FUNCTIONS) + 2, f"log groups: {[g['urn'] for g in groups]}"
+    # one per function, the state machine's, the status API's and the web app API's access logs
+    assert len(groups) == len(FUNCTIONS) + 3, f"log groups: {[g['urn'] for g in groups]}"
     for group in groups:
         retention = group["inputs"].get("retentionInDays")
         assert retention == config.settings.log_retention_days, f"{group['urn']}: retention {retention}"

@@ -1,0 +1,63 @@
+"""web-api: the web app behind API Gateway (HTTP API; Cognito JWT authorizer on every /api route).
+
+Thin: static routes answer the bundled app; /api routes build the ledger, memberships and an S3 client
+from the environment and answer with :func:`genomics.webapp.api.respond`. Every request is logged with the
+route, status and the caller's ``sub`` (never a token: API Gateway passes only the verified claims). An AWS
+failure is logged and answered 500 without internals.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from genomics.api import server_error
+from genomics.ledger import Ledger
+from genomics.observability import logger as make_logger
+from genomics.observability import metrics as make_metrics
+from genomics.webapp.api import WebConfig, respond
+from genomics.webapp.members import Members
+from genomics.webapp.static import STATIC_ROUTES, asset_response, s3_origins
+
+FUNCTION = "web-api"
+logger = make_logger(FUNCTION)
+metrics = make_metrics(FUNCTION)
+
+
+def _s3() -> Any:
+    """S3 client for presigning: SigV4, the regional virtual-hosted endpoint (the CSP allows exactly it)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"https://s3.{region}.amazonaws.com"
+    style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint,
+                        config=Config(signature_version="s3v4", s3={"addressing_style": style}))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    route = str(event.get("routeKey") or "")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if route in STATIC_ROUTES:
+        connect = s3_origins(os.environ["RAW_BUCKET"], region, os.environ.get("AWS_ENDPOINT_URL"))
+        response = asset_response(route, event.get("pathParameters") or {}, connect)
+        logger.info("web asset", extra={"route": route, "status": response["statusCode"]})
+        return response
+    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ["QC_TABLE"])
+    config = WebConfig(raw_bucket=os.environ["RAW_BUCKET"], processed_bucket=os.environ["PROCESSED_BUCKET"],
+                       presign_ttl_s=int(os.environ.get("PRESIGN_TTL_S", "900")),
+                       qc_thresholds=os.environ.get("QC_THRESHOLDS", ""))
+    claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    sub = str(claims.get("sub") or "-")
+    try:
+        response, _user = respond(event, ledger, Members(os.environ["METADATA_TABLE"], ledger.client), _s3(), config)
+    except Exception:
+        logger.exception("web api: AWS failed", extra={"route": route, "sub": sub})
+        metrics.add_metric(name="WebApiServerErrors", unit="Count", value=1)
+        return server_error(getattr(context, "aws_request_id", None))
+    metrics.add_metric(name=f"WebApiResponses{response['statusCode'] // 100}xx", unit="Count", value=1)
+    logger.info("web api", extra={"route": route, "status": response["statusCode"], "sub": sub})
+    return response
