@@ -225,6 +225,23 @@ static int tag_ok(const char *p, const char *e, unsigned *tag) {
     }
 }
 
+/* every byte of [p, e) in '!'..'~' (QUAL): eight bytes at a time, then the tail */
+static int all_printable(const char *p, const char *e) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        /* a byte < 0x21, or > 0x7e (which includes every byte >= 0x80) */
+        uint64_t below = (x - ones * 0x21) & ~x & highs;
+        uint64_t above = ((x + ones * (127 - 0x7e)) | x) & highs;
+        if (below | above) return 0;
+        p += 8;
+    }
+    for (; p < e; p++)
+        if (!(KIND[(unsigned char)*p] & K_PRINT)) return 0;
+    return 1;
+}
+
 /* name of a reference in RNAME/RNEXT: the RNAME grammar */
 static int rname_ok(const char *p, const char *e) {
     if (p >= e || !(KIND[(unsigned char)*p] & K_RNAME0)) return 0;
@@ -294,8 +311,7 @@ static int clean_record(Scanner *s, const char *p, const char *e) {
             if (!(KIND[(unsigned char)*q] & K_SEQSTD)) return 0; /* an error or a SEQ_NONSTANDARD warning */
     Py_ssize_t qual_len = fe[10] - f[10];
     if (qual_len < 1) return 0;
-    for (q = f[10]; q < fe[10]; q++)
-        if (!(KIND[(unsigned char)*q] & K_PRINT)) return 0;
+    if (!all_printable(f[10], fe[10])) return 0;
     int qual_star = qual_len == 1 && *f[10] == '*';
     if (!qual_star && (seq_star || qual_len != seq_len)) return 0;
     /* CIGAR */
