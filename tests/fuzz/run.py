@@ -184,14 +184,18 @@ def check(path: str, m: Mutant, codes: frozenset[str], scratch: Path) -> dict[st
 
 
 def process_and_qc(path: str, fmt: str, m: Mutant, codes: frozenset[str], scratch: Path) -> dict[str, Any]:
-    """What the pipeline does after VALID: VCF/BCF are processed, then every format gets QC."""
+    """What the pipeline does after VALID, routed as the workflow's Route state routes: VCF/BCF are
+    processed then QC'd, reads and alignments QC'd as uploaded, the rest (a BCL run) only stored."""
     from genomics.processing.vcf import process_local
     from genomics.qc.service import qc_local
+    from genomics.workflow import ALIGNMENT_AND_READ_FORMATS, VCF_FORMATS
 
+    if fmt not in VCF_FORMATS and fmt not in ALIGNMENT_AND_READ_FORMATS:
+        return {"processed": False, "pipeline": "stored"}
     stage = "process"
     try:
         target = path
-        if fmt in ("vcf", "bcf"):
+        if fmt in VCF_FORMATS:
             res = process_local(path, str(scratch / "processed"), reference=None)
             target = res["vcf"]
         stage = "qc"
