@@ -241,7 +241,7 @@ def _stream_header(src: S3Object, scratch: Path) -> str:
                 f"{src.name} has no readable VCF/BCF header; upload VCF or BCF (plain, gzip or BGZF)",
                 location=src.name,
             ) from e
-    return out.read_text()
+    return out.read_text(errors="replace")  # non-UTF-8 header bytes: htslib accepts them, validation warns
 
 
 # --------------------------------------------------------------------------------------------------

@@ -772,7 +772,7 @@ class _Repairer:
             with _open(self.opener) as stdin:
                 run_pipeline([["bcftools", "view", "--no-version", "-h", "-o", str(hdr), self.src]],
                              self.scratch, stdin=stdin)
-            self._header = hdr.read_text()
+            self._header = hdr.read_text(errors="replace")  # htslib passes non-UTF-8 header bytes through
         return self._header
 
     def extend(self, err: PipelineError) -> bool:
@@ -850,7 +850,8 @@ def normalise(
 
 
 def header_text(path: str) -> str:
-    return tools.run(["bcftools", "view", "--no-version", "-h", path]).stdout.decode()
+    """The header as text; bytes that are not UTF-8 (htslib accepts them, validation warns) become U+FFFD."""
+    return tools.run(["bcftools", "view", "--no-version", "-h", path]).stdout.decode("utf-8", "replace")
 
 
 def index_kind(header: str) -> str:
