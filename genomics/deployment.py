@@ -306,7 +306,6 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Grant(("s3:ListBucket",), "bucket", "raw"),
             Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"),
                   "table", "metadata"),
-            Grant(_DDB_INDEX, "table-indexes", "metadata"),
             Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "jobs"),
             Grant(("states:StartExecution",), "state-machine", ""),
             # Not a call of the code: Lambda sends failed events to the on-failure destination with this role.
@@ -354,7 +353,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         heavy=False,
         env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "PRICE_LAMBDA_GB_SECOND", "PRICE_SFN_TRANSITION"),
         grants=(
-            Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "metadata"),
+            # Publishing a result's outcome updates the identity item (never reads it: the sweeper does).
+            Grant(("dynamodb:UpdateItem",), "table", "metadata"),
             Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "jobs"),
         ),
     ),

@@ -172,12 +172,18 @@ def _definitions(modules: dict[str, _Module]) -> tuple[dict[str, list[tuple[str,
 
 
 def _names_used(node: ast.AST) -> set[str]:
+    """Names a body may call: called names and attributes, names passed as values (``pool.map(fn)``),
+    attributes of modules or objects passed as values (``service.process_shard``). A plain read of an
+    instance's attribute (``self.reference_digest``, a dataclass field) is data, not a call."""
     used: set[str] = set()
+    called = {id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)}
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
             used.add(sub.id)
         elif isinstance(sub, ast.Attribute):
-            used.add(sub.attr)
+            own = isinstance(sub.value, ast.Name) and sub.value.id in ("self", "cls")
+            if id(sub) in called or not own:
+                used.add(sub.attr)
     return used
 
 
