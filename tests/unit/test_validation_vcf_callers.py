@@ -2,8 +2,8 @@
 
 One representative file per class of tool output, written from the tools' documented output formats
 (header lines as the tools write them, records shaped like theirs): GATK HaplotypeCaller gVCF, DeepVariant
-gVCF, GATK GenotypeGVCFs cohort, Mutect2, Strelka2, Manta, Delly, GRIDSS, VEP, SnpEff, bcftools call,
-freebayes, gnomAD- and dbSNP-like sites-only files. Each is asserted VALID under the default profile with
+gVCF, GATK GenotypeGVCFs cohort, Mutect2, Strelka2, VarScan2, Manta, Delly, GRIDSS, LUMPY, VEP, SnpEff,
+bcftools call, freebayes, gnomAD- and dbSNP-like sites-only files. Each is asserted VALID under the default profile with
 exactly the expected warning codes, readable by bcftools 1.16, and (where it deviates from the spec)
 rejected by strict with those same codes.
 """
@@ -682,9 +682,122 @@ DBSNP_SITES = CallerFile(
     False,
 )
 
+VARSCAN2 = CallerFile(
+    "varscan2_mpileup2snp",
+    [
+        "##fileformat=VCFv4.1",
+        "##source=VarScan2",
+        '##INFO=<ID=ADP,Number=1,Type=Integer,Description="Average per-sample depth of bases with Phred score >= '
+        '15">',
+        '##INFO=<ID=WT,Number=1,Type=Integer,Description="Number of samples called reference (wild-type)">',
+        '##INFO=<ID=HET,Number=1,Type=Integer,Description="Number of samples called heterozygous-variant">',
+        '##INFO=<ID=HOM,Number=1,Type=Integer,Description="Number of samples called homozygous-variant">',
+        '##INFO=<ID=NC,Number=1,Type=Integer,Description="Number of samples not called">',
+        '##FILTER=<ID=str10,Description="Less than 10% or more than 90% of variant supporting reads on one '
+        'strand">',
+        '##FILTER=<ID=indelError,Description="Likely artifact due to indel reads at this position">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype Quality">',
+        '##FORMAT=<ID=SDP,Number=1,Type=Integer,Description="Raw Read Depth as reported by SAMtools">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Quality Read Depth of bases with Phred score >= 15">',
+        '##FORMAT=<ID=RD,Number=1,Type=Integer,Description="Depth of reference-supporting bases (reads1)">',
+        '##FORMAT=<ID=AD,Number=1,Type=Integer,Description="Depth of variant-supporting bases (reads2)">',
+        '##FORMAT=<ID=FREQ,Number=1,Type=String,Description="Variant allele frequency">',
+        '##FORMAT=<ID=PVAL,Number=1,Type=String,Description="P-value from Fisher\'s Exact Test">',
+        '##FORMAT=<ID=RBQ,Number=1,Type=Integer,Description="Average quality of reference-supporting bases '
+        '(qual1)">',
+        '##FORMAT=<ID=ABQ,Number=1,Type=Integer,Description="Average quality of variant-supporting bases '
+        '(qual2)">',
+        '##FORMAT=<ID=RDF,Number=1,Type=Integer,Description="Depth of reference-supporting bases on forward '
+        'strand (reads1plus)">',
+        '##FORMAT=<ID=RDR,Number=1,Type=Integer,Description="Depth of reference-supporting bases on reverse '
+        'strand (reads1minus)">',
+        '##FORMAT=<ID=ADF,Number=1,Type=Integer,Description="Depth of variant-supporting bases on forward strand '
+        '(reads2plus)">',
+        '##FORMAT=<ID=ADR,Number=1,Type=Integer,Description="Depth of variant-supporting bases on reverse strand '
+        '(reads2minus)">',
+        _chrom_line("Sample1"),
+        _rec("chr1", "14907", ".", "A", "G", ".", "PASS", "ADP=38;WT=0;HET=0;HOM=1;NC=0",
+             "GT:GQ:SDP:DP:RD:AD:FREQ:PVAL:RBQ:ABQ:RDF:RDR:ADF:ADR",
+             "1/1:255:40:38:0:38:100%:1.2E-22:0:38:0:0:19:19"),
+        _rec("chr1", "15211", ".", "T", "G", ".", "str10", "ADP=20;WT=0;HET=1;HOM=0;NC=0",
+             "GT:GQ:SDP:DP:RD:AD:FREQ:PVAL:RBQ:ABQ:RDF:RDR:ADF:ADR",
+             "0/1:60:21:20:9:11:55%:9.8E-7:37:36:4:5:11:0"),
+    ],
+    # VarScan declares AD/ADF/ADR as Number=1 (reserved: R): one value per sample, its own convention; it
+    # writes no ##contig lines.
+    frozenset({"VCF_META_RESERVED", "VCF_CONTIG_NOT_IN_HEADER"}),
+    True,
+)
+
+LUMPY = CallerFile(
+    "lumpy_svtyper_unsorted",
+    [
+        "##fileformat=VCFv4.2",
+        "##source=LUMPY",
+        '##INFO=<ID=SVTYPE,Number=1,Type=String,Description="Type of structural variant">',
+        '##INFO=<ID=SVLEN,Number=.,Type=Integer,Description="Difference in length between REF and ALT alleles">',
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End position of the variant described in this record">',
+        '##INFO=<ID=STRANDS,Number=.,Type=String,Description="Strand orientation of the adjacency in BEDPE '
+        'format (DEL:+-, DUP:-+, INV:++/--)">',
+        '##INFO=<ID=IMPRECISE,Number=0,Type=Flag,Description="Imprecise structural variation">',
+        '##INFO=<ID=CIPOS,Number=2,Type=Integer,Description="Confidence interval around POS for imprecise '
+        'variants">',
+        '##INFO=<ID=CIEND,Number=2,Type=Integer,Description="Confidence interval around END for imprecise '
+        'variants">',
+        '##INFO=<ID=CIPOS95,Number=2,Type=Integer,Description="Confidence interval (95%) around POS for '
+        'imprecise variants">',
+        '##INFO=<ID=MATEID,Number=.,Type=String,Description="ID of mate breakends">',
+        '##INFO=<ID=EVENT,Number=1,Type=String,Description="ID of event associated to breakend">',
+        '##INFO=<ID=SECONDARY,Number=0,Type=Flag,Description="Secondary breakend in a multi-line variants">',
+        '##INFO=<ID=SU,Number=.,Type=Integer,Description="Number of pieces of evidence supporting the variant '
+        'across all samples">',
+        '##INFO=<ID=PE,Number=.,Type=Integer,Description="Number of paired-end reads supporting the variant '
+        'across all samples">',
+        '##INFO=<ID=SR,Number=.,Type=Integer,Description="Number of split reads supporting the variant across '
+        'all samples">',
+        '##ALT=<ID=DEL,Description="Deletion">',
+        '##ALT=<ID=DUP,Description="Duplication">',
+        '##ALT=<ID=INV,Description="Inversion">',
+        '##ALT=<ID=DUP:TANDEM,Description="Duplication as tandem repeat">',
+        '##ALT=<ID=INS,Description="Insertion of novel sequence">',
+        '##ALT=<ID=CNV,Description="Copy number variable region">',
+        '##ALT=<ID=DEL:ME,Description="Deletion of mobile element">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=SU,Number=1,Type=Integer,Description="Number of pieces of evidence supporting the '
+        'variant">',
+        '##FORMAT=<ID=PE,Number=1,Type=Integer,Description="Number of paired-end reads supporting the variant">',
+        '##FORMAT=<ID=SR,Number=1,Type=Integer,Description="Number of split reads supporting the variant">',
+        '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality">',
+        '##FORMAT=<ID=SQ,Number=1,Type=Float,Description="Phred-scaled probability that this site is variant '
+        '(non-reference in this sample">',
+        '##FORMAT=<ID=GL,Number=G,Type=Float,Description="Genotype Likelihood, log10-scaled likelihoods of the '
+        'data given the called genotype for each possible genotype generated from the reference and alternate '
+        'alleles given the sample ploidy">',
+        '##FORMAT=<ID=AB,Number=A,Type=Float,Description="Allele balance, fraction of observations from '
+        'alternate allele, QA/(QR+QA)">',
+        "##contig=<ID=1,length=249250621>",
+        "##contig=<ID=2,length=243199373>",
+        _chrom_line("NA12878"),
+        _rec("1", "869477", "1", "N", "<DEL>", "252.5", ".",
+             "SVTYPE=DEL;SVLEN=-319;END=869796;STRANDS=+-:12;IMPRECISE;CIPOS=-10,8;CIEND=-9,10;CIPOS95=-2,2;SU=12;"
+             "PE=10;SR=2", "GT:SU:PE:SR:GQ:SQ:GL:AB", "0/1:12:10:2:99:252.5:-27,-2,-35:0.4"),
+        _rec("2", "321682", "2_1", "N", "N[1:321682[", ".", ".",
+             "SVTYPE=BND;STRANDS=--:8;IMPRECISE;CIPOS=-20,10;CIEND=-15,12;CIPOS95=-3,3;MATEID=2_2;EVENT=2;SU=8;PE=8;"
+             "SR=0", "GT:SU:PE:SR:GQ:SQ:GL:AB", "0/1:8:8:0:60:120.1:-15,-1,-22:0.3"),
+        _rec("1", "321682", "2_2", "N", "N[2:321682[", ".", ".",
+             "SVTYPE=BND;STRANDS=--:8;SECONDARY;IMPRECISE;CIPOS=-15,12;CIEND=-20,10;CIPOS95=-3,3;MATEID=2_1;"
+             "EVENT=2;SU=8;PE=8;SR=0", "GT:SU:PE:SR:GQ:SQ:GL:AB", "0/1:8:8:0:60:120.1:-15,-1,-22:0.3"),
+    ],
+    # LUMPY writes each SV type (and the secondary breakends) in turn: contigs come back, which VCF 4.2 says
+    # only should not happen (strict accepts it too).
+    frozenset({"VCF_CONTIG_NOT_CONTIGUOUS"}),
+    False,
+)
+
 CALLER_FILES = [
     GATK_GVCF, DEEPVARIANT_GVCF, GENOTYPE_GVCFS_COHORT, MUTECT2, STRELKA2, MANTA, DELLY, GRIDSS, VEP, SNPEFF,
-    BCFTOOLS_CALL, FREEBAYES, GNOMAD_SITES, DBSNP_SITES,
+    BCFTOOLS_CALL, FREEBAYES, GNOMAD_SITES, DBSNP_SITES, VARSCAN2, LUMPY,
 ]
 
 
