@@ -163,6 +163,8 @@ def cmd_qc(args: argparse.Namespace) -> int:
                 print(f"  {k}: {m[k]}")
         for r in result["gate"].get("reasons", []):
             print(f"  - {r}")
+        for note in result.get("notes", []):
+            print(f"  note: {note}")
     return EXIT_INVALID if result["gate"]["verdict"] == "fail" else EXIT_OK
 
 

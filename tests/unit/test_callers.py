@@ -152,3 +152,15 @@ def test_callers_decimals_in_integer_info_are_carried(tmp_path):
     plain = vcf.process_local(str(src), str(tmp_path / "plain"))
     assert plain["repairs"] == []
     assert qc_local(res["vcf"])["metrics"]["records"] == 4
+
+
+def test_callers_cli_process_then_qc_sites_only(tmp_path, capsys):
+    """The CLI's local cores: `genomics process` lists repairs; `genomics qc` prints QC's notes."""
+    from genomics.cli import main
+
+    assert main(["process", str(CALLERS / "old_tool_undeclared.vcf"), str(tmp_path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert {"repair": "declared", "key": "FILTER/q10"}.items() <= printed["repairs"][1].items()
+    assert main(["qc", str(CALLERS / "gnomad_sites.vcf"), "--assay", "cohort"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "note: sites-only VCF (no sample columns)" in out and "records: 7" in out
