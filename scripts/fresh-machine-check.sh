@@ -13,8 +13,8 @@
 #
 # What the container starts with: the base image only (no python3, no make, no compiler). The one change:
 # the base's "slim" dpkg filter (no /usr/share/doc) is removed, because bio-eagle-examples and
-# bowtie2-examples ship their data under /usr/share/doc. pip reaches the same package index as this
-# machine (its pip configuration and local index folders are mounted read-only); apt uses the base's
+# bowtie2-examples ship their data under /usr/share/doc. pip and npm reach the registries as this machine
+# does (its pip configuration, local index folders and CA bundle are mounted read-only); apt uses the base's
 # Debian mirror. The container is privileged so that `make images` and tests/images can run buildah and
 # podman inside it; their storage (/var/lib/containers) is a folder of this machine's disk, because
 # overlay cannot mount on the container's own overlay root.
@@ -47,9 +47,11 @@ for f in /etc/pip.conf /etc/xdg/pip /root/.config/pip /opt/pypi /opt/pypi-more /
   [ -e "$f" ] && opts+=(-v "$f:$f:ro")
 done
 while IFS= read -r var; do opts+=(-e "$var"); done < <(env | grep -E '^PIP_' | grep -v '^PIP_CERT=' | cut -d= -f1)
-# pip's CA bundle beside, not over, the container's /etc/ssl (apt installs ca-certificates there).
+# This machine's CA bundle (it may hold the CA of a proxy in front of the registries) for pip and npm,
+# beside, not over, the container's /etc/ssl (apt installs ca-certificates there).
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
-  opts+=(-v /etc/ssl/certs/ca-certificates.crt:/opt/host-ca.crt:ro -e PIP_CERT=/opt/host-ca.crt)
+  opts+=(-v /etc/ssl/certs/ca-certificates.crt:/opt/host-ca.crt:ro -e PIP_CERT=/opt/host-ca.crt
+         -e NODE_EXTRA_CA_CERTS=/opt/host-ca.crt -e npm_config_cafile=/opt/host-ca.crt)
 fi
 
 inner='rm -f /etc/dpkg/dpkg.cfg.d/slim; bash .ci/run'
