@@ -19,9 +19,9 @@ module's filter (``python -m genomics.processing.repair PLAN``), which
   (``##contig=<ID=..>``, ``##FILTER=<ID=..,Description=..>``, ``##INFO``/``##FORMAT`` with
   ``Number=1,Type=String``), in the order htslib met them;
 * relaxes the ``Number`` of a key whose values disagree with it to ``.`` (values are carried unchanged);
-* for Number=G FORMAT keys, sets to missing (``.``) only the values of samples whose count fits neither a
-  haploid nor a diploid genotype of the record (polyploid samples of multiallelic records: bcftools
-  cannot split genotype-ordered values beyond diploid); every other value is kept.
+* splits, itself, the multiallelic records in which a Number=G FORMAT key has a sample of ploidy above 2
+  (bcftools cannot split genotype-ordered values beyond diploid), the way ``norm -m -any`` splits, with
+  each sample's Number=G values subset for its own ploidy; ``norm`` then sees biallelic records.
 
 Every repair is listed in the sidecar (``repairs``); the raw object is never touched.
 """
@@ -36,6 +36,7 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from math import comb
 from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
@@ -112,7 +113,7 @@ def header_numbers(header: str) -> dict[tuple[str, str], str]:
 @dataclass
 class RepairPlan:
     """What the filter changes. ``declare``: (kind, id) to add; ``relax``: (kind, tag) whose Number
-    becomes "."; ``genotype_tags``: Number=G FORMAT tags whose non-haploid/diploid values are cleared."""
+    becomes "."; ``genotype_tags``: Number=G FORMAT tags whose polyploid multiallelic records the filter splits."""
 
     declare: list[tuple[str, str]] = field(default_factory=list)
     relax: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -184,12 +185,13 @@ class RepairPlan:
         for tag, info in self.genotype_tags.items():
             s = gstats.get(tag, {})
             out.append({
-                "repair": "genotype_values_cleared", "key": f"FORMAT/{tag}",
-                "records": s.get("records", 0), "values": s.get("values", 0),
+                "repair": "polyploid_split", "key": f"FORMAT/{tag}",
+                "records": s.get("records", 0),
                 "first": s.get("first") or info.get("first"),
-                "reason": ("values of samples with ploidy above 2 in multiallelic records set to missing: "
-                           "bcftools cannot split genotype-ordered (Number=G) values beyond diploid; the "
-                           "genotypes themselves are kept and split"),
+                "reason": ("multiallelic records with a sample of ploidy above 2 split by processing, as "
+                           "bcftools norm -m splits (which it cannot do for genotype-ordered Number=G values "
+                           "beyond diploid): each biallelic record keeps the likelihoods of its own genotypes "
+                           "for each sample's ploidy"),
             })
         return out
 
@@ -237,35 +239,96 @@ def _allowed_counts(n_alleles: int) -> tuple[int, int]:
     return n_alleles, n_alleles * (n_alleles + 1) // 2
 
 
-def fix_genotype_values(line: str, tags: set[str], stats: dict[str, dict[str, Any]]) -> str:
-    """Clear Number=G values of samples whose count fits neither a haploid nor a diploid genotype."""
+def genotype_count(n_alleles: int, ploidy: int) -> int:
+    """Values of a Number=G key: the genotypes of ``ploidy`` alleles drawn from ``n_alleles``."""
+    return comb(n_alleles + ploidy - 1, ploidy)
+
+
+def genotype_index(alleles: Iterable[int]) -> int:
+    """The VCF order index of an unphased genotype (its alleles in any order), for any ploidy:
+    sum over the sorted alleles a_1 <= ... <= a_k of C(a_m + m - 1, m)."""
+    return sum(comb(a + m - 1, m) for m, a in enumerate(sorted(alleles), start=1))
+
+
+def biallelic_genotype_indices(alt: int, ploidy: int) -> list[int]:
+    """Indices, in the multiallelic order, of the genotypes of the biallelic record {REF, ALT ``alt``}:
+    0, 1, ..., ``ploidy`` copies of ``alt``."""
+    return [genotype_index([0] * (ploidy - j) + [alt] * j) for j in range(ploidy + 1)]
+
+
+def _ploidy(gt: str, count: int, n_alleles: int) -> int | None:
+    if gt and gt not in (".",):
+        return len(re.split(r"[/|]", gt))
+    for k in range(1, 9):
+        if genotype_count(n_alleles, k) == count:
+            return k
+    return None
+
+
+def _subset(values: str, number: str, alt: int, n_alleles: int, ploidy: int | None) -> str:
+    """One key's value(s) for the biallelic record of ALT ``alt`` (1-based) out of ``n_alleles``."""
+    if values in (".", "") or number not in ("A", "R", "G"):
+        return values
+    parts = values.split(",")
+    if number == "A":
+        return parts[alt - 1] if len(parts) == n_alleles - 1 else values
+    if number == "R":
+        return f"{parts[0]},{parts[alt]}" if len(parts) == n_alleles else values
+    if ploidy is None or len(parts) != genotype_count(n_alleles, ploidy):
+        return "."
+    return ",".join(parts[i] for i in biallelic_genotype_indices(alt, ploidy))
+
+
+def _recode_gt(gt: str, alt: int) -> str:
+    """GT of the biallelic record: ``alt`` becomes 1, every other ALT 0 (as ``bcftools norm -m`` does)."""
+    return re.sub(r"\d+", lambda m: "1" if int(m.group()) == alt else "0", gt)
+
+
+def split_polyploid(line: str, tags: set[str], numbers: dict[tuple[str, str], str],
+                    stats: dict[str, dict[str, Any]]) -> str:
+    """A multiallelic record in which a Number=G key of ``tags`` has a sample whose count fits neither a
+    haploid nor a diploid genotype (bcftools 1.16 cannot split it) -> its biallelic records, split here
+    the way ``norm -m -any`` splits (GT: the other ALTs become 0; Number=A/R/G values subset, Number=G
+    for each sample's own ploidy). Any other line is returned unchanged."""
     fields = line.rstrip("\n").split("\t")
     if len(fields) < 10 or "," not in fields[4]:
         return line
     fmt = fields[8].split(":")
-    idx = [(i, t) for i, t in enumerate(fmt) if t in tags]
+    idx = [i for i, t in enumerate(fmt) if t in tags]
     if not idx:
         return line
-    allowed = _allowed_counts(fields[4].count(",") + 2)
-    changed: set[str] = set()
-    for s in range(9, len(fields)):
-        values = fields[s].split(":")
-        touched = False
-        for i, tag in idx:
-            if i < len(values) and values[i] not in (".", "") and values[i].count(",") + 1 not in allowed:
-                values[i] = "."
-                touched = True
-                changed.add(tag)
-                stats.setdefault(tag, {"records": 0, "values": 0, "first": None})["values"] += 1
-        if touched:
-            fields[s] = ":".join(values)
-    if not changed:
+    alts = fields[4].split(",")
+    n = len(alts) + 1
+    allowed = _allowed_counts(n)
+    samples = [f.split(":") for f in fields[9:]]
+    if not any(i < len(v) and v[i] not in (".", "") and v[i].count(",") + 1 not in allowed
+               for v in samples for i in idx):
         return line
-    for tag in changed:
-        st = stats[tag]
+    gt_at = fmt.index("GT") if "GT" in fmt else None
+    out: list[str] = []
+    for alt in range(1, n):
+        info = []
+        for kv in fields[7].split(";") if fields[7] != "." else []:
+            key, eq, value = kv.partition("=")
+            info.append(f"{key}={_subset(value, numbers.get(('INFO', key), '.'), alt, n, 2)}" if eq else kv)
+        cols = [*fields[:4], alts[alt - 1], fields[5], fields[6], ";".join(info) or ".", fields[8]]
+        for values in samples:
+            gt = values[gt_at] if gt_at is not None and gt_at < len(values) else ""
+            new = []
+            for j, value in enumerate(values):
+                tag = fmt[j] if j < len(fmt) else ""
+                if j == gt_at:
+                    new.append(_recode_gt(value, alt))
+                    continue
+                ploidy = _ploidy(gt, value.count(",") + 1, n)
+                new.append(_subset(value, numbers.get(("FORMAT", tag), "."), alt, n, ploidy))
+            cols.append(":".join(new))
+        out.append("\t".join(cols) + "\n")
+    for tag in (fmt[i] for i in idx):
+        st = stats.setdefault(tag, {"records": 0, "first": None})
         st["records"] += 1
         st["first"] = st["first"] or f"{fields[0]}:{fields[1]}"
-    return "\t".join(fields) + "\n"
+    return "".join(out)
 
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$")
@@ -352,9 +415,10 @@ def run_filter(src: BinaryIO, dst: BinaryIO, plan: RepairPlan) -> dict[str, Any]
         while buf := src.read(CHUNK):
             dst.write(buf)
     else:
+        numbers = header_numbers("".join(header))
         for raw in src:
             line = raw.decode("utf-8", "surrogateescape")
-            dst.write(fix_genotype_values(line, tags, gstats).encode("utf-8", "surrogateescape"))
+            dst.write(split_polyploid(line, tags, numbers, gstats).encode("utf-8", "surrogateescape"))
     dst.flush()
     return {"genotype_tags": gstats}
 

@@ -933,7 +933,7 @@ def sidecar(
     repairs: list[dict[str, Any]] | None = None, conformance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON sidecar. ``repairs``: what processing changed so that htslib-readable input could be
-    processed (declared keys, relaxed Numbers, cleared polyploid values), each with its reason;
+    processed (declared keys, relaxed Numbers, polyploid records split), each with its reason;
     ``conformance``: validation's report (warnings with line and record) when the caller has it."""
     return {
         "repairs": [*order_repairs(conformance), *(repairs or [])],

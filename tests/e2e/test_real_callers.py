@@ -98,7 +98,7 @@ def test_real_callers_every_class_ends_completed_or_qc_failed(jobs, cls):
 
 
 @pytest.mark.parametrize(("cls", "repair", "key"), [
-    ("non_diploid", "genotype_values_cleared", "FORMAT/PL"),
+    ("non_diploid", "polyploid_split", "FORMAT/PL"),
     ("unsorted", "sorted", "records"),
     ("sv", "sorted", "records"),
     ("undeclared", "declared", "FILTER/q10"),

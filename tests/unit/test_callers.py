@@ -38,10 +38,12 @@ def _sorted(rows: list[list[str]], header: str) -> bool:
 def test_callers_gatk_gvcf_with_ploidy_regions(tmp_path):
     side, qc, rows, header = _run("gatk_hc.g.vcf", tmp_path)
     assert any(r[4] == "<NON_REF>" and "END=" in r[7] for r in rows), "reference blocks are kept"
-    cleared = [r for r in side["repairs"] if r["repair"] == "genotype_values_cleared"]
-    assert [(r["key"], r["records"], r["first"]) for r in cleared] == [("FORMAT/PL", 1, "chrX:2781601")]
-    tetra = [r for r in rows if r[1] == "2781601"]
-    assert len(tetra) == 2 and all(r[9].startswith("0/0/") or r[9].startswith("0/0/1/1") for r in tetra)
+    split = [r for r in side["repairs"] if r["repair"] == "polyploid_split"]
+    assert [(r["key"], r["records"], r["first"]) for r in split] == [("FORMAT/PL", 1, "chrX:2781601")]
+    tetra = {r[4]: r[9].split(":") for r in rows if r[1] == "2781601"}
+    # 15 tetraploid likelihoods over {A, G, <NON_REF>}: each biallelic record keeps its own 5 genotypes.
+    assert tetra["G"][0] == "0/0/1/1" and tetra["G"][4] == "640,120,0,45,700" and tetra["G"][1] == "20,22"
+    assert tetra["<NON_REF>"][0] == "0/0/0/0" and tetra["<NON_REF>"][4] == "640,660,800,720,980"
     # A biallelic tetraploid block keeps its 5 genotype likelihoods; diploid records keep theirs.
     assert any(r[1] == "2781502" and r[9].endswith("0,60,120,180,900") for r in rows)
     assert any(r[1] == "60343" and r[4] == "A" and r[9].split(":")[4] == "531,0,600" for r in rows)

@@ -46,7 +46,14 @@ def test_repair_declarations_are_htslibs():
     assert repair.declaration("FILTER", "q10").startswith('##FILTER=<ID=q10,Description="')
 
 
-def test_repair_filter_header_and_polyploid_values():
+def test_repair_genotype_index_any_ploidy():
+    # Diploid over 3 alleles: 00 01 11 02 12 22; tetraploid 0012 is the 7th genotype of 15.
+    assert [repair.genotype_index(g) for g in ([0, 0], [0, 1], [1, 1], [0, 2], [1, 2], [2, 2])] == list(range(6))
+    assert repair.genotype_index([0, 0, 1, 2]) == 6 and repair.genotype_count(3, 4) == 15
+    assert repair.biallelic_genotype_indices(2, 4) == [0, 5, 9, 12, 14]
+
+
+def test_repair_filter_header_and_polyploid_split():
     text = (
         "##fileformat=VCFv4.2\n"
         '##INFO=<ID=AC,Number=A,Type=Integer,Description="AC">\n'
@@ -65,12 +72,17 @@ def test_repair_filter_header_and_polyploid_values():
     assert '##INFO=<ID=AC,Number=.,Type=Integer,Description="AC">' in lines
     assert "##contig=<ID=1>" in lines and any(ln.startswith("##INFO=<ID=DB,Number=1,Type=String") for ln in lines)
     assert lines.index("##contig=<ID=1>") < next(i for i, ln in enumerate(lines) if ln.startswith("#CHROM"))
-    first, second = lines[-2].split("\t"), lines[-1].split("\t")
-    assert first[9] == "0/0/1/2:." and first[10] == "0/1:0,1,2,3,4,5", "only the tetraploid values are cleared"
-    assert second[9] == "0/0/1/1:0,1,2,3,4", "biallelic records are not split by genotype: kept"
-    assert stats == {"genotype_tags": {"PL": {"records": 1, "values": 1, "first": "1:100"}}}
+    records = [ln.split("\t") for ln in lines if not ln.startswith("#")]
+    assert [(r[4], r[9], r[10]) for r in records] == [
+        # 0/0/1/2 over {A,C,G}: C gets genotypes 0000,0001,0011,0111,1111 (indices 0-4); G 0,5,9,12,14.
+        ("C", "0/0/1/0:0,1,2,3,4", "0/1:0,1,2"),
+        ("G", "0/0/0/1:0,5,9,12,14", "0/0:0,3,5"),
+        ("C", "0/0/1/1:0,1,2,3,4", "0/1:0,1,2"),
+    ], "the polyploid record is split here; the biallelic one passes unchanged"
+    assert [r[7] for r in records[:2]] == ["AC=1", "AC=1"], "a relaxed key is copied whole"
+    assert stats == {"genotype_tags": {"PL": {"records": 1, "first": "1:100"}}}
     entries = plan.repairs(stats)
-    assert [e["repair"] for e in entries] == ["declared", "declared", "number_relaxed", "genotype_values_cleared"]
+    assert [e["repair"] for e in entries] == ["declared", "declared", "number_relaxed", "polyploid_split"]
     back = repair.RepairPlan.from_repairs(entries)
     assert back.declare == plan.declare and set(back.relax) == set(plan.relax)
 
