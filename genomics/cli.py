@@ -93,14 +93,27 @@ def _stack(args: argparse.Namespace) -> tuple[Any, Any]:
 
     from genomics.deployment import Names
 
+    stack = args.stack or os.environ.get("GENOMICS_STACK")
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    elif stack is None and not os.environ.get("AWS_ENDPOINT_URL"):
+        # Nothing says where to go: a running `genomics local serve` (its profile file) is the target.
+        from genomics.local.server import read_profile
+
+        profile = read_profile()
+        if profile is not None:
+            os.environ["AWS_ENDPOINT_URL"] = profile["endpoint"]
+            os.environ.setdefault("AWS_DEFAULT_REGION", profile["region"])
+            for k, v in profile["credentials"].items():
+                os.environ.setdefault(k, v)
+            stack = profile["stack"]
+    stack = stack or "dev"
     session = boto3.Session()
     region = session.region_name or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise CliError("no AWS region configured: set AWS_REGION or use a profile with a region", code="AWS_NO_REGION")
     account = session.client("sts").get_caller_identity()["Account"]
-    return session, Names(stack=args.stack, account_id=account, region=region)
+    return session, Names(stack=stack, account_id=account, region=region)
 
 
 def _ledger(session: Any, names: Any) -> Any:
@@ -395,7 +408,14 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     if args.local_command == "demo":
         return demo.main(as_json=args.json)
-    return demo.serve()
+    from genomics.faults import FaultSpecError
+    from genomics.local.server import serve
+
+    try:
+        return serve(faults_spec=args.faults or "", seed=args.seed, port=args.port,
+                     sweep_every_s=args.sweep_every, stuck_after_s=args.stuck_after)
+    except FaultSpecError as e:
+        raise CliError(str(e), code=e.code) from e
 
 
 def _input_of(args: argparse.Namespace) -> str | None:
@@ -461,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_qc)
 
     def stack_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--stack", default=os.environ.get("GENOMICS_STACK", "dev"))
+        sp.add_argument("--stack", default=None,
+                        help="the stack (default: $GENOMICS_STACK, else a running `genomics local serve`, else dev)")
         sp.add_argument("--endpoint-url", default=None, help="e.g. moto server's http://127.0.0.1:PORT")
 
     s = sub.add_parser("status", help="the ledger: a sample, a job, failures, a project")
@@ -558,7 +579,15 @@ def build_parser() -> argparse.ArgumentParser:
     lsub = loc.add_subparsers(dest="local_command", required=True)
     ld = lsub.add_parser("demo", help="deploy locally, upload sample data, print the results")
     ld.add_argument("--json", action="store_true")
-    lsub.add_parser("serve", help="deploy locally and keep serving (prints the endpoint)")
+    ls = lsub.add_parser("serve", help="deploy locally and keep serving (prints the exports, writes a profile)")
+    ls.add_argument("--faults", metavar="SPEC", help="inject faults, e.g. dynamodb.UpdateItem=throttle:3,"
+                    "handler.quality-metrics=crash:1 (see docs/operations.md)")
+    ls.add_argument("--seed", type=int, default=0, help="seed of the faults' probabilities")
+    ls.add_argument("--port", type=int, default=None)
+    ls.add_argument("--sweep-every", type=float, default=60.0, metavar="SECONDS",
+                    help="how often the sweeper's schedule fires here (default 60)")
+    ls.add_argument("--stuck-after", type=int, default=None, metavar="SECONDS",
+                    help="end jobs stuck this long in any running state (default: the stack settings)")
     loc.set_defaults(func=cmd_local, json=False)
     _state_contract(p)
     return p

@@ -410,11 +410,15 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="handlers.sweeper.handler",
         description="Scheduled: end every job stuck in a running state past its deadline, with the reason",
         heavy=False,
-        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "SWEEP_DEADLINES"),
+        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "SWEEP_DEADLINES", "DEAD_LETTER_QUEUE"),
         grants=(
-            Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "metadata"),
-            Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "jobs"),
+            # Dead-lettered uploads get a job (PutItem, conditional) and a file record.
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "metadata"),
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "jobs"),
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
+            # Peek at the dead-letter queue (messages are released at once, never deleted).
+            Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+                   "sqs:GetQueueAttributes"), "queue", ""),
         ),
         pipeline=False,
     ),
@@ -449,6 +453,7 @@ def environment(logical: str, names: Names, settings: Settings) -> dict[str, str
         "PRICE_SFN_TRANSITION": repr(settings.price_sfn_transition),
         "SWEEP_DEADLINES": settings.sweep_deadlines(),
         "PRESIGN_TTL_S": str(settings.presign_ttl_s),
+        "DEAD_LETTER_QUEUE": names.dead_letter_queue,
     }
     spec = FUNCTIONS[logical]
     return {k: values[k] for k in spec.env}

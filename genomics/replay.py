@@ -111,3 +111,71 @@ def replay(
 def incomplete(result: dict[str, Any]) -> bool:
     """True when work is left: a message failed, or messages remain in (or are hidden in) the queue."""
     return bool(result["failed"]) or result["remaining"] > 0 or result["in_flight"] > 0
+
+
+def _failure_reason(body: str) -> str:
+    """Why Lambda gave up on the event: the on-failure record's error type and message."""
+    try:
+        msg = json.loads(body)
+    except ValueError:
+        return "unknown error"
+    payload = msg.get("responsePayload") or {}
+    if isinstance(payload, dict) and (payload.get("errorType") or payload.get("errorMessage")):
+        return f"{payload.get('errorType', 'Error')}: {payload.get('errorMessage', '')}"[:500]
+    condition = (msg.get("requestContext") or {}).get("condition")
+    return f"Lambda gave up on the event ({condition or 'unknown condition'})"
+
+
+def mark_dead_letters(sqs: Any, queue_url: str, ledger: Any, *, max_messages: int = 1000) -> list[dict[str, Any]]:
+    """Make every upload whose event sits in the dead-letter queue visible as INGEST_FAILED, with the
+    reason Lambda recorded, creating its job when the failed attempt never got that far. Only peeks:
+    every message is released again before this returns (the sweeper runs this on each pass)."""
+    from genomics.ingest import NotAnUpload, object_ref
+    from genomics.ledger import model
+    from genomics.ledger.model import KeyLayoutError, parse_key
+    from genomics.ledger.store import InvalidTransition
+
+    marked: list[dict[str, Any]] = []
+    held: list[str] = []
+    seen: set[str] = set()
+    try:
+        while len(seen) < max_messages:
+            resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       VisibilityTimeout=PEEK_VISIBILITY_S)
+            messages = [m for m in resp.get("Messages", []) if m["MessageId"] not in seen]
+            if not messages:
+                break
+            for m in messages:
+                seen.add(m["MessageId"])
+                held.append(m["ReceiptHandle"])
+                try:
+                    records = _records(m["Body"])
+                except (ValueError, AttributeError, TypeError):
+                    continue
+                reason = f"INGEST_ATTEMPT_FAILED: {_failure_reason(m['Body'])} (event in the dead-letter queue)"
+                for record in records:
+                    try:
+                        ref = object_ref(record)
+                    except (NotAnUpload, KeyError, TypeError):
+                        continue
+                    try:
+                        layout = parse_key(ref.key)
+                        project, sample_id = layout.project, layout.sample_id
+                    except KeyLayoutError:
+                        project, sample_id = "_unassigned", "_unassigned"
+                    job_id = ref.job_id()
+                    if ledger.create_job(ref, job_id=job_id, project=project, sample_id=sample_id,
+                                         actor="dead-letter"):
+                        ledger.record_file(ref, project=project, sample_id=sample_id, job_id=job_id,
+                                           attributes={"status": model.INGEST_FAILED})
+                    try:
+                        ledger.transition(job_id, model.INGEST_FAILED, actor="dead-letter",
+                                          only_from=(model.RECEIVED, model.VALIDATING), idempotent=False,
+                                          detail={"error": "INGEST_ATTEMPT_FAILED"},
+                                          attributes={"reason": reason, "error_code": "INGEST_ATTEMPT_FAILED"})
+                    except InvalidTransition:
+                        continue  # already failed visibly, or it moved on (a retry got through)
+                    marked.append({"job_id": job_id, "key": ref.key, "reason": reason})
+    finally:
+        _release(sqs, queue_url, held)
+    return marked

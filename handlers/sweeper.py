@@ -1,14 +1,18 @@
-"""sweeper: on a schedule, end every job stuck in a running state past its deadline (with the reason)."""
+"""sweeper: on a schedule, mark uploads whose event sits in the dead-letter queue INGEST_FAILED and end every
+job stuck in a running state past its deadline (with the reason)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
+import boto3
+
 from genomics.ledger import Ledger
 from genomics.ledger.sweeper import Deadlines, sweep
 from genomics.observability import logger as make_logger
 from genomics.observability import metrics as make_metrics
+from genomics.replay import mark_dead_letters
 
 FUNCTION = "sweeper"
 logger = make_logger(FUNCTION)
@@ -19,10 +23,14 @@ metrics = make_metrics(FUNCTION)
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], "")
-    result = sweep(ledger, Deadlines.parse(os.environ["SWEEP_DEADLINES"]))
+    sqs = boto3.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=os.environ["DEAD_LETTER_QUEUE"])["QueueUrl"]
+    dead = mark_dead_letters(sqs, queue_url, ledger)  # uploads whose event Lambda gave up on
+    result = {**sweep(ledger, Deadlines.parse(os.environ["SWEEP_DEADLINES"])), "dead_letters": dead}
     # The alarm watches this metric: any swept job means something stopped without failing loudly.
     metrics.add_metric(name="JobsSwept", unit="Count", value=len(result["ended"]))
-    for job in result["ended"]:
+    metrics.add_metric(name="DeadLettersMarked", unit="Count", value=len(dead))
+    for job in [*result["ended"], *dead]:
         logger.warning("job swept", extra=job)
     logger.info("sweep done", extra={"checked": result["checked"], "ended": len(result["ended"])})
     return result

@@ -15,8 +15,9 @@ Access patterns (who asks what -> the key or index that serves it; docs/data-mod
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,9 @@ from botocore.exceptions import ClientError
 from genomics.errors import reraise_transient
 from genomics.ledger import model
 from genomics.ledger.model import ObjectRef
+
+# Called with the job after each successful create or transition (genomics local serve prints a line).
+listeners: list[Callable[[dict[str, Any]], None]] = []
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -56,6 +60,12 @@ class InvalidTransition(LedgerError):
 
 class JobNotFound(LedgerError):
     code = "LEDGER_JOB_NOT_FOUND"
+
+
+def _notify(job: dict[str, Any]) -> None:
+    for listener in list(listeners):
+        with contextlib.suppress(Exception):  # a listener never breaks a ledger write
+            listener(job)
 
 
 def _to_ddb(value: Any) -> Any:
@@ -165,6 +175,7 @@ class Ledger:
                 Item=serialize(item),
                 ConditionExpression="attribute_not_exists(job_id)",
             )
+            _notify(item)
             return True
         except ClientError as e:
             if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -229,7 +240,9 @@ class Ledger:
                 ExpressionAttributeValues=serialize(values),
                 ReturnValues="ALL_NEW",
             )
-            return deserialize(resp["Attributes"])
+            job = deserialize(resp["Attributes"])
+            _notify(job)
+            return job
         except ClientError as e:
             if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise

@@ -7,10 +7,12 @@ serve`` runs it too) and ends every job that has been in a running state for lon
 deadline (stack settings ``stuckReceivedS``, ``stuckValidatingS``, ``stuckProcessingS``, ``stuckQcS``),
 with the reason on the job:
 
-- RECEIVED or VALIDATING -> INGEST_FAILED (code ``INGEST_STUCK``, retryable: ``genomics replay`` or
-  ``genomics reprocess``). A VALIDATING job whose validation lease is still held is left alone (an
-  attempt is working on it);
-- PROCESSING or QC -> FAILED (code ``JOB_STUCK``; ``genomics reprocess`` runs it again).
+- RECEIVED or VALIDATING before its workflow started -> INGEST_FAILED (code ``INGEST_STUCK``, retryable:
+  ``genomics replay`` or ``genomics reprocess``). A VALIDATING job whose validation lease is still held
+  is left alone (an attempt is working on it), and so is a duplicate waiting for the job that computes
+  its result while that job lives (genomics.ledger.identity);
+- VALIDATING with a started workflow, PROCESSING or QC -> FAILED (code ``JOB_STUCK``; ``genomics
+  reprocess`` runs it again).
 
 Every write is conditional on the job being unchanged since it was read (``updated_at``), so a job
 that moves on while the sweeper looks at it is left to its own progress. Reads are DynamoDB Queries on
@@ -66,7 +68,8 @@ def _iso(t: datetime) -> str:
 
 
 def _end(ledger: Ledger, job: Mapping[str, Any], state: str, seconds: int) -> dict[str, Any] | None:
-    ingest = state in (model.RECEIVED, model.VALIDATING)
+    # Stuck before its workflow started: the ingest is retryable. After: the workflow is what hung.
+    ingest = state in (model.RECEIVED, model.VALIDATING) and not job.get("execution_arn")
     target, code = (model.INGEST_FAILED, "INGEST_STUCK") if ingest else (model.FAILED, "JOB_STUCK")
     reason = (
         f"{code}: no progress for more than {seconds} s in {state} (deadline of the stack); "
@@ -100,7 +103,8 @@ def sweep(ledger: Ledger, deadlines: Deadlines, *, now: datetime | None = None,
                 # lives; resolved from the outcome if it was lost; ended like any stuck job otherwise.
                 if identity.settle_waiter(ledger, job) != "orphaned":
                     continue
-            elif state == model.VALIDATING and (job.get("lease_until") or "") > _iso(now):
+            elif (state == model.VALIDATING and not job.get("execution_arn")
+                  and (job.get("lease_until") or "") > _iso(now)):
                 continue  # an attempt holds the lease: it is working on the job
             done = _end(ledger, job, state, seconds)
             if done is not None:

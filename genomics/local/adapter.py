@@ -10,8 +10,13 @@ group) stay as they are.
 What the replacement does, as Lambda would:
 - picks the handler from the function's image command (``ImageConfig.Command[0]``, which is what
   the real image's ``awslambdaric`` entrypoint receives), falling back to ``Handler``;
-- applies the function's configured environment for the duration of the call. ``os.environ`` is
-  process-wide, so calls are serialised under a re-entrant lock;
+- runs invocations concurrently, as Lambda does, up to a per-function concurrency (the function's
+  reserved concurrency when set, else ``GENOMICS_LOCAL_CONCURRENCY``, default 4; further invocations
+  wait for a free slot, as Lambda's asynchronous queue does). Each invocation sees exactly its
+  function's configured environment: ``os.environ`` becomes an :class:`InvocationEnviron`, whose reads
+  and writes inside an invocation go to that invocation's own mapping (inherited by threads it starts),
+  so concurrent functions never see each other's variables;
+- asks ``genomics.faults`` for an armed handler fault (crash, timeout) before running the handler;
 - passes a Lambda-like context (name, ARN, memory limit, request id, remaining time);
 - captures what the handler prints (Powertools' JSON logs) into the invocation's logs;
 - turns an exception into Lambda's error payload ``{"errorMessage", "errorType", "stackTrace"}``;
@@ -37,12 +42,13 @@ import importlib
 import io
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
@@ -51,7 +57,9 @@ from moto.s3.responses import S3Response
 
 from genomics.lambda_context import LocalContext
 
-_LOCK = threading.RLock()
+DEFAULT_CONCURRENCY = 4
+_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
 _ORIGINAL = LambdaFunction._invoke_lambda
 _ORIGINAL_S3_EVENT = s3_notifications._get_s3_event
 _ORIGINAL_S3_INVOKE = s3_notifications._invoke_awslambda
@@ -156,8 +164,100 @@ def _send_to_failure_destination(fn: LambdaFunction, event: Any, payload: dict[s
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
 
+class InvocationEnviron(MutableMapping[str, str]):
+    """``os.environ`` for a process running several Lambda invocations at once: outside an invocation
+    it is the process environment; inside one (and in threads the invocation starts) every read and
+    write goes to that invocation's own mapping, which starts as a copy of the process environment plus
+    the function's configured variables. Child processes get the invocation's mapping when the caller
+    passes ``env=dict(os.environ)``; with ``env=None`` they inherit the process environment."""
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+        self._local = threading.local()
+
+    def current(self) -> dict[str, str] | None:
+        return getattr(self._local, "env", None)
+
+    @contextlib.contextmanager
+    def using(self, env: dict[str, str] | None) -> Iterator[None]:
+        prev = self.current()
+        self._local.env = env
+        try:
+            yield
+        finally:
+            self._local.env = prev
+
+    def _target(self) -> Any:
+        env = self.current()
+        return self.base if env is None else env
+
+    def __getitem__(self, key: str) -> str:
+        return self._target()[key]  # type: ignore[no-any-return]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._target()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._target()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._target()))
+
+    def __len__(self) -> int:
+        return len(self._target())
+
+    def copy(self) -> dict[str, str]:
+        return dict(self._target())
+
+    def __repr__(self) -> str:
+        return f"InvocationEnviron({'invocation' if self.current() is not None else 'process'})"
+
+
+_environ: InvocationEnviron | None = None
+_original_thread_start = threading.Thread.start
+
+
+def _thread_start_with_env(self: threading.Thread) -> None:
+    """Threads started inside an invocation see that invocation's environment."""
+    env = _environ.current() if _environ is not None else None
+    if env is not None:
+        run = self.run
+
+        def run_in_invocation() -> None:
+            assert _environ is not None
+            with _environ.using(env):
+                run()
+
+        self.run = run_in_invocation  # type: ignore[method-assign]
+    _original_thread_start(self)
+
+
+def _slot(fn: LambdaFunction) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        sem = _slots.get(fn.function_name)
+        if sem is None:
+            reserved = getattr(fn, "reserved_concurrency", None)
+            limit = int(reserved) if reserved else int(os.environ.get("GENOMICS_LOCAL_CONCURRENCY") or
+                                                        DEFAULT_CONCURRENCY)
+            sem = _slots[fn.function_name] = threading.BoundedSemaphore(max(1, limit))
+        return sem
+
+
+@contextlib.contextmanager
+def function_environment(env: dict[str, str]) -> Iterator[None]:
+    """Run the block with ``env`` as the invocation's whole environment (process environment + ``env``)."""
+    if _environ is None:
+        with patched_environ(env):
+            yield
+        return
+    with _environ.using({**dict(_environ.base), **{k: str(v) for k, v in env.items()}}):
+        yield
+
+
 def invoke_in_process(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
     """Run the function's handler here. Same contract as moto's ``_invoke_lambda``."""
+    from genomics import faults
+
     if isinstance(event, str | bytes):
         event = json.loads(event or "{}")
     if event is None:
@@ -173,33 +273,40 @@ def invoke_in_process(fn: LambdaFunction, event: Any = None) -> tuple[str, bool,
     )
     errored = False
     record: dict[str, Any] = {"function": fn.function_name, "request_id": request_id}
-    with _LOCK:
-        env = dict(fn.environment_vars or {})
-        env.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-            }
-        )
+    env = dict(fn.environment_vars or {})
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "GENOMICS_LOCAL_INVOCATION": request_id,
+        }
+    )
+    with _slot(fn):
+        started = time.monotonic()
         capture = _stdout.capture() if _stdout is not None else contextlib.nullcontext(io.StringIO())
-        with patched_environ(env), capture as logbuf:
+        with function_environment(env), capture as logbuf:
             try:
+                faults.handler_fault(fn.function_name)
                 result = resolve(handler_path(fn))(event, context)
                 payload = json.dumps(result, default=str)
             except Exception as e:  # the Lambda runtime turns any exception into an error payload
                 errored = True
                 err = {
                     "errorMessage": str(e),
-                    "errorType": type(e).__name__,
+                    "errorType": _LAMBDA_ERROR_TYPES.get(type(e).__name__, type(e).__name__),
                     "requestId": request_id,
                     "stackTrace": traceback.format_exception(e)[-8:],
                 }
                 payload = json.dumps(err)
                 logbuf.write(json.dumps({"level": "ERROR", "message": "handler failed", **err}) + "\n")
         logs = logbuf.getvalue()
-    record.update(errored=errored, handler=handler_path(fn))
+    record.update(errored=errored, handler=handler_path(fn), started=started, ended=time.monotonic())
     _invocations.append(record)
     return payload, errored, logs
+
+
+# What Lambda calls the errors of a runtime that died or ran out of time (injected by genomics.faults).
+_LAMBDA_ERROR_TYPES = {"HandlerCrash": "Runtime.ExitError", "HandlerTimeout": "Sandbox.Timedout"}
 
 
 def s3_event_with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
@@ -301,12 +408,27 @@ def atomic_dynamodb_writes() -> None:
         setattr(DynamoDBBackend, name, locked)
 
 
+_original_popen_init = subprocess.Popen.__init__
+
+
+def _popen_init(self: subprocess.Popen, *args: Any, **kwargs: Any) -> None:  # type: ignore[type-arg]
+    from genomics import observability
+
+    _original_popen_init(self, *args, **kwargs)
+    observability.child_started(self.pid)
+
+
 def install() -> None:
     """Route moto's Lambda invocations to in-process handlers (idempotent)."""
-    global _installed, _stdout
+    global _installed, _stdout, _environ
     atomic_dynamodb_writes()
     if _installed:
         return
+    if not isinstance(os.environ, InvocationEnviron):
+        _environ = InvocationEnviron(os.environ)
+        os.environ = _environ  # type: ignore[assignment]  # noqa: B003 (deliberate: a per-invocation view)
+        threading.Thread.start = _thread_start_with_env  # type: ignore[method-assign]
+        subprocess.Popen.__init__ = _popen_init  # type: ignore[method-assign]
     if not isinstance(sys.stdout, _ThreadStdout):
         _stdout = _ThreadStdout(sys.stdout)
         sys.stdout = _stdout
@@ -318,7 +440,14 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    global _installed, _stdout
+    global _installed, _stdout, _environ
+    if isinstance(os.environ, InvocationEnviron):
+        os.environ = os.environ.base  # noqa: B003
+        threading.Thread.start = _original_thread_start  # type: ignore[method-assign]
+        subprocess.Popen.__init__ = _original_popen_init  # type: ignore[method-assign]
+    _environ = None
+    with _slots_lock:
+        _slots.clear()
     LambdaFunction._invoke_lambda = _ORIGINAL  # type: ignore[method-assign]
     s3_notifications._get_s3_event = _ORIGINAL_S3_EVENT
     s3_notifications._invoke_awslambda = _ORIGINAL_S3_INVOKE

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,22 +269,3 @@ def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
               + ", ".join(f"{j['sample_id']} {j['status']}" for j in failures.get("jobs", [])))
     stuck = [r for r in rows if r["status"] not in model.TERMINAL]
     return 1 if stuck else 0
-
-
-def serve() -> int:
-    """Deploy locally and keep moto server up so the CLI can be tried against it."""
-    with local_cloud() as cloud:
-        names = Names(stack=DEMO_SETTINGS.stack, account_id=ACCOUNT_ID, region=REGION)
-        deploy(names, DEMO_SETTINGS)
-        print(
-            f"export AWS_ENDPOINT_URL={cloud.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
-            f"AWS_DEFAULT_REGION={REGION} GENOMICS_STACK={names.stack}"
-        )
-        print(f"then: genomics upload FILE PROJECT SAMPLE; genomics status SAMPLE  (Ctrl-C stops; pid {os.getpid()})")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            print("stopping")
-    return 0

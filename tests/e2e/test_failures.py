@@ -103,7 +103,7 @@ def test_e2e_handler_crash_midway_marks_job_failed_then_reprocess(monkeypatch, c
         assert [h["to"] for h in job["history"]][-2:] == [model.QC, model.FAILED]
         raw = boto3.client("s3").get_object(Bucket=ref.bucket, Key=ref.key)["Body"].read()
         assert raw == EUR.read_bytes()
-        execution = boto3.client("stepfunctions").describe_execution(executionArn=job["execution_arn"])
+        execution = wait_execution(job["execution_arn"])  # the ledger is written before the Fail state
         assert execution["status"] == "FAILED"
         # The cause is fixed: the operator reprocesses; a new job (run 2) completes, the failed one stays.
         monkeypatch.setattr(adapter, "resolve", _real_resolve)

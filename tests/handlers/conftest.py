@@ -48,6 +48,7 @@ def stack(aws_env, monkeypatch) -> Iterator[Stack]:
         for role in deployment.BUCKET_ROLES:
             s3.create_bucket(Bucket=NAMES.bucket(role))
         s3.put_bucket_versioning(Bucket=NAMES.bucket("raw"), VersioningConfiguration={"Status": "Enabled"})
+        boto3.client("sqs").create_queue(QueueName=NAMES.dead_letter_queue)
         ddb = boto3.client("dynamodb")
         for role, spec in TABLES.items():
             ddb.create_table(**table_request(NAMES.table(role), spec))

@@ -78,6 +78,9 @@ def test_sweeper_ends_every_stuck_state_and_leaves_live_work_alone(stack):
     stack.ledger.transition(leased, model.VALIDATING, actor="test",
                             attributes={"lease_until": "2999-01-01T00:00:00.000000Z"})
     done = _job_in(stack, "p/S/done.vcf", (model.VALIDATING, model.COMPLETED))
+    started = _job_in(stack, "p/S/started.vcf", ())  # validated, workflow started, then nothing
+    stack.ledger.transition(started, model.VALIDATING, actor="test",
+                            attributes={"lease_until": "2999-01-01T00:00:00.000000Z", "execution_arn": "arn:x"})
     deadlines = Deadlines.parse("RECEIVED=60,VALIDATING=60,PROCESSING=60,QC=60")
     # Now: nothing is past its deadline yet.
     assert sweep(stack.ledger, deadlines)["ended"] == []
@@ -86,7 +89,8 @@ def test_sweeper_ends_every_stuck_state_and_leaves_live_work_alone(stack):
         result = sweep(stack.ledger, deadlines, now=datetime.now(UTC) + timedelta(minutes=5))
     assert scans == []
     ended = {e["job_id"]: e for e in result["ended"]}
-    assert set(ended) == set(stuck.values())
+    assert set(ended) == {*stuck.values(), started}
+    assert stack.ledger.get_job(started)["error_code"] == "JOB_STUCK"  # the workflow hung, not the ingest
     for state, job_id in stuck.items():
         job = stack.ledger.get_job(job_id)
         expect = model.INGEST_FAILED if state in (model.RECEIVED, model.VALIDATING) else model.FAILED
@@ -124,3 +128,26 @@ def test_sweeper_handler_reads_its_deadlines_and_reports(stack, monkeypatch):
 def test_sweeper_deadlines_reject_bad_settings(text):
     with pytest.raises(ValueError):
         Deadlines.parse(text)
+
+
+def test_sweeper_marks_dead_lettered_uploads_ingest_failed_and_leaves_the_messages(stack, monkeypatch):
+    import json
+
+    event, ref = _upload(stack, "p/S/dlq.vcf.gz")
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=stack.names.dead_letter_queue)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({
+        "requestContext": {"condition": "RetriesExhausted"}, "requestPayload": event,
+        "responsePayload": {"errorType": "Runtime.ExitError", "errorMessage": "the process exited"}}))
+    for k, v in stack.env("sweeper").items():
+        monkeypatch.setenv(k, v)
+    out = sweeper_handler.handler({}, stack.context("sweeper"))
+    assert [d["job_id"] for d in out["dead_letters"]] == [ref.job_id()]
+    job = stack.ledger.get_job(ref.job_id())  # the failed attempt never created it: now it exists
+    assert job["status"] == model.INGEST_FAILED and "Runtime.ExitError: the process exited" in job["reason"]
+    assert ref.job_id() in {j["job_id"] for j in stack.ledger.failures_since("2000-01-01T00:00:00Z")}
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "1"  # peeked, not taken
+    assert sweeper_handler.handler({}, stack.context("sweeper"))["dead_letters"] == []  # marked once
+    done = ingest_record(event["Records"][0], config=_config(stack), ledger=stack.ledger)  # the replay
+    assert done["status"] == model.VALIDATING and done["execution_arn"]

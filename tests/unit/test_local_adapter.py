@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import boto3
@@ -70,3 +71,67 @@ def test_adapter_step_functions_store_only_branch_completes_job():
         job = ledger.get_job(job_id)
         assert job["status"] == model.COMPLETED
         assert job["cost"]["sfn_transitions"] == 2
+
+
+def _probe(stack, name: str, env: dict[str, str], reserved: int | None = None) -> str:
+    lam = boto3.client("lambda")
+    role = boto3.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(FunctionName=name, PackageType="Image", Code={"ImageUri": "x/y:z"}, Role=role,
+                        ImageConfig={"Command": ["tests.unit.local_probe.handler"]},
+                        Environment={"Variables": env}, Timeout=30, MemorySize=128)
+    if reserved:
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+    return name
+
+
+def _invoke_all(calls: list[tuple[str, dict]]) -> list[dict]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(call: tuple[str, dict]) -> dict:
+        resp = boto3.client("lambda").invoke(FunctionName=call[0], Payload=json.dumps(call[1]))
+        assert "FunctionError" not in resp
+        return json.loads(resp["Payload"].read())
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))
+
+
+def _overlap(runs: list[dict]) -> bool:
+    spans = sorted((r["started"], r["ended"]) for r in runs)
+    return any(b[0] < a[1] for a, b in itertools.pairwise(spans))
+
+
+def test_adapter_functions_run_concurrently_with_isolated_environments():
+    with deployed("conc") as (_cloud, stack):
+        a = _probe(stack, "probe-a", {"PROBE": "a", "ONLY_A": "1"})
+        b = _probe(stack, "probe-b", {"PROBE": "b", "ONLY_B": "1"})
+        before = len(adapter.invocations())
+        out = _invoke_all([(a, {"sleep": 0.05}), (b, {"sleep": 0.05})])
+        assert out[0]["seen"] == [["a", "1", None]] and out[0]["thread_saw"] == "a"
+        assert out[1]["seen"] == [["b", None, "1"]] and out[1]["thread_saw"] == "b"
+        runs = [r for r in adapter.invocations()[before:] if r["function"] in (a, b)]
+        assert len(runs) == 2 and _overlap(runs), runs  # not serialised under one lock
+        import os
+
+        assert "PROBE" not in os.environ  # nothing leaked into the process environment
+
+
+def test_adapter_reserved_concurrency_caps_one_function():
+    with deployed("cap") as (_cloud, stack):
+        one = _probe(stack, "probe-one", {"PROBE": "1"}, reserved=1)
+        before = len(adapter.invocations())
+        _invoke_all([(one, {"sleep": 0.03})] * 3)
+        runs = [r for r in adapter.invocations()[before:] if r["function"] == one]
+        assert len(runs) == 3 and not _overlap(runs), runs
+
+
+def test_adapter_step_memory_is_the_invocations_own_not_the_servers():
+    with deployed("mem") as (_cloud, _stack):
+        lam = boto3.client("lambda")
+        role = boto3.client("iam").create_role(RoleName="mem-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam.create_function(FunctionName="probe-mem", PackageType="Image", Code={"ImageUri": "x/y:z"}, Role=role,
+                            ImageConfig={"Command": ["tests.unit.local_probe.memory"]}, Timeout=60, MemorySize=512)
+        big, small = _invoke_all([("probe-mem", {"mb": 160}), ("probe-mem", {"mb": 5})])
+        assert big["memory_scope"] == small["memory_scope"] == "child processes"
+        assert 160 <= big["max_rss_mb"] < 260, big
+        assert small["max_rss_mb"] < 60, small  # its own child, not the big one's nor the server's
