@@ -36,6 +36,12 @@ KINDS = {"throttle": ("ThrottlingException", 400), "5xx": ("InternalError", 500)
          "crash": ("", 0)}
 
 
+CODES: dict[str, str] = {
+    "CLI_FAULT_SPEC": "`genomics local serve --faults SPEC`: the spec is not <point>=<kind>[:<times>][@<probability>] "
+    "with a known kind (throttle, 5xx, timeout; crash for handler.<function> points).",
+}
+
+
 class FaultSpecError(ValueError):
     code = "CLI_FAULT_SPEC"
 

@@ -20,6 +20,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.ingest", "upload"),
     ("genomics.ledger.sweeper", "job"),
     ("genomics.ledger.identity", "job"),
+    ("genomics.faults", "CLI"),
     ("genomics.processing.vcf", "processing"),
     ("genomics.processing.service", "processing"),
     ("genomics.qc.metrics", "QC"),
