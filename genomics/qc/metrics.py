@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -278,12 +279,26 @@ class StatsPlan:
             self.notes.append("INFO/AC exceeds INFO/AN in some records: allele frequencies computed from the "
                               "genotypes instead")
             return True
-        if ("Requested allele outside valid range" in stderr or "todo:" in stderr) and self.per_sample:
+        if _UNREADABLE.search(stderr):
+            return False  # the file itself cannot be read: nothing to adapt
+        if self.per_sample:
+            # e.g. "Requested allele outside valid range" (a genotype naming an allele the record lacks),
+            # "do_sample_stats: todo": the site metrics still apply.
             self.per_sample = False
             self.notes.append("per-sample metrics not computed: bcftools stats cannot read the genotypes of "
                               f"some records ({_first_error(stderr)})")
             return True
+        if self.strip != ["INFO", "FORMAT"]:
+            self.strip = ["INFO", "FORMAT"]
+            self.notes.append("site metrics computed from the records' positions and alleles only: bcftools "
+                              f"stats refused their INFO/FORMAT values ({_first_error(stderr)})")
+            return True
         return False
+
+
+# bcftools/htslib messages that mean the bytes themselves are unreadable (QC_TOOL_FAILED, not adapted to).
+_UNREADABLE = re.compile(r"bgzf_read|truncated|Failed to read|Could not read|not compressed|"
+                         r"\[E::bcf_hdr_read\]|\[E::vcf_parse|hts_open")
 
 
 def _sample_count(header: str) -> int:

@@ -253,3 +253,23 @@ def test_qc_metrics_vcf_depth_not_integer_left_out_with_note(tmp_path):
     out = qc_local(str(path), assay="panel")
     assert out["metrics"]["het"] == 1 and out["metrics"]["hom_alt"] == 1 and out["metrics"]["mean_depth"] is None
     assert out["notes"] == ["FORMAT/DP is declared Type=Float, not Integer: not used by QC"]
+
+
+def test_qc_stats_plan_adapts_then_gives_up():
+    """What QC does when bcftools stats 1.16 refuses a file (stderr captured from real runs)."""
+    from genomics.qc.metrics import StatsPlan
+
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+    plan = StatsPlan(header)
+    assert plan.argv("x.vcf") == [["bcftools", "stats", "-s", "-", "x.vcf"]]
+    assert plan.extend("[E::bcf_calc_ac] Incorrect AN/AC counts at 1:100\n")
+    assert plan.argv("x.vcf")[0][:5] == ["bcftools", "annotate", "--no-version", "-x", "INFO/AC,INFO/AN"]
+    assert plan.extend("[E::bcf_get_variant_type] Requested allele outside valid range\n")
+    assert not plan.per_sample and plan.argv("x.vcf")[1] == ["bcftools", "stats", "-"]
+    assert plan.extend("[E::something_new] a value bcftools stats cannot handle\n")
+    assert plan.strip == ["INFO", "FORMAT"] and len(plan.notes) == 3
+    assert not plan.extend("[E::something_new] again\n"), "nothing left to adapt"
+    unreadable = StatsPlan(header)
+    assert not unreadable.extend("[E::bgzf_read] Read block operation failed with error 4 after 0 of 4 bytes\n")
+    sites = StatsPlan("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    assert sites.samples == 0 and sites.argv(None) == [["bcftools", "stats", "-"]]
