@@ -325,6 +325,9 @@ class Stored:
     codes: str
 
 
+CODES.update(FINDINGS)
+
+
 def findings(panel: Panel, *, sample_id: str, result_id: str, kind: str, codes: str,
              others: Sequence[Stored], declared_sex: str | None = None
              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:

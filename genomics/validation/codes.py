@@ -29,6 +29,8 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.qc.service", "QC"),
     ("genomics.qc.report", "QC"),
     ("genomics.qc.scatter", "QC"),
+    ("genomics.qc.coverage", "QC"),
+    ("genomics.identity.fingerprint", "identity"),
     ("genomics.api", "status API"),
     ("genomics.ledger.store", "ledger"),
     ("genomics.ledger.updater", "ledger"),

@@ -1,0 +1,271 @@
+"""Coverage of BAM/CRAM with mosdepth (Debian 0.3.3): mean and median depth over the assay's target, the
+fraction of the target at >= 10x/20x/30x, and the mean depth per contig.
+
+Targets (one BED per assay): WGS = every contig of the reference minus its N runs
+(:func:`wgs_targets`, computed from the FASTA); WES and panels = the stack's target BED
+(``coverage_targets_uri``, genomics.deployment). mosdepth runs with ``-n`` (no per-base output),
+``--fast-mode``, ``--by BED`` and ``--thresholds 10,20,30``:
+
+* ``<prefix>.mosdepth.summary.txt``: per contig (and ``_region`` rows over the target, ``total``/
+  ``total_region``) its length and **bases** (sum of depth): integers, so means merge exactly;
+* ``<prefix>.thresholds.bed.gz``: per target interval the number of bases at >= 10/20/30x: integers,
+  so the fractions merge exactly;
+* ``<prefix>.mosdepth.region.dist.txt``: per contig and ``total`` the cumulative proportion of the
+  target at >= each depth, printed with two decimals (what MultiQC's mosdepth module plots). The
+  median is the highest depth whose proportion of the target is >= 0.5; merged shards weight each
+  contig's proportions by its target length, so the merged median equals the single pass's except
+  when a proportion lies within mosdepth's rounding (0.005) of one half.
+
+Shards (genomics.qc.scatter) hold whole contigs, so per-contig rows of different shards never overlap
+and :func:`merge` adds them up.
+
+Debian's mosdepth dlopens ``libhts.so`` (the unversioned name only libhts-dev ships): :func:`tool_env`
+points ``LD_LIBRARY_PATH`` at a scratch folder with that link to the installed ``libhts.so.3``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from genomics import tools
+
+CODES: dict[str, str] = {
+    "QC_COVERAGE_FAILED": "mosdepth could not compute coverage (see the tool's message)",
+    "QC_TARGETS_INVALID": "the assay's target BED is empty or names contigs the alignment does not have",
+}
+
+THRESHOLDS = (10, 20, 30)
+_LIBHTS_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib")
+
+
+class CoverageError(RuntimeError):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+def tool_env(scratch: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for d in _LIBHTS_DIRS:
+        if os.path.exists(os.path.join(d, "libhts.so")):
+            return env
+    for d in _LIBHTS_DIRS:
+        versioned = sorted(p for p in (Path(d).glob("libhts.so.*") if os.path.isdir(d) else []))
+        if versioned:
+            link = scratch / "libhts.so"
+            if not link.exists():
+                link.symlink_to(versioned[0])
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(scratch), env.get("LD_LIBRARY_PATH")]))
+            return env
+    return env
+
+
+# --------------------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------------------
+def _fasta_contigs(path: str) -> Iterable[tuple[str, bytes]]:
+    with open(path, "rb") as probe:
+        opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
+    name: str | None = None
+    chunks: list[bytes] = []
+    with opener(path, "rb") as fh:  # type: ignore[operator]
+        for line in fh:
+            if line.startswith(b">"):
+                if name is not None:
+                    yield name, b"".join(chunks)
+                name, chunks = line[1:].split()[0].decode(), []
+            else:
+                chunks.append(line.rstrip(b"\r\n"))
+    if name is not None:
+        yield name, b"".join(chunks)
+
+
+def wgs_targets(reference: str, out: Path) -> Path:
+    """The WGS target: every contig of the reference FASTA (plain or gzip/BGZF) minus its runs of N."""
+    with open(out, "w") as bed:
+        for name, seq in _fasta_contigs(reference):
+            start = 0
+            for m in re.finditer(rb"[Nn]+", seq):
+                if m.start() > start:
+                    bed.write(f"{name}\t{start}\t{m.start()}\n")
+                start = m.end()
+            if len(seq) > start:
+                bed.write(f"{name}\t{start}\t{len(seq)}\n")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsers (pure)
+# --------------------------------------------------------------------------------------------------
+def parse_summary(text: str) -> dict[str, dict[str, int]]:
+    """``<prefix>.mosdepth.summary.txt``: ``{row: {"length", "bases", "min", "max"}}`` (rows: contigs,
+    ``<contig>_region``, ``total``, ``total_region``; the printed mean is recomputed from the integers)."""
+    out: dict[str, dict[str, int]] = {}
+    for line in text.splitlines():
+        f = line.split("\t")
+        if not line or f[0] == "chrom" or len(f) < 6:
+            continue
+        out[f[0]] = {"length": int(f[1]), "bases": int(f[2]), "min": int(f[4]), "max": int(f[5])}
+    return out
+
+
+def parse_dist(text: str) -> dict[str, dict[int, float]]:
+    """``*.mosdepth.{global,region}.dist.txt``: ``{contig|"total": {depth: proportion at >= depth}}``."""
+    out: dict[str, dict[int, float]] = {}
+    for line in text.splitlines():
+        f = line.split("\t")
+        if len(f) == 3:
+            out.setdefault(f[0], {})[int(f[1])] = float(f[2])
+    return out
+
+
+def parse_thresholds(text: str) -> dict[str, dict[str, int]]:
+    """``<prefix>.thresholds.bed.gz`` (decompressed): per contig the target length and the bases at >= each
+    threshold: ``{contig: {"length": n, "10X": n, ...}}``."""
+    out: dict[str, dict[str, int]] = {}
+    columns: list[str] = []
+    for line in text.splitlines():
+        f = line.split("\t")
+        if line.startswith("#"):
+            columns = f[4:]
+            continue
+        if len(f) < 5:
+            continue
+        row = out.setdefault(f[0], {"length": 0, **dict.fromkeys(columns, 0)})
+        row["length"] += int(f[2]) - int(f[1])
+        for col, value in zip(columns, f[4:], strict=False):
+            row[col] = row.get(col, 0) + int(value)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------------
+def _median(dist: Mapping[int, float]) -> int | None:
+    at_least_half = [d for d, p in dist.items() if p >= 0.5]
+    return max(at_least_half) if at_least_half else (0 if dist else None)
+
+
+def metrics_from(summary: Mapping[str, Mapping[str, int]], region_dist: Mapping[str, Mapping[int, float]],
+                 thresholds: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """The gate's coverage metrics from the parsed outputs (of one run, or merged)."""
+    total = summary.get("total_region") or summary.get("total") or {"length": 0, "bases": 0}
+    target = sum(r["length"] for r in thresholds.values())
+    out: dict[str, Any] = {
+        "target_bases": target,
+        # over the target's length from the thresholds BED (a target contig without reads has no summary row)
+        "target_mean_depth": round(total["bases"] / target, 3) if target else None,
+        "target_median_depth": _median(region_dist.get("total", {})),
+        "depth_per_contig": {c: round(r["bases"] / r["length"], 3)
+                             for c, r in summary.items() if not c.startswith("total") and not c.endswith("_region")
+                             and r["length"]},
+    }
+    for t in THRESHOLDS:
+        at = sum(r.get(f"{t}X", 0) for r in thresholds.values())
+        out[f"pct_target_{t}x"] = round(100.0 * at / target, 3) if target else None
+    return out
+
+
+def run(path: str, bed: Path, *, reference: str | None = None, threads: int = 1) -> dict[str, str]:
+    """Run mosdepth on an (indexed) BAM/CRAM; the raw texts: ``mosdepth_summary``, ``mosdepth_region_dist``,
+    ``mosdepth_global_dist``, ``mosdepth_thresholds`` (decompressed)."""
+    if os.path.getsize(bed) == 0:
+        raise CoverageError("QC_TARGETS_INVALID", f"{bed} is empty")
+    with tempfile.TemporaryDirectory(prefix="mosdepth-") as tmp:
+        prefix = str(Path(tmp) / "cov")
+        argv = ["mosdepth", "-n", "-x", "-t", str(threads), "--by", str(bed),
+                "--thresholds", ",".join(map(str, THRESHOLDS)),
+                *(["-f", reference] if reference else []), prefix, path]
+        tools.which("mosdepth")
+        import subprocess
+
+        proc = subprocess.run(argv, capture_output=True, env=tool_env(Path(tmp)), check=False)
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            raise CoverageError("QC_COVERAGE_FAILED", str(tools.ToolError(argv, proc.returncode, err)))
+        with gzip.open(prefix + ".thresholds.bed.gz", "rt") as fh:
+            thresholds = fh.read()
+        return {
+            "mosdepth_summary": Path(prefix + ".mosdepth.summary.txt").read_text(),
+            "mosdepth_region_dist": Path(prefix + ".mosdepth.region.dist.txt").read_text(),
+            "mosdepth_global_dist": Path(prefix + ".mosdepth.global.dist.txt").read_text(),
+            "mosdepth_thresholds": thresholds,
+        }
+
+
+def coverage(raw: Mapping[str, str]) -> dict[str, Any]:
+    return metrics_from(parse_summary(raw["mosdepth_summary"]), parse_dist(raw["mosdepth_region_dist"]),
+                        parse_thresholds(raw["mosdepth_thresholds"]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Merging shards (each holds whole contigs)
+# --------------------------------------------------------------------------------------------------
+def _merge_dist(parts: Sequence[Mapping[str, Mapping[int, float]]], weights: Mapping[str, int]
+                ) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = {}
+    for p in parts:
+        for contig, dist in p.items():
+            if contig != "total":
+                out[contig] = dict(dist)
+    total_len = sum(weights.get(c, 0) for c in out)
+    depths = sorted({d for dist in out.values() for d in dist}, reverse=True)
+    total: dict[int, float] = {}
+    for d in depths:
+        covered = sum(weights.get(c, 0) * dist.get(d, 0.0 if d > max(dist, default=0) else 1.0)
+                      for c, dist in out.items())
+        total[d] = round(covered / total_len, 2) if total_len else 0.0
+    out["total"] = total
+    return out
+
+
+def merge(shards: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The raw outputs of shards (disjoint contigs) as one run's: summary rows and threshold intervals
+    concatenated with totals recomputed (exact), dists of the contigs kept and the total re-weighted."""
+    summaries = [parse_summary(s["mosdepth_summary"]) for s in shards]
+    rows: dict[str, dict[str, int]] = {}
+    for s in summaries:
+        for name, row in s.items():
+            if not name.startswith("total"):
+                rows[name] = dict(row)
+    lines = ["chrom\tlength\tbases\tmean\tmin\tmax"]
+    for name, row in rows.items():
+        lines.append(_summary_line(name, row))
+    for total_name, suffix in (("total", False), ("total_region", True)):
+        picked = [r for n, r in rows.items() if n.endswith("_region") == suffix]
+        if picked:
+            lines.append(_summary_line(total_name, {
+                "length": sum(r["length"] for r in picked), "bases": sum(r["bases"] for r in picked),
+                "min": min(r["min"] for r in picked), "max": max(r["max"] for r in picked)}))
+    thresholds = [s["mosdepth_thresholds"] for s in shards]
+    header = next((ln for t in thresholds for ln in t.splitlines() if ln.startswith("#")), "")
+    body = [ln for t in thresholds for ln in t.splitlines() if ln and not ln.startswith("#")]
+    region_len = {n[: -len("_region")]: r["length"] for n, r in rows.items() if n.endswith("_region")}
+    contig_len = {n: r["length"] for n, r in rows.items() if not n.endswith("_region")}
+    region = _merge_dist([parse_dist(s["mosdepth_region_dist"]) for s in shards], region_len)
+    glob = _merge_dist([parse_dist(s["mosdepth_global_dist"]) for s in shards], contig_len)
+    return {
+        "mosdepth_summary": "\n".join(lines) + "\n",
+        "mosdepth_region_dist": _dist_text(region),
+        "mosdepth_global_dist": _dist_text(glob),
+        "mosdepth_thresholds": "\n".join([header, *body]) + "\n",
+    }
+
+
+def _summary_line(name: str, row: Mapping[str, int]) -> str:
+    mean = row["bases"] / row["length"] if row["length"] else 0.0
+    return f"{name}\t{row['length']}\t{row['bases']}\t{mean:.2f}\t{row['min']}\t{row['max']}"
+
+
+def _dist_text(dist: Mapping[str, Mapping[int, float]]) -> str:
+    lines = []
+    for contig, values in dist.items():
+        for d in sorted(values, reverse=True):
+            lines.append(f"{contig}\t{d}\t{values[d]:.2f}")
+    return "\n".join(lines) + "\n"
