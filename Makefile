@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml setup.py $(wildcard genomics/validation/*.c) images/con
 system-tools:
 	@bash scripts/install-system.sh
 
-setup: system-tools $(STAMP)
+# axe-core (npm) runs in the page in the web app's browser tests (tests/browser).
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --no-audit --no-fund --silent --prefix $(VENV)/npm axe-core@4.14.1
+
+setup: system-tools $(STAMP) $(AXE)
 
 demo: setup
 	$(PY) -m genomics.cli local demo

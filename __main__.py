@@ -17,7 +17,7 @@ from infra.naming import current_names
 from infra.network import Network, NetworkArgs
 from infra.storage import DataBuckets, DataBucketsArgs
 from infra.sweeper import SweepSchedule, SweepScheduleArgs
-from infra.webapp import WebApp, WebAppArgs
+from infra.webapp import UserDirectory, UserDirectoryArgs, WebApp, WebAppArgs
 from infra.workflow import Workflow, WorkflowArgs
 
 config = load()  # validated: an unsafe configuration fails here, before any resource is declared
@@ -29,6 +29,7 @@ kms_key_arn = storage.kms_key.arn if storage.kms_key else None
 audit = AuditTrail("audit", AuditTrailArgs(names, config, kms_key_arn))
 ledger = LedgerTables("ledger", LedgerTablesArgs(names, config, kms_key_arn))
 image = HandlerImage("image", HandlerImageArgs(names, config, kms_key_arn))
+users = UserDirectory("users", UserDirectoryArgs(names, config))
 functions = {
     logical: PipelineFunction(
         logical,
@@ -39,6 +40,7 @@ functions = {
             image_uri=image.image_uri,
             kms_key_arn=kms_key_arn,
             vpc=network.placement if network else None,
+            runtime_env=users.runtime_env if spec.runtime_env else None,
         ),
     )
     for logical, spec in FUNCTIONS.items()
@@ -54,7 +56,9 @@ ingest = Ingest(
     IngestArgs(names, storage.buckets["raw"], functions["validation-handler"].function, kms_key_arn),
 )
 status_api = StatusApi("status-api", StatusApiArgs(names, config, functions["status-api"].function, kms_key_arn))
-web = WebApp("web", WebAppArgs(names, config, functions["web-api"].function, storage.buckets["raw"], kms_key_arn))
+web = WebApp(
+    "web", WebAppArgs(names, config, users, functions["web-api"].function, storage.buckets["raw"], kms_key_arn)
+)
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
@@ -84,5 +88,5 @@ pulumi.export("audit_trail_arn", audit.trail.arn)
 pulumi.export("status_api_url", status_api.api.api_endpoint)
 pulumi.export("status_api_read_policy_arn", status_api.invoke_policy.arn)
 pulumi.export("web_url", web.api.api_endpoint)
-pulumi.export("user_pool_id", web.user_pool.id)
-pulumi.export("user_pool_client_id", web.client.id)
+pulumi.export("user_pool_id", users.user_pool.id)
+pulumi.export("user_pool_client_id", users.client.id)

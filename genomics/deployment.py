@@ -11,8 +11,9 @@ because bucket names are global).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 PROJECT = "genomics"
 
@@ -274,6 +275,10 @@ class FunctionSpec:
     # A step of the pipeline (the workflow or the S3 notification invokes it); False for the status API,
     # which only API Gateway invokes.
     pipeline: bool = True
+    # Environment variables whose values exist only once other resources do (the Cognito pool's and app
+    # client's ids): ``environment(..., runtime=...)`` fills them; both the Pulumi program and the local
+    # mode pass the ids of the pool they created.
+    runtime_env: tuple[str, ...] = ()
 
 
 # Grants are exactly the calls the code makes (tests/infra/test_least_privilege.py scans the code and fails
@@ -382,8 +387,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="handlers.web_api.handler",
         description="Web app: the one-page app and its API (Cognito JWT; every route checks project membership)",
         heavy=False,
-        env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "METADATA_TABLE", "JOBS_TABLE", "QC_TABLE",
-             "QC_THRESHOLDS", "PRESIGN_TTL_S"),
+        env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "DELIVERY_BUCKET", "METADATA_TABLE", "JOBS_TABLE",
+             "QC_TABLE", "QC_THRESHOLDS", "PRESIGN_TTL_S"),
+        runtime_env=("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
         grants=(
             # Memberships (USER#/PROJECT# items) and the ledger's read side.
             Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"),
@@ -402,6 +408,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Grant(_S3_READ, "objects", "processed", "reports/*"),
             # The newest cohort report of a project (reports/<project>/_cohort/).
             Grant(("s3:ListBucket",), "bucket", "processed"),
+            # A partner user's deliveries: its prefix's manifests, and presigned downloads of what they list.
+            Grant(("s3:ListBucket",), "bucket", "delivery"),
+            Grant(_S3_READ, "objects", "delivery", "partners/*"),
         ),
         pipeline=False,
     ),
@@ -428,8 +437,11 @@ PIPELINE_FUNCTIONS: tuple[str, ...] = tuple(k for k, spec in FUNCTIONS.items() i
 METRICS_NAMESPACE = "GenomicsPlatform"
 
 
-def environment(logical: str, names: Names, settings: Settings) -> dict[str, str]:
-    """The exact environment of one function. Both the Pulumi program and the local mode use this."""
+def environment(logical: str, names: Names, settings: Settings, runtime: Mapping[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """The exact environment of one function. Both the Pulumi program and the local mode use this.
+    ``runtime``: the values of the function's ``runtime_env`` (ids of resources created at deploy time;
+    Pulumi passes Outputs); a name it lacks is empty."""
     values: dict[str, str] = {
         "STACK": names.stack,
         "POWERTOOLS_SERVICE_NAME": logical,
@@ -456,7 +468,9 @@ def environment(logical: str, names: Names, settings: Settings) -> dict[str, str
         "DEAD_LETTER_QUEUE": names.dead_letter_queue,
     }
     spec = FUNCTIONS[logical]
-    return {k: values[k] for k in spec.env}
+    for name in spec.runtime_env:
+        values[name] = (runtime or {}).get(name, "")
+    return {k: values[k] for k in (*spec.env, *spec.runtime_env)}
 
 
 def memory_mb(logical: str, settings: Settings) -> int:

@@ -20,7 +20,7 @@ from genomics.observability import logger as make_logger
 from genomics.observability import metrics as make_metrics
 from genomics.webapp.api import WebConfig, respond
 from genomics.webapp.members import Members
-from genomics.webapp.static import STATIC_ROUTES, asset_response, s3_origins
+from genomics.webapp.static import STATIC_ROUTES, asset_response, cognito_endpoint, s3_origins
 
 FUNCTION = "web-api"
 logger = make_logger(FUNCTION)
@@ -42,12 +42,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = str(event.get("routeKey") or "")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     if route in STATIC_ROUTES:
-        connect = s3_origins(os.environ["RAW_BUCKET"], region, os.environ.get("AWS_ENDPOINT_URL"))
-        response = asset_response(route, event.get("pathParameters") or {}, connect)
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        connect = s3_origins(os.environ["RAW_BUCKET"], region, endpoint)
+        settings = {"region": region, "client_id": os.environ.get("USER_POOL_CLIENT_ID", ""),
+                    "cognito": cognito_endpoint(region, endpoint)}
+        response = asset_response(route, event.get("pathParameters") or {}, connect, settings)
         logger.info("web asset", extra={"route": route, "status": response["statusCode"]})
         return response
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ["QC_TABLE"])
     config = WebConfig(raw_bucket=os.environ["RAW_BUCKET"], processed_bucket=os.environ["PROCESSED_BUCKET"],
+                       delivery_bucket=os.environ["DELIVERY_BUCKET"],
                        presign_ttl_s=int(os.environ.get("PRESIGN_TTL_S", "900")),
                        qc_thresholds=os.environ.get("QC_THRESHOLDS", ""))
     claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims") or {}

@@ -7,7 +7,7 @@ ephemeral_mb``; container image by digest, command = the spec's handler; x86_64.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -38,6 +38,8 @@ class PipelineFunctionArgs:
     image_uri: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None = None
     vpc: VpcPlacement | None = None
+    # Values of the spec's runtime_env (e.g. the Cognito pool's ids for web-api).
+    runtime_env: Mapping[str, pulumi.Input[str]] | None = None
 
 
 class PipelineFunction(pulumi.ComponentResource):
@@ -102,7 +104,7 @@ class PipelineFunction(pulumi.ComponentResource):
                 size=deployment.ephemeral_mb(spec.logical, settings)
             ),
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables=deployment.environment(spec.logical, names, settings)
+                variables=deployment.environment(spec.logical, names, settings, args.runtime_env)
             ),
             # Names of buckets and tables: encrypted with the stack's CMK where there is one (prod).
             kms_key_arn=args.kms_key_arn,

@@ -45,29 +45,23 @@ REFRESH_TOKEN_DAYS = 1
 
 
 @dataclass(frozen=True)
-class WebAppArgs:
+class UserDirectoryArgs:
     names: Names
     config: StackConfig
-    function: aws.lambda_.Function
-    raw_bucket: aws.s3.Bucket
-    kms_key_arn: pulumi.Input[str] | None = None
 
 
-class WebApp(pulumi.ComponentResource):
-    """User pool + groups + app client + HTTP API with JWT authorizer + routes + stage + CORS on raw."""
+class UserDirectory(pulumi.ComponentResource):
+    """The stack's Cognito user pool, its groups and the app client (declared before the functions: the
+    web-api function's environment names the pool and client ids, see :attr:`runtime_env`)."""
 
     user_pool: aws.cognito.UserPool
     client: aws.cognito.UserPoolClient
-    api: aws.apigatewayv2.Api
-    authorizer: aws.apigatewayv2.Authorizer
-    stage: aws.apigatewayv2.Stage
 
-    def __init__(self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("genomics:webapp:WebApp", name, None, opts)
+    def __init__(self, name: str, args: UserDirectoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genomics:webapp:UserDirectory", name, None, opts)
         names, config = args.names, args.config
         child = pulumi.ResourceOptions(parent=self)
         prod = config.stack == "prod"
-
         self.user_pool = aws.cognito.UserPool(
             f"{name}-users",
             name=names.user_pool,
@@ -112,6 +106,35 @@ class WebApp(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.register_outputs({"user_pool_id": self.user_pool.id, "client_id": self.client.id})
+
+    @property
+    def runtime_env(self) -> dict[str, pulumi.Output[str]]:
+        return {"USER_POOL_ID": self.user_pool.id, "USER_POOL_CLIENT_ID": self.client.id}
+
+
+@dataclass(frozen=True)
+class WebAppArgs:
+    names: Names
+    config: StackConfig
+    users: UserDirectory
+    function: aws.lambda_.Function
+    raw_bucket: aws.s3.Bucket
+    kms_key_arn: pulumi.Input[str] | None = None
+
+
+class WebApp(pulumi.ComponentResource):
+    """HTTP API with the pool's JWT authorizer + routes + stage + invoke permission + CORS on raw."""
+
+    api: aws.apigatewayv2.Api
+    authorizer: aws.apigatewayv2.Authorizer
+    stage: aws.apigatewayv2.Stage
+
+    def __init__(self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genomics:webapp:WebApp", name, None, opts)
+        names, config = args.names, args.config
+        child = pulumi.ResourceOptions(parent=self)
+
         api_name = names.web_api
         self.api = aws.apigatewayv2.Api(
             f"{name}-api",
@@ -120,7 +143,7 @@ class WebApp(pulumi.ComponentResource):
             description="The web app and its API (Cognito JWT; every /api route checks project membership)",
             opts=child,
         )
-        issuer = pulumi.Output.concat("https://", self.user_pool.endpoint)
+        issuer = pulumi.Output.concat("https://", args.users.user_pool.endpoint)
         self.authorizer = aws.apigatewayv2.Authorizer(
             f"{name}-authorizer",
             api_id=self.api.id,
@@ -128,7 +151,7 @@ class WebApp(pulumi.ComponentResource):
             authorizer_type="JWT",
             identity_sources=["$request.header.Authorization"],
             jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
-                issuer=issuer, audiences=[self.client.id]
+                issuer=issuer, audiences=[args.users.client.id]
             ),
             opts=child,
         )
@@ -214,6 +237,4 @@ class WebApp(pulumi.ComponentResource):
             )],
             opts=child,
         )
-        self.register_outputs({
-            "url": self.api.api_endpoint, "user_pool_id": self.user_pool.id, "client_id": self.client.id,
-        })
+        self.register_outputs({"url": self.api.api_endpoint})

@@ -36,6 +36,7 @@ class LocalStack:
     function_arns: dict[str, str]
     state_machine_arn: str
     queue_url: str
+    users: Any = None  # genomics.webapp.directory.Directory: the Cognito pool and app client
 
 
 def table_request(name: str, spec: deployment.TableSpec) -> dict[str, Any]:
@@ -102,6 +103,11 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
 
     queue_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
 
+    # The Cognito user pool and app client (infra.webapp.UserDirectory): the web-api function's environment
+    # names their ids.
+    from genomics.webapp import directory as user_directory
+
+    users = user_directory.create(session, names)
     function_arns: dict[str, str] = {}
     for logical, spec in FUNCTIONS.items():
         role_arn = iam.create_role(
@@ -117,7 +123,7 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
             MemorySize=deployment.memory_mb(logical, settings),
             Timeout=deployment.timeout_s(logical, settings),
             EphemeralStorage={"Size": deployment.ephemeral_mb(logical, settings)},
-            Environment={"Variables": deployment.environment(logical, names, settings)},
+            Environment={"Variables": deployment.environment(logical, names, settings, users.runtime_env())},
             Architectures=["x86_64"],
         )
         function_arns[logical] = resp["FunctionArn"]
@@ -172,4 +178,5 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
         function_arns=function_arns,
         state_machine_arn=sm["stateMachineArn"],
         queue_url=queue_url,
+        users=users,
     )

@@ -174,7 +174,10 @@ def serve(*, faults_spec: str = "", seed: int = 0, port: int | None = None, swee
     stop = threading.Event()
     with local_cloud(port) as cloud:
         names = Names(stack=settings.stack, account_id=ACCOUNT_ID, region=REGION)
-        deploy(names, settings)
+        stack = deploy(names, settings)
+        from genomics.webapp import local as web
+
+        app = web.start(stack, cloud.endpoint)  # the web app and its demo users (docs/webapp.md)
         path = profile_path()
         profile = write_profile(path, cloud.endpoint, names.stack)
         lock = threading.Lock()
@@ -190,6 +193,7 @@ def serve(*, faults_spec: str = "", seed: int = 0, port: int | None = None, swee
         ticker.start()
         print(exports(profile), file=out)
         print(f"profile {path}: every genomics command targets this server without the exports", file=out)
+        print(web.banner(app), file=out)
         print(f"stack {names.prefix}; sweeper every {every:g} s"
               + (f"; faults armed: {faults_spec} (seed {seed})" if armed else "")
               + f"; Ctrl-C stops (pid {os.getpid()})", file=out, flush=True)
@@ -201,6 +205,7 @@ def serve(*, faults_spec: str = "", seed: int = 0, port: int | None = None, swee
             pass
         finally:
             stop.set()
+            app.stop()
             faults.disarm(armed)
             store.listeners.remove(show)
             with contextlib.suppress(OSError):

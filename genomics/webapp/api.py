@@ -45,6 +45,9 @@ PART_SIZE_MIN = 8 * 1024 * 1024
 MAX_PARTS = 10_000
 # How many part URLs one request may ask for (the browser asks in batches as it goes).
 PART_BATCH_MAX = 100
+# The QC table's per-content summary item (genomics.qc.service.SUMMARY_METRIC; not imported: that module
+# pulls the QC toolchain into the web function's cold start; a test keeps them equal).
+QC_SUMMARY_METRIC = "_summary"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9._~+/=-]{1,1024}$")
@@ -99,6 +102,7 @@ def user_of(event: Mapping[str, Any]) -> User:
 class WebConfig:
     raw_bucket: str
     processed_bucket: str
+    delivery_bucket: str = ""
     presign_ttl_s: int = 900
     qc_thresholds: str = ""
 
@@ -220,7 +224,7 @@ def _qc(ctx: Context, r: Request) -> Any:
         prefix = str(item["metric_key"]).split("#", 1)[0]
         g = groups.setdefault(prefix, {"sha256": item.get("sha256"), "job_id": item.get("job_id"),
                                        "assay": item.get("assay"), "metrics": []})
-        if item.get("metric") == "_gate":
+        if item.get("metric") == QC_SUMMARY_METRIC:
             g.update({"verdict": item.get("verdict"), "deciding_metric": item.get("deciding_metric"),
                       "reasons": item.get("reasons") or [], "report_key": item.get("report_key")})
         else:
@@ -425,8 +429,45 @@ def _cost(ctx: Context, r: Request) -> Any:
     return answer
 
 
+_MANIFEST = re.compile(
+    r"^partners/([a-z0-9][a-z0-9-]{0,62})/([A-Za-z0-9][A-Za-z0-9._-]{0,127})/MANIFEST-([A-Za-z0-9_-]+)\.json$"
+)
+
+
+def _partner_deliveries(ctx: Context, r: Request) -> Any:
+    """A partner user's deliveries: the manifests under its partner's prefix of the delivery bucket, each
+    delivered object with a presigned URL. Only the partners the user is affiliated with (in the ledger)."""
+    _require(ctx, PARTNER)
+    partners = ctx.members.partners_of(ctx.user.username)
+    deliveries: list[dict[str, Any]] = []
+    paginator = ctx.s3.get_paginator("list_objects_v2")
+    for partner in partners:
+        prefix = f"partners/{partner}/"
+        for page in paginator.paginate(Bucket=ctx.config.delivery_bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                found = _MANIFEST.match(obj["Key"])
+                if not found or found.group(1) != partner:
+                    continue
+                doc = json.loads(ctx.s3.get_object(Bucket=ctx.config.delivery_bucket, Key=obj["Key"])["Body"].read())
+                files = []
+                for entry in doc.get("delivered") or []:
+                    for o in entry.get("objects") or []:
+                        key = str(o.get("key") or "")
+                        if key.startswith(prefix):
+                            files.append({"sample_id": entry.get("sample_id"), "role": o.get("role"),
+                                          "name": key.rsplit("/", 1)[-1],
+                                          **presign_get(ctx, ctx.config.delivery_bucket, key, key.rsplit("/", 1)[-1])})
+                deliveries.append({"partner": partner, "project": found.group(2), "delivery_id": found.group(3),
+                                   "status": doc.get("status"), "started_at": doc.get("started_at"),
+                                   "completed_at": doc.get("completed_at"), "files": files,
+                                   "manifest": presign_get(ctx, ctx.config.delivery_bucket, obj["Key"])})
+    deliveries.sort(key=lambda d: str(d.get("started_at")), reverse=True)
+    return {"partners": partners, "deliveries": deliveries}
+
+
 ROUTES: dict[str, Callable[[Context, Request], Any]] = {
     "GET /api/me": _me,
+    "GET /api/partner/deliveries": _partner_deliveries,
     "GET /api/projects/{project}": _project,
     "GET /api/projects/{project}/samples/{sample_id}": _sample,
     "GET /api/projects/{project}/samples/{sample_id}/qc": _qc,

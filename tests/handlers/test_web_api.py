@@ -248,3 +248,10 @@ def test_match_route_as_api_gateway() -> None:
     assert match_route("POST", "/api/projects/p1/uploads/parts") == (
         "POST /api/projects/{project}/uploads/parts", {"project": "p1"})
     assert match_route("GET", "/api/projects/p1/nothing") is None
+
+
+def test_web_api_qc_summary_metric_is_the_qc_services() -> None:
+    from genomics.qc.service import SUMMARY_METRIC
+    from genomics.webapp.api import QC_SUMMARY_METRIC
+
+    assert QC_SUMMARY_METRIC == SUMMARY_METRIC

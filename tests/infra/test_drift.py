@@ -78,7 +78,13 @@ def test_drift_functions_environment_image_command_sizes(both):
     assert len(fns) == len(FUNCTIONS)
     for name, inp in fns.items():
         conf = lam.get_function(FunctionName=name)["Configuration"]
-        assert conf["Environment"]["Variables"] == inp["environment"]["variables"], (stack, name)
+        # ids of resources created at deploy time (the Cognito pool's) differ between moto and the mocks:
+        # both must set them, to something
+        runtime = FUNCTIONS[name.removeprefix(f"genomics-{stack}-")].runtime_env
+        local_env, declared_env = dict(conf["Environment"]["Variables"]), dict(inp["environment"]["variables"])
+        for key in runtime:
+            assert local_env.pop(key, "") and declared_env.pop(key, ""), (stack, name, key)
+        assert local_env == declared_env, (stack, name)
         assert conf["ImageConfigResponse"]["ImageConfig"]["Command"] == inp["imageConfig"]["commands"], (stack, name)
         assert conf["MemorySize"] == int(inp["memorySize"]), (stack, name)
         assert conf["Timeout"] == int(inp["timeout"]), (stack, name)

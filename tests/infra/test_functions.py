@@ -19,9 +19,12 @@ def _function(program: Program, names: Names, logical: str) -> dict:
 def test_function_environment_equals_deployment_environment(
     program: Program, names: Names, config: StackConfig
 ) -> None:
+    (pool,) = by_input(program, "aws:cognito/userPool:UserPool", "name", names.user_pool)
+    (client,) = by_input(program, "aws:cognito/userPoolClient:UserPoolClient", "name", f"{names.prefix}-web")
+    runtime = {"USER_POOL_ID": f"{pool['name']}-id", "USER_POOL_CLIENT_ID": f"{client['name']}-id"}
     for logical in FUNCTIONS:
         fn = _function(program, names, logical)
-        expected = deployment.environment(logical, names, config.settings)
+        expected = deployment.environment(logical, names, config.settings, runtime)
         assert fn["inputs"]["environment"]["variables"] == expected, f"{fn['urn']}: environment differs"
 
 

@@ -16,6 +16,7 @@ COMPONENT_TYPES = {
     "genomics:network:Network",
     "genomics:api:StatusApi",
     "genomics:webapp:WebApp",
+    "genomics:webapp:UserDirectory",
     "genomics:audit:AuditTrail",
     "genomics:operations:SweepSchedule",
 }

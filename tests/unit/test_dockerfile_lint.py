@@ -76,7 +76,8 @@ def test_dockerfile_lint_multiqc_modules_match_report() -> None:
 
 
 # Modules that run only on an operator's machine, never in the handler image.
-_HOST_ONLY = ("genomics/cli.py", "genomics/local/")
+_HOST_ONLY = ("genomics/cli.py", "genomics/local/", "genomics/webapp/directory.py", "genomics/webapp/gateway.py",
+              "genomics/webapp/local.py")
 
 
 def test_dockerfile_lint_botocore_models_cover_handler_clients() -> None:
