@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py genomics/validat
 $(STAMP): pyproject.toml setup.py $(wildcard genomics/validation/*.c) images/constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c images/constraints.txt -e ".[report,infra,local,demo,dev]"
+	$(PY) -m pip install -q -c images/constraints.txt -e ".[report,infra,local,demo,delivery,dev]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 system-tools:

@@ -6,7 +6,9 @@ Local files:   genomics validate PATH... [--json] [--reference FASTA] [--mate FA
 A deployed stack (credentials from the usual AWS chain; --endpoint-url for moto server):
                genomics status [SAMPLE | --job ID | --failed-since T | --project P] [--json]
                genomics replay [--dry-run]
-               genomics deliver PROJECT --partner NAME [--sample S]... [--delivery-id ID]  (resumable)
+               genomics deliver PROJECT --partner NAME [--sample S]... [--delivery-id ID]  (resumable;
+                 Crypt4GH-encrypted and signed when the partner is registered)
+               genomics partner add NAME --pubkey FILE | list | deliveries NAME | signing-key
                genomics report PROJECT          genomics upload FILE PROJECT SAMPLE [--assay A]
                genomics cost PROJECT [--since T]    genomics reprocess JOB_ID   genomics sweep
                genomics dashboard PROJECT [--out FILE] [--publish]
@@ -219,7 +221,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"project {result['project']}: {len(result['samples'])} samples")
         print(_table(result["jobs"], ["sample_id", "status", "key", "qc_verdict", "warnings", "updated_at"]))
         for d in result["deliveries"]:
-            print(f"  delivery {d['sk'][9:]} to {d['partner']}: {', '.join(d.get('samples', []))}")
+            receipt = d.get("receipt")
+            state = f" [{receipt['state']}: {_counts(receipt['objects'])}]" if receipt else ""
+            print(f"  delivery {d['sk'][9:]} to {d['partner']}{state}: {', '.join(d.get('samples', []))}")
     else:
         if not result["found"]:
             print(f"sample {args.sample}: not in the ledger")
@@ -347,12 +351,38 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+
+
+def _signer(args: argparse.Namespace, session: Any, names: Any) -> Any:
+    """The manifest signer: a PEM key file (--signing-key, local or offline), else the stack's KMS key."""
+    from pathlib import Path
+
+    from genomics.drs.signing import KmsSigner, LocalSigner
+
+    if getattr(args, "signing_key", None):
+        return LocalSigner(Path(args.signing_key))
+    return KmsSigner(session.client("kms"), names.signing_key_alias)
+
+
 def cmd_deliver(args: argparse.Namespace) -> int:
-    from genomics.delivery import deliver
+    from genomics.delivery import Encryption, deliver
+    from genomics.drs.crypt import fingerprint
+    from genomics.drs.partners import Partners, PartnerUnknown
 
     session, names = _stack(args)
+    ledger = _ledger(session, names)
+    partners = Partners(ledger)
+    encryption = None
+    try:
+        key = partners.public_key(args.partner)
+    except PartnerUnknown:
+        key = None  # not registered: the plain copy to a partner account's prefix (docs/partners.md)
+    if key is not None:
+        encryption = Encryption(key, fingerprint(key), _signer(args, session, names), partners)
     result = deliver(
-        _ledger(session, names),
+        ledger,
         session.client("s3"),
         project=args.project,
         partner=args.partner,
@@ -360,8 +390,42 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         processed_bucket=names.bucket("processed"),
         delivery_id=args.delivery_id,
         samples=set(args.sample) if args.sample else None,
+        encryption=encryption,
     )
     _print_json(result)
+    return EXIT_OK
+
+
+def cmd_partner(args: argparse.Namespace) -> int:
+    """The partner book: register a Crypt4GH public key, list partners, a partner's deliveries and their
+    receipt state, the platform's manifest-signing public key."""
+    from pathlib import Path
+
+    from genomics.drs.api import delivery_view
+    from genomics.drs.crypt import fingerprint, parse_public_key
+    from genomics.drs.partners import Partners
+
+    session, names = _stack(args)
+    partners = Partners(_ledger(session, names))
+    if args.partner_command == "add":
+        from genomics.delivery import _PARTNER
+
+        if not _PARTNER.match(args.name):
+            raise CliError(f"partner name {args.name!r}: lower-case letters, digits and '-' (at most 63)",
+                           code="DELIVERY_PARTNER_INVALID")
+        previous = partners.find(args.name)  # a new key replaces the old one for future deliveries
+        key = parse_public_key(Path(args.pubkey).read_bytes())
+        item = partners.add(args.name, key, fingerprint(key), actor=os.environ.get("USER", "cli"))
+        _print_json({**{k: item[k] for k in ("partner", "key_fingerprint", "added_at")},
+                     "replaced_fingerprint": previous["key_fingerprint"] if previous else None})
+    elif args.partner_command == "list":
+        _print_json([{k: p.get(k) for k in ("partner", "key_fingerprint", "added_at")} for p in partners.names()])
+    elif args.partner_command == "deliveries":
+        partners.get(args.name)
+        _print_json([delivery_view(d, partners.objects(args.name, str(d["delivery_id"])))
+                     for d in partners.deliveries(args.name)])
+    else:
+        print(_signer(args, session, names).public_key_pem(), end="")
     return EXIT_OK
 
 
@@ -529,8 +593,24 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--delivery-id", metavar="ID",
                    help="resume (or name) this delivery; by default an unfinished delivery of the same "
                         "samples is resumed, else a new one starts")
+    d.add_argument("--signing-key", metavar="PEM",
+                   help="sign the manifest with this P-256 key file (local/offline; default: the stack's KMS key)")
     stack_args(d)
     d.set_defaults(func=cmd_deliver)
+
+    pa = sub.add_parser("partner", help="partners' Crypt4GH keys, their deliveries and receipts (docs/partners.md)")
+    psub = pa.add_subparsers(dest="partner_command", required=True)
+    pa_add = psub.add_parser("add", help="register (or replace) a partner's Crypt4GH public key")
+    pa_add.add_argument("name")
+    pa_add.add_argument("--pubkey", required=True, metavar="FILE", help="the partner's crypt4gh-keygen .pub file")
+    pa_list = psub.add_parser("list", help="registered partners and their key fingerprints")
+    pa_dl = psub.add_parser("deliveries", help="a partner's deliveries: delivered, downloaded, acknowledged")
+    pa_dl.add_argument("name")
+    pa_key = psub.add_parser("signing-key", help="print the public key partners verify manifests with (PEM)")
+    pa_key.add_argument("--signing-key", metavar="PEM", help="a local P-256 key file instead of the stack's KMS key")
+    for sp in (pa_add, pa_list, pa_dl, pa_key):
+        stack_args(sp)
+    pa.set_defaults(func=cmd_partner)
 
     rep = sub.add_parser("report", help="build the cohort MultiQC report of a project")
     rep.add_argument("project")

@@ -22,6 +22,14 @@ resumes the latest delivery of that selection, if it did not complete, under the
 already delivered with the source's ETag and size are skipped, missing or different ones are copied
 again. The ledger holds one item per
 delivery (``PROJECT#<p>`` / ``DELIVERY#<id>``), written when it starts and when it completes.
+
+**Encrypted mode** (a partner registered with a Crypt4GH public key: ``genomics partner add``; see
+docs/partners.md). Each object is stream-encrypted for the partner's key (:mod:`genomics.drs.crypt`:
+S3 body -> Crypt4GH segments -> S3 multipart upload) to ``<name>.c4gh``; the manifest lists each object's
+sample, plain and encrypted SHA-256 and size, and its DRS id. The completed manifest is signed with the
+stack's key (``MANIFEST-<id>.json.sig``, :mod:`genomics.drs.signing`) and the delivery and its objects are
+registered under the partner (:mod:`genomics.drs.partners`), where the DRS routes serve them and the
+partner's receipt is recorded. Resuming re-encrypts only objects whose source, or the partner's key, changed.
 """
 
 from __future__ import annotations
@@ -33,12 +41,16 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from genomics.ledger import Ledger, model
 from genomics.status import latest_jobs, reason_of
+
+if TYPE_CHECKING:
+    from genomics.drs.partners import Partners
+    from genomics.drs.signing import Signer
 
 CODES: dict[str, str] = {
     "DELIVERY_PARTNER_INVALID": "the partner name must be lower-case letters, digits and '-' (at most 63)",
@@ -59,6 +71,7 @@ MAX_PARTS = 9_000  # S3 allows 10,000; keep headroom
 MULTIPART_THRESHOLD = 256 * MIB
 MULTIPART_CHUNKSIZE = 128 * MIB
 IN_PROGRESS, INTERRUPTED, COMPLETE = "in_progress", "interrupted", "complete"
+ENCRYPTED_SUFFIX = ".c4gh"
 RESUME_LOOKBACK = 20  # manifests read (newest first) to find the last delivery of the same selection
 
 
@@ -185,6 +198,18 @@ def copy(s3: Any, item: Item, src: Source, bucket: str, transfer: Transfer) -> N
     s3.copy(source, bucket, item.dest, ExtraArgs=extra, Config=config)
 
 
+@dataclass(frozen=True)
+class Encryption:
+    """Deliver encrypted for ``recipient`` (a partner's 32-byte Crypt4GH public key), sign the manifest with
+    ``signer`` and register the delivery in ``partners``."""
+
+    recipient: bytes
+    fingerprint: str
+    signer: Signer
+    partners: Partners
+    part_size: int | None = None  # S3 part size of the encrypted uploads (None: from the object's size)
+
+
 @dataclass
 class _Manifest:
     """The manifest document and its object in S3, rewritten as the delivery progresses."""
@@ -196,14 +221,16 @@ class _Manifest:
     interval: float
     last: float = field(default=0.0)
 
-    def save(self, *, force: bool = False) -> None:
+    def save(self, *, force: bool = False) -> bytes | None:
+        """Write the manifest (at most every ``interval`` seconds unless forced); the bytes written."""
         now = time.monotonic()
         if not force and now - self.last < self.interval:
-            return
+            return None
         self.doc["updated_at"] = model.now_iso()
-        self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(self.doc, indent=2).encode(),
-                           ContentType="application/json")
+        body = json.dumps(self.doc, indent=2).encode()
+        self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json")
         self.last = now
+        return body
 
 
 def _manifest_prefix(partner: str, project: str) -> str:
@@ -284,6 +311,7 @@ def deliver(
     samples: set[str] | None = None,
     transfer: Transfer | None = None,
     manifest_interval: float = 2.0,
+    encryption: Encryption | None = None,
 ) -> dict[str, Any]:
     """Deliver ``project`` to ``partner`` (see the module's docstring). ``delivery_id`` names the delivery
     (resumed when its manifest exists); without it the latest delivery of the same sample selection
@@ -318,6 +346,10 @@ def deliver(
         "delivered": [],
         "withheld": withheld,
     }, manifest_interval)
+    if encryption is not None:
+        manifest.doc["encryption"] = {"format": "crypt4gh", "version": 1,
+                                      "recipient_key_fingerprint": encryption.fingerprint,
+                                      "signing_key": encryption.signer.key_id}
     manifest.save(force=True)
     ledger.record_delivery(project, partner, delivery_id, {
         "at": started, "status": IN_PROGRESS, "manifest_key": manifest_key, "samples": [],
@@ -326,7 +358,8 @@ def deliver(
     run = {"copied": 0, "skipped": 0, "bytes_copied": 0, "resumed": earlier is not None}
     try:
         for job, items in sorted(chosen, key=lambda c: (str(c[0]["sample_id"]), str(c[0]["key"]))):
-            _deliver_job(s3, job, items, delivery_bucket, transfer, manifest, run)
+            _deliver_job(s3, job, items, delivery_bucket, transfer, manifest, run, encryption,
+                         _encrypted_before(earlier))
     except BaseException as e:
         manifest.doc["status"] = INTERRUPTED
         manifest.doc["error"] = f"{type(e).__name__}: {e}"
@@ -337,8 +370,12 @@ def deliver(
     manifest.doc.pop("error", None)
     manifest.doc["status"] = COMPLETE
     manifest.doc["completed_at"] = model.now_iso()
-    manifest.save(force=True)
+    body = manifest.save(force=True) or b""
+    signed: dict[str, Any] = {}
+    if encryption is not None:
+        signed = _sign_and_register(s3, encryption, manifest, body)
     ledger.record_delivery(project, partner, delivery_id, {
+        **signed,
         "at": manifest.doc["completed_at"],
         "started_at": started,
         "status": COMPLETE,
@@ -346,11 +383,79 @@ def deliver(
         "samples": [d["sample_id"] for d in manifest.doc["delivered"]],
         "withheld": [w["sample_id"] for w in manifest.doc["withheld"]],
     })
-    return {**manifest.doc, "manifest_key": manifest_key, "run": run}
+    return {**manifest.doc, "manifest_key": manifest_key, **signed, "run": run}
+
+
+def _encrypted_before(earlier: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The encrypted objects an unfinished earlier run of this delivery recorded, by key."""
+    if not earlier:
+        return {}
+    entries = [*earlier.get("delivered", []), *([earlier["copying"]] if earlier.get("copying") else [])]
+    return {o["key"]: o for e in entries for o in e.get("objects", []) if o.get("encrypted_sha256")}
+
+
+def _encrypt_item(s3: Any, item: Item, src: Source, bucket: str, enc: Encryption,
+                  before: Mapping[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """Encrypt one object unless the earlier run already did with the same source and key."""
+    from genomics.drs.crypt import encrypt_object
+
+    dest = item.dest + ENCRYPTED_SUFFIX
+    head = _head(s3, bucket, dest)
+    meta = (head or {}).get("Metadata") or {}
+    old = before.get(dest)
+    if (head is not None and old is not None and meta.get("source-etag") == src.etag.strip('"')
+            and meta.get("recipient-key") == enc.fingerprint and old.get("etag") == src.etag.strip('"')
+            and int(head["ContentLength"]) == int(old["encrypted_size"])):
+        return "present", {k: old[k] for k in ("sha256", "encrypted_sha256", "encrypted_size")}
+    source = {"Bucket": item.bucket, "Key": item.key, **({"VersionId": src.version_id} if src.version_id else {})}
+    out = encrypt_object(s3, source=source, bucket=bucket, key=dest, recipient=enc.recipient,
+                         part_size=enc.part_size, size_hint=src.size,
+                         metadata={"source-etag": src.etag.strip('"'), "source-size": str(src.size),
+                                   "recipient-key": enc.fingerprint})
+    if out.plain_size != src.size:
+        raise RuntimeError(f"s3://{item.bucket}/{item.key}: read {out.plain_size} bytes, expected {src.size}")
+    return "encrypted", {"sha256": out.plain_sha256, "encrypted_sha256": out.encrypted_sha256,
+                         "encrypted_size": out.encrypted_size}
+
+
+def _sign_and_register(s3: Any, enc: Encryption, manifest: _Manifest, body: bytes) -> dict[str, Any]:
+    """Sign the completed manifest (its ``sha256sum`` line ``.sha256`` and that line's DER ECDSA signature
+    ``.sha256.sig`` beside it) and register the delivery and its objects (the manifest, checksum and
+    signature included) under the partner for DRS."""
+    import hashlib
+
+    from genomics.drs.partners import drs_id
+    from genomics.drs.signing import checksum_line
+
+    doc = manifest.doc
+    partner, delivery_id = str(doc["partner"]), str(doc["delivery_id"])
+    digest = hashlib.sha256(body).hexdigest()
+    statement = checksum_line(digest, _basename(manifest.key))
+    signature = enc.signer.sign(statement)
+    sum_key, sig_key = manifest.key + ".sha256", manifest.key + ".sha256.sig"
+    s3.put_object(Bucket=manifest.bucket, Key=sum_key, Body=statement, ContentType="text/plain")
+    s3.put_object(Bucket=manifest.bucket, Key=sig_key, Body=signature, ContentType="application/octet-stream")
+    common = {"delivery_id": delivery_id, "project": doc["project"], "bucket": manifest.bucket}
+    objects = [{**common, "id": o["drs_id"], "key": o["key"], "name": _basename(o["key"]),
+                "sample_id": entry["sample_id"], "role": o["role"], "size": o["encrypted_size"],
+                "sha256": o["encrypted_sha256"], "plain_sha256": o["sha256"], "plain_size": o["size"]}
+               for entry in doc["delivered"] for o in entry["objects"]]
+    for role, key, blob in (("manifest", manifest.key, body), ("checksum", sum_key, statement),
+                            ("signature", sig_key, signature)):
+        objects.append({**common, "id": drs_id(partner, delivery_id, key), "key": key, "name": _basename(key),
+                        "role": role, "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()})
+    ids = {"manifest_drs_id": drs_id(partner, delivery_id, manifest.key),
+           "checksum_drs_id": drs_id(partner, delivery_id, sum_key),
+           "signature_drs_id": drs_id(partner, delivery_id, sig_key)}
+    enc.partners.record_delivery(partner, {
+        **common, "manifest_key": manifest.key, "manifest_sha256": digest, **ids,
+        "signing_key": enc.signer.key_id, "objects": len(objects)}, objects)
+    return {"encrypted": True, "manifest_sha256": digest, "checksum_key": sum_key, "signature_key": sig_key, **ids}
 
 
 def _deliver_job(s3: Any, job: Mapping[str, Any], items: list[Item], bucket: str, transfer: Transfer,
-                 manifest: _Manifest, run: dict[str, Any]) -> None:
+                 manifest: _Manifest, run: dict[str, Any], encryption: Encryption | None = None,
+                 before: Mapping[str, dict[str, Any]] | None = None) -> None:
     """Copy one job's objects (or withhold the job when a recorded output is missing), recording each
     object in the manifest as it lands."""
     sources: list[tuple[Item, Source]] = []
@@ -368,6 +473,21 @@ def _deliver_job(s3: Any, job: Mapping[str, Any], items: list[Item], bucket: str
                              "keys": [], "objects": []}
     manifest.doc["copying"] = entry
     for item, src in sources:
+        if encryption is not None:
+            from genomics.drs.partners import drs_id
+
+            action, sums = _encrypt_item(s3, item, src, bucket, encryption, before or {})
+            run["copied" if action == "encrypted" else "skipped"] += 1
+            run["bytes_copied"] += src.size if action == "encrypted" else 0
+            dest = item.dest + ENCRYPTED_SUFFIX
+            entry["keys"].append(dest)
+            entry["objects"].append({"role": item.role, "sample_id": job["sample_id"], "key": dest,
+                                     "source": f"s3://{item.bucket}/{item.key}",
+                                     "size": src.size, "etag": src.etag.strip('"'), "action": action, **sums,
+                                     "drs_id": drs_id(str(manifest.doc["partner"]),
+                                                      str(manifest.doc["delivery_id"]), dest)})
+            manifest.save()
+            continue
         if _already_there(s3, bucket, item, src):
             action = "present"
             run["skipped"] += 1

@@ -158,6 +158,15 @@ class Names:
     def web_api(self) -> str:
         return f"{self.prefix}-web-api"
 
+    @property
+    def signing_key_alias(self) -> str:
+        """The KMS key that signs partner-delivery manifests (genomics.drs.signing)."""
+        return f"alias/{self.prefix}-manifest-signing"
+
+    def partner_role(self, partner: str) -> str:
+        """The role a partner's account assumes to call the DRS routes (genomics.drs.api)."""
+        return f"{self.prefix}-partner-{partner}"
+
     def state_machine_arn(self) -> str:
         return (
             f"arn:{self.partition}:states:{self.region}:{self.account_id}:stateMachine:{self.state_machine}"
@@ -287,6 +296,9 @@ _S3_READ = ("s3:GetObject",)
 _S3_READ_VERSIONS = ("s3:GetObject", "s3:GetObjectVersion")
 _S3_WRITE = ("s3:PutObject",)
 _DDB_INDEX = ("dynamodb:Query",)
+# The manifest-signing key (genomics.drs.signing): ECDSA P-256, SHA-256 (KMS ECC_NIST_P256, ECDSA_SHA_256).
+SIGNING_KEY_SPEC = "ECC_NIST_P256"
+
 _COMMON_ENV = ("STACK", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL")
 
 FUNCTIONS: dict[str, FunctionSpec] = {
@@ -366,11 +378,15 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "status-api": FunctionSpec(
         logical="status-api",
         handler="handlers.status_api.handler",
-        description="Read-only status API over the ledger: samples, jobs, projects, QC failures, cost",
+        description="Read-only status API over the ledger: samples, jobs, projects, QC failures, cost; "
+        "partners' DRS objects and receipts",
         heavy=False,
-        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "QC_TABLE"),
+        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "QC_TABLE", "PRESIGN_TTL_S"),
         grants=(
-            Grant(("dynamodb:Query",), "table", "metadata"),
+            # genomics.drs: a partner's objects (GetItem), downloaded/acknowledged marks (UpdateItem) and
+            # presigned GETs of the encrypted deliveries.
+            Grant(("dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"), "table", "metadata"),
+            Grant(("s3:GetObject",), "objects", "delivery", "partners/*"),
             Grant(_DDB_INDEX, "table-indexes", "metadata"),
             Grant(("dynamodb:GetItem",), "table", "jobs"),
             Grant(_DDB_INDEX, "table-indexes", "jobs"),

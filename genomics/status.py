@@ -112,8 +112,24 @@ def _project_answer(ledger: Ledger, project: str, jobs: Iterable[dict[str, Any]]
         "project": project,
         "samples": [s.get("sample_id") for s in ledger.samples_in_project(project)],
         "jobs": [job_row(j) for j in jobs],
-        "deliveries": ledger.deliveries(project),
+        "deliveries": [_with_receipt(ledger, d) for d in ledger.deliveries(project)],
     }
+
+
+def _with_receipt(ledger: Ledger, delivery: dict[str, Any]) -> dict[str, Any]:
+    """An encrypted delivery with its partner-side state (delivered -> downloaded -> acknowledged) and how
+    many of its objects are in each state (genomics.drs)."""
+    if not delivery.get("encrypted"):
+        return delivery
+    from genomics.drs.state import DeliveryState, object_counts
+
+    state = DeliveryState(ledger)
+    delivery_id = str(delivery["sk"]).removeprefix("DELIVERY#")
+    partner_side = state.delivery(str(delivery["partner"]), delivery_id) or {}
+    objects = state.objects(str(delivery["partner"]), delivery_id)
+    return {**delivery, "receipt": {"state": partner_side.get("state"),
+                                    "acknowledged_at": partner_side.get("acknowledged_at"),
+                                    "objects": object_counts(objects)}}
 
 
 def project_status(ledger: Ledger, project: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """status-api: the read-only status API (API Gateway HTTP API, IAM-authorised) over the ledger.
 
-Thin: build the ledger from the environment, answer with :func:`genomics.api.respond`; a ledger failure
+Thin: build the ledger from the environment, answer with :func:`genomics.api.respond` (or, for the
+partner routes, :func:`genomics.drs.api.respond`: DRS objects, access URLs, receipts); a ledger failure
 is logged with the request and answered 500 without internals.
 """
 
@@ -9,7 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import boto3
+
 from genomics.api import respond, server_error
+from genomics.drs import api as drs
+from genomics.drs.state import DeliveryState
 from genomics.ledger import Ledger
 from genomics.observability import logger as make_logger
 from genomics.observability import metrics as make_metrics
@@ -25,7 +30,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = event.get("routeKey")
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ["QC_TABLE"])
     try:
-        response = respond(event, ledger)
+        if route in drs.ROUTES:
+            response = drs.respond(event, DeliveryState(ledger), boto3.client("s3"), drs.DrsConfig.from_env())
+        else:
+            response = respond(event, ledger)
     except Exception:
         logger.exception("status api: the ledger failed", extra={"route": route})
         metrics.add_metric(name="ApiServerErrors", unit="Count", value=1)

@@ -108,6 +108,13 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
     from genomics.webapp import directory as user_directory
 
     users = user_directory.create(session, names)
+
+    # The manifest-signing key of partner deliveries (infra/signing.py in AWS): moto's KMS signs with it.
+    kms = session.client("kms")
+    signing = kms.create_key(KeySpec=deployment.SIGNING_KEY_SPEC, KeyUsage="SIGN_VERIFY",
+                             Description="Signs partner-delivery manifests")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=names.signing_key_alias, TargetKeyId=signing)
+
     function_arns: dict[str, str] = {}
     for logical, spec in FUNCTIONS.items():
         role_arn = iam.create_role(

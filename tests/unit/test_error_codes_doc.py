@@ -55,7 +55,7 @@ def test_error_codes_grep_finds_the_emitted_codes():
 def test_error_codes_are_prefixed_upper_snake():
     prefixes = ("FMT_", "VCF_", "BCF_", "SAM_", "BAM_", "CRAM_", "FASTQ_", "BCL_", "INGEST_", "PROC_", "QC_", "REF_",
                 "API_", "DELIVERY_", "CLI_", "AWS_", "INPUT_", "LEDGER_", "UPDATER_", "DASHBOARD_", "DEMO_", "JOB_",
-                "FORGET_", "WEB_", "IDENTITY_")
+                "FORGET_", "WEB_", "IDENTITY_", "PARTNER_", "DRS_")
     for code in codes.all_codes():
         assert re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+", code), code
         assert code.startswith(prefixes), code
