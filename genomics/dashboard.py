@@ -193,6 +193,10 @@ def _qc_cell(job: Mapping[str, Any], deciding_value: Any) -> str:
     if metric:
         value = "" if deciding_value is None else f" = {_e(_number(deciding_value))}"
         cell += f'<div class="metric">{_e(metric)}{value}</div>'
+    for finding in (qc.get("identity") or {}).get("findings") or []:
+        samples = ", ".join(str(s) for s in finding.get("samples") or [])
+        cell += (f'<div class="identity" title="{_e(finding.get("message"))}"><code>{_e(finding.get("code"))}'
+                 f'</code> {_e(samples)}</div>')
     return cell
 
 

@@ -100,6 +100,8 @@ TABLES: dict[TableRole, TableSpec] = {
         indexes=(
             # "<project>#<metric>" -> samples failing that metric in that project.
             Index("by-failing-metric", "gsi_fail", "sample_id"),
+            # "<project>" -> the project's sample fingerprints (sparse: only _fingerprint items carry it).
+            Index("by-project-fingerprint", "gsi_fingerprint", "sample_id"),
         ),
     ),
 }
@@ -214,6 +216,13 @@ class Settings:
     qc_thresholds_json: str = ""
     # Where reference FASTAs live: s3://bucket/prefix/<assembly>.fa (+ .fai); "" means none.
     reference_uri: str = ""
+    # Sample identity (genomics.identity): a sites VCF of common SNPs (bgzipped, with its .tbi/.csi beside
+    # it) under s3://<processed bucket>/references/, and its assembly; "" turns fingerprinting off.
+    identity_panel_uri: str = ""
+    identity_panel_assembly: str = ""
+    # Coverage targets of the WES/panel assays (genomics.qc.coverage): one BED, or a prefix holding
+    # <assay>.bed, under s3://<processed bucket>/references/; WGS uses the reference minus N runs.
+    coverage_targets_uri: str = ""
     log_level: str = "INFO"
     log_retention_days: int = 14
     # Lambda sizing (MB / seconds). Processing is the heavy one.
@@ -352,7 +361,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="bcftools/samtools stats, the per-assay QC gate and the MultiQC report",
         heavy=True,
         env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "QC_TABLE", "QC_THRESHOLDS",
-             "DEFAULT_ASSAY", "REFERENCE_URI"),
+             "DEFAULT_ASSAY", "REFERENCE_URI", "IDENTITY_PANEL_URI", "IDENTITY_PANEL_ASSEMBLY",
+             "COVERAGE_TARGETS_URI"),
         grants=(
             Grant(_S3_READ_VERSIONS, "objects", "raw"),
             # HEAD of the input: a missing key answers 404 (not 403) only with ListBucket.
@@ -361,6 +371,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Grant(_S3_READ, "objects", "processed", "references/*"),
             Grant(_S3_WRITE, "objects", "processed", "reports/*"),
             Grant(("dynamodb:BatchWriteItem",), "table", "qc"),
+            # the project's fingerprints (genomics.identity.service: Query on by-project-fingerprint)
+            Grant(("dynamodb:Query",), "table-indexes", "qc"),
         ),
     ),
     "metadata-updater": FunctionSpec(
@@ -477,6 +489,9 @@ def environment(logical: str, names: Names, settings: Settings, runtime: Mapping
         "VALIDATION_PROFILES": settings.validation_profiles,
         "QC_THRESHOLDS": settings.qc_thresholds_json,
         "REFERENCE_URI": settings.reference_uri,
+        "IDENTITY_PANEL_URI": settings.identity_panel_uri,
+        "IDENTITY_PANEL_ASSEMBLY": settings.identity_panel_assembly,
+        "COVERAGE_TARGETS_URI": settings.coverage_targets_uri,
         "PRICE_LAMBDA_GB_SECOND": repr(settings.price_lambda_gb_second),
         "PRICE_SFN_TRANSITION": repr(settings.price_sfn_transition),
         "SWEEP_DEADLINES": settings.sweep_deadlines(),

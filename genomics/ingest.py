@@ -107,6 +107,9 @@ class UploadOptions:
     assay: str
     profile: str = DEFAULT_PROFILE
     assembly: str | None = None
+    # The sample's sex as the uploader declares it (x-amz-meta-sex: male/female/M/F); QC's identity check
+    # compares it with the sex inferred from X (genomics.identity).
+    sex: str | None = None
 
 
 Validator = Callable[[ByteSource, str, UploadOptions, "str | None"], ValidationReport]
@@ -189,6 +192,7 @@ def upload_options(
         assay=assay,
         profile=profile or project_profile,
         assembly=meta.get("assembly") or None,
+        sex=(meta.get("sex") or "").strip().lower() or None,
     )
 
 
@@ -415,6 +419,7 @@ def _validate_and_start(
             "size": length,
             "format": report.format,
             "assembly": options.assembly,
+            **({"sex": options.sex} if options.sex else {}),
             "conformance": report.conformance(limit=MAX_PAYLOAD_WARNINGS),
             "result_id": result.result_id,
             **({"run_folder": run_prefix} if run_prefix else {}),

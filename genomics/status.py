@@ -63,6 +63,7 @@ def job_row(job: dict[str, Any]) -> dict[str, Any]:
     row["reason"] = reason_of(job)
     qc = job.get("qc") or {}
     row["qc_verdict"] = qc.get("verdict")
+    row["identity_findings"] = list((qc.get("identity") or {}).get("findings") or [])
     row["outputs"] = job.get("outputs") or {}
     row["cost_usd"] = (job.get("cost") or {}).get("usd")
     conf = job.get("conformance") or {}

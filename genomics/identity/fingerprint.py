@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from genomics import tools
 
@@ -173,14 +173,16 @@ def vcf_samples(path: str) -> list[str]:
     return [s for s in out.splitlines() if s]
 
 
-def fingerprint_vcf(path: str, panel: Panel, sample: str) -> str:
-    """Codes of ``sample`` in a VCF/BCF at the panel's sites."""
-    where = ["-R", panel.path] if _has_index(path, (".tbi", ".csi")) else ["-T", panel.path]
+def fingerprint_vcf(path: str | None, panel: Panel, sample: str, *, stream: BinaryIO | None = None) -> str:
+    """Codes of ``sample`` in a VCF/BCF at the panel's sites: a local path (index jumps when indexed), or
+    a stream (``path=None``: read once, only the panel's sites kept)."""
+    where = ["-R", panel.path] if path and _has_index(path, (".tbi", ".csi")) else ["-T", panel.path]
     with tempfile.TemporaryDirectory(prefix="fp-vcf-") as tmp:
         out = Path(tmp) / "gt.txt"
         _pipeline([["bcftools", "view", "--no-version", *where, "-s", sample, "-v", "snps", "-m2", "-M2",
-                    "-Ou", path],
-                   ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n", "-"]], Path(tmp), out)
+                    "-Ou", path or "-"],
+                   ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n", "-"]], Path(tmp), out,
+                  stream)
         return _codes_from_query(panel, out.read_text())
 
 
@@ -208,11 +210,11 @@ def _alleles_file(panel: Panel, scratch: Path) -> Path:
     return path
 
 
-def _pipeline(stages: list[list[str]], scratch: Path, out: Path) -> None:
+def _pipeline(stages: list[list[str]], scratch: Path, out: Path, stream: BinaryIO | None = None) -> None:
     from genomics.processing.vcf import PipelineError, run_pipeline
 
     try:
-        run_pipeline(stages, scratch, stdout_path=out)
+        run_pipeline(stages, scratch, stdin=stream, stdout_path=out)
     except (PipelineError, tools.ToolError) as e:
         raise IdentityError("IDENTITY_TOOL_FAILED", str(e)) from e
 

@@ -102,6 +102,8 @@ def finalize(
             "reasons": list(qc.get("reasons") or [])[:10],
             "summary": qc.get("summary") or {},
         }
+        if qc.get("identity"):
+            qc_summary["identity"] = qc["identity"]  # sample-identity findings (genomics.identity)
     detail = {"verdict": verdict} if verdict else {}
     updated = ledger.transition(
         job_id,

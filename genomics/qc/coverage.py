@@ -269,3 +269,60 @@ def _dist_text(dist: Mapping[str, Mapping[int, float]]) -> str:
         for d in sorted(values, reverse=True):
             lines.append(f"{contig}\t{d}\t{values[d]:.2f}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# For QC: index, target and run, or say why not
+# --------------------------------------------------------------------------------------------------
+def header_targets(path: str, out: Path, reference: str | None = None) -> Path:
+    """Whole contigs from the alignment's header (@SQ): the WGS target when no reference is configured."""
+    ref = ["--reference", reference] if reference else []
+    text = tools.run(["samtools", "view", "-H", *ref, path]).stdout.decode("utf-8", "replace")
+    with open(out, "w") as bed:
+        for line in text.splitlines():
+            if line.startswith("@SQ"):
+                tags = dict(f.split(":", 1) for f in line.split("\t")[1:] if ":" in f)
+                if "SN" in tags and tags.get("LN", "").isdigit():
+                    bed.write(f"{tags['SN']}\t0\t{tags['LN']}\n")
+    return out
+
+
+def ensure_index(path: str, fmt: str) -> str | None:
+    """The alignment's index beside it, building it when missing; None (with the reason) when it cannot
+    be indexed (a SAM, or reads not sorted by coordinate)."""
+    if fmt == "sam":
+        return "SAM has no index"
+    if _has_any(path, (".bai", ".csi", ".crai")):
+        return None
+    try:
+        tools.run(["samtools", "index", path])  # a CRAM's .crai is built without decoding sequences
+    except tools.ToolError as e:
+        return f"samtools index failed: {e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e}"
+    return None
+
+
+def _has_any(path: str, exts: Sequence[str]) -> bool:
+    return any(os.path.exists(path + e) for e in exts)
+
+
+def for_qc(path: str, fmt: str, *, assay: str, scratch: Path, reference: str | None = None,
+           targets: str | None = None) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """Coverage metrics and raw outputs of a local BAM/CRAM, and notes on what was left out and why.
+    ``targets``: the assay's BED (WES/panel); WGS uses the reference minus N (or the header's contigs)."""
+    notes: list[str] = []
+    why = ensure_index(path, fmt)
+    if why:
+        return {}, {}, [f"coverage (mosdepth): not computed ({why})"]
+    if targets:
+        bed = Path(targets)
+    elif assay == "wgs":
+        if reference:
+            bed = wgs_targets(reference, scratch / "wgs.bed")
+        else:
+            bed = header_targets(path, scratch / "wgs.bed")
+            notes.append("coverage: WGS target is the header's whole contigs (no reference: N runs not excluded)")
+    else:
+        return {}, {}, [f"coverage (mosdepth): not computed (no target BED for assay {assay!r}; set the stack's "
+                        f"coverage_targets_uri)"]
+    raw = run(path, bed, reference=reference)
+    return coverage(raw), raw, notes

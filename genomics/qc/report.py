@@ -24,17 +24,22 @@ CODES: dict[str, str] = {
     "QC_REPORT_FAILED": "MultiQC did not produce a report (see the message)",
 }
 
-TOOL_FILES = ("bcftools_stats", "samtools_stats", "samtools_flagstat", "samtools_idxstats")
+TOOL_FILES = ("bcftools_stats", "samtools_stats", "samtools_flagstat", "samtools_idxstats",
+              "mosdepth_summary", "mosdepth_global_dist", "mosdepth_region_dist")
+# Outputs whose MultiQC module finds them by a file-name pattern (mosdepth: *.mosdepth.summary.txt, ...).
+_FILE_NAMES = {"mosdepth_summary": "mosdepth.summary", "mosdepth_global_dist": "mosdepth.global.dist",
+               "mosdepth_region_dist": "mosdepth.region.dist"}
 # The MultiQC modules a report runs; the handler image keeps only these (images/Dockerfile,
 # MULTIQC_MODULES: tests/unit/test_dockerfile_lint.py keeps the two equal).
-MODULES = ("bcftools", "samtools", "custom_content")
+MODULES = ("bcftools", "samtools", "mosdepth", "custom_content")
 REPORT_NAME = "multiqc_report.html"
 _LOCK = threading.Lock()
 
 # Metrics shown in the gate table (in this order) when present.
 _TABLE_METRICS = ("records", "snps", "indels", "ts_tv", "het_hom_ratio", "missing_rate", "mean_depth",
                   "reads", "pct_mapped", "pct_properly_paired", "duplication_rate", "mean_coverage",
-                  "x_y_ratio", "gc_pct", "mean_base_quality")
+                  "x_y_ratio", "gc_pct", "mean_base_quality", "target_mean_depth", "target_median_depth",
+                  "pct_target_20x")
 
 _COUNT_METRICS = frozenset({"records", "snps", "indels", "reads"})
 
@@ -59,7 +64,7 @@ def write_inputs(folder: Path, sample: str, raw: Mapping[str, str]) -> list[Path
             text = "\n".join(
                 f"ID\t{f.split(chr(9))[1]}\t{sample}" if f.startswith("ID\t") else f for f in text.splitlines()
             ) + "\n"
-        path = folder / f"{_safe(sample)}.{tool}.txt"
+        path = folder / f"{_safe(sample)}.{_FILE_NAMES.get(tool, tool)}.txt"
         path.write_text(text)
         paths.append(path)
     return paths
@@ -153,6 +158,10 @@ def findings(info: Mapping[str, Any]) -> list[dict[str, str]]:
         rows.append({"kind": "processing repair", "code": str(r.get("repair", "-")),
                      "where": str(r.get("first") or r.get("key") or "-"),
                      "detail": f"{r.get('key', '')}: {r.get('reason', '')}".strip(": ")})
+    for f in (info.get("identity") or {}).get("findings") or []:
+        rows.append({"kind": "sample identity", "code": str(f.get("code", "-")),
+                     "where": "samples " + ", ".join(map(str, f.get("samples") or [])),
+                     "detail": str(f.get("message", ""))})
     for note in info.get("notes") or []:
         rows.append({"kind": "QC note", "code": "-", "where": "-", "detail": str(note)})
     return rows
@@ -193,7 +202,7 @@ def _findings_content(samples: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
 def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: str,
            comment: str | None = None) -> Path:
     """Build one report from ``{sample: {"raw": {tool: text}, "metrics": {...}, "gate": {...},
-    "assay": str, "conformance"?, "repairs"?, "notes"?}}``; return the HTML path
+    "assay": str, "conformance"?, "repairs"?, "notes"?, "identity"?}}``; return the HTML path
     (``out_dir/multiqc_report.html``). A sample's conformance warnings, repairs and QC notes appear in
     the "Warnings, repairs and notes" table."""
     import multiqc
@@ -229,7 +238,7 @@ def render(samples: Mapping[str, Mapping[str, Any]], out_dir: Path, *, title: st
             export_plots=False,
             plots_force_interactive=True,
             run_modules=list(MODULES),
-            extra_fn_clean_exts=[f".{t}" for t in TOOL_FILES],
+            extra_fn_clean_exts=[f".{_FILE_NAMES.get(t, t)}" for t in TOOL_FILES],
             fn_clean_sample_names=True,
             cl_config=["custom_content: {order: [qc_gate, qc_findings, fastq_quality_per_cycle, fastq_lengths]}",
                        "show_analysis_paths: false"],

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from genomics import errors, references
+from genomics.identity import service as identity_service
 from genomics.observability import measure_step
 from genomics.qc import gate as qc_gate
 from genomics.qc.metrics import (
@@ -221,6 +222,8 @@ def run_quality_metrics(
     reference_uri: str | None = None,
     context: Any = None,
     scratch_limit: int | None = None,
+    panel_uri: str | None = None,
+    targets_uri: str | None = None,
 ) -> dict[str, Any]:
     """QC the job's output (the processed VCF, or the raw BAM/CRAM/FASTQ when processing was skipped),
     store metrics and report; return the small result the workflow keeps under ``$.qc``."""
@@ -252,8 +255,10 @@ def run_quality_metrics(
                                   known_size=inp.get("size"))
                 fmt = inp.get("format")
             reference = None
+            panel_uri = os.environ.get("IDENTITY_PANEL_URI", "") if panel_uri is None else panel_uri
             if fmt in ALIGNMENT_FORMATS:
-                if fmt == "cram" and reference_uri:
+                # CRAM decoding, the WGS coverage target (reference minus N) and alignment fingerprints
+                if reference_uri and (fmt == "cram" or assay == "wgs" or panel_uri):
                     reference = references.fetch(s3, reference_uri, inp.get("assembly"), Path(tmp))
                 size = (aws(source.size, f"S3 HeadObject {source.name}") if inp.get("size") is None
                         else int(inp["size"]))
@@ -263,7 +268,23 @@ def run_quality_metrics(
                                 f"S3 GetObject {source.name}")
                     source = LocalFile(str(local))
             fmt, metrics, raw = _compute_aws(source, fmt, reference)
+            targets_uri = os.environ.get("COVERAGE_TARGETS_URI", "") if targets_uri is None else targets_uri
+            extra_notes = _coverage(source, fmt, assay, reference, s3, Path(tmp), metrics, raw, targets_uri)
             verdict = qc_gate.evaluate(metrics, assay, table_thresholds)
+            identity: dict[str, Any] | None = None
+            fingerprint: dict[str, Any] | None = None
+            if panel_uri:
+                identity, fingerprint, why = _identity(
+                    s3, dynamodb, table, Path(tmp), panel_uri=panel_uri,
+                    assembly=os.environ.get("IDENTITY_PANEL_ASSEMBLY", "") or str(inp.get("assembly") or ""),
+                    source=source, fmt=fmt, metrics=metrics, reference=reference, project=project,
+                    sample_id=sample_id, job_id=job_id, sha256=sha256,
+                    result_id=str(inp.get("result_id") or sha256), declared_sex=inp.get("sex"))
+                if why:
+                    extra_notes.append(why)
+                if identity:
+                    verdict = identity_service.apply_to_gate(verdict, identity)
+            metrics["notes"] = [*(metrics.get("notes") or []), *extra_notes]
 
             prefix = report_prefix(project, sample_id, str(inp.get("result_id") or sha256))
             report_key = prefix + "multiqc_report.html"
@@ -276,12 +297,15 @@ def run_quality_metrics(
             qc_doc = {"project": project, "sample_id": sample_id, "job_id": job_id, "sha256": sha256,
                       "assay": assay, "format": fmt, "metrics": scalars,
                       "gate": {k: verdict[k] for k in ("verdict", "deciding_metric", "reasons")},
-                      "notes": notes, "repairs": repairs, "conformance": conformance}
+                      "notes": notes, "repairs": repairs, "conformance": conformance, "identity": identity}
+            if metrics.get("depth_per_contig"):
+                qc_doc["depth_per_contig"] = metrics["depth_per_contig"]
             if "distributions" in metrics and fmt == "fastq":
                 qc_doc["distributions"] = metrics["distributions"]
             _put(s3, processed_bucket, prefix + "qc.json", json.dumps(qc_doc).encode(), "application/json")
             html = render({sample_id: {"raw": raw, "metrics": metrics, "gate": verdict, "assay": assay,
-                                       "notes": notes, "repairs": repairs, "conformance": conformance}},
+                                       "notes": notes, "repairs": repairs, "conformance": conformance,
+                                       "identity": identity}},
                           Path(tmp) / "report", title=f"QC: {project} / {sample_id}",
                           comment=f"Input sha256 {sha256}; assay {assay}; verdict {verdict['verdict']}")
             _put(s3, processed_bucket, report_key, html.read_bytes(), "text/html")
@@ -289,6 +313,8 @@ def run_quality_metrics(
         items = metric_items(project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, assay=assay,
                              fmt=fmt, metrics=metrics, verdict=verdict, report_key=report_key,
                              result_id=inp.get("result_id"))
+        if fingerprint is not None:
+            items.append(fingerprint)
         batch_put(dynamodb, table, items)
         result = {
             "verdict": verdict["verdict"],
@@ -299,8 +325,90 @@ def run_quality_metrics(
         }
         if notes:
             result["notes"] = notes[:10]
+        if identity is not None:
+            result["identity"] = _identity_result(identity)
     result["step"] = step.as_dict()
     return result
+
+
+def _identity_result(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """What the workflow keeps under ``$.qc.identity`` (small: findings without their evidence lists)."""
+    keep = ("sex", "declared_sex", "x_sites", "x_het", "compared", "sites_called", "panel_sites")
+    return {**{k: identity.get(k) for k in keep},
+            "findings": [{k: f[k] for k in ("code", "samples", "message")} for f in identity.get("findings") or []]}
+
+
+def _coverage(source: ByteSource, fmt: str, assay: str, reference: str | None, s3: Any, scratch: Path,
+              metrics: dict[str, Any], raw: dict[str, str], targets_uri: str) -> list[str]:
+    """mosdepth coverage of a BAM/CRAM in scratch, merged into ``metrics``/``raw``; notes on what was not
+    computed. The assay's target BED (WES/panel) comes from ``targets_uri``: one BED, or a prefix holding
+    ``<assay>.bed``."""
+    if fmt not in ("bam", "cram"):
+        return []
+    if not isinstance(source, LocalFile):
+        return ["coverage (mosdepth): not computed (the input was streamed, not copied to scratch)"]
+    from genomics.qc import coverage
+
+    targets = None
+    if targets_uri and assay != "wgs":
+        bucket, _, key = targets_uri.removeprefix("s3://").partition("/")
+        key = key if key.endswith(".bed") else f"{key.strip('/')}/{assay}.bed".lstrip("/")
+        targets = str(scratch / f"targets-{assay}.bed")
+        aws(lambda: s3.download_file(bucket, key, targets), f"S3 GetObject s3://{bucket}/{key}")
+    try:
+        cov, cov_raw, notes = coverage.for_qc(source.path, fmt, assay=assay, scratch=scratch, reference=reference,
+                                              targets=targets)
+    except coverage.CoverageError as e:
+        return [f"coverage (mosdepth): not computed ({e})"]
+    metrics.update(cov)
+    raw.update({k: v for k, v in cov_raw.items() if k != "mosdepth_thresholds"})
+    return notes
+
+
+def _identity(s3: Any, dynamodb: Any, table: str, scratch: Path, *, panel_uri: str, assembly: str,
+              source: ByteSource, fmt: str, metrics: Mapping[str, Any], reference: str | None, project: str,
+              sample_id: str, job_id: str, sha256: str, result_id: str, declared_sex: Any
+              ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
+    """Fingerprint the input, compare it with the project's, and build its QC-table item; or say why not."""
+    from genomics.identity import fingerprint as fp
+
+    folder = scratch / "panel"
+    folder.mkdir(exist_ok=True)
+    panel = identity_service.fetch_panel(s3, panel_uri, assembly, folder, aws)
+    try:
+        if fmt in ("vcf", "bcf"):
+            samples = list((metrics.get("per_sample") or {}).keys())
+            sample = sample_id if sample_id in samples else samples[0] if len(samples) == 1 else None
+            if sample is None:
+                return None, None, (f"identity: not checked ({len(samples)} sample columns, none named "
+                                    f"{sample_id!r})")
+            if isinstance(source, LocalFile):
+                codes = fp.fingerprint_vcf(source.path, panel, sample)
+            else:
+                with source.open() as stream:
+                    codes = aws(lambda: fp.fingerprint_vcf(None, panel, sample, stream=stream),
+                                f"read {source.name}")
+            kind = "vcf"
+        elif fmt in ("bam", "cram"):
+            if not isinstance(source, LocalFile) or reference is None:
+                why = "no reference configured" if reference is None else "the input was streamed"
+                return None, None, f"identity: not checked ({why}; alignments are genotyped with mpileup)"
+            from genomics.qc import coverage
+
+            why_not = coverage.ensure_index(source.path, fmt)
+            if why_not:
+                return None, None, f"identity: not checked ({why_not})"
+            codes = fp.fingerprint_alignment(source.path, panel, reference)
+            kind = "alignment"
+        else:
+            return None, None, None
+    except fp.IdentityError as e:
+        return None, None, f"identity: not checked ({e})"
+    identity, item = identity_service.check(
+        panel=panel, project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, result_id=result_id,
+        kind=kind, codes=codes, declared_sex=str(declared_sex) if declared_sex else None, dynamodb=dynamodb,
+        table=table, aws=aws)
+    return identity, item, None
 
 
 def _compute_aws(source: ByteSource, fmt: str | None, reference: str | None

@@ -177,7 +177,12 @@ def test_quality_metrics_bam_raw_object(cloud):
     assert items[f"{p}#pct_properly_paired"]["gsi_fail"] == {"S": "P1#pct_properly_paired"}
     prefix = f"reports/P1/B1/{inp['sha256']}/raw/"
     keys = {o["Key"] for o in cloud["s3"].list_objects_v2(Bucket=PROCESSED, Prefix=prefix)["Contents"]}
-    assert keys == {prefix + f"{t}.txt" for t in ("samtools_stats", "samtools_flagstat", "samtools_idxstats")}
+    assert keys == {prefix + f"{t}.txt" for t in ("samtools_stats", "samtools_flagstat", "samtools_idxstats",
+                                                   "mosdepth_summary", "mosdepth_global_dist",
+                                                   "mosdepth_region_dist")}
+    # coverage (mosdepth) over the WGS target: no reference configured, so the header's whole contigs
+    assert items[f"{p}#target_bases"]["value"]["N"] != "0"
+    assert items[f"{p}#pct_target_10x"]["verdict"]["S"] in ("pass", "warn", "fail")
 
 
 def test_quality_metrics_bam_streamed_without_scratch(cloud):
