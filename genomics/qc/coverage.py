@@ -172,8 +172,10 @@ def metrics_from(summary: Mapping[str, Mapping[str, int]], region_dist: Mapping[
     return out
 
 
-def run(path: str, bed: Path, *, reference: str | None = None, threads: int = 1) -> dict[str, str]:
-    """Run mosdepth on an (indexed) BAM/CRAM; the raw texts: ``mosdepth_summary``, ``mosdepth_region_dist``,
+def run(path: str, bed: Path, *, reference: str | None = None, threads: int = 1,
+        contig: str | None = None) -> dict[str, str]:
+    """Run mosdepth on an (indexed) BAM/CRAM, or only its ``contig`` (``-c``: only that contig's index
+    entries and reads are read); the raw texts: ``mosdepth_summary``, ``mosdepth_region_dist``,
     ``mosdepth_global_dist``, ``mosdepth_thresholds`` (decompressed)."""
     if os.path.getsize(bed) == 0:
         raise CoverageError("QC_TARGETS_INVALID", f"{bed} is empty")
@@ -181,7 +183,7 @@ def run(path: str, bed: Path, *, reference: str | None = None, threads: int = 1)
         prefix = str(Path(tmp) / "cov")
         argv = ["mosdepth", "-n", "-x", "-t", str(threads), "--by", str(bed),
                 "--thresholds", ",".join(map(str, THRESHOLDS)),
-                *(["-f", reference] if reference else []), prefix, path]
+                *(["-f", reference] if reference else []), *(["-c", contig] if contig else []), prefix, path]
         tools.which("mosdepth")
         import subprocess
 
@@ -256,6 +258,24 @@ def merge(shards: Sequence[Mapping[str, str]]) -> dict[str, str]:
         "mosdepth_global_dist": _dist_text(glob),
         "mosdepth_thresholds": "\n".join([header, *body]) + "\n",
     }
+
+
+def run_contigs(path: str, bed: Path, contigs: Sequence[str], scratch: Path, *,
+                reference: str | None = None) -> dict[str, str]:
+    """Coverage of a shard (genomics.qc.scatter: whole contigs of a possibly sparse BAM): mosdepth once per
+    contig with the target lines of that contig (``-c``), merged. Contigs without target lines are skipped."""
+    lines = bed.read_text().splitlines()
+    parts = []
+    for contig in contigs:
+        mine = [ln for ln in lines if ln.split("\t", 1)[0] == contig]
+        if not mine:
+            continue
+        part = scratch / f"target.{len(parts)}.bed"
+        part.write_text("\n".join(mine) + "\n")
+        parts.append(run(path, part, reference=reference, contig=contig))
+    if not parts:
+        raise CoverageError("QC_TARGETS_INVALID", f"the target has no interval on {', '.join(contigs)}")
+    return merge(parts)
 
 
 def _summary_line(name: str, row: Mapping[str, int]) -> str:

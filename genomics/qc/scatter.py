@@ -516,8 +516,9 @@ def shard_commands(reference: str | None = None) -> dict[str, list[str]]:
 
 
 def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
-              reference: str | None = None) -> dict[str, Any]:
-    """Stats of one shard's reads: ``samtools view -u`` of its regions, teed into the shard's tools."""
+              reference: str | None = None, coverage_bed: str | None = None) -> dict[str, Any]:
+    """Stats of one shard's reads: ``samtools view -u`` of its regions, teed into the shard's tools; with
+    ``coverage_bed`` (the assay's target) also mosdepth over the shard's contigs (genomics.qc.coverage)."""
     import subprocess
 
     from genomics.qc.metrics import run_tools, tool_env
@@ -543,8 +544,21 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
         if code != 0:
             with open(err_path, "rb") as fh:
                 raise ToolError(argv, code, fh.read().decode("utf-8", "replace"))
-    return {"samtools_stats": raw["samtools_stats"], "samtools_flagstat": raw["samtools_flagstat"],
-            "anomalous": int(raw["anomalous"].strip() or 0)}
+        out = {"samtools_stats": raw["samtools_stats"], "samtools_flagstat": raw["samtools_flagstat"],
+               "anomalous": int(raw["anomalous"].strip() or 0)}
+        if coverage_bed and shard.get("contigs"):
+            from pathlib import Path
+
+            from genomics.qc import coverage
+
+            target = path
+            if index:  # mosdepth finds the index only beside the alignment: link both into scratch
+                target = str(Path(tmp) / ("shard" + Path(path).suffix))
+                Path(target).symlink_to(Path(path).resolve())
+                Path(target + Path(index).suffix).symlink_to(Path(index).resolve())
+            out["coverage"] = coverage.run_contigs(target, Path(coverage_bed), shard["contigs"], Path(tmp),
+                                                   reference=reference)
+    return out
 
 
 def tempfile_dir() -> Any:
@@ -556,7 +570,13 @@ def tempfile_dir() -> Any:
 def merge_shards(results: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Merged ``samtools_stats`` and ``samtools_flagstat`` texts of shards' ``run_shard`` results."""
     anomalous = sum(int(r["anomalous"]) for r in results)
-    return {
+    merged = {
         "samtools_stats": merge_stats([r["samtools_stats"] for r in results], anomalous),
         "samtools_flagstat": merge_flagstat([r["samtools_flagstat"] for r in results]),
     }
+    covered = [r["coverage"] for r in results if r.get("coverage")]
+    if covered:
+        from genomics.qc import coverage
+
+        merged.update(coverage.merge(covered))  # mosdepth_summary, _region_dist, _global_dist, _thresholds
+    return merged
