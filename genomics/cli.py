@@ -443,9 +443,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
     session, names = _stack(args)
     key = f"{args.project}/{args.sample}/{os.path.basename(args.file)}"
     meta = {k: v for k, v in (("assay", args.assay), ("validation-profile", args.profile)) if v}
-    extra = {"Metadata": meta} if meta else {}
-    session.client("s3").upload_file(args.file, names.bucket("raw"), key, ExtraArgs=extra)
-    print(f"s3://{names.bucket('raw')}/{key}")
+    from genomics.upload import upload
+
+    result = upload(session.client("s3"), args.file, names.bucket("raw"), key, meta)
+    print(f"{result['uri']} sha256={result['sha256']}" + (" (resumed)" if result["resumed"] else ""))
     return EXIT_OK
 
 
@@ -471,7 +472,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     from genomics.local import demo
 
     if args.local_command == "demo":
-        return demo.main(as_json=args.json)
+        return demo.main(as_json=args.json, serve=args.serve)
     from genomics.faults import FaultSpecError
     from genomics.local.server import serve
 
@@ -658,6 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
     loc = sub.add_parser("local", help="the whole pipeline on moto server on this machine")
     lsub = loc.add_subparsers(dest="local_command", required=True)
     ld = lsub.add_parser("demo", help="deploy locally, upload sample data, print the results")
+    ld.add_argument("--serve", action="store_true",
+                    help="then keep serving the web app on the demo's data (prints its URL and logins; Ctrl-C stops)")
     ld.add_argument("--json", action="store_true")
     ls = lsub.add_parser("serve", help="deploy locally and keep serving (prints the exports, writes a profile)")
     ls.add_argument("--faults", metavar="SPEC", help="inject faults, e.g. dynamodb.UpdateItem=throttle:3,"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,7 +238,7 @@ def api_call(names: Names, route_key: str, path: dict[str, str] | None = None,
     return int(out["statusCode"]), json.loads(out["body"])
 
 
-def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
+def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo", serve: bool = False) -> int:
     uploads = demo_uploads(out_dir / "inputs")
     with local_cloud() as cloud:
         names = Names(stack=DEMO_SETTINGS.stack, account_id=ACCOUNT_ID, region=REGION)
@@ -256,6 +258,38 @@ def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo") -> int:
         )
         (out_dir / "dashboard.html").write_text(page, encoding="utf-8")
         code, failures = api_call(names, "GET /failures", query={"since": "1h"})
+        if serve:
+            rc = report(as_json, rows, out_dir, code, failures)
+            serve_web(stack, cloud.endpoint)
+            return rc
+    rc = report(as_json, rows, out_dir, code, failures)
+    if not as_json:
+        print("web app: `genomics local demo --serve` (what `make demo` runs in a terminal) serves it on this data")
+    return rc
+
+
+def serve_web(stack: LocalStack, endpoint: str) -> None:
+    """After the demo: deliver its project to partner acme and serve the web app until Ctrl-C/SIGTERM."""
+    from genomics.delivery import deliver
+    from genomics.webapp import local as web
+
+    names = stack.names
+    deliver(_ledger(stack), boto3.client("s3"), project=PROJECT, partner="acme",
+            delivery_bucket=names.bucket("delivery"), processed_bucket=names.bucket("processed"))
+    app = web.start(stack, endpoint)
+    print("\n" + web.banner(app) + f"\n(open it in a browser; Ctrl-C stops; pid {os.getpid()})", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopping")
+    finally:
+        app.stop()
+
+
+def report(as_json: bool, rows: list[dict[str, Any]], out_dir: Path, code: int, failures: dict[str, Any]) -> int:
+    """Print the demo's rows (and where its outputs are); 1 when a job did not end."""
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
     else:

@@ -265,7 +265,9 @@ def test_validation_handler_cli_upload_profile_reaches_validation(stack, monkeyp
     assert cli.main(["upload", str(path), "proj", "UP1", "--profile", "strict", "--stack", "hnd"]) == 0
     raw = stack.names.bucket("raw")
     head = boto3.client("s3").head_object(Bucket=raw, Key="proj/UP1/1kg.vcf.gz")
-    assert head["Metadata"] == {"validation-profile": "strict"}
+    import hashlib
+
+    assert head["Metadata"] == {"validation-profile": "strict", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     event = s3_event(raw, "proj/UP1/1kg.vcf.gz", head["VersionId"], path.stat().st_size, head["ETag"])
     out = _invoke(stack, event, monkeypatch)["results"][0]
     assert out["status"] == model.REJECTED and "VCF_META_RESERVED" in out["reason"]
