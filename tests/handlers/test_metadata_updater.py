@@ -96,3 +96,13 @@ def test_estimate_cost_uses_stated_prices():
     cost = estimate_cost(steps, 10, Prices(lambda_gb_second=0.5, sfn_transition=0.01))
     assert cost["lambda_gb_seconds"] == 1024.0
     assert cost["usd"] == pytest.approx(1024 * 0.5 + 0.1)
+
+
+def test_metadata_updater_finalize_keeps_identity_findings(stack, monkeypatch):
+    job_id = _job(stack, model.VALIDATING, model.PROCESSING, model.QC)
+    state = _state(job_id, verdict="warn")
+    finding = {"code": "IDENTITY_SEX_MISMATCH", "samples": ["S1"],
+               "message": "sample S1 was declared female but its X heterozygosity (0% of 61 X sites) says male"}
+    state["qc"]["identity"] = {"findings": [finding], "sex": "male", "declared_sex": "female"}
+    _invoke(stack, {"action": "finalize", "state": state}, monkeypatch)
+    assert stack.ledger.get_job(job_id)["qc"]["identity"]["findings"] == [finding]

@@ -332,3 +332,20 @@ def test_dashboard_unfinished_delivery_is_marked(ledger, populated):
     page = Page(render_dashboard(ledger, PROJECT))
     assert page.deliveries[0][:2] == ["acme", "2026-11-21 10:00:00 UTC interrupted"]
     assert page.deliveries[1][1] == "2026-11-20 10:00:00 UTC"  # complete (recorded before status existed)
+
+
+def test_dashboard_and_status_show_identity_findings(ledger):
+    from genomics.status import job_row
+
+    job_id, _ = _start(ledger, "S_swap", "aligned.bam", fmt="bam")
+    for t in (model.PROCESSING, model.QC):
+        ledger.transition(job_id, t, actor="metadata-updater")
+    finding = {"code": "IDENTITY_MATCHES_OTHER_SAMPLE", "samples": ["S_swap", "S_other"],
+               "message": "alignment of sample S_swap has the genotypes of sample(s) S_other"}
+    _finish(ledger, job_id, model.COMPLETED, outputs={}, records=None, usd=0.01,
+            qc={"verdict": "warn", "deciding_metric": "identity", "reasons": [finding["message"]],
+                "identity": {"findings": [finding], "sex": "male"}})
+    page = Page(render_dashboard(ledger, PROJECT))
+    cell = page.row("S_swap")["cells"][4]
+    assert "IDENTITY_MATCHES_OTHER_SAMPLE" in cell and "S_other" in cell and cell.startswith("warn identity")
+    assert job_row(ledger.get_job(job_id))["identity_findings"] == [finding]
