@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Any, NoReturn
 
 from genomics import errors
@@ -283,6 +284,42 @@ def cmd_members(args: argparse.Namespace) -> int:
         for row in rows:
             print(f"{row['username']}\tadded {row['added_at']} by {row['added_by']}")
     return EXIT_OK
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """Cognito tokens for the CLI (the web app's user pool and app client), saved with mode 0600; the
+    token itself is never printed."""
+    import getpass
+    import time
+
+    from genomics.webapp import directory
+
+    session, names = _stack(args)
+    try:
+        users = directory.find(session, names)
+    except LookupError as e:
+        raise CliError(str(e), code="AWS_NOT_FOUND") from e
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
+    try:
+        tokens = directory.sign_in(session, users, args.user, password)
+    except session.client("cognito-idp").exceptions.NotAuthorizedException as e:
+        raise CliError(f"{args.user}: wrong user name or password", code="CLI_LOGIN") from e
+    path = token_path(names.stack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"user": args.user, "user_pool_id": users.user_pool_id, "client_id": users.client_id,
+                   "expires_at": int(time.time()) + int(tokens.get("ExpiresIn", 3600)),
+                   "access_token": tokens["AccessToken"], "id_token": tokens.get("IdToken"),
+                   "refresh_token": tokens.get("RefreshToken")}, fh)
+    print(f"signed in as {args.user} to {users.user_pool_id}; tokens in {path} "
+          f"(send the access token as 'Authorization: Bearer ...' to the web API)")
+    return EXIT_OK
+
+
+def token_path(stack: str) -> Path:
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "genomics" / f"tokens-{stack}.json"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -640,6 +677,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "s3:BypassGovernanceRetention)")
     stack_args(fg)
     fg.set_defaults(func=cmd_forget)
+
+    lg = sub.add_parser("login", help="sign in to the web app's user pool: Cognito tokens for the CLI")
+    lg.add_argument("user", help="your Cognito username")
+    lg.add_argument("--password-stdin", action="store_true", help="read the password from stdin (no prompt)")
+    stack_args(lg)
+    lg.set_defaults(func=cmd_login)
 
     mb = sub.add_parser("members", help="web app users' project membership (stewards): add, remove, list")
     msub = mb.add_subparsers(dest="members_command", required=True)

@@ -54,21 +54,18 @@ class Progress:
     _last: float = -1.0
 
     def __call__(self, done: int) -> None:
+        out = self.out or sys.stderr
         frac = 1.0 if self.total == 0 else min(1.0, done / self.total)
-        if self.out.isatty():
+        if out.isatty():
             if frac < 1.0 and frac - self._last < 0.005:
                 return
             bar = "#" * int(frac * self.width)
-            self.out.write(f"\r{self.label} [{bar:<{self.width}}] {frac * 100:5.1f}% "
-                           f"{done / 2**20:.1f}/{self.total / 2**20:.1f} MiB")
+            out.write(f"\r{self.label} [{bar:<{self.width}}] {frac * 100:5.1f}% "
+                      f"{done / 2**20:.1f}/{self.total / 2**20:.1f} MiB")
             if frac >= 1.0:
-                self.out.write("\n")
-        elif frac >= 1.0 or frac - self._last >= 0.25:
-            self.out.write(f"{self.label}: {frac * 100:.0f}% ({done}/{self.total} bytes)\n")
-        else:
-            return
-        self.out.flush()
-        self._last = frac
+                out.write("\n")
+            out.flush()
+            self._last = frac
 
 
 def _state_file(bucket: str, key: str) -> Path:
@@ -88,7 +85,7 @@ def _listed_parts(s3: Any, bucket: str, key: str, upload_id: str) -> dict[int, d
 
 
 def upload(s3: Any, path: str, bucket: str, key: str, metadata: dict[str, str], *,
-           out: IO[str] = sys.stderr) -> dict[str, Any]:
+           out: IO[str] | None = None) -> dict[str, Any]:
     """Upload ``path`` to ``s3://bucket/key`` (resuming an interrupted upload of the same file)."""
     st = os.stat(path)
     size = st.st_size

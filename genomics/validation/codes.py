@@ -45,6 +45,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.erasure", "erasure"),
     ("genomics.webapp.api", "web app"),
     ("genomics.webapp.members", "web app"),
+    ("genomics.webapp.directory", "CLI"),
 )
 
 

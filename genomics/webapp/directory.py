@@ -14,6 +14,9 @@ from typing import Any
 from genomics.deployment import USER_GROUPS, Names
 from genomics.webapp.members import Members
 
+CODES: dict[str, str] = {
+    "CLI_LOGIN": "genomics login: the stack has no web user pool, or the user name or password is wrong",
+}
 AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 
 
@@ -68,6 +71,20 @@ def sign_in(session: Any, directory: Directory, username: str, password: str) ->
     idp = session.client("cognito-idp")
     return dict(idp.initiate_auth(ClientId=directory.client_id, AuthFlow="USER_PASSWORD_AUTH",
                                   AuthParameters={"USERNAME": username, "PASSWORD": password})["AuthenticationResult"])
+
+
+def find(session: Any, names: Names) -> Directory:
+    """The stack's pool and app client, by their names (``genomics login`` on an operator's machine)."""
+    idp = session.client("cognito-idp")
+    pools = [p for page in idp.get_paginator("list_user_pools").paginate(MaxResults=60)
+             for p in page.get("UserPools", []) if p.get("Name") == names.user_pool]
+    if len(pools) != 1:
+        raise LookupError(f"{len(pools)} user pools named {names.user_pool} (is the stack deployed?)")
+    clients = [c for page in idp.get_paginator("list_user_pool_clients").paginate(UserPoolId=pools[0]["Id"])
+               for c in page.get("UserPoolClients", []) if c.get("ClientName") == f"{names.prefix}-web"]
+    if len(clients) != 1:
+        raise LookupError(f"no app client {names.prefix}-web in {names.user_pool}")
+    return Directory(user_pool_id=pools[0]["Id"], client_id=clients[0]["ClientId"], region=names.region)
 
 
 # The demo's users: (username, groups, projects, partners). One password for all (printed by serve).

@@ -13,6 +13,11 @@ from genomics import upload as up
 from genomics.webapp.api import PART_SIZE_MIN
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 @pytest.fixture
 def bucket(stack, tmp_path, monkeypatch) -> str:
     monkeypatch.setattr(up, "STATE_DIR", tmp_path / "state")
@@ -23,13 +28,14 @@ def test_cli_upload_multipart_with_checksum_and_progress(bucket, tmp_path) -> No
     path = tmp_path / "big.vcf"
     data = b"##fileformat=VCFv4.2\n" + bytes(range(256)) * ((PART_SIZE_MIN + 3 * 2**20) // 256)
     path.write_bytes(data)
-    out = io.StringIO()
+    out = Terminal()
     result = up.upload(boto3.client("s3"), str(path), bucket, "p/s/big.vcf", {"assay": "wgs"}, out=out)
     assert result["parts"] == 2 and not result["resumed"]
     obj = boto3.client("s3").get_object(Bucket=bucket, Key="p/s/big.vcf")
     assert obj["Body"].read() == data
     assert obj["Metadata"] == {"assay": "wgs", "sha256": hashlib.sha256(data).hexdigest()}
-    assert "upload big.vcf: 100%" in out.getvalue() and "SHA-256 big.vcf: 100%" in out.getvalue()
+    text = out.getvalue()
+    assert "\rupload big.vcf [" in text and "100.0%" in text and "\rSHA-256 big.vcf [" in text, text
     assert list((tmp_path / "state").glob("*.json")) == []
 
 
