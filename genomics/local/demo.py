@@ -242,7 +242,11 @@ def main(as_json: bool = False, out_dir: Path = ROOT / "out" / "demo", serve: bo
     uploads = demo_uploads(out_dir / "inputs")
     with local_cloud() as cloud:
         names = Names(stack=DEMO_SETTINGS.stack, account_id=ACCOUNT_ID, region=REGION)
-        stack = deploy(names, DEMO_SETTINGS)
+        from genomics.identity import local as identity_panel
+
+        settings = identity_panel.with_panel(DEMO_SETTINGS, names)  # sample identity (docs/qc.md)
+        stack = deploy(names, settings)
+        identity_panel.install_panel(boto3.client("s3"), settings)
         if not as_json:
             print(f"moto server on {cloud.endpoint}; stack {names.prefix} deployed; uploading {len(uploads)} files")
         rows = run_uploads(stack, uploads)

@@ -174,7 +174,13 @@ def serve(*, faults_spec: str = "", seed: int = 0, port: int | None = None, swee
     stop = threading.Event()
     with local_cloud(port) as cloud:
         names = Names(stack=settings.stack, account_id=ACCOUNT_ID, region=REGION)
+        import boto3
+
+        from genomics.identity import local as identity_panel
+
+        settings = identity_panel.with_panel(settings, names)  # sample identity (docs/qc.md)
         stack = deploy(names, settings)
+        identity_panel.install_panel(boto3.client("s3"), settings)
         from genomics.webapp import local as web
 
         app = web.start(stack, cloud.endpoint)  # the web app and its demo users (docs/webapp.md)
