@@ -8,6 +8,7 @@ from genomics.deployment import FUNCTIONS, PIPELINE_FUNCTIONS
 from infra.api import StatusApi, StatusApiArgs
 from infra.audit import AuditTrail, AuditTrailArgs
 from infra.config import load
+from infra.fargate import FargateQc, FargateQcArgs
 from infra.functions import PipelineFunction, PipelineFunctionArgs
 from infra.image import HandlerImage, HandlerImageArgs
 from infra.ingest import Ingest, IngestArgs
@@ -45,10 +46,22 @@ functions = {
     )
     for logical, spec in FUNCTIONS.items()
 }
+fargate = (
+    FargateQc(
+        "fargate-qc",
+        FargateQcArgs(names, config, image.image_uri, image.repository.arn, network.placement, kms_key_arn),
+    )
+    if config.settings.fargate and network
+    else None
+)
 pipeline = Workflow(
     "workflow",
     WorkflowArgs(
-        names, config, {logical: functions[logical].function.arn for logical in PIPELINE_FUNCTIONS}, kms_key_arn
+        names,
+        config,
+        {logical: functions[logical].function.arn for logical in PIPELINE_FUNCTIONS},
+        kms_key_arn,
+        fargate=fargate,
     ),
 )
 ingest = Ingest(

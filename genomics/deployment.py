@@ -169,6 +169,40 @@ class Names:
         """The role a partner's account assumes to call the DRS routes (genomics.drs.api)."""
         return f"{self.prefix}-partner-{partner}"
 
+    # The Fargate QC path (settings.fargate): cluster, task family, its two roles and log group.
+    @property
+    def cluster(self) -> str:
+        return f"{self.prefix}-qc"
+
+    @property
+    def task_family(self) -> str:
+        return f"{self.prefix}-qc-task"
+
+    @property
+    def task_role(self) -> str:
+        return f"{self.prefix}-qc-task-role"
+
+    @property
+    def task_execution_role(self) -> str:
+        return f"{self.prefix}-qc-task-execution-role"
+
+    @property
+    def task_log_group(self) -> str:
+        return f"/aws/ecs/{self.task_family}"
+
+    def cluster_arn(self) -> str:
+        return f"arn:{self.partition}:ecs:{self.region}:{self.account_id}:cluster/{self.cluster}"
+
+    def task_definition_arn_pattern(self) -> str:
+        """Every revision of the QC task definition (ecs:RunTask's resource)."""
+        return f"arn:{self.partition}:ecs:{self.region}:{self.account_id}:task-definition/{self.task_family}:*"
+
+    def tasks_arn_pattern(self) -> str:
+        return f"arn:{self.partition}:ecs:{self.region}:{self.account_id}:task/{self.cluster}/*"
+
+    def role_arn(self, role_name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{role_name}"
+
     def state_machine_arn(self) -> str:
         return (
             f"arn:{self.partition}:states:{self.region}:{self.account_id}:stateMachine:{self.state_machine}"
@@ -237,6 +271,31 @@ class Settings:
     # List prices used for the per-job cost estimate (USD); stated in config so they can be updated.
     price_lambda_gb_second: float = 0.0000166667
     price_sfn_transition: float = 0.000025
+    # Fargate (Linux/x86, us-east-1 list prices, 2026-11-30): per vCPU-hour, per GB-hour of memory, per
+    # GB-hour of ephemeral storage beyond the free 20 GB.
+    price_fargate_vcpu_hour: float = 0.04048
+    price_fargate_gb_hour: float = 0.004445
+    price_fargate_storage_gb_hour: float = 0.000111
+    # The router (genomics.router): one Lambda when a pass is predicted under single_budget_s; a Lambda
+    # scatter when each shard is predicted under shard_budget_s; Fargate beyond fargate_predicted_s or
+    # when nothing else fits. fargate_threshold_bytes > 0 sends every larger input to Fargate (tests, demo).
+    single_budget_s: int = 300
+    shard_budget_s: int = 300
+    fargate_predicted_s: int = 720
+    fargate_threshold_bytes: int = 0
+    # Reads per alignment QC shard (whole contigs are grouped up to this; a contig is never split).
+    qc_shard_reads: int = 40_000_000
+    # Above this many shards the workflow uses a Distributed Map (items read from S3) instead of the
+    # inline Map (whose items travel in the state, within the 256 KiB payload).
+    distributed_map_min_shards: int = 40
+    # The Fargate path (ECS cluster, task definition, the workflow's ecs:runTask.sync state) exists only
+    # when on: it runs in the VPC's private subnets, so it needs vpc (infra.config checks). Off, the router
+    # never picks Fargate (an input beyond a Lambda then fails on the Lambda's timeout, as the ledger says).
+    fargate: bool = False
+    # The Fargate task: size and the longest it may run (the ECS .sync task state's TimeoutSeconds).
+    fargate_vcpu: int = 4
+    fargate_memory_mb: int = 8192
+    fargate_timeout_s: int = 4 * 3600
     # The sweeper (EventBridge Scheduler -> the sweeper function) runs every this many minutes and ends
     # any job that stayed longer than these seconds in a running state (genomics.ledger.sweeper).
     sweep_rate_minutes: int = 15
@@ -362,12 +421,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         heavy=True,
         env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "QC_TABLE", "QC_THRESHOLDS",
              "DEFAULT_ASSAY", "REFERENCE_URI", "IDENTITY_PANEL_URI", "IDENTITY_PANEL_ASSEMBLY",
-             "COVERAGE_TARGETS_URI"),
+             "COVERAGE_TARGETS_URI", "QC_ROUTER"),
         grants=(
             Grant(_S3_READ_VERSIONS, "objects", "raw"),
             # HEAD of the input: a missing key answers 404 (not 403) only with ListBucket.
             Grant(("s3:ListBucket",), "bucket", "raw"),
             Grant(_S3_READ, "objects", "processed", "processed/*"),
+            # Alignment scatter: plan, index and shard outputs under tmp/<job>/qc/.
+            Grant((*_S3_READ, *_S3_WRITE), "objects", "processed", "tmp/*"),
             Grant(_S3_READ, "objects", "processed", "references/*"),
             Grant(_S3_WRITE, "objects", "processed", "reports/*"),
             Grant(("dynamodb:BatchWriteItem",), "table", "qc"),
@@ -497,11 +558,26 @@ def environment(logical: str, names: Names, settings: Settings, runtime: Mapping
         "SWEEP_DEADLINES": settings.sweep_deadlines(),
         "PRESIGN_TTL_S": str(settings.presign_ttl_s),
         "DEAD_LETTER_QUEUE": names.dead_letter_queue,
+        "QC_ROUTER": _router_env(settings),
     }
     spec = FUNCTIONS[logical]
     for name in spec.runtime_env:
         values[name] = (runtime or {}).get(name, "")
     return {k: values[k] for k in (*spec.env, *spec.runtime_env)}
+
+
+# Settings the QC router reads (genomics.router), passed to quality-metrics as one JSON value (QC_ROUTER).
+ROUTER_FIELDS = ("heavy_memory_mb", "heavy_ephemeral_mb", "map_concurrency", "price_lambda_gb_second",
+                 "price_fargate_vcpu_hour", "price_fargate_gb_hour", "price_fargate_storage_gb_hour",
+                 "single_budget_s", "shard_budget_s", "fargate_predicted_s", "fargate_threshold_bytes",
+                 "qc_shard_reads", "distributed_map_min_shards", "fargate", "fargate_vcpu", "fargate_memory_mb",
+                 "scatter_max_shards")
+
+
+def _router_env(settings: Settings) -> str:
+    import json
+
+    return json.dumps({f: getattr(settings, f) for f in ROUTER_FIELDS}, sort_keys=True)
 
 
 def memory_mb(logical: str, settings: Settings) -> int:
@@ -514,6 +590,41 @@ def timeout_s(logical: str, settings: Settings) -> int:
 
 def ephemeral_mb(logical: str, settings: Settings) -> int:
     return settings.heavy_ephemeral_mb if FUNCTIONS[logical].heavy else 512
+
+
+# --------------------------------------------------------------------------------------------------
+# The Fargate QC task: the handler image's QC command with quality-metrics' environment and grants (its
+# task role is as narrow as the function's role). Pulumi and the local mode both register this.
+# --------------------------------------------------------------------------------------------------
+FARGATE_FUNCTION = "quality-metrics"
+FARGATE_CONTAINER = "qc"
+FARGATE_ENTRYPOINT = ("/opt/venv/bin/python", "-m", "genomics.qc.fargate")
+# Fargate's ephemeral storage: 21 GiB is the smallest configurable size; each run overrides it from the plan.
+FARGATE_BASE_EPHEMERAL_GIB = 21
+
+
+def fargate_container(names: Names, settings: Settings, image_uri: object) -> dict[str, object]:
+    """The task definition's one container (``image_uri`` may be a pulumi Output)."""
+    env = environment(FARGATE_FUNCTION, names, settings)
+    return {
+        "name": FARGATE_CONTAINER,
+        "image": image_uri,
+        "essential": True,
+        # The whole task's memory as the container's hard limit (the task runs nothing else).
+        "memory": settings.fargate_memory_mb,
+        "entryPoint": list(FARGATE_ENTRYPOINT),
+        "command": ["--help"],
+        "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": names.task_log_group, "awslogs-region": names.region,
+                        "awslogs-stream-prefix": FARGATE_CONTAINER},
+        },
+    }
+
+
+def fargate_task_sizes(settings: Settings) -> dict[str, str]:
+    return {"cpu": str(settings.fargate_vcpu * 1024), "memory": str(settings.fargate_memory_mb)}
 
 
 # The web app's Cognito groups (a user's role; project access comes from membership items in the ledger).

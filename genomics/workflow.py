@@ -13,7 +13,8 @@ Only JSONPath is used (moto's interpreter does not support JSONata).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from genomics.deployment import Settings, timeout_s
@@ -30,6 +31,22 @@ TRANSIENT_ERRORS = [
 
 VCF_FORMATS = ("vcf", "bcf")
 ALIGNMENT_AND_READ_FORMATS = ("sam", "bam", "cram", "fastq")
+# The states of the alignment/reads QC path: routed by quality-metrics' plan (genomics.router).
+QC_STATE_NAMES = ("QcKind", "QcPlan", "QcMode", "QcShardsInline", "QcShardsDistributed", "QcGather",
+                  "QcFargate", "QcCollect")
+# The container of the Fargate task definition that runs the image's QC command.
+FARGATE_CONTAINER = "qc"
+ECS_RUN_TASK_SYNC = "arn:aws:states:::ecs:runTask.sync"
+
+
+@dataclass(frozen=True)
+class EcsTarget:
+    """Where the workflow's Fargate state runs tasks (plain strings locally, pulumi Outputs in the program)."""
+
+    cluster_arn: Any
+    task_definition_arn: Any
+    subnet_ids: Sequence[Any]
+    security_group_ids: Sequence[Any]
 
 # The states a successful VCF job passes through (for the cost estimate's transition count).
 STATE_NAMES = (
@@ -46,6 +63,7 @@ STATE_NAMES = (
     "Finalize",
     "MarkFailed",
     "Failed",
+    *QC_STATE_NAMES,
 )
 
 
@@ -105,7 +123,87 @@ def _format_is(values: tuple[str, ...]) -> dict[str, Any]:
     return {"Or": [{"Variable": "$.input.format", "StringEquals": v} for v in values]}
 
 
-def definition(function_arns: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+def _qc_map(metrics: Any, timeout: int, concurrency: int, *, distributed: bool) -> dict[str, Any]:
+    """The alignment QC shards. Inline: the items travel in the plan (few shards). Distributed: the items
+    are read from the plan's S3 array (ItemReader), each shard a child execution, beyond the inline Map's
+    limits. Shard results are written to S3; the Map keeps nothing (ResultPath null)."""
+    shard_state = {
+        "Type": "Task",
+        "Resource": metrics,
+        "Parameters": {"action": "shard", "shard.$": "$.shard", "plan.$": "$.plan", "job_id.$": "$.job_id",
+                       "project.$": "$.project", "sample_id.$": "$.sample_id", "assay.$": "$.assay",
+                       "input.$": "$.input"},
+        "TimeoutSeconds": timeout,
+        "Retry": _retry(),
+        "End": True,
+    }
+    state: dict[str, Any] = {
+        "Type": "Map",
+        "Comment": ("Alignment QC shards from the plan's S3 item array (Distributed Map)" if distributed
+                    else "Alignment QC shards listed in the plan (inline Map)"),
+        "MaxConcurrency": concurrency,
+        "ItemSelector": {"shard.$": "$$.Map.Item.Value", "plan.$": "$.qcplan", **_job_fields()},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if distributed
+            else {"Mode": "INLINE"},
+            "StartAt": "QcShard",
+            "States": {"QcShard": shard_state},
+        },
+        "ResultPath": None,
+        "Retry": [],
+        "Catch": _catch(),
+        "Next": "QcGather",
+    }
+    if distributed:
+        state["ItemReader"] = {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket.$": "$.qcplan.items.bucket", "Key.$": "$.qcplan.items.key"},
+        }
+    else:
+        state["ItemsPath"] = "$.qcplan.shards"
+    return state
+
+
+def _fargate_state(ecs: EcsTarget, settings: Settings) -> dict[str, Any]:
+    """Run the image's QC command as one Fargate task and wait for it (the ECS .sync integration polls the
+    task: no queue or poller of ours). The whole state goes to the command as JSON (small: pointers only);
+    ephemeral storage comes from the plan (sized from the input). The task writes its result to S3 and
+    QcCollect reads it; a failed task is caught like any other."""
+    return {
+        "Type": "Task",
+        "Comment": "genomics.qc.fargate in the handler image on Fargate (inputs Lambda cannot take)",
+        "Resource": ECS_RUN_TASK_SYNC,
+        "Parameters": {
+            "Cluster": ecs.cluster_arn,
+            "TaskDefinition": ecs.task_definition_arn,
+            "LaunchType": "FARGATE",
+            "PropagateTags": "TASK_DEFINITION",
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {
+                    "Subnets": list(ecs.subnet_ids),
+                    "SecurityGroups": list(ecs.security_group_ids),
+                    "AssignPublicIp": "DISABLED",
+                }
+            },
+            "Overrides": {
+                "EphemeralStorage": {"SizeInGiB.$": "$.qcplan.ephemeral_gib"},
+                "ContainerOverrides": [
+                    {"Name": FARGATE_CONTAINER, "Command.$": "States.Array('--state', States.JsonToString($))"}
+                ],
+            },
+        },
+        "ResultSelector": {"task_arn.$": "$.TaskArn", "exit_code.$": "$.Containers[0].ExitCode"},
+        "ResultPath": "$.fargate",
+        "TimeoutSeconds": settings.fargate_timeout_s,
+        "Retry": [{"ErrorEquals": ["ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"],
+                   "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}],
+        "Catch": _catch(),
+        "Next": "QcCollect",
+    }
+
+
+def definition(function_arns: Mapping[str, Any], settings: Settings, ecs: EcsTarget | None = None) -> dict[str, Any]:
     """The Amazon States Language definition. ``function_arns`` maps logical function names to ARNs
     (plain strings in the local mode, ``pulumi.Output`` values in the Pulumi program); every timeout
     and the Map's concurrency come from the stack ``settings``."""
@@ -203,9 +301,44 @@ def definition(function_arns: Mapping[str, Any], settings: Settings) -> dict[str
             updater,
             {"action": "transition", "to": "QC", "job_id.$": "$.job_id"},
             None,
-            "QualityMetrics",
+            "QcKind",
             "PROCESSING -> QC",
             light,
+        ),
+        "QcKind": {
+            "Type": "Choice",
+            "Comment": "Reads and alignments are routed by size, index and the cost-time model; VCF QC is one pass",
+            "Choices": [{**_format_is(ALIGNMENT_AND_READ_FORMATS), "Next": "QcPlan"}],
+            "Default": "QualityMetrics",
+        },
+        "QcPlan": _task(
+            metrics,
+            {"action": "plan", **_job_fields()},
+            "$.qcplan",
+            "QcMode",
+            "One Lambda, Lambda shards (whole contigs + unplaced reads) or Fargate (genomics.router)",
+            qc,
+        ),
+        "QcMode": {
+            "Type": "Choice",
+            "Choices": [
+                {"And": [{"Variable": "$.qcplan.mode", "StringEquals": "scatter"},
+                         {"Variable": "$.qcplan.distributed", "BooleanEquals": True}],
+                 "Next": "QcShardsDistributed"},
+                {"Variable": "$.qcplan.mode", "StringEquals": "scatter", "Next": "QcShardsInline"},
+                *([{"Variable": "$.qcplan.mode", "StringEquals": "fargate", "Next": "QcFargate"}] if ecs else []),
+            ],
+            "Default": "QualityMetrics",
+        },
+        "QcShardsInline": _qc_map(metrics, qc, map_concurrency, distributed=False),
+        "QcShardsDistributed": _qc_map(metrics, qc, map_concurrency, distributed=True),
+        "QcGather": _task(
+            metrics,
+            {"action": "gather", "plan.$": "$.qcplan", **_job_fields()},
+            "$.qc",
+            "Finalize",
+            "Merge the shards' samtools outputs into the single-pass numbers; gate, report, store",
+            qc,
         ),
         "QualityMetrics": _task(
             metrics,
@@ -223,6 +356,17 @@ def definition(function_arns: Mapping[str, Any], settings: Settings) -> dict[str
             "COMPLETED or QC_FAILED; records outputs, steps and cost",
             light,
         ),
+        **({
+            "QcFargate": _fargate_state(ecs, settings),
+            "QcCollect": _task(
+                metrics,
+                {"action": "collect", "fargate.$": "$.fargate", "plan.$": "$.qcplan", **_job_fields()},
+                "$.qc",
+                "Finalize",
+                "Read the Fargate task's result (or its coded error) from S3",
+                qc,
+            ),
+        } if ecs else {}),
         "MarkFailed": {
             "Type": "Task",
             "Comment": "Any running state -> FAILED with the error and cause; the raw object is untouched",

@@ -226,6 +226,10 @@ def stack_config_from(stack: str, get: Callable[[str], str | None]) -> StackConf
         raise ConfigError("config keys 'apiRateLimit' / 'apiBurstLimit': positive")
     if config.settings.map_concurrency < 1:
         raise ConfigError("config key 'mapConcurrency': at least 1")
+    if config.settings.fargate and not config.vpc:
+        raise ConfigError("config key 'fargate': the Fargate QC path runs in the VPC's private subnets; set vpc: true")
+    if config.settings.fargate_vcpu not in (1, 2, 4, 8, 16):
+        raise ConfigError("config key 'fargateVcpu': one of 1, 2, 4, 8, 16 (Fargate task sizes)")
     return check_safe(config)
 
 

@@ -21,6 +21,9 @@ AZ_COUNT = 2
 SUBNET_PREFIX = 20
 GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
 INTERFACE_SERVICES: tuple[str, ...] = ("states",)
+# With the Fargate QC path (settings.fargate): the task pulls the image from ECR (layers come through the S3
+# gateway) and its log driver writes CloudWatch Logs.
+FARGATE_INTERFACE_SERVICES: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs")
 
 
 def subnet_cidrs(vpc_cidr: str, count: int = AZ_COUNT) -> list[str]:
@@ -118,7 +121,8 @@ class Network(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        for service in INTERFACE_SERVICES:
+        services = INTERFACE_SERVICES + (FARGATE_INTERFACE_SERVICES if config.settings.fargate else ())
+        for service in services:
             aws.ec2.VpcEndpoint(
                 f"{name}-{service}-interface",
                 vpc_id=self.vpc.id,

@@ -7,7 +7,8 @@ Resource ``"*"`` appears in identity policies only where the AWS API offers no r
 permission for the actions (see :data:`STAR_RESOURCE_ACTIONS`):
 - Step Functions log delivery (``logs:*LogDelivery``, resource policies, ``DescribeLogGroups``);
 - ``ec2:Describe*`` needed by Lambda to attach functions to VPC subnets (only when the VPC is on);
-- X-Ray trace upload (only when the stack turns tracing on).
+- X-Ray trace upload (only when the stack turns tracing on);
+- ``ecr:GetAuthorizationToken`` for the Fargate QC task's execution role (image pull; only with Fargate).
 In a key policy ``"*"`` means "this key" (the only value AWS accepts). ``tests/infra/test_iam.py`` allows
 ``"*"`` for exactly these and nothing else.
 """
@@ -43,8 +44,11 @@ VPC_ENI_ACTIONS: tuple[str, ...] = (
 )
 XRAY_ACTIONS: tuple[str, ...] = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 SFN_XRAY_ACTIONS: tuple[str, ...] = (*XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets")
+ECR_TOKEN_ACTIONS: tuple[str, ...] = ("ecr:GetAuthorizationToken",)
 # The only actions ever granted on Resource "*": AWS has no resource-level permissions for them.
-STAR_RESOURCE_ACTIONS: frozenset[str] = frozenset(SFN_LOG_DELIVERY_ACTIONS + VPC_DESCRIBE_ACTIONS + SFN_XRAY_ACTIONS)
+STAR_RESOURCE_ACTIONS: frozenset[str] = frozenset(
+    SFN_LOG_DELIVERY_ACTIONS + VPC_DESCRIBE_ACTIONS + SFN_XRAY_ACTIONS + ECR_TOKEN_ACTIONS
+)
 # Customer-managed key use by the services that encrypt with it on the stack's behalf (no wildcards).
 KMS_SERVICE_ACTIONS: tuple[str, ...] = (
     "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",

@@ -13,6 +13,7 @@ from genomics import workflow
 from genomics.deployment import Names
 from infra import policies
 from infra.config import StackConfig
+from infra.fargate import FargateQc, state_machine_scale_policy
 from infra.naming import classified
 
 
@@ -23,6 +24,8 @@ class WorkflowArgs:
     function_arns: Mapping[str, pulumi.Input[str]]
     # The stack's CMK for the log group (prod); None = the service's default encryption.
     kms_key_arn: pulumi.Input[str] | None = None
+    # The Fargate QC path (settings.fargate): its ecs:runTask.sync state and permissions.
+    fargate: FargateQc | None = None
 
 
 class Workflow(pulumi.ComponentResource):
@@ -60,7 +63,16 @@ class Workflow(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(policies.state_machine_policy(arns, tracing=config.tracing)),
             opts=child,
         )
-        definition = workflow.definition(args.function_arns, config.settings)
+        # Distributed Map children, its item reader and (with Fargate) the ECS .sync task: a policy of its own.
+        scale = aws.iam.RolePolicy(
+            f"{name}-scale-out-policy",
+            role=self.role.id,
+            name="scale-out",
+            policy=pulumi.Output.json_dumps(state_machine_scale_policy(names, fargate=args.fargate is not None)),
+            opts=child,
+        )
+        definition = workflow.definition(args.function_arns, config.settings,
+                                         args.fargate.target if args.fargate else None)
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=names.state_machine,
@@ -73,6 +85,6 @@ class Workflow(pulumi.ComponentResource):
                 log_destination=pulumi.Output.concat(self.log_group.arn, ":*"),
             ),
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=config.tracing),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, scale]),
         )
         self.register_outputs({"arn": self.state_machine.arn, "name": self.state_machine.name})

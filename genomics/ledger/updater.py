@@ -31,7 +31,11 @@ class Prices:
 
 def estimate_cost(steps: list[Mapping[str, Any]], transitions: int, prices: Prices) -> dict[str, Any]:
     gb_seconds = 0.0
+    fargate = 0.0
     for s in steps:
+        if s.get("platform") == "fargate":  # priced by the task itself (vCPU, memory, storage list prices)
+            fargate += float(s.get("usd", 0))
+            continue
         gb_seconds += (float(s.get("duration_ms", 0)) / 1000.0) * (
             float(s.get("memory_limit_mb", 0)) / 1024.0
         )
@@ -40,7 +44,8 @@ def estimate_cost(steps: list[Mapping[str, Any]], transitions: int, prices: Pric
     return {
         "lambda_gb_seconds": round(gb_seconds, 3),
         "sfn_transitions": transitions,
-        "usd": round(lam + sfn, 6),
+        **({"fargate_usd": round(fargate, 6)} if fargate else {}),
+        "usd": round(lam + sfn + fargate, 6),
         "prices": {"lambda_gb_second": prices.lambda_gb_second, "sfn_transition": prices.sfn_transition},
     }
 
@@ -56,9 +61,16 @@ def _steps_from_state(state: Mapping[str, Any]) -> list[dict[str, Any]]:
     processed = state.get("processed") or {}
     if processed.get("step"):
         steps.append({"name": "gather" if state.get("shards") else "process", **processed["step"]})
+    qcplan = state.get("qcplan") or {}
+    if qcplan.get("step"):
+        steps.append({"name": "qc-plan", **qcplan["step"]})
     qc = state.get("qc") or {}
+    for shard in qc.get("shard_steps") or []:  # alignment QC shards (the Map keeps no results)
+        if isinstance(shard, Mapping):
+            steps.append({"name": f"qc-shard-{shard.get('index')}", **shard})
     if qc.get("step"):
-        steps.append({"name": "qc", **qc["step"]})
+        name = "qc-gather" if qc.get("shard_steps") else "qc-fargate" if qc.get("mode") == "fargate" else "qc"
+        steps.append({"name": name, **qc["step"]})
     return steps
 
 
@@ -66,13 +78,19 @@ def _transition_count(state: Mapping[str, Any]) -> int:
     """States entered by this execution (Step Functions bills each transition)."""
     fmt = (state.get("input") or {}).get("format")
     if fmt in ("vcf", "bcf"):
-        n = 7  # Route, MarkProcessing, Plan, SingleOrScatter, Process|Map, MarkQC, QualityMetrics
+        n = 8  # Route, MarkProcessing, Plan, SingleOrScatter, Process|Map, MarkQC, QcKind, QualityMetrics
         shards = state.get("shards") or []
         if shards:
             n += 1 + len(shards)  # Gather + one ProcessShard per item
         return n + 1  # Finalize
+    qcplan = state.get("qcplan") or {}
+    if qcplan:
+        n = 7  # Route, NoProcessing, MarkQC, QcKind, QcPlan, QcMode, QualityMetrics|Map|Fargate task
+        if qcplan.get("mode") == "scatter":
+            n += 1 + int(qcplan.get("shard_count") or 0)  # QcGather + one QcShard per item
+        return n + 1  # Finalize
     if state.get("qc"):
-        return 5  # Route, NoProcessing, MarkQC, QualityMetrics, Finalize
+        return 6  # Route, NoProcessing, MarkQC, QcKind, QualityMetrics, Finalize
     return 2  # Route, Finalize
 
 

@@ -33,6 +33,22 @@ are all the adapter patches.
 
 moto is pinned (pyproject) and ``tests/unit/test_local_adapter.py`` is the canary that proves a
 handler really ran through this path.
+
+ECS (the workflow's Fargate path): moto's Step Functions interpreter runs ``ecs:runTask.sync`` by calling
+moto's ``run_task`` and then polling ``describe_tasks`` until the task is ``STOPPED``; moto's tasks run no
+container. moto 5.2.5 even advances a task one lifecycle step per ``describe_tasks`` (its state manager's
+default for ``ecs::task``), so a polled task would reach ``STOPPED`` after four polls whatever it did: the
+adapter sets that model's progression to manual with no reachable tick count, so only the real exit stops
+a task. And its Step Functions ECS integration passes the state's parameters to boto3 as written
+(``Cluster``, ``TaskDefinition``: the casing AWS requires in ASL) and reads the answers as ``Tasks``/
+``TaskArn``, without the shape-driven renaming its Lambda integration does (``_normalise_parameters``/
+``_normalise_response`` are no-ops for ECS in 5.2.5): the adapter gives ``StateTaskServiceEcs`` that
+renaming from botocore's ECS model (sixth and seventh patches), so the workflow's ASL stays AWS's.
+``EC2ContainerServiceBackend.run_task`` is wrapped (a fifth patch): after moto
+records the task, the task's container command runs for real in a subprocess (the task definition's
+entry point and environment, the run's container overrides; the image's ``/opt/venv/bin/python`` is this
+interpreter), on a thread as a task runs beside its caller, and then the task is marked ``STOPPED`` with
+the container's exit code. ``tests/unit/test_local_adapter.py`` has the canary for this path too.
 """
 
 from __future__ import annotations
@@ -52,8 +68,13 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.ecs.models import EC2ContainerServiceBackend
+from moto.moto_api import state_manager
 from moto.s3 import notifications as s3_notifications
 from moto.s3.responses import S3Response
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+    StateTaskServiceEcs,
+)
 
 from genomics.lambda_context import LocalContext
 
@@ -64,6 +85,12 @@ _ORIGINAL = LambdaFunction._invoke_lambda
 _ORIGINAL_S3_EVENT = s3_notifications._get_s3_event
 _ORIGINAL_S3_INVOKE = s3_notifications._invoke_awslambda
 _ORIGINAL_PUT_OBJECT = S3Response.put_object
+_ORIGINAL_RUN_TASK = EC2ContainerServiceBackend.run_task
+# The image's interpreter (task definitions name it) is this process's interpreter in the local mode.
+IMAGE_PYTHON = "/opt/venv/bin/python"
+_tasks_run: list[dict[str, Any]] = []
+_ORIGINAL_ECS_PARAMS = StateTaskServiceEcs._normalise_parameters
+_ORIGINAL_ECS_RESPONSE = StateTaskServiceEcs._normalise_response
 # Seconds between Lambda's asynchronous retries here (AWS waits about 1 and 2 minutes).
 ASYNC_RETRY_DELAY_S = 0.2
 _deferred = threading.local()
@@ -380,6 +407,87 @@ def drain(timeout: float = 60.0) -> None:
         t.join(max(0.0, deadline - time.monotonic()))
 
 
+def _container_argv(container: dict[str, Any], override: dict[str, Any]) -> list[str]:
+    entry = list(container.get("entryPoint") or [])
+    command = list(override.get("command") or container.get("command") or [])
+    argv = entry + command
+    if argv and argv[0] == IMAGE_PYTHON:
+        argv[0] = sys.executable
+    return argv
+
+
+def _run_container(task: Any, container: dict[str, Any], override: dict[str, Any]) -> None:
+    """Run one task's container command to completion, then stop the task with its exit code."""
+    import tempfile
+
+    env = dict(os.environ)  # the process environment (moto's request thread is no invocation)
+    for pair in [*(container.get("environment") or []), *(override.get("environment") or [])]:
+        env[pair["name"]] = pair["value"]
+    argv = _container_argv(container, override)
+    record: dict[str, Any] = {"task_arn": task.task_arn, "argv": argv[:4]}
+    with tempfile.TemporaryDirectory(prefix="ecs-task-") as scratch:
+        env["TMPDIR"] = scratch  # the task's ephemeral storage
+        try:
+            proc = subprocess.run(argv, env=env, cwd=scratch, capture_output=True, check=False)
+            code, output = proc.returncode, (proc.stdout + proc.stderr).decode("utf-8", "replace")
+        except OSError as e:
+            code, output = 127, f"cannot start the container command {argv[:1]}: {e}"
+    record.update(exit_code=code, output=output[-4000:])
+    _tasks_run.append(record)
+    for c in task.containers:
+        c.exitCode = code
+        c.last_status = "STOPPED"
+    task.stopped_reason = "Essential container in task exited"
+    task.desired_status = "STOPPED"
+    task.last_status = "STOPPED"
+
+
+def _ecs_operation(snake_action: str) -> Any:
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    name = next(op for op in model.operation_names if xform_name(op) == snake_action)
+    return model.operation_model(name)
+
+
+def ecs_boto_parameters(self: StateTaskServiceEcs, parameters: dict[str, Any],
+                        boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+    """ASL's ``Cluster``/``TaskDefinition``/... to boto3's ``cluster``/``taskDefinition``/... (by shape)."""
+    op = _ecs_operation(service_action_name or self._get_boto_service_action())
+    self._to_boto_request(parameters, op.input_shape)
+
+
+def ecs_sfn_response(self: StateTaskServiceEcs, response: Any, boto_service_name: str | None = None,
+                     service_action_name: str | None = None) -> None:
+    """boto3's ``tasks``/``taskArn`` to what Step Functions returns: ``Tasks``/``TaskArn`` (by shape)."""
+    op = _ecs_operation(service_action_name or self._get_boto_service_action())
+    self._from_boto_response(response, op.output_shape)
+
+
+ECS_TASK_MODEL = "ecs::task"
+NEVER = {"progression": "manual", "times": 2**62}
+
+
+def run_task_for_real(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> list[Any]:
+    """moto's run_task, then each task's container really runs (see the module docstring)."""
+    state_manager.set_transition(model_name=ECS_TASK_MODEL, transition=NEVER)
+    tasks = _ORIGINAL_RUN_TASK(self, *args, **kwargs)
+    overrides = kwargs.get("overrides") if "overrides" in kwargs else (args[3] if len(args) > 3 else None)
+    for task in tasks:
+        definition = self.describe_task_definition(task.task_definition_arn)
+        container = definition.container_definitions[0]
+        override = next((o for o in (overrides or {}).get("containerOverrides", [])
+                         if o.get("name") == container.get("name")), {})
+        threading.Thread(target=_run_container, args=(task, container, override), daemon=True).start()
+    return tasks
+
+
+def tasks_run() -> list[dict[str, Any]]:
+    """ECS tasks this process ran for real (task ARN, argv head, exit code, output tail)."""
+    return list(_tasks_run)
+
+
 def invocations() -> list[dict[str, Any]]:
     """What ran through the adapter in this process (function, request id, handler, errored)."""
     return list(_invocations)
@@ -436,6 +544,9 @@ def install() -> None:
     s3_notifications._get_s3_event = s3_event_with_version
     s3_notifications._invoke_awslambda = s3_invoke_async
     S3Response.put_object = put_object_then_notify  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.run_task = run_task_for_real  # type: ignore[method-assign]
+    StateTaskServiceEcs._normalise_parameters = ecs_boto_parameters  # type: ignore[method-assign]
+    StateTaskServiceEcs._normalise_response = ecs_sfn_response  # type: ignore[method-assign]
     _installed = True
 
 
@@ -452,6 +563,10 @@ def uninstall() -> None:
     s3_notifications._get_s3_event = _ORIGINAL_S3_EVENT
     s3_notifications._invoke_awslambda = _ORIGINAL_S3_INVOKE
     S3Response.put_object = _ORIGINAL_PUT_OBJECT  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.run_task = _ORIGINAL_RUN_TASK  # type: ignore[method-assign]
+    state_manager.unset_transition(ECS_TASK_MODEL)
+    StateTaskServiceEcs._normalise_parameters = _ORIGINAL_ECS_PARAMS  # type: ignore[method-assign]
+    StateTaskServiceEcs._normalise_response = _ORIGINAL_ECS_RESPONSE  # type: ignore[method-assign]
     if isinstance(sys.stdout, _ThreadStdout):
         sys.stdout = sys.stdout._real
     _stdout = None

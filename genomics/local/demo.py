@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EUR_VCF = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
 BOWTIE2_EXAMPLES = Path("/usr/share/doc/bowtie2/examples")
 LAMBDA_READS = (BOWTIE2_EXAMPLES / "reads" / "reads_1.fq.gz", BOWTIE2_EXAMPLES / "reads" / "reads_2.fq.gz")
+# Over the demo's Fargate threshold (2.2 MB of plain gzip, unsplittable): QC'd by a Fargate task (docs/scaling.md).
+LONG_READS = BOWTIE2_EXAMPLES / "reads" / "longreads.fq.gz"
 LAMBDA_REFERENCE = BOWTIE2_EXAMPLES / "reference" / "lambda_virus.fa.gz"
 # The demo's REJECTED row: a VCF whose second record calls allele 2 where only one ALT allele exists, so a
 # genotype would point at no allele (the kind of error validation refuses in every profile).
@@ -47,7 +49,9 @@ BROKEN_VCF = (
     "21\t9411239\t.\tC\tT\t50\tPASS\t.\tGT\t0|1\t0/0\n"
     "21\t9411245\t.\tA\tG\t50\tPASS\t.\tGT\t0|2\t1/1\n"
 )
-DEMO_SETTINGS = Settings(stack="local", scatter_threshold_bytes=500_000, scatter_region_bases=20_000_000)
+# Inputs over 2 MB never run as one Lambda: the aligned BAM scatters, the long-read FASTQ goes to Fargate.
+DEMO_SETTINGS = Settings(stack="local", scatter_threshold_bytes=500_000, scatter_region_bases=20_000_000,
+                         fargate=True, fargate_threshold_bytes=2_000_000)
 
 
 class DemoDataMissing(RuntimeError):
@@ -107,7 +111,7 @@ def align_lambda_reads(out_dir: Path) -> Path:
 def demo_uploads(work_dir: Path) -> list[Upload]:
     """The demo's uploads; the ones the demo makes (the aligned BAM, the broken VCF) are written to
     ``work_dir``."""
-    _require([EUR_VCF, LAMBDA_READS[0]])
+    _require([EUR_VCF, LAMBDA_READS[0], LONG_READS])
     onekg = _pyvcf_1kg()
     _require([onekg])
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +122,7 @@ def demo_uploads(work_dir: Path) -> list[Upload]:
         Upload(LAMBDA_READS[0], "lambda_phage"),
         Upload(align_lambda_reads(work_dir), "lambda_aligned", assay="panel"),
         Upload(write_broken_vcf(work_dir), "broken_upload"),
+        Upload(LONG_READS, "long_reads"),
     ]
 
 

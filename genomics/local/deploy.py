@@ -29,6 +29,12 @@ SFN_TRUST = {
 }
 
 
+ECS_TASKS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
 @dataclass(frozen=True)
 class LocalStack:
     names: Names
@@ -37,6 +43,37 @@ class LocalStack:
     state_machine_arn: str
     queue_url: str
     users: Any = None  # genomics.webapp.directory.Directory: the Cognito pool and app client
+    ecs: workflow.EcsTarget | None = None
+
+
+def deploy_fargate(names: Names, settings: Settings, session: boto3.Session) -> workflow.EcsTarget:
+    """The Fargate QC path in moto: a VPC with two private subnets and the task's security group (moto's
+    awsvpc tasks need a real subnet), the cluster, the two roles, the log group and the task definition
+    of ``genomics.deployment.fargate_container``."""
+    ec2, ecs, iam, logs = (session.client(s) for s in ("ec2", "ecs", "iam", "logs"))
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as infra.network's VPC
+    # Two private subnets, as infra.network makes (one per availability zone).
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{16 * i}.0/20")["Subnet"]["SubnetId"] for i in range(2)]
+    sg = ec2.create_security_group(GroupName=f"{names.prefix}-qc-task", Description="QC task", VpcId=vpc)["GroupId"]
+    cluster = ecs.create_cluster(clusterName=names.cluster)["cluster"]["clusterArn"]
+    roles = {
+        role: iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))["Role"]["Arn"]
+        for role in (names.task_role, names.task_execution_role)
+    }
+    logs.create_log_group(logGroupName=names.task_log_group)
+    task_def = ecs.register_task_definition(
+        family=names.task_family,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        **deployment.fargate_task_sizes(settings),
+        ephemeralStorage={"sizeInGiB": deployment.FARGATE_BASE_EPHEMERAL_GIB},
+        runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+        taskRoleArn=roles[names.task_role],
+        executionRoleArn=roles[names.task_execution_role],
+        containerDefinitions=[deployment.fargate_container(names, settings, image_uri(names))],
+    )["taskDefinition"]["taskDefinitionArn"]
+    return workflow.EcsTarget(cluster, task_def, subnets, [sg])
 
 
 def table_request(name: str, spec: deployment.TableSpec) -> dict[str, Any]:
@@ -173,9 +210,10 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
     sfn_role = iam.create_role(RoleName=f"{names.state_machine}-role", AssumeRolePolicyDocument=json.dumps(SFN_TRUST))[
         "Role"
     ]["Arn"]
+    ecs = deploy_fargate(names, settings, session) if settings.fargate else None
     sm = sfn.create_state_machine(
         name=names.state_machine,
-        definition=json.dumps(workflow.definition(function_arns, settings)),
+        definition=json.dumps(workflow.definition(function_arns, settings, ecs)),
         roleArn=sfn_role,
         type="STANDARD",
     )
@@ -186,4 +224,5 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
         state_machine_arn=sm["stateMachineArn"],
         queue_url=queue_url,
         users=users,
+        ecs=ecs,
     )

@@ -325,7 +325,7 @@ def merge_stats(texts: Sequence[str], anomalous_reads: int, *, main_bulk: float 
     while hist and sum(hist[max(hist)]) == 0:
         hist.pop(max(hist))
 
-    seqs = sn["1st fragments"] + sn["last fragments"]
+    seqs = sn["sequences"]
     first, last = sn["1st fragments"], sn["last fragments"]
     error_rate = _f32(_f32(sn["mismatches"]) / _f32(sn["bases mapped (cigar)"])) if sn["bases mapped (cigar)"] else 0.0
     lines = ["# This file was produced by genomics.qc.scatter from the samtools stats of "
@@ -361,8 +361,10 @@ def merge_stats(texts: Sequence[str], anomalous_reads: int, *, main_bulk: float 
     add("outward oriented pairs", str(sum(h[1] for h in hist.values())))
     add("pairs with other orientation", str(sum(h[2] for h in hist.values())))
     add("pairs on different chromosomes", str(anomalous_reads // 2))
+    # samtools divides in single precision: (float)(100 * properly_paired) / sequences
     add("percentage of properly paired reads (%)",
-        _c_fmt("%.1f", 100.0 * sn["reads properly paired"] / seqs if seqs else 0.0))
+        _c_fmt("%.1f", _f32(_f32(100 * sn["reads properly paired"]) / _f32(sn["sequences"])) if sn["sequences"]
+               else 0.0))
     for tag in _MATRICES:
         for r, row in enumerate(quals[tag]):
             lines.append(f"{tag}\t{r + 1}\t" + "\t".join(str(v) for v in row))

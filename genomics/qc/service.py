@@ -286,47 +286,12 @@ def run_quality_metrics(
                     verdict = identity_service.apply_to_gate(verdict, identity)
             metrics["notes"] = [*(metrics.get("notes") or []), *extra_notes]
 
-            prefix = report_prefix(project, sample_id, str(inp.get("result_id") or sha256))
-            report_key = prefix + "multiqc_report.html"
-            for tool, text in raw.items():
-                _put(s3, processed_bucket, f"{prefix}raw/{tool}.txt", text.encode(), "text/plain")
-            scalars = scalar_metrics(metrics)
-            notes = list(metrics.get("notes") or [])
-            conformance = inp.get("conformance") or None
-            repairs = list(processed.get("repairs") or [])
-            qc_doc = {"project": project, "sample_id": sample_id, "job_id": job_id, "sha256": sha256,
-                      "assay": assay, "format": fmt, "metrics": scalars,
-                      "gate": {k: verdict[k] for k in ("verdict", "deciding_metric", "reasons")},
-                      "notes": notes, "repairs": repairs, "conformance": conformance, "identity": identity}
-            if metrics.get("depth_per_contig"):
-                qc_doc["depth_per_contig"] = metrics["depth_per_contig"]
-            if "distributions" in metrics and fmt == "fastq":
-                qc_doc["distributions"] = metrics["distributions"]
-            _put(s3, processed_bucket, prefix + "qc.json", json.dumps(qc_doc).encode(), "application/json")
-            html = render({sample_id: {"raw": raw, "metrics": metrics, "gate": verdict, "assay": assay,
-                                       "notes": notes, "repairs": repairs, "conformance": conformance,
-                                       "identity": identity}},
-                          Path(tmp) / "report", title=f"QC: {project} / {sample_id}",
-                          comment=f"Input sha256 {sha256}; assay {assay}; verdict {verdict['verdict']}")
-            _put(s3, processed_bucket, report_key, html.read_bytes(), "text/html")
-
-        items = metric_items(project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, assay=assay,
-                             fmt=fmt, metrics=metrics, verdict=verdict, report_key=report_key,
-                             result_id=inp.get("result_id"))
-        if fingerprint is not None:
-            items.append(fingerprint)
-        batch_put(dynamodb, table, items)
-        result = {
-            "verdict": verdict["verdict"],
-            "reasons": verdict["reasons"],
-            "deciding_metric": verdict["deciding_metric"],
-            "summary": summary_of(metrics),
-            "report_key": report_key,
-        }
-        if notes:
-            result["notes"] = notes[:10]
-        if identity is not None:
-            result["identity"] = _identity_result(identity)
+            result = publish(s3=s3, dynamodb=dynamodb, table=table, processed_bucket=processed_bucket,
+                             project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, assay=assay,
+                             fmt=fmt, metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
+                             result_id=inp.get("result_id"), conformance=inp.get("conformance") or None,
+                             repairs=list(processed.get("repairs") or []), identity=identity,
+                             fingerprint=fingerprint)
     result["step"] = step.as_dict()
     return result
 
@@ -409,6 +374,55 @@ def _identity(s3: Any, dynamodb: Any, table: str, scratch: Path, *, panel_uri: s
         kind=kind, codes=codes, declared_sex=str(declared_sex) if declared_sex else None, dynamodb=dynamodb,
         table=table, aws=aws)
     return identity, item, None
+
+
+def publish(*, s3: Any, dynamodb: Any, table: str, processed_bucket: str, project: str, sample_id: str,
+            job_id: str, sha256: str, assay: str, fmt: str, metrics: dict[str, Any], raw: Mapping[str, str],
+            verdict: Mapping[str, Any], scratch: Path, result_id: str | None = None, conformance: Any = None,
+            repairs: list[Any] | None = None, identity: dict[str, Any] | None = None,
+            fingerprint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Store the raw tool outputs, qc.json, the MultiQC report and the QC table items of a gated result;
+    return the small result the workflow keeps under ``$.qc`` (single pass, gathered alignment shards and
+    the Fargate task alike)."""
+    prefix = report_prefix(project, sample_id, str(result_id or sha256))
+    report_key = prefix + "multiqc_report.html"
+    for tool, text in raw.items():
+        _put(s3, processed_bucket, f"{prefix}raw/{tool}.txt", text.encode(), "text/plain")
+    scalars = scalar_metrics(metrics)
+    notes = list(metrics.get("notes") or [])
+    repairs = list(repairs or [])
+    qc_doc = {"project": project, "sample_id": sample_id, "job_id": job_id, "sha256": sha256,
+              "assay": assay, "format": fmt, "metrics": scalars,
+              "gate": {k: verdict[k] for k in ("verdict", "deciding_metric", "reasons")},
+              "notes": notes, "repairs": repairs, "conformance": conformance, "identity": identity}
+    if metrics.get("depth_per_contig"):
+        qc_doc["depth_per_contig"] = metrics["depth_per_contig"]
+    if "distributions" in metrics and fmt == "fastq":
+        qc_doc["distributions"] = metrics["distributions"]
+    _put(s3, processed_bucket, prefix + "qc.json", json.dumps(qc_doc).encode(), "application/json")
+    html = render({sample_id: {"raw": dict(raw), "metrics": metrics, "gate": verdict, "assay": assay,
+                               "notes": notes, "repairs": repairs, "conformance": conformance,
+                               "identity": identity}},
+                  scratch / "report", title=f"QC: {project} / {sample_id}",
+                  comment=f"Input sha256 {sha256}; assay {assay}; verdict {verdict['verdict']}")
+    _put(s3, processed_bucket, report_key, html.read_bytes(), "text/html")
+    items = metric_items(project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, assay=assay,
+                         fmt=fmt, metrics=metrics, verdict=verdict, report_key=report_key, result_id=result_id)
+    if fingerprint is not None:
+        items.append(fingerprint)
+    batch_put(dynamodb, table, items)
+    result: dict[str, Any] = {
+        "verdict": verdict["verdict"],
+        "reasons": verdict["reasons"],
+        "deciding_metric": verdict["deciding_metric"],
+        "summary": summary_of(metrics),
+        "report_key": report_key,
+    }
+    if notes:
+        result["notes"] = notes[:10]
+    if identity is not None:
+        result["identity"] = _identity_result(identity)
+    return result
 
 
 def _compute_aws(source: ByteSource, fmt: str | None, reference: str | None

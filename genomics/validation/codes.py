@@ -31,6 +31,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.qc.scatter", "QC"),
     ("genomics.qc.coverage", "QC"),
     ("genomics.identity.fingerprint", "identity"),
+    ("genomics.qc.scatter_service", "QC"),
     ("genomics.api", "status API"),
     ("genomics.ledger.store", "ledger"),
     ("genomics.ledger.updater", "ledger"),

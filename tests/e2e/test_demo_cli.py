@@ -20,7 +20,7 @@ def test_demo_cli_json_rows():
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(proc.stdout)
     assert [r["sample_id"] for r in rows] == [
-        "EUR_chr21", "1kg_multi", "lambda_phage", "lambda_aligned", "broken_upload"
+        "EUR_chr21", "1kg_multi", "lambda_phage", "lambda_aligned", "broken_upload", "long_reads"
     ]
     for r in rows:
         assert {"sample_id", "file", "status", "reason", "qc", "outputs"} <= set(r)

@@ -213,3 +213,18 @@ def test_e2e_demo_uploads_are_real_files(tmp_path):
     with open(ups[1].path, "rb") as fh:  # pyvcf3's 1kg.vcf.gz is plain gzip, not BGZF
         head = fh.read(16)
     assert head[:3] == b"\x1f\x8b\x08" and head[3] & 0x04 == 0
+
+
+def test_e2e_demo_routes_the_bam_to_shards_and_the_long_reads_to_fargate(pipeline):
+    """Over the demo's 2 MB threshold: the sorted aligned BAM scatters (the plan built its index), the
+    plain-gzip long-read FASTQ runs as a Fargate task (the adapter ran its command); both end with QC."""
+    _cloud, stack, rows, _ = pipeline
+    ledger = _ledger(stack)
+    bam = ledger.get_job(rows["lambda_aligned"]["job_id"])
+    names = [s["name"] for s in bam["steps"]]
+    assert "qc-plan" in names and names[-1] == "qc-gather" and any(n.startswith("qc-shard-") for n in names)
+    long_reads = ledger.get_job(rows["long_reads"]["job_id"])
+    assert rows["long_reads"]["status"] in (model.COMPLETED, model.QC_FAILED), rows["long_reads"]
+    task = next(s for s in long_reads["steps"] if s["name"] == "qc-fargate")
+    assert task["platform"] == "fargate" and long_reads["cost"]["fargate_usd"] > 0
+    assert rows["long_reads"]["qc"]["reads"] > 0

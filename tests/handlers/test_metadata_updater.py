@@ -66,7 +66,7 @@ def test_metadata_updater_finalize_completed_with_outputs_and_cost(stack, monkey
     assert out["status"] == job["status"] == model.COMPLETED
     assert job["outputs"]["vcf_key"] == "processed/x.vcf.gz" and job["outputs"]["report_key"].endswith(".html")
     assert [s["name"] for s in job["steps"]] == ["plan", "process", "qc"]
-    expected = estimate_cost(job["steps"], 8, Prices())
+    expected = estimate_cost(job["steps"], 9, Prices())  # a single-pass VCF job enters 9 states
     assert job["cost"] == expected and job["cost"]["usd"] > 0
     assert job["eligible_for_delivery"] is True
     assert stack.ledger.sample("S1")["files"][0]["status"] == model.COMPLETED
@@ -106,3 +106,17 @@ def test_metadata_updater_finalize_keeps_identity_findings(stack, monkeypatch):
     state["qc"]["identity"] = {"findings": [finding], "sex": "male", "declared_sex": "female"}
     _invoke(stack, {"action": "finalize", "state": state}, monkeypatch)
     assert stack.ledger.get_job(job_id)["qc"]["identity"]["findings"] == [finding]
+
+
+def test_metadata_updater_finalize_counts_alignment_qc_shards_in_steps_and_cost(stack, monkeypatch):
+    job_id = _job(stack, model.VALIDATING, model.PROCESSING, model.QC)
+    step = {"function": "quality-metrics", "duration_ms": 2000, "memory_limit_mb": 3008, "max_rss_mb": 100.0}
+    state = {"job_id": job_id, "input": {"format": "bam"},
+             "qcplan": {"mode": "scatter", "shard_count": 2, "step": step},
+             "qc": {"verdict": "pass", "reasons": [], "report_key": "reports/x.html", "step": step,
+                    "shard_steps": [{"index": 0, **step}, {"index": 1, **step}]}}
+    _invoke(stack, {"action": "finalize", "execution": "arn:x", "state": state}, monkeypatch)
+    job = stack.ledger.get_job(job_id)
+    assert [s["name"] for s in job["steps"]] == ["qc-plan", "qc-shard-0", "qc-shard-1", "qc-gather"]
+    # Route, NoProcessing, MarkQC, QcKind, QcPlan, QcMode, Map, QcGather, 2 shards, Finalize
+    assert job["cost"] == estimate_cost(job["steps"], 11, Prices()) and job["cost"]["lambda_gb_seconds"] > 23

@@ -82,6 +82,12 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         pool_id = f"{REGION}_" + hashlib.sha256(name.encode()).hexdigest()[:9]
         out = {"arn": _arn("cognito-idp", f"userpool/{pool_id}"),
                "endpoint": f"cognito-idp.{REGION}.amazonaws.com/{pool_id}"}
+    elif typ == "aws:ecs/cluster:Cluster":
+        out = {"arn": _arn("ecs", f"cluster/{physical}")}
+    elif typ == "aws:ecs/taskDefinition:TaskDefinition":
+        family = inputs.get("family") or name
+        out = {"arn": _arn("ecs", f"task-definition/{family}:1"),
+               "arnWithoutRevision": _arn("ecs", f"task-definition/{family}"), "revision": 1}
     elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
         out = {"prefixListId": f"pl-{name}"}
     return out

@@ -93,13 +93,19 @@ def test_drift_functions_environment_image_command_sizes(both):
 
 
 def _arn_to_name(obj: Any) -> Any:
-    """Function ARNs differ between mocks and moto only in their prefix: compare by function name."""
+    """Function ARNs differ between mocks and moto only in their prefix: compare by function name; the
+    ECS cluster and task definition by name and family; subnet and security group ids are generated, so
+    only their number is compared."""
     if isinstance(obj, dict):
-        return {k: _arn_to_name(v) for k, v in obj.items()}
+        return {k: len(v) if k in ("Subnets", "SecurityGroups") else _arn_to_name(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_arn_to_name(v) for v in obj]
     if isinstance(obj, str) and ":function:" in obj:
         return obj.rsplit(":function:", 1)[1].split(":")[0]
+    if isinstance(obj, str) and ":cluster/" in obj:
+        return obj.rsplit(":cluster/", 1)[1]
+    if isinstance(obj, str) and ":task-definition/" in obj:
+        return obj.rsplit(":task-definition/", 1)[1].split(":")[0]
     return obj
 
 
@@ -137,3 +143,26 @@ def test_drift_sweeper_schedule(both):
     assert schedule["inputs"]["scheduleExpression"] == got["ScheduleExpression"], stack
     assert _arn_to_name(schedule["inputs"]["target"]["arn"]) == _arn_to_name(got["Target"]["Arn"]), stack
     assert _arn_to_name(got["Target"]["Arn"]) == local.names.function("sweeper"), stack
+
+
+def test_drift_fargate_cluster_and_task_definition(both):
+    """The Fargate QC path: same cluster, task family, size, container (entry point, environment, logs) on
+    the stacks that have it, and nowhere else."""
+    stack, declared, session, local = both
+    tasks = _of(declared, "aws:ecs/taskDefinition:TaskDefinition")
+    if local.ecs is None:
+        assert tasks == [] and _of(declared, "aws:ecs/cluster:Cluster") == [], stack
+        return
+    (task,) = tasks
+    ecs = session.client("ecs")
+    local_task = ecs.describe_task_definition(taskDefinition=local.ecs.task_definition_arn)["taskDefinition"]
+    inputs = task["inputs"]
+    assert inputs["family"] == local_task["family"] == local.names.task_family, stack
+    assert (inputs["cpu"], inputs["memory"]) == (local_task["cpu"], local_task["memory"]), stack
+    assert inputs["requiresCompatibilities"] == local_task["requiresCompatibilities"] == ["FARGATE"], stack
+    (declared_container,) = json.loads(inputs["containerDefinitions"])
+    (local_container,) = local_task["containerDefinitions"]
+    for key in ("name", "entryPoint", "command", "environment", "logConfiguration", "memory"):
+        assert declared_container[key] == local_container[key], (stack, key)
+    (cluster,) = _of(declared, "aws:ecs/cluster:Cluster")
+    assert cluster["inputs"]["name"] == _arn_to_name(local.ecs.cluster_arn), stack

@@ -1,8 +1,9 @@
 """Least privilege: one role per function with exactly its Grants on exact ARNs, its own log group,
 and nothing else; the state machine may invoke only the pipeline functions.
 
-Resource "*" is allowed for exactly two documented groups of actions that have no resource-level
-permissions in AWS: Step Functions log delivery, and ec2:Describe* for Lambda VPC attachment.
+Resource "*" is allowed for exactly three documented groups of actions that have no resource-level
+permissions in AWS: Step Functions log delivery, ec2:Describe* for Lambda VPC attachment, and
+ecr:GetAuthorizationToken for the Fargate QC task's execution role (image pull).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ STAR_ALLOWED_SFN = {
 STAR_ALLOWED_VPC = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
 STAR_ALLOWED_XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 STAR_ALLOWED_SFN_XRAY = STAR_ALLOWED_XRAY | {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
+STAR_ALLOWED_ECR = {"ecr:GetAuthorizationToken"}
 EXTRA_PREFIXES = ("logs:", "kms:", "ec2:", "xray:")
 
 
@@ -102,9 +104,11 @@ def test_iam_no_wildcard_actions(program: Program) -> None:
 
 def test_iam_star_resource_only_for_documented_actions(program: Program, config: StackConfig) -> None:
     for policy in of_type(program, "aws:iam/rolePolicy:RolePolicy"):
-        is_workflow = policy["name"].startswith("workflow-")
+        is_workflow = policy["inputs"].get("name") == "invoke-and-log"
+        is_task_execution = policy["name"].startswith("fargate-qc-execution")
         xray = (STAR_ALLOWED_SFN_XRAY if is_workflow else STAR_ALLOWED_XRAY) if config.tracing else set()
-        allowed = (STAR_ALLOWED_SFN if is_workflow else (STAR_ALLOWED_VPC if config.vpc else set())) | xray
+        allowed = (STAR_ALLOWED_SFN if is_workflow else STAR_ALLOWED_ECR if is_task_execution
+                   else (STAR_ALLOWED_VPC if config.vpc else set())) | xray
         star = {a for s in statements(document(policy)) if "*" in as_list(s["Resource"]) for a in as_list(s["Action"])}
         assert star <= allowed, f"{policy['urn']}: Resource '*' for undocumented actions {sorted(star - allowed)}"
         if is_workflow:
@@ -113,7 +117,7 @@ def test_iam_star_resource_only_for_documented_actions(program: Program, config:
 
 def test_iam_state_machine_invokes_only_the_pipeline_functions(program: Program, names: Names) -> None:
     """The four pipeline functions, not the status API (only API Gateway invokes that)."""
-    policy = [p for p in of_type(program, "aws:iam/rolePolicy:RolePolicy") if p["name"].startswith("workflow-")]
+    policy = by_input(program, "aws:iam/rolePolicy:RolePolicy", "name", "invoke-and-log")
     assert len(policy) == 1, f"expected one workflow policy, got {[p['urn'] for p in policy]}"
     stmts = [s for s in statements(document(policy[0])) if "*" not in as_list(s["Resource"])]
     declared = {f["inputs"]["name"]: f["outputs"]["arn"] for f in of_type(program, "aws:lambda/function:Function")}
@@ -130,11 +134,14 @@ def test_iam_roles_trust_only_their_service(program: Program) -> None:
     schedule_roles = {s["inputs"]["target"]["roleArn"] for s in of_type(program, "aws:scheduler/schedule:Schedule")}
     replication_roles = {r["inputs"]["role"]
                          for r in of_type(program, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")}
+    task_defs = of_type(program, "aws:ecs/taskDefinition:TaskDefinition")
+    task_roles = {t["inputs"][k] for t in task_defs for k in ("taskRoleArn", "executionRoleArn")}
     for role in of_type(program, "aws:iam/role:Role"):
         arn = role["outputs"]["arn"]
         service = ("states.amazonaws.com" if arn in machine_roles
                    else "scheduler.amazonaws.com" if arn in schedule_roles
-                   else "s3.amazonaws.com" if arn in replication_roles else "lambda.amazonaws.com")
+                   else "s3.amazonaws.com" if arn in replication_roles
+                   else "ecs-tasks.amazonaws.com" if arn in task_roles else "lambda.amazonaws.com")
         stmts = statements(document(role, "assumeRolePolicy"))
         principals = [s["Principal"] for s in stmts]
         assert principals == [{"Service": service}], f"{role['urn']}: trusted principals {principals}"

@@ -11,6 +11,7 @@ COMPONENT_TYPES = {
     "genomics:image:HandlerImage",
     "genomics:functions:PipelineFunction",
     "genomics:workflow:Workflow",
+    "genomics:fargate:FargateQc",
     "genomics:ingest:Ingest",
     "genomics:monitoring:Monitoring",
     "genomics:network:Network",

@@ -32,14 +32,23 @@ def test_workflow_definition_equals_genomics_workflow_definition(
         logical: by_input(program, "aws:lambda/function:Function", "name", names.function(logical))[0]["outputs"]["arn"]
         for logical in PIPELINE_FUNCTIONS
     }
-    expected = json.loads(json.dumps(workflow.definition(arns, config.settings)))
+    tasks = of_type(program, "aws:ecs/taskDefinition:TaskDefinition")
+    ecs = None
+    if tasks:
+        (cluster,) = of_type(program, "aws:ecs/cluster:Cluster")
+        # ids under mocks are "<resource name>-id" (tests.infra.mocks)
+        subnets = [f"{s['name']}-id" for s in of_type(program, "aws:ec2/subnet:Subnet")]
+        sgs = ["network-functions-sg-id"]
+        ecs = workflow.EcsTarget(cluster["outputs"]["arn"], tasks[0]["outputs"]["arn"], subnets, sgs)
+    assert (ecs is not None) == config.settings.fargate, f"{machine['urn']}: Fargate path vs settings.fargate"
+    expected = json.loads(json.dumps(workflow.definition(arns, config.settings, ecs)))
     assert document(machine, "definition") == expected, f"{machine['urn']}: definition differs from the data"
 
 
 def test_workflow_tasks_reference_only_declared_function_arns(program: Program, names: Names) -> None:
     machine = by_input(program, "aws:sfn/stateMachine:StateMachine", "name", names.state_machine)[0]
     declared = {r["outputs"]["arn"] for r in of_type(program, "aws:lambda/function:Function")}
-    used = _task_resources(document(machine, "definition"))
+    used = _task_resources(document(machine, "definition")) - {workflow.ECS_RUN_TASK_SYNC}
     assert used, f"{machine['urn']}: no task states"
     assert used <= declared, f"{machine['urn']}: tasks use undeclared resources {sorted(used - declared)}"
 

@@ -135,3 +135,36 @@ def test_adapter_step_memory_is_the_invocations_own_not_the_servers():
         assert big["memory_scope"] == small["memory_scope"] == "child processes"
         assert 160 <= big["max_rss_mb"] < 260, big
         assert small["max_rss_mb"] < 60, small  # its own child, not the big one's nor the server's
+
+
+def test_adapter_ecs_task_runs_its_command_and_stops_with_its_exit_code():
+    """moto's ECS tasks run no container and never stop: the adapter runs the task's command (entry point +
+    container override) for real and marks the task STOPPED with the container's exit code."""
+    import time
+
+    from genomics.deployment import Settings
+    from genomics.qc.fargate import result_key
+
+    with deployed("canary-ecs", Settings(stack="canary-ecs", fargate=True)) as (_cloud, stack):
+        ecs = boto3.client("ecs")
+        state = {"job_id": "job-ecs", "project": "p", "sample_id": "s", "assay": "wgs",
+                 "input": {"bucket": stack.names.bucket("raw"), "key": "p/s/missing.fq.gz", "sha256": "0" * 64,
+                           "size": 10, "format": "fastq"},
+                 "qcplan": {"mode": "fargate", "ephemeral_gib": 21}}
+        task = ecs.run_task(
+            cluster=stack.ecs.cluster_arn, taskDefinition=stack.ecs.task_definition_arn, launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": list(stack.ecs.subnet_ids),
+                                                          "securityGroups": list(stack.ecs.security_group_ids)}},
+            overrides={"containerOverrides": [{"name": "qc", "command": ["--state", json.dumps(state)]}]},
+        )["tasks"][0]
+        deadline = time.monotonic() + 120
+        while True:
+            desc = ecs.describe_tasks(cluster=stack.ecs.cluster_arn, tasks=[task["taskArn"]])["tasks"][0]
+            if desc["lastStatus"] == "STOPPED" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert desc["lastStatus"] == "STOPPED" and desc["containers"][0]["exitCode"] == 1, desc
+        doc = json.loads(boto3.client("s3").get_object(Bucket=stack.names.bucket("processed"),
+                                                       Key=result_key("job-ecs"))["Body"].read())
+        assert doc["ok"] is False and doc["step"]["platform"] == "fargate", doc
+        assert any(t["task_arn"] == task["taskArn"] and t["exit_code"] == 1 for t in adapter.tasks_run())

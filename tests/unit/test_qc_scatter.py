@@ -197,3 +197,28 @@ def test_scatter_merge_flagstat_recomputes_percentages() -> None:
     assert scatter.merge_flagstat([a, b]) == (
         "40 + 2 in total (QC-passed reads + QC-failed reads)\n30 + 1 mapped (75.00% : 50.00%)\n"
     )
+
+
+def _pairs_sam(path: Path, pairs: int, improper: int) -> str:
+    """``pairs`` read pairs on two contigs, the last ``improper`` without the proper-pair flag; sorted BAM."""
+    seq, qual = "ACGT" * 25, "I" * 100
+    lines = ["@HD\tVN:1.6\tSO:coordinate", "@SQ\tSN:c1\tLN:1000000", "@SQ\tSN:c2\tLN:1000000"]
+    for i in range(pairs):
+        contig, pos = ("c1", "c2")[i % 2], 100 + 37 * i
+        proper = 0 if i >= pairs - improper else 2
+        lines.append(f"p{i}\t{97 | proper}\t{contig}\t{pos}\t60\t100M\t=\t{pos + 200}\t300\t{seq}\t{qual}")
+        lines.append(f"p{i}\t{145 | proper}\t{contig}\t{pos + 200}\t60\t100M\t=\t{pos}\t-300\t{seq}\t{qual}")
+    sam = path.with_suffix(".sam")
+    sam.write_text("\n".join(lines) + "\n")
+    out = str(path)
+    subprocess.run(["samtools", "sort", "-o", out, str(sam)], check=True, capture_output=True)
+    return out
+
+
+def test_scatter_percentages_round_as_samtools_does_in_single_precision(tmp_path: Path) -> None:
+    """3938 of 4000 reads properly paired: 98.45 in double rounds to 98.5, samtools prints 98.4 (float)."""
+    path = _pairs_sam(tmp_path / "p.bam", 2_000, 31)
+    _, merged = _scatter(path, 1, tmp_path)
+    single = _samtools("stats", path)
+    assert "percentage of properly paired reads (%):\t98.4" in single
+    assert _comparable(merged["samtools_stats"]) == _comparable(single)

@@ -1,0 +1,381 @@
+"""quality-metrics' scatter actions (S3-facing): ``plan`` routes a QC job (one Lambda, Lambda shards or
+Fargate, :mod:`genomics.router`), ``shard`` runs one alignment shard, ``gather`` merges the shards and
+publishes exactly what a single pass publishes (:func:`genomics.qc.service.publish`).
+
+S3 layout (processed bucket, ``tmp/`` expires after a day)::
+
+    tmp/<job>/qc/input.bai             the index the plan found beside the upload or built
+    tmp/<job>/qc/plan.json             the shards (the Distributed Map's ItemReader reads this array)
+    tmp/<job>/qc/idxstats.txt          samtools-idxstats-shaped counts from the index (sex check)
+    tmp/<job>/qc/shards/<nnnnn>.json   one shard's samtools outputs, validation summary and step
+
+Payloads stay small: the plan's result carries the shards inline only below the Distributed Map threshold;
+shards return ``{"index"}`` and the Map discards results; gather reads the shard documents by their
+deterministic keys and returns the shard steps for the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from genomics import deployment, errors, router
+from genomics.deployment import TMP_PREFIX, Settings
+from genomics.observability import measure_step
+from genomics.qc import gate as qc_gate
+from genomics.qc import scatter
+from genomics.qc import service as qc_service
+from genomics.qc.metrics import QcInputError, derive_alignment
+from genomics.qc.parsers import parse_flagstat, parse_idxstats, parse_samtools_stats
+from genomics.tools import ToolError
+
+FUNCTION = "quality-metrics"
+HEADER_PROBE = 4 * 1024 * 1024
+CODES: dict[str, str] = {
+    "QC_SHARD_INVALID": "a QC shard event lacks its plan or shard (the workflow passes both)",
+    "QC_RECORDS_INVALID": "record validation of a shard found errors (the message names the region and records)",
+    "QC_FARGATE_FAILED": "the Fargate QC task stopped without a result (the message has its exit and stop codes)",
+}
+def router_env(settings: Settings) -> str:
+    return deployment._router_env(settings)
+
+
+def settings_from_env(raw: str | None) -> Settings:
+    values = json.loads(raw) if raw else {}
+    known = {f.name for f in fields(Settings)}
+    return Settings(stack=os.environ.get("STACK", "local"), **{k: v for k, v in values.items() if k in known})
+
+
+class ShardEventError(ValueError):
+    code = "QC_SHARD_INVALID"
+
+
+class RecordsInvalid(ValueError):
+    code = "QC_RECORDS_INVALID"
+
+
+class FargateFailed(RuntimeError):
+    """The Fargate task failed: with its own coded error when it wrote one, else QC_FARGATE_FAILED."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message if message.startswith(f"{code}:") else f"{code}: {message}")
+
+
+@dataclass(frozen=True)
+class Ctx:
+    s3: Any
+    processed_bucket: str
+    settings: Settings
+
+
+def _ctx(s3: Any | None) -> Ctx:
+    if s3 is None:
+        import boto3
+
+        s3 = boto3.client("s3")
+    return Ctx(s3, os.environ["PROCESSED_BUCKET"], settings_from_env(os.environ.get("QC_ROUTER")))
+
+
+def _aws(call: Any, what: str) -> Any:
+    try:
+        return call()
+    except (ClientError, BotoCoreError) as e:
+        if errors.is_transient(e):
+            raise errors.TransientError(f"{what}: {type(e).__name__}: {e}") from e
+        raise
+
+
+def work_prefix(job_id: str) -> str:
+    return f"{TMP_PREFIX}/{job_id}/qc/"
+
+
+def shard_key(job_id: str, index: int) -> str:
+    return f"{work_prefix(job_id)}shards/{index:05d}.json"
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def _download(s3: Any, bucket: str, key: str, path: Path, version_id: str | None = None) -> None:
+    extra = {"VersionId": version_id} if version_id else {}
+    body = _aws(lambda: s3.get_object(Bucket=bucket, Key=key, **extra)["Body"], f"S3 GetObject s3://{bucket}/{key}")
+    with open(path, "wb") as fh:
+        for chunk in body.iter_chunks(1 << 20):
+            fh.write(chunk)
+
+
+def _sparse(s3: Any, inp: Mapping[str, Any], ranges: list[list[int]], size: int, path: Path) -> int:
+    """A sparse local copy of the raw object version holding only ``ranges``."""
+    extra = {"VersionId": inp["version_id"]} if inp.get("version_id") else {}
+    fetched = 0
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+        for a, b in ranges:
+            if b <= a:
+                continue
+            body = _aws(lambda a=a, b=b: s3.get_object(Bucket=inp["bucket"], Key=inp["key"],
+                                                       Range=f"bytes={a}-{b - 1}", **extra)["Body"],
+                        f"S3 GetObject s3://{inp['bucket']}/{inp['key']} bytes {a}-{b - 1}")
+            fh.seek(a)
+            for chunk in body.iter_chunks(1 << 20):
+                fh.write(chunk)
+                fetched += len(chunk)
+    return fetched
+
+
+def _put_json(s3: Any, bucket: str, key: str, doc: Any) -> None:
+    _aws(lambda: s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(doc).encode(), ContentType="application/json"),
+         f"S3 PutObject s3://{bucket}/{key}")
+
+
+def _get_json(s3: Any, bucket: str, key: str) -> Any:
+    return json.loads(_aws(lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read(), f"S3 GetObject {key}"))
+
+
+def _header(path: Path) -> str:
+    from genomics import tools
+
+    return tools.run(["samtools", "view", "-H", "--no-PG", str(path)]).stdout.decode("utf-8", "replace")
+
+
+def idxstats_text(index: scatter.BamIndex, refs: list[tuple[str, int]]) -> str:
+    """What ``samtools idxstats`` prints, from the parsed index (it reads the same counts)."""
+    counts = {c.name: c for c in index.contigs}
+    lines = []
+    for name, length in refs:
+        c = counts.get(name)
+        lines.append(f"{name}\t{length}\t{c.mapped if c else 0}\t{c.unmapped if c else 0}")
+    lines.append(f"*\t0\t0\t{index.unplaced}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# plan
+# --------------------------------------------------------------------------------------------------
+def _bam_index(ctx: Ctx, inp: Mapping[str, Any], size: int, scratch: Path) -> tuple[Path | None, Path | None]:
+    """(local index, local copy of the BAM if one was made). Looks beside the upload for ``<key>.bai`` or
+    ``<key without .bam>.bai``; otherwise copies the BAM into scratch (when it fits) and builds the index,
+    which fails on an unsorted file whatever its header claims."""
+    s3, key = ctx.s3, str(inp["key"])
+    for candidate in (key + ".bai", key[:-4] + ".bai" if key.endswith(".bam") else None):
+        if candidate and _aws(lambda c=candidate: _exists(s3, inp["bucket"], c), f"S3 HeadObject {candidate}"):
+            local = scratch / "input.bai"
+            _download(s3, inp["bucket"], candidate, local)
+            return local, None
+    limit = ctx.settings.heavy_ephemeral_mb * 1024**2 // 2
+    if size > limit:
+        return None, None
+    copy = scratch / "input.bam"
+    _download(s3, inp["bucket"], key, copy, inp.get("version_id"))
+    built = scatter.build_index(str(copy), str(scratch / "input.bai"))
+    return (Path(built) if built else None), copy
+
+
+def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
+    """Route the QC job; for a scatter, write the shards and the index to tmp/ and return the plan."""
+    with measure_step(FUNCTION, context) as step:
+        ctx = _ctx(s3)
+        _project, _sample_id, job_id, inp = qc_service._require(event)
+        fmt = str(inp.get("format") or "")
+        size = int(inp["size"]) if inp.get("size") is not None else int(
+            _aws(lambda: ctx.s3.head_object(Bucket=inp["bucket"], Key=inp["key"])["ContentLength"], "S3 HeadObject"))
+        compression = str(inp.get("compression") or ("bgzf" if fmt in ("bam", "vcf") else "none"))
+        result: dict[str, Any] = {"format": fmt, "size": size}
+        facts = router.Facts(fmt=fmt, size=size, compression=compression)
+        shards: list[dict[str, Any]] = []
+        with tempfile.TemporaryDirectory(prefix="qc-plan-") as tmp:
+            scratch = Path(tmp)
+            if fmt == "bam":
+                idx, copy = _bam_index(ctx, inp, size, scratch)
+                if idx is not None:
+                    head = copy
+                    if head is None:
+                        head = scratch / "head.bam"
+                        _sparse(ctx.s3, inp, [[0, min(size, HEADER_PROBE)]], size, head)
+                    refs = scatter.header_refs(_header(head))
+                    bai = scatter.parse_bai(scatter.read_index(str(idx)), refs)
+                    shards = scatter.plan_shards(bai, target_reads=ctx.settings.qc_shard_reads,
+                                                 max_shards=ctx.settings.scatter_max_shards, file_size=size,
+                                                 header_end=min(size, scatter.header_end_offset(bai)))
+                    biggest = max((sum(b - a for a, b in s["ranges"]) for s in shards), default=0)
+                    facts = router.Facts(fmt=fmt, size=size, compression="bgzf", sorted_indexed=True,
+                                         largest_shard_bytes=biggest, shards=len(shards))
+                    decision = router.route(facts, ctx.settings)
+                    if decision.mode == "scatter":
+                        prefix = work_prefix(job_id)
+                        _aws(lambda: ctx.s3.upload_file(str(idx), ctx.processed_bucket, prefix + "input.bai"),
+                             "S3 PutObject input.bai")
+                        _aws(lambda: ctx.s3.put_object(Bucket=ctx.processed_bucket, Key=prefix + "idxstats.txt",
+                                                       Body=idxstats_text(bai, refs).encode()), "S3 PutObject")
+                        _put_json(ctx.s3, ctx.processed_bucket, prefix + "plan.json", shards)
+                        distributed = len(shards) >= ctx.settings.distributed_map_min_shards
+                        result.update({
+                            "shard_count": len(shards),
+                            "distributed": distributed,
+                            "items": {"bucket": ctx.processed_bucket, "key": prefix + "plan.json"},
+                            "index": {"bucket": ctx.processed_bucket, "key": prefix + "input.bai"},
+                            "idxstats": {"bucket": ctx.processed_bucket, "key": prefix + "idxstats.txt"},
+                            "shards": [] if distributed else shards,
+                        })
+                else:
+                    result["unsorted_or_unindexed"] = True
+        decision = router.route(facts, ctx.settings)
+        result["mode"] = decision.mode
+        result["route"] = decision.as_dict()
+        if decision.mode == "fargate":
+            result["ephemeral_gib"] = decision.ephemeral_gib
+    result["step"] = step.as_dict()
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# shard
+# --------------------------------------------------------------------------------------------------
+def _plan_and_shard(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    p, sh = event.get("plan"), event.get("shard")
+    if not isinstance(p, dict) or p.get("mode") != "scatter" or not isinstance(sh, dict) or "ranges" not in sh:
+        raise ShardEventError("QC_SHARD_INVALID: a shard event needs plan (mode scatter) and shard (with ranges)")
+    return p, sh
+
+
+def validate_shard_records(path: str, index: str, shard: Mapping[str, Any]) -> dict[str, Any]:
+    """Record validation of the shard's reads: its regions' records decoded by samtools and checked by the
+    same SAM checker as a whole upload (header included, so @SQ names resolve)."""
+    import subprocess
+
+    from genomics.validation.report import ValidationReport
+    from genomics.validation.sam import validate_binary
+
+    class _Region:
+        name = f"{path} [{' '.join(scatter.region_args(shard))}]"
+
+        def open(self) -> Any:
+            argv = ["samtools", "view", "-u", "-h", "--no-PG", path, "-X", index, *scatter.region_args(shard)]
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            assert proc.stdout is not None
+            return proc.stdout
+
+        def size(self) -> int | None:
+            return None
+
+    report = ValidationReport(path=_Region.name, format="bam")
+    validate_binary(_Region(), report, fmt="bam")
+    return {
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "first_errors": [f"{i.code}: {i.message}" + (f" [record {i.record}]" if i.record else "")
+                         for i in report.errors[:5]],
+    }
+
+
+def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
+    """One alignment shard: fetch the header and the shard's byte ranges into a sparse copy, validate its
+    records, run the shard's samtools tools, write the outputs to tmp/."""
+    with measure_step(FUNCTION, context) as step:
+        ctx = _ctx(s3)
+        _project, _sample, job_id, inp = qc_service._require(event)
+        p, sh = _plan_and_shard(event)
+        size = int(p["size"])
+        with tempfile.TemporaryDirectory(prefix="qc-shard-") as tmp:
+            local = Path(tmp) / "input.bam"
+            idx = Path(tmp) / "input.bai"
+            _download(ctx.s3, p["index"]["bucket"], p["index"]["key"], idx)
+            fetched = _sparse(ctx.s3, inp, sh["ranges"], size, local)
+            validation = validate_shard_records(str(local), str(idx), sh)
+            try:
+                out = scatter.run_shard(str(local), sh, index=str(idx))
+            except ToolError as e:
+                raise QcInputError("QC_TOOL_FAILED", f"shard {sh['index']}: {e}") from e
+    doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation, "step": step.as_dict()}
+    _put_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, int(sh["index"])), doc)
+    return {"index": sh["index"], "step": step.as_dict()}
+
+
+# --------------------------------------------------------------------------------------------------
+# gather
+# --------------------------------------------------------------------------------------------------
+def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = None, context: Any = None
+           ) -> dict[str, Any]:
+    """Merge the shards' outputs into single-pass samtools stats/flagstat, derive the metrics, gate and
+    publish them like a single pass; the shards' steps are returned for the ledger's cost."""
+    with measure_step(FUNCTION, context) as step:
+        ctx = _ctx(s3)
+        project, sample_id, job_id, inp = qc_service._require(event)
+        p = event.get("plan")
+        if not isinstance(p, dict) or p.get("mode") != "scatter":
+            raise ShardEventError("QC_SHARD_INVALID: gather needs the scatter plan")
+        docs = [_get_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, i)) for i in range(int(p["shard_count"]))]
+        bad = [d for d in docs if d["validation"]["errors"]]
+        if bad:
+            first = bad[0]["validation"]["first_errors"]
+            raise RecordsInvalid(f"QC_RECORDS_INVALID: {sum(d['validation']['errors'] for d in bad)} record errors "
+                                 f"in {len(bad)} shard(s) of s3://{inp['bucket']}/{inp['key']}; first: {first}")
+        merged = scatter.merge_shards(docs)
+        idx_text = _aws(lambda: ctx.s3.get_object(Bucket=p["idxstats"]["bucket"], Key=p["idxstats"]["key"])["Body"]
+                        .read().decode(), "S3 GetObject idxstats")
+        raw = {**merged, "samtools_idxstats": idx_text}
+        metrics = derive_alignment(parse_samtools_stats(merged["samtools_stats"]),
+                                   parse_flagstat(merged["samtools_flagstat"]), parse_idxstats(idx_text))
+        metrics["record_warnings"] = sum(int(d["validation"]["warnings"]) for d in docs)
+        metrics["notes"] = [*(metrics.get("notes") or []),
+                            f"QC'd in {len(docs)} shards (whole contigs + unplaced reads); mosdepth coverage and "
+                            "the identity fingerprint run on single-pass QC only"]
+        if dynamodb is None:
+            import boto3
+
+            dynamodb = boto3.client("dynamodb")
+        assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
+        verdict = qc_gate.evaluate(metrics, assay, qc_service._thresholds(os.environ.get("QC_THRESHOLDS")))
+        with tempfile.TemporaryDirectory(prefix="qc-gather-") as tmp:
+            result = qc_service.publish(
+                s3=ctx.s3, dynamodb=dynamodb, table=os.environ["QC_TABLE"], processed_bucket=ctx.processed_bucket,
+                project=project, sample_id=sample_id, job_id=job_id, sha256=str(inp["sha256"]), assay=assay,
+                fmt="bam", metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
+                result_id=inp.get("result_id"), conformance=inp.get("conformance") or None)
+    result["step"] = step.as_dict()
+    result["shard_steps"] = [{"index": d["index"], **d["step"]} for d in docs]
+    result["mode"] = "scatter"
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# collect (after the Fargate task)
+# --------------------------------------------------------------------------------------------------
+def collect(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
+    """The Fargate task's result document as ``$.qc`` (its step carries the task's duration and cost); the
+    task's coded error when it failed."""
+    from genomics.qc.fargate import result_key
+
+    ctx = _ctx(s3)
+    _project, _sample, job_id, _inp = qc_service._require(event)
+    task = event.get("fargate") or {}
+    key = result_key(job_id)
+    try:
+        doc = json.loads(ctx.s3.get_object(Bucket=ctx.processed_bucket, Key=key)["Body"].read())
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        raise FargateFailed("QC_FARGATE_FAILED", f"task {task.get('task_arn')} stopped (exit code "
+                            f"{task.get('exit_code')}) without writing s3://{ctx.processed_bucket}/{key}"
+                            ) from e
+    if not doc.get("ok"):
+        raise FargateFailed(str(doc.get("error") or "QC_FARGATE_FAILED"), str(doc.get("message")))
+    return {**doc["qc"], "step": doc["step"], "mode": "fargate"}
+
+
+ACTIONS = {"plan": plan, "shard": shard, "gather": gather, "collect": collect}
