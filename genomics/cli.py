@@ -168,7 +168,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
 
     _existing(args.path)
     _existing(args.reference)
-    result = qc_local(args.path, assay=args.assay, reference=args.reference)
+    result = qc_local(args.path, assay=args.assay, reference=args.reference, targets=args.targets)
     if args.json:
         _print_json(result)
     else:
@@ -580,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q.add_argument("--assay", choices=["wgs", "wes", "panel", "cohort"], default="wgs")
     q.add_argument("--reference", metavar="FASTA")
+    q.add_argument("--targets", metavar="BED", help="the assay's target BED for coverage (WES/panel)")
     q.set_defaults(func=cmd_qc)
 
     def stack_args(sp: argparse.ArgumentParser) -> None:

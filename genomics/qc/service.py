@@ -97,7 +97,7 @@ def _thresholds(thresholds: Mapping[str, Any] | str | None) -> dict[str, Any]:
 
 
 def qc_local(path: str, *, assay: str = "wgs", fmt: str | None = None, thresholds: dict | None = None,
-             reference: str | None = None) -> dict:
+             reference: str | None = None, targets: str | None = None) -> dict:
     """QC one local file. ``thresholds`` overrides the defaults (same structure as ``gate.DEFAULTS``);
     ``None`` reads env ``QC_THRESHOLDS``. Returns ``{"path", "format", "metrics", "gate"}`` where
     ``metrics`` holds the scalar metrics, ``None`` when not applicable (records, snps, mnps, indels,
@@ -105,10 +105,35 @@ def qc_local(path: str, *, assay: str = "wgs", fmt: str | None = None, threshold
     is ``{"verdict", "reasons", "deciding_metric", "checks"}`` and ``notes`` says what QC left out and why
     (e.g. index-based metrics of a BAM that cannot be indexed)."""
     fmt_found, metrics, _raw = compute(LocalFile(path), fmt, reference=reference)
+    if fmt_found in ("bam", "cram"):
+        metrics["notes"] = [*(metrics.get("notes") or []),
+                            *_local_coverage(path, fmt_found, assay, reference, targets, metrics)]
     verdict = qc_gate.evaluate(metrics, assay, _thresholds(thresholds))
     flat = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
     return {"path": path, "format": fmt_found, "metrics": flat, "gate": verdict,
             "notes": list(metrics.get("notes") or [])}
+
+
+def _local_coverage(path: str, fmt: str, assay: str, reference: str | None, targets: str | None,
+                    metrics: dict[str, Any]) -> list[str]:
+    """mosdepth coverage of a local BAM/CRAM (``targets``: the assay's BED). The file is linked into scratch
+    (with its index when it has one), so an index QC builds never lands beside the user's file."""
+    from genomics.qc import coverage
+
+    with tempfile.TemporaryDirectory(prefix="qc-cov-") as tmp:
+        link = Path(tmp) / f"input.{fmt}"
+        link.symlink_to(Path(path).resolve())
+        for ext in (".bai", ".csi", ".crai"):
+            for candidate in (path + ext, (path.rsplit(".", 1)[0] + ext) if "." in path else ""):
+                if candidate and os.path.exists(candidate) and not os.path.exists(str(link) + ext):
+                    Path(str(link) + ext).symlink_to(Path(candidate).resolve())
+        try:
+            cov, _raw, notes = coverage.for_qc(str(link), fmt, assay=assay, scratch=Path(tmp), reference=reference,
+                                               targets=targets)
+        except coverage.CoverageError as e:
+            return [f"coverage (mosdepth): not computed ({e})"]
+    metrics.update(cov)
+    return notes
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,8 +364,8 @@ def _identity(s3: Any, dynamodb: Any, table: str, scratch: Path, *, panel_uri: s
 
     folder = scratch / "panel"
     folder.mkdir(exist_ok=True)
-    panel = identity_service.fetch_panel(s3, panel_uri, assembly, folder, aws)
     try:
+        panel = identity_service.fetch_panel(s3, panel_uri, assembly, folder, aws)
         if fmt in ("vcf", "bcf"):
             samples = list((metrics.get("per_sample") or {}).keys())
             sample = sample_id if sample_id in samples else samples[0] if len(samples) == 1 else None

@@ -124,3 +124,16 @@ def test_coverage_scattered_shards_of_a_sparse_copy_equal_single_pass(bam: dict,
         results.append(scatter.run_shard(str(sparse), shard, index=index, coverage_bed=str(bam["targets"])))
     merged = scatter.merge_shards(results)
     assert cov.coverage(merged) == cov.coverage(cov.run(path, bam["targets"]))
+
+
+def test_qc_local_bam_gets_coverage_without_writing_beside_it(bam: dict, tmp_path: Path) -> None:
+    from genomics.qc.service import qc_local
+
+    copy = tmp_path / "reads.bam"
+    copy.write_bytes(Path(bam["bam"]).read_bytes())  # no index beside it
+    out = qc_local(str(copy), assay="panel", targets=str(bam["targets"]))
+    assert out["metrics"]["target_bases"] == 41 * len(bam["sites"])
+    assert out["gate"]["checks"]["target_mean_depth"]["verdict"] == "fail"  # < 100x for a panel
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reads.bam"]  # the index QC built stayed in scratch
+    wes = qc_local(str(copy), assay="wes")
+    assert "target_bases" not in wes["metrics"] and any("no target BED" in n for n in wes["notes"])
