@@ -149,6 +149,17 @@ def test_browser_qc_and_multiqc_report(driver, served: Served, state) -> None:
     shot(driver, "07-multiqc-report")
     driver.close()
     driver.switch_to.window(main)
+    # the project's cohort report (a steward builds it with `genomics report`)
+    built = served.cli("report", "demo", "--stack", "local")
+    assert built.returncode == 0, built.stdout + built.stderr
+    go(driver, served, "#/project/demo", "Project demo")
+    driver.find_element(By.ID, "cohort").click()
+    wait_for(lambda: len(driver.window_handles) == 2, message="the cohort report's tab")
+    driver.switch_to.window(next(h for h in driver.window_handles if h != main))
+    wait_for(lambda: "MultiQC" in driver.page_source and "EURweb" in driver.page_source, 60, "the cohort report")
+    shot(driver, "07b-cohort-report")
+    driver.close()
+    driver.switch_to.window(main)
 
 
 def test_browser_download_processed_vcf_matches_its_checksum(driver, served: Served, downloads: Path, state) -> None:
@@ -226,6 +237,8 @@ def test_browser_partner_sees_only_its_delivery(driver, served: Served) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
     sign_in(driver, served, "partner")
     wait_for(lambda: "Deliveries to acme" in heading(driver), message="the partner page")
+    visible = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#nav a") if a.is_displayed()]
+    assert visible == ["Deliveries"], visible
     deliveries = driver.find_elements(By.CSS_SELECTOR, "li.delivery")
     assert len(deliveries) == 1 and "acme" in deliveries[0].text and "globex" not in driver.page_source
     names = [a.text for a in deliveries[0].find_elements(By.CSS_SELECTOR, "a")]

@@ -10,6 +10,7 @@
   const TERMINAL = ['COMPLETED', 'QC_FAILED', 'REJECTED', 'FAILED', 'INGEST_FAILED', 'DUPLICATE'];
   const RUN_MARKERS = ['CopyComplete.txt', 'RTAComplete.txt'];
   const PART_BATCH = 20;
+  const UPLOADERS = ['researcher', 'technician', 'steward'];
   let me = null;
   let refreshTimer = null;
 
@@ -470,6 +471,12 @@
     try {
       if (!me) me = await api('GET', '/api/me');
       document.getElementById('whoami').textContent = me.username + ' (' + me.groups.join(', ') + ')';
+      const can = { projects: me.projects.length > 0, upload: me.groups.some((g) => UPLOADERS.includes(g)) && me.projects.length > 0,
+        partner: me.groups.includes('partner') };
+      for (const a of document.querySelectorAll('#nav a')) {
+        const target = a.getAttribute('href').replace('#/', '');
+        a.hidden = !can[target === 'projects' ? 'projects' : target === 'upload' ? 'upload' : 'partner'];
+      }
       const partnerOnly = me.groups.includes('partner') && me.projects.length === 0;
       if (parts[0] === 'project' && parts[1]) await projectPage(parts[1]);
       else if (parts[0] === 'sample' && parts[2]) await samplePage(parts[1], parts[2]);
