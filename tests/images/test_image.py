@@ -78,6 +78,26 @@ def test_image_tools_versions(image: Image) -> None:
     assert image.size_bytes <= SIZE_GOAL, f"image is {size_mb:.0f} MB, over the {SIZE_GOAL / 1e6:.0f} MB goal"
 
 
+def test_image_mosdepth_coverage_runs(image: Image, tmp_path: Path) -> None:
+    """Debian's mosdepth dlopens libhts.so (only libhts-dev has that name): genomics.qc.coverage links it in
+    scratch; on the image's read-only root with /tmp as Lambda's, coverage of a real BAM is computed."""
+    bam = tmp_path / "reads.bam"
+    shutil.copy(CORPUS / "bam" / "passed" / "level-1.bam", bam)
+    subprocess.run(["samtools", "index", str(bam)], check=True)
+    for path in (tmp_path, bam, Path(f"{bam}.bai")):  # the image's user is not root
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    script = ("import json, tempfile; from pathlib import Path; from genomics.qc import coverage\n"
+              "with tempfile.TemporaryDirectory() as t:\n"
+              "    bed = coverage.header_targets('/data/reads.bam', Path(t) / 'wgs.bed')\n"
+              "    m = coverage.coverage(coverage.run('/data/reads.bam', bed))\n"
+              "    print(json.dumps({k: v for k, v in m.items() if k != 'depth_per_contig'}))")
+    out = podman("run", "--rm", "--pull=never", "--network", "none", "--read-only",
+                 "--tmpfs", "/tmp:rw,size=256m,mode=1777", "-v", f"{tmp_path}:/data:ro",
+                 "--entrypoint", "/opt/venv/bin/python", image.name, "-c", script).stdout
+    metrics = json.loads(out.strip().splitlines()[-1])
+    assert metrics["target_bases"] > 0 and metrics["target_mean_depth"] > 0
+
+
 def test_image_cold_start_modules_have_bytecode(image: Image) -> None:
     """What a cold start imports has bytecode in the image (it cannot be written on Lambda's read-only
     file system), though the image keeps bytecode only for that: the warm-up run again inside the
