@@ -139,6 +139,24 @@ def gt_code(gt: str) -> str:
     return "1" if 0 < alt < len(values) else ("2" if alt else "0")
 
 
+def tgt_code(site: Site, tgt: str) -> str:
+    """A genotype as bases (``%TGT``: ``A/G``, ``G``, ``./.``) to 0/1/2/. against the panel's REF and ALT,
+    whatever the record's ALT list (gVCF ``<NON_REF>``, other alleles): an allele that is neither the
+    panel's REF nor its ALT makes the call unusable (``.``)."""
+    alleles = tgt.replace("|", "/").split("/")
+    if any(a in (".", "") for a in alleles):
+        return "."
+    alt = 0
+    for a in alleles:
+        if a == site.alt:
+            alt += 1
+        elif a != site.ref:
+            return "."
+    if len(alleles) == 1:
+        return "2" if alt else "0"
+    return "1" if 0 < alt < len(alleles) else ("2" if alt else "0")
+
+
 def encode(codes: str) -> str:
     return base64.b64encode(zlib.compress(codes.encode(), 9)).decode()
 
@@ -148,16 +166,18 @@ def decode(blob: str) -> str:
 
 
 def _codes_from_query(panel: Panel, text: str) -> str:
-    """Panel-ordered codes from ``CHROM POS REF ALT GT`` lines (sites absent or at other alleles: ``.``)."""
-    called: dict[tuple[str, int, str, str], str] = {}
+    """Panel-ordered codes from ``CHROM POS REF TGT`` lines (genotypes as bases, so a record's own ALT list
+    does not matter); sites absent, with another REF, or called with other alleles: ``.``."""
+    called: dict[tuple[str, int, str], str] = {}
     for line in text.splitlines():
-        chrom, pos, ref, alt, gt = line.split("\t")[:5]
-        called[(chrom, int(pos), ref, alt)] = gt_code(gt)
-        if alt == ".":  # a hom-ref call with no ALT (bcftools call without -C alleles)
-            called[(chrom, int(pos), ref, "")] = gt_code(gt)
+        chrom, pos, ref, tgt = line.split("\t")[:4]
+        key = (chrom, int(pos), ref)
+        if called.get(key, ".") == ".":  # the first usable call at a position wins
+            called[key] = tgt
     out = []
     for s in panel.sites:
-        out.append(called.get((s.chrom, s.pos, s.ref, s.alt), called.get((s.chrom, s.pos, s.ref, ""), ".")))
+        tgt = called.get((s.chrom, s.pos, s.ref))
+        out.append(tgt_code(s, tgt) if tgt else ".")
     return "".join(out)
 
 
@@ -179,10 +199,8 @@ def fingerprint_vcf(path: str | None, panel: Panel, sample: str, *, stream: Bina
     where = ["-R", panel.path] if path and _has_index(path, (".tbi", ".csi")) else ["-T", panel.path]
     with tempfile.TemporaryDirectory(prefix="fp-vcf-") as tmp:
         out = Path(tmp) / "gt.txt"
-        _pipeline([["bcftools", "view", "--no-version", *where, "-s", sample, "-v", "snps", "-m2", "-M2",
-                    "-Ou", path or "-"],
-                   ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n", "-"]], Path(tmp), out,
-                  stream)
+        _pipeline([["bcftools", "view", "--no-version", *where, "-s", sample, "-Ou", path or "-"],
+                   ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF[\t%TGT]\n", "-"]], Path(tmp), out, stream)
         return _codes_from_query(panel, out.read_text())
 
 
@@ -196,7 +214,7 @@ def fingerprint_alignment(path: str, panel: Panel, reference: str) -> str:
         _pipeline([["bcftools", "mpileup", "--no-version", "-f", reference, *where, "-a", "AD,DP",
                     "-q", "20", "-Q", "20", "-Ou", path],
                    ["bcftools", "call", "--no-version", "-m", "-C", "alleles", "-T", str(alleles), "-Ou"],
-                   ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n", "-"]], Path(tmp), out)
+                   ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF[\t%TGT]\n", "-"]], Path(tmp), out)
         return _codes_from_query(panel, out.read_text())
 
 

@@ -131,3 +131,24 @@ def test_findings_declared_sex_disagrees(world: dict) -> None:
                                  codes=b.codes, others=[], declared_sex="F")
     assert [f["code"] for f in found] == ["IDENTITY_SEX_MISMATCH"]
     assert summary["sex"] == "male" and summary["declared_sex"] == "female"
+
+
+def test_fingerprint_vcf_reads_gvcf_and_multiallelic_records(tmp_path: Path) -> None:
+    """Genotypes are matched by bases, so a gVCF's <NON_REF> or a record with more ALTs still gives the
+    panel site's genotype; a call with an allele outside the panel's pair is unusable."""
+    head = ("##fileformat=VCFv4.2\n##contig=<ID=21>\n"
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
+    panel_vcf = tmp_path / "panel.vcf"
+    panel_vcf.write_text(head + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                         + "".join(f"21\t{p}\t.\tA\tG\t.\t.\t.\n" for p in (100, 200, 300, 400)))
+    import subprocess
+
+    subprocess.run(["bgzip", "-f", str(panel_vcf)], check=True)
+    panel = fp.load_panel(str(panel_vcf) + ".gz")
+    sample = tmp_path / "s.vcf"
+    sample.write_text(head + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n"
+                      "21\t100\t.\tA\tG,<NON_REF>\t.\t.\t.\tGT\t0/1\n"
+                      "21\t200\t.\tA\tC,G\t.\t.\t.\tGT\t2/2\n"
+                      "21\t300\t.\tA\tC,G\t.\t.\t.\tGT\t0/1\n"
+                      "21\t400\t.\tA\t<NON_REF>\t.\t.\t.\tGT\t0/0\n")
+    assert fp.fingerprint_vcf(str(sample), panel, "S") == "12.0"
