@@ -489,7 +489,8 @@ def cohort_report(s3: Any, bucket: str, project: str) -> str:
             metrics["distributions"] = doc["distributions"]
         samples[sample] = {"raw": raw, "metrics": metrics, "gate": doc.get("gate", {}),
                            "assay": doc.get("assay", "-"), "notes": doc.get("notes") or [],
-                           "repairs": doc.get("repairs") or [], "conformance": doc.get("conformance")}
+                           "repairs": doc.get("repairs") or [], "conformance": doc.get("conformance"),
+                           "identity": doc.get("identity")}
     digest = hashlib.sha256(
         "\n".join(f"{s}:{sha}" for s, (_, sha) in sorted(latest.items())).encode()
     ).hexdigest()[:16]
