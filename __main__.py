@@ -16,6 +16,7 @@ from infra.ledger import LedgerTables, LedgerTablesArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.naming import current_names
 from infra.network import Network, NetworkArgs
+from infra.partners import PartnerAccess, PartnerAccessArgs
 from infra.storage import DataBuckets, DataBucketsArgs
 from infra.sweeper import SweepSchedule, SweepScheduleArgs
 from infra.webapp import UserDirectory, UserDirectoryArgs, WebApp, WebAppArgs
@@ -69,6 +70,7 @@ ingest = Ingest(
     IngestArgs(names, storage.buckets["raw"], functions["validation-handler"].function, kms_key_arn),
 )
 status_api = StatusApi("status-api", StatusApiArgs(names, config, functions["status-api"].function, kms_key_arn))
+partners = PartnerAccess("partners", PartnerAccessArgs(names, config, status_api.api.execution_arn))
 web = WebApp(
     "web", WebAppArgs(names, config, users, functions["web-api"].function, storage.buckets["raw"], kms_key_arn)
 )
@@ -101,5 +103,7 @@ pulumi.export("audit_trail_arn", audit.trail.arn)
 pulumi.export("status_api_url", status_api.api.api_endpoint)
 pulumi.export("status_api_read_policy_arn", status_api.invoke_policy.arn)
 pulumi.export("web_url", web.api.api_endpoint)
+pulumi.export("manifest_signing_key_arn", partners.signing_key.arn if partners.signing_key else None)
+pulumi.export("partner_roles", {p: r.arn for p, r in partners.roles.items()})
 pulumi.export("user_pool_id", users.user_pool.id)
 pulumi.export("user_pool_client_id", users.client.id)

@@ -305,6 +305,8 @@ class Settings:
     stuck_qc_s: int = 2 * 3600
     # The web app's presigned URLs (downloads, upload parts) live this long; at most 15 minutes.
     presign_ttl_s: int = 900
+    # A partner delivery not acknowledged this many days after it completed alarms (the sweeper counts them).
+    delivery_ack_days: int = 14
 
     def sweep_deadlines(self) -> str:
         """The SWEEP_DEADLINES value: ``<state>=<seconds>`` per running state."""
@@ -508,10 +510,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="handlers.sweeper.handler",
         description="Scheduled: end every job stuck in a running state past its deadline, with the reason",
         heavy=False,
-        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "SWEEP_DEADLINES", "DEAD_LETTER_QUEUE"),
+        env=(*_COMMON_ENV, "METADATA_TABLE", "JOBS_TABLE", "SWEEP_DEADLINES", "DEAD_LETTER_QUEUE",
+             "DELIVERY_ACK_DAYS"),
         grants=(
-            # Dead-lettered uploads get a job (PutItem, conditional) and a file record.
-            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "metadata"),
+            # Dead-lettered uploads get a job (PutItem, conditional) and a file record; partners' deliveries
+            # not acknowledged in time are counted (Query, genomics.drs.state).
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"), "table",
+                  "metadata"),
             Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "jobs"),
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
             # Peek at the dead-letter queue (messages are released at once, never deleted).
@@ -557,6 +562,7 @@ def environment(logical: str, names: Names, settings: Settings, runtime: Mapping
         "PRICE_SFN_TRANSITION": repr(settings.price_sfn_transition),
         "SWEEP_DEADLINES": settings.sweep_deadlines(),
         "PRESIGN_TTL_S": str(settings.presign_ttl_s),
+        "DELIVERY_ACK_DAYS": str(settings.delivery_ack_days),
         "DEAD_LETTER_QUEUE": names.dead_letter_queue,
         "QC_ROUTER": _router_env(settings),
     }

@@ -1,6 +1,7 @@
 """StatusApi: the read-only status API, an API Gateway HTTP API in front of the status-api function.
 
-Every route of ``genomics.api.ROUTES`` and nothing else; each requires IAM authorisation (SigV4), so
+Every route of ``genomics.api.ROUTES`` and of ``genomics.drs.api.ROUTES`` (the partners' DRS and receipt
+routes, callable only by partner roles: infra.partners) and nothing else; each requires IAM authorisation (SigV4), so
 only principals given ``execute-api:Invoke`` reach it: the component creates a managed policy
 (``<prefix>-status-api-read``) to attach to the roles of researchers, operators or a LIMS. The
 ``$default`` stage deploys automatically, throttles (stack config ``api_rate_limit`` /
@@ -18,6 +19,7 @@ import pulumi_aws as aws
 
 from genomics.api import ROUTES
 from genomics.deployment import Names
+from genomics.drs.api import ROUTES as PARTNER_ROUTES
 from infra.config import StackConfig
 from infra.naming import classified
 
@@ -74,7 +76,9 @@ class StatusApi(pulumi.ComponentResource):
             timeout_milliseconds=10_000,
             opts=child,
         )
-        for route_key in sorted(ROUTES):
+        # The partner routes (GA4GH DRS, receipts) are on the same API; only partner roles may call them
+        # (infra.partners), and the readers' policy below does not include them.
+        for route_key in sorted({*ROUTES, *PARTNER_ROUTES}):
             aws.apigatewayv2.Route(
                 f"{name}-route-{_slug(route_key)}",
                 api_id=self.api.id,

@@ -104,7 +104,7 @@ class StackConfig:
     access_log_days: int = 90
     # Buckets and the image repository can be deleted with their contents (dev only).
     force_destroy: bool = False
-    # Partner name -> AWS account id; each gets read-only access to delivery partners/<name>/*.
+    # Partner name -> AWS account id; each gets a role that may call only the DRS routes (infra.partners).
     partners: Mapping[str, str] = field(default_factory=dict)
     # Private subnets with VPC endpoints for the functions (no NAT).
     vpc: bool = False

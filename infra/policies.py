@@ -15,7 +15,7 @@ In a key policy ``"*"`` means "this key" (the only value AWS accepts). ``tests/i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from genomics.deployment import TABLES, FunctionSpec, Grant, Names
@@ -352,34 +352,6 @@ def with_suffix(value: Any, suffix: str) -> Any:
     if isinstance(value, str):
         return value + suffix
     return value.apply(lambda v: f"{v}{suffix}")
-
-
-def partner_statements(bucket_arn: Any, partners: Mapping[str, str], partition: str) -> list[dict[str, Any]]:
-    """Read-only access for each partner account to ``partners/<name>/*`` of the delivery bucket."""
-    statements: list[dict[str, Any]] = []
-    for name, account in sorted(partners.items()):
-        principal = {"AWS": f"arn:{partition}:iam::{account}:root"}
-        sid = "".join(part.capitalize() for part in name.split("-"))
-        statements.append(
-            {
-                "Sid": f"Partner{sid}Read",
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": [with_suffix(bucket_arn, f"/partners/{name}/*")],
-            }
-        )
-        statements.append(
-            {
-                "Sid": f"Partner{sid}List",
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": ["s3:ListBucket"],
-                "Resource": [bucket_arn],
-                "Condition": {"StringLike": {"s3:prefix": [f"partners/{name}/*"]}},
-            }
-        )
-    return statements
 
 
 def access_log_delivery_statement(log_bucket_arn: Any, source_bucket_arns: Sequence[Any],

@@ -180,11 +180,9 @@ class DataBuckets(pulumi.ComponentResource):
                 target_prefix=f"{role}/",
                 opts=child,
             )
-            extra = (
-                policies.partner_statements(bucket.arn, config.partners, names.partition)
-                if role == "delivery"
-                else []
-            )
+            # No partner account reads any bucket: partners download through the DRS routes' presigned
+            # URLs (genomics.drs, infra.partners).
+            extra: list[dict[str, Any]] = []
             if self.kms_key is not None:
                 extra = [*policies.kms_uploads_only_statements(bucket.arn, self.kms_key.arn), *extra]
             self._policy(f"{name}-{role}", bucket, block, extra)
@@ -436,7 +434,6 @@ def key_policy(names: Names, config: StackConfig) -> dict[str, Any]:
     - CloudWatch Logs encrypts only this stack's log groups (encryption context = log-group ARN).
     - CloudWatch alarms and AWS Budgets publish to the encrypted alerts topic, for this account only.
     - CloudTrail encrypts only this stack's trail's log files.
-    - Partners may only decrypt, only through S3, only objects of the delivery bucket.
     """
     account = f"arn:{names.partition}:iam::{names.account_id}:root"
     log_groups = [
@@ -482,22 +479,4 @@ def key_policy(names: Names, config: StackConfig) -> dict[str, Any]:
             },
         },
     ]
-    if config.partners:
-        statements.append(
-            {
-                "Sid": "PartnersDecryptDelivery",
-                "Effect": "Allow",
-                "Principal": {
-                    "AWS": [f"arn:{names.partition}:iam::{a}:root" for _, a in sorted(config.partners.items())]
-                },
-                "Action": "kms:Decrypt",
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": f"s3.{names.region}.amazonaws.com",
-                        "kms:EncryptionContext:aws:s3:arn": names.bucket_arn("delivery"),
-                    }
-                },
-            }
-        )
     return {"Version": "2012-10-17", "Statement": statements}

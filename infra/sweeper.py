@@ -41,6 +41,7 @@ class SweepSchedule(pulumi.ComponentResource):
     role: aws.iam.Role
     schedule: aws.scheduler.Schedule
     alarm: aws.cloudwatch.MetricAlarm
+    unacknowledged_alarm: aws.cloudwatch.MetricAlarm
 
     def __init__(self, name: str, args: SweepScheduleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:operations:SweepSchedule", name, None, opts)
@@ -99,4 +100,23 @@ class SweepSchedule(pulumi.ComponentResource):
             ok_actions=[args.alerts_topic_arn],
             opts=child,
         )
-        self.register_outputs({"schedule": self.schedule.name, "alarm": self.alarm.name})
+        self.unacknowledged_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-deliveries-unacknowledged",
+            name=f"{names.prefix}-deliveries-unacknowledged",
+            alarm_description=f"partner deliveries not acknowledged within {settings.delivery_ack_days} days "
+            "(see the sweeper's log and `genomics partner deliveries NAME`)",
+            namespace=METRICS_NAMESPACE,
+            metric_name="DeliveriesUnacknowledged",
+            dimensions={"service": "sweeper"},
+            statistic="Maximum",
+            period=max(300, settings.sweep_rate_minutes * 60),
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[args.alerts_topic_arn],
+            ok_actions=[args.alerts_topic_arn],
+            opts=child,
+        )
+        self.register_outputs({"schedule": self.schedule.name, "alarm": self.alarm.name,
+                               "unacknowledged_alarm": self.unacknowledged_alarm.name})

@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from genomics.drs.state import ACKNOWLEDGED, DELIVERED, DeliveryState
+from genomics.drs.state import DELIVERED, DeliveryState
 from genomics.ledger import model
 from genomics.ledger.store import deserialize, serialize
 
@@ -65,10 +65,6 @@ class Partners(DeliveryState):
     def public_key(self, name: str) -> bytes:
         return bytes.fromhex(str(self.get(name)["crypt4gh_public_key"]))
 
-    def names(self) -> list[dict[str, Any]]:
-        return list(self.ledger._query(TableName=self.table, KeyConditionExpression="pk = :pk",
-                                       ExpressionAttributeValues=serialize({":pk": "PARTNERS"})))
-
     # ------------------------------------------------------------------ deliveries
     def record_delivery(self, partner: str, delivery: Mapping[str, Any], objects: Iterable[Mapping[str, Any]]
                         ) -> None:
@@ -88,20 +84,3 @@ class Partners(DeliveryState):
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-
-    # ------------------------------------------------------------------ alerts
-    def unacknowledged(self, older_than_iso: str) -> list[dict[str, Any]]:
-        """Deliveries of every registered partner delivered before ``older_than_iso`` and not acknowledged."""
-        late: list[dict[str, Any]] = []
-        for p in self.names():
-            for d in self.deliveries(str(p["partner"])):
-                if d.get("state") != ACKNOWLEDGED and str(d.get("delivered_at", "")) < older_than_iso:
-                    late.append(d)
-        return late
-
-    def mark_alerted(self, partner: str, delivery_id: str) -> None:
-        self.ledger._call(
-            "update_item", TableName=self.table,
-            Key=serialize({"pk": f"PARTNER#{partner}", "sk": f"DELIVERY#{delivery_id}"}),
-            UpdateExpression="SET alerted_at = :t", ExpressionAttributeValues=serialize({":t": model.now_iso()}))
-

@@ -38,6 +38,19 @@ class DeliveryState:
         self.ledger = ledger
         self.table = ledger.metadata_table
 
+    def names(self) -> list[dict[str, Any]]:
+        return list(self.ledger._query(TableName=self.table, KeyConditionExpression="pk = :pk",
+                                       ExpressionAttributeValues=serialize({":pk": "PARTNERS"})))
+
+    def unacknowledged(self, before_iso: str) -> list[dict[str, Any]]:
+        """Deliveries of every registered partner completed before ``before_iso`` and not acknowledged."""
+        late: list[dict[str, Any]] = []
+        for p in self.names():
+            for d in self.deliveries(str(p["partner"])):
+                if d.get("state") != ACKNOWLEDGED and str(d.get("delivered_at", "")) < before_iso:
+                    late.append({k: d.get(k) for k in ("partner", "delivery_id", "project", "state", "delivered_at")})
+        return late
+
     def _get(self, partner: str, sk: str) -> dict[str, Any] | None:
         resp = self.ledger._call("get_item", TableName=self.table,
                                  Key=serialize({"pk": f"PARTNER#{partner}", "sk": sk}))

@@ -223,3 +223,17 @@ def test_local_signer_signature_verifies(tmp_path):
     assert (tmp_path / "signing.pem").stat().st_mode & 0o077 == 0
     with pytest.raises(SignatureInvalid):
         verify(signer.public_key_pem(), b'{"a": 2}', signer.sign(data))
+
+
+def test_sweeper_counts_unacknowledged_deliveries_until_acknowledged(stack, monkeypatch, delivered):
+    from handlers import sweeper as sweeper_handler
+
+    for k, v in stack.env("sweeper").items():
+        monkeypatch.setenv(k, v)
+    out = sweeper_handler.handler({}, stack.context("sweeper"))
+    assert out["deliveries_unacknowledged"] == []  # delivered just now: within DELIVERY_ACK_DAYS (14)
+    monkeypatch.setenv("DELIVERY_ACK_DAYS", "0")
+    out = sweeper_handler.handler({}, stack.context("sweeper"))
+    assert [(d["partner"], d["delivery_id"]) for d in out["deliveries_unacknowledged"]] == [(PARTNER, "d1")]
+    delivered["partners"].acknowledge(PARTNER, "d1", delivered["out"]["manifest_sha256"])
+    assert sweeper_handler.handler({}, stack.context("sweeper"))["deliveries_unacknowledged"] == []

@@ -7,6 +7,7 @@ import json
 
 from genomics.api import ROUTES
 from genomics.deployment import Names
+from genomics.drs.api import ROUTES as PARTNER_ROUTES
 from infra.config import StackConfig
 from tests.infra.resources import Program, by_input, document, of_type
 
@@ -37,8 +38,9 @@ def test_api_is_http_api_with_lambda_proxy_integration(program: Program, names: 
 
 
 def test_api_routes_are_exactly_genomics_api_routes(program: Program, names: Names) -> None:
+    """The status routes and the partners' DRS/receipt routes (genomics.drs.api), nothing else."""
     routes = _of_api(program, names, "aws:apigatewayv2/route:Route")
-    assert sorted(r["inputs"]["routeKey"] for r in routes) == sorted(ROUTES), (
+    assert sorted(r["inputs"]["routeKey"] for r in routes) == sorted({*ROUTES, *PARTNER_ROUTES}), (
         f"routes: {[(r['urn'], r['inputs']['routeKey']) for r in routes]}"
     )
 
@@ -89,6 +91,7 @@ def test_api_reader_policy_allows_only_the_routes(program: Program, names: Names
     assert len(resources) == len(ROUTES), f"{policies[0]['urn']}: {resources}"
     for arn in resources:
         assert arn.startswith(f"{api['outputs']['executionArn']}/$default/GET/"), f"{policies[0]['urn']}: {arn}"
+        assert "/ga4gh/" not in arn and "/partner/" not in arn, f"{policies[0]['urn']}: readers get {arn}"
 
 
 def test_api_every_route_targets_the_lambda_integration(program: Program, names: Names) -> None:

@@ -72,7 +72,9 @@ def test_iam_function_logs_only_to_own_log_group(program: Program, names: Names)
 
 
 def test_iam_function_kms_only_on_stack_key_when_enabled(program: Program, names: Names, config: StackConfig) -> None:
-    keys = [k["outputs"]["arn"] for k in of_type(program, "aws:kms/key:Key")]
+    # data keys only: the manifest-signing key (infra.partners, SIGN_VERIFY) is used by operators, not functions
+    keys = [k["outputs"]["arn"] for k in of_type(program, "aws:kms/key:Key")
+            if k["inputs"].get("keyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"]
     assert len(keys) == (1 if config.kms else 0), f"KMS keys {keys} for kms={config.kms}"
     for logical, spec in FUNCTIONS.items():
         _, policy = _function_policy(program, names, logical)

@@ -20,6 +20,7 @@ COMPONENT_TYPES = {
     "genomics:webapp:UserDirectory",
     "genomics:audit:AuditTrail",
     "genomics:operations:SweepSchedule",
+    "genomics:partners:PartnerAccess",
 }
 
 

@@ -81,8 +81,9 @@ def test_monitoring_alarms_cover_functions_workflow_and_dlq(program: Program, na
         assert alarm["inputs"]["alarmActions"] == [topic_arn], f"{alarm['urn']}: does not alert the topic"
         assert alarm["inputs"]["name"].startswith(f"{names.prefix}-"), f"{alarm['urn']}: name not stack-scoped"
     assert ("GenomicsPlatform", "JobsSwept", ("sweeper",)) in covered, "no alarm on swept (stuck) jobs"
-    # The free tier covers 10 alarms; docs/operations.md states the cost of the documented 15.
-    assert len(alarms) <= 15, f"{len(alarms)} alarms: more than the documented 15"
+    # The free tier covers 10 alarms; docs/deploy.md states the cost of the documented 16 (the 16th:
+    # partner deliveries not acknowledged in time, infra.sweeper).
+    assert len(alarms) <= 16, f"{len(alarms)} alarms: more than the documented 16"
 
 
 def test_sweeper_schedule_invokes_only_the_sweeper_on_the_stack_rate(
