@@ -183,6 +183,10 @@ def _erase_deliveries(ledger: Ledger, s3: Any, names: Names, project: str, sampl
                     s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest, indent=2).encode(),
                                   ContentType="application/json")
                     result.manifests_rewritten.append(manifest_key)
+        if delivery.get("encrypted"):  # partner delivery (genomics.drs): DRS serves the sample's objects no more
+            from genomics.drs.partners import Partners
+
+            Partners(ledger).forget_sample(partner, delivery["sk"].removeprefix("DELIVERY#"), sample_id)
         if named:
             item = {k: v for k, v in delivery.items() if k not in ("pk", "sk")}
             item["samples"] = [s for s in delivery.get("samples", []) if s != sample_id]

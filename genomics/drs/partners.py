@@ -76,6 +76,16 @@ class Partners(DeliveryState):
         self._put_new(partner, f"DELIVERY#{delivery['delivery_id']}",
                       {**delivery, "state": DELIVERED, "delivered_at": now})
 
+    def forget_sample(self, partner: str, delivery_id: str, sample_id: str) -> int:
+        """Erasure (genomics forget): drop the sample's DRS objects of one delivery; how many were dropped."""
+        dropped = 0
+        for obj in self.objects(partner, delivery_id):
+            if obj.get("sample_id") == sample_id:
+                self.ledger._call("delete_item", TableName=self.table,
+                                  Key=serialize({"pk": f"PARTNER#{partner}", "sk": obj["sk"]}))
+                dropped += 1
+        return dropped
+
     def _put_new(self, partner: str, sk: str, item: Mapping[str, Any]) -> None:
         full = {"pk": f"PARTNER#{partner}", "sk": sk, "partner": partner, **item}
         try:

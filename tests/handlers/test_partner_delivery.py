@@ -237,3 +237,17 @@ def test_sweeper_counts_unacknowledged_deliveries_until_acknowledged(stack, monk
     assert [(d["partner"], d["delivery_id"]) for d in out["deliveries_unacknowledged"]] == [(PARTNER, "d1")]
     delivered["partners"].acknowledge(PARTNER, "d1", delivered["out"]["manifest_sha256"])
     assert sweeper_handler.handler({}, stack.context("sweeper"))["deliveries_unacknowledged"] == []
+
+
+def test_forget_drops_the_samples_drs_objects(stack, monkeypatch, delivered):
+    from genomics.erasure import forget
+
+    manifest = json.loads(boto3.client("s3").get_object(Bucket=stack.names.bucket("delivery"),
+                                                        Key=delivered["out"]["manifest_key"])["Body"].read())
+    ids = {e["sample_id"]: [o["drs_id"] for o in e["objects"]] for e in manifest["delivered"]}
+    forget(stack.ledger, boto3.client("s3"), stack.names, "V1", actor="test", reason="REQ-1")
+    for object_id in ids["V1"]:
+        status, err = _call(stack, monkeypatch, "GET /ga4gh/drs/v1/objects/{object_id}", {"object_id": object_id})
+        assert status == 404 and err["error"]["code"] == "DRS_NOT_FOUND"
+    status, _ = _call(stack, monkeypatch, "GET /ga4gh/drs/v1/objects/{object_id}", {"object_id": ids["F1"][0]})
+    assert status == 200
