@@ -107,6 +107,16 @@ def test_e2e_partner_round_trip(delivered, capsys, tmp_path):
         verify(platform_pem, checksum_line.replace(b"  ", b" *"), signature)
     digest, name = checksum_line.decode().split()
     assert digest == hashlib.sha256(manifest_bytes).hexdigest() and name == f"MANIFEST-{d['delivery_id']}.json"
+    # ... and exactly as docs/partners.md tells the partner to, with openssl and sha256sum
+    (tmp_path / "platform-signing.pem").write_text(platform_pem)
+    (tmp_path / name).write_bytes(manifest_bytes)
+    (tmp_path / f"{name}.sha256").write_bytes(checksum_line)
+    (tmp_path / f"{name}.sha256.sig").write_bytes(signature)
+    subprocess.run(["openssl", "dgst", "-sha256", "-verify", "platform-signing.pem", "-signature",
+                    f"{name}.sha256.sig", f"{name}.sha256"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["sha256sum", "-c", f"{name}.sha256"], cwd=tmp_path, check=True, capture_output=True)
+    (tmp_path / name).write_bytes(manifest_bytes + b" ")
+    assert subprocess.run(["sha256sum", "-c", f"{name}.sha256"], cwd=tmp_path, capture_output=True).returncode != 0
     manifest = json.loads(manifest_bytes)
     objects = [o for e in manifest["delivered"] for o in e["objects"]]
     assert {o["sample_id"] for o in objects} == {"EUR_chr21"}
