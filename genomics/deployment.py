@@ -331,14 +331,15 @@ class Settings:
 # API" box, what they read from the environment and what they may do. Grants are data; infra/ turns
 # them into IAM policy documents, one role per function.
 # --------------------------------------------------------------------------------------------------
-ResourceKind = Literal["bucket", "objects", "table", "table-indexes", "state-machine", "executions", "queue"]
+ResourceKind = Literal["bucket", "objects", "table", "table-indexes", "state-machine", "executions", "queue",
+                       "function"]
 
 
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
     kind: ResourceKind
-    target: str  # bucket or table role, or "" for the state machine/queue
+    target: str  # bucket or table role, a function's logical name, or "" for the state machine/queue
     # For kind == "objects": the object key pattern under the bucket (the whole bucket by default).
     key_prefix: str = "*"
 
@@ -479,7 +480,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="Web app: the one-page app and its API (Cognito JWT; every route checks project membership)",
         heavy=False,
         env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "DELIVERY_BUCKET", "METADATA_TABLE", "JOBS_TABLE",
-             "QC_TABLE", "QC_THRESHOLDS", "PRESIGN_TTL_S"),
+             "QC_TABLE", "QC_THRESHOLDS", "PRESIGN_TTL_S", "WEB_TASKS_FUNCTION"),
         runtime_env=("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
         grants=(
             # Memberships (USER#/PROJECT# items) and the ledger's read side.
@@ -502,6 +503,29 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             # A partner user's deliveries: its prefix's manifests, and presigned downloads of what they list.
             Grant(("s3:ListBucket",), "bucket", "delivery"),
             Grant(_S3_READ, "objects", "delivery", "partners/*"),
+            # Long work asked for in the app (reprocess) runs in web-tasks, invoked asynchronously.
+            Grant(("lambda:InvokeFunction",), "function", "web-tasks"),
+        ),
+        pipeline=False,
+    ),
+    # What the web app asks for that outlasts an API request: reprocessing a job (the upload validated
+    # again, a new run started). web-api invokes it asynchronously after checking the caller's rights.
+    "web-tasks": FunctionSpec(
+        logical="web-tasks",
+        handler="handlers.web_tasks.handler",
+        description="Web app tasks that outlast a request: reprocess a job (validate again, start a new run)",
+        heavy=True,
+        env=(*_COMMON_ENV, "RAW_BUCKET", "METADATA_TABLE", "JOBS_TABLE", "STATE_MACHINE_ARN", "DEFAULT_ASSAY",
+             "QC_THRESHOLDS", "REFERENCE_URI", "VALIDATION_PROFILES"),
+        grants=(
+            Grant(_S3_READ_VERSIONS, "objects", "raw"),
+            Grant(("s3:ListBucket",), "bucket", "raw"),
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"),
+                  "table", "metadata"),
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "jobs"),
+            Grant(_DDB_INDEX, "table-indexes", "jobs"),
+            Grant(("states:StartExecution",), "state-machine", ""),
+            Grant(_S3_READ, "objects", "processed", "references/*"),
         ),
         pipeline=False,
     ),
@@ -563,6 +587,7 @@ def environment(logical: str, names: Names, settings: Settings, runtime: Mapping
         "SWEEP_DEADLINES": settings.sweep_deadlines(),
         "PRESIGN_TTL_S": str(settings.presign_ttl_s),
         "DELIVERY_ACK_DAYS": str(settings.delivery_ack_days),
+        "WEB_TASKS_FUNCTION": names.function("web-tasks"),
         "DEAD_LETTER_QUEUE": names.dead_letter_queue,
         "QC_ROUTER": _router_env(settings),
     }

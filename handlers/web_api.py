@@ -8,6 +8,7 @@ failure is logged and answered 500 without internals.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -36,6 +37,12 @@ def _s3() -> Any:
                         config=Config(signature_version="s3v4", s3={"addressing_style": style}))
 
 
+def start_task(task: dict[str, Any]) -> None:
+    """Invoke web-tasks asynchronously (Lambda queues the event and retries it)."""
+    boto3.client("lambda").invoke(FunctionName=os.environ["WEB_TASKS_FUNCTION"], InvocationType="Event",
+                                  Payload=json.dumps(task).encode())
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -57,7 +64,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
     sub = str(claims.get("sub") or "-")
     try:
-        response, _user = respond(event, ledger, Members(os.environ["METADATA_TABLE"], ledger.client), _s3(), config)
+        response, _user = respond(event, ledger, Members(os.environ["METADATA_TABLE"], ledger.client), _s3(), config,
+                                  start_task)
     except Exception:
         logger.exception("web api: AWS failed", extra={"route": route, "sub": sub})
         metrics.add_metric(name="WebApiServerErrors", unit="Count", value=1)

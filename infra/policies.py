@@ -85,6 +85,8 @@ def grant_resources(grant: Grant, names: Names) -> list[str]:
         return [_arn(names, "states", f"execution:{names.state_machine}:*")]
     if kind == "queue":
         return [names.queue_arn()]
+    if kind == "function":
+        return [names.function_arn(grant.target)]
     raise ValueError(f"unknown grant kind {kind!r}")
 
 

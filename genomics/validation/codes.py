@@ -47,6 +47,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.webapp.api", "web app"),
     ("genomics.webapp.members", "web app"),
     ("genomics.webapp.directory", "CLI"),
+    ("genomics.webapp.tasks", "web app"),
 )
 
 

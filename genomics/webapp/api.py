@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genomics import status
-from genomics.ledger import Ledger
+from genomics.ledger import Ledger, model
 from genomics.ledger.store import JobNotFound
 from genomics.qc import gate
 from genomics.webapp.members import MemberNameError, Members
@@ -36,8 +36,10 @@ CODES: dict[str, str] = {
     "WEB_FORBIDDEN": "You are not a member of this project, or your group may not do this.",
     "WEB_NOT_FOUND": "No such route, sample, job or output in this project.",
     "WEB_BAD_REQUEST": "A path parameter or field is missing or malformed (the message names it).",
+    "WEB_JOB_RUNNING": "The job has not ended yet: reprocess it once it has.",
 }
 
+TERMINAL_STATES = frozenset((*model.TERMINAL, model.INGEST_FAILED))  # INGEST_FAILED: a dead-lettered upload
 UPLOAD_ROLES = frozenset({"researcher", "technician", "steward"})
 STEWARD, OPERATOR, PARTNER = "steward", "operator", "partner"
 # Part size of browser uploads: 8 MiB, grown so that no file needs more than S3's 10,000 parts.
@@ -112,13 +114,15 @@ class WebConfig:
 
 @dataclass
 class Context:
-    """What a route may use: the ledger, memberships, an S3 client (presigning) and the stack's config."""
+    """What a route may use: the ledger, memberships, an S3 client (presigning), the stack's config and
+    ``start_task`` (invokes web-tasks asynchronously with one task event)."""
 
     ledger: Ledger
     members: Members
     s3: Any
     config: WebConfig
     user: User
+    start_task: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -412,6 +416,19 @@ def _member_change(add: bool) -> Callable[[Context, Request], Any]:
     return change
 
 
+def _reprocess(ctx: Context, r: Request) -> Any:
+    """Steward or operator: run an ended job's upload through the pipeline again (web-tasks, asynchronously)."""
+    project = project_of_request(ctx, r)
+    _require(ctx, STEWARD, OPERATOR)
+    job = _job_in(ctx, project, r.param("job_id", _JOB))
+    if job.get("status") not in TERMINAL_STATES:
+        raise WebError(409, "WEB_JOB_RUNNING", f"job {job['job_id']} is {job.get('status')}: wait until it ends")
+    if ctx.start_task is None:
+        raise RuntimeError("no task runner configured")
+    ctx.start_task({"task": "reprocess", "job_id": job["job_id"], "actor": f"web:{ctx.user.username}"})
+    return {"job_id": job["job_id"], "accepted": True}
+
+
 def _cost(ctx: Context, r: Request) -> Any:
     project = project_of_request(ctx, r)
     _require(ctx, OPERATOR)
@@ -473,6 +490,7 @@ ROUTES: dict[str, Callable[[Context, Request], Any]] = {
     "GET /api/projects/{project}/samples/{sample_id}/qc": _qc,
     "GET /api/projects/{project}/jobs/{job_id}": _job,
     "GET /api/projects/{project}/jobs/{job_id}/downloads": _downloads,
+    "POST /api/projects/{project}/jobs/{job_id}/reprocess": _reprocess,
     "GET /api/projects/{project}/report": _cohort,
     "GET /api/projects/{project}/cost": _cost,
     "POST /api/projects/{project}/uploads": _start_upload,
@@ -538,8 +556,8 @@ def _body(event: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def respond(event: Mapping[str, Any], ledger: Ledger, members: Members, s3: Any, config: WebConfig
-            ) -> tuple[dict[str, Any], User | None]:
+def respond(event: Mapping[str, Any], ledger: Ledger, members: Members, s3: Any, config: WebConfig,
+            start_task: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], User | None]:
     """One API Gateway v2 event of an ``/api`` route -> (response, the caller when known). AWS failures
     propagate (the handler logs them and answers 500)."""
     user: User | None = None
@@ -551,7 +569,7 @@ def respond(event: Mapping[str, Any], ledger: Ledger, members: Members, s3: Any,
             raise WebError(404, "WEB_NOT_FOUND", f"no route {route!r}")
         request = Request(path=dict(event.get("pathParameters") or {}),
                           query=dict(event.get("queryStringParameters") or {}), body=_body(event))
-        ctx = Context(ledger=ledger, members=members, s3=s3, config=config, user=user)
+        ctx = Context(ledger=ledger, members=members, s3=s3, config=config, user=user, start_task=start_task)
         return json_response(200, answer(ctx, request)), user
     except WebError as e:
         return json_response(e.status_code, {"error": {"code": e.code, "message": e.message}}), user

@@ -194,6 +194,13 @@ def test_browser_invalid_vcf_shows_code_and_line(driver, served: Served, tmp_pat
     alert = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".job .reason"))
     assert "VCF_" in alert.text and "line 7" in alert.text, alert.text
     shot(driver, "10-sample-rejected")
+    # a steward reprocesses it: a second run, validated again, rejected again with the same reason
+    driver.find_element(By.CSS_SELECTOR, ".job button.reprocess").click()
+    wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "section.job")) == 2, 120, "the second run")
+    runs = wait_for(lambda: [j.text for j in driver.find_elements(By.CSS_SELECTOR, "section.job")
+                             if "REJECTED" in j.text and "by web:demo" in j.text], 120, "the new run's rejection")
+    assert "VCF_GT_ALLELE_RANGE" in runs[0], runs
+    shot(driver, "10b-reprocessed")
 
 
 def test_browser_upload_fields_validated_before_upload(driver, served: Served, tmp_path: Path) -> None:

@@ -255,3 +255,47 @@ def test_web_api_qc_summary_metric_is_the_qc_services() -> None:
     from genomics.webapp.api import QC_SUMMARY_METRIC
 
     assert QC_SUMMARY_METRIC == SUMMARY_METRIC
+
+
+def test_web_api_reprocess_needs_steward_or_operator_and_an_ended_job(stack, monkeypatch, members) -> None:
+    from genomics.ledger import model
+    from genomics.webapp import api
+
+    started: list[dict] = []
+    monkeypatch.setattr(web_api, "start_task", started.append)
+    job_id = _sample(stack, "pA", "sA")
+    route, path = "POST /api/projects/{project}/jobs/{job_id}/reprocess", {"project": "pA", "job_id": job_id}
+    status, answer = _call(stack, monkeypatch, _event(route, path, groups="[steward]"))
+    assert status == 409 and answer["error"]["code"] == "WEB_JOB_RUNNING" and started == []  # still RECEIVED
+    stack.ledger.transition(job_id, model.VALIDATING, actor="test")
+    stack.ledger.transition(job_id, model.REJECTED, actor="test", attributes={"reason": "VCF_X: bad (line 3)"})
+    status, _ = _call(stack, monkeypatch, _event(route, path, groups="[researcher technician]"))
+    assert status == 403 and started == []
+    status, answer = _call(stack, monkeypatch, _event(route, path, user="sam", groups="[operator]"))
+    assert status == 200 and answer["accepted"], answer
+    assert started == [{"task": "reprocess", "job_id": job_id, "actor": "web:sam"}]
+    assert "WEB_JOB_RUNNING" in api.CODES
+
+
+def test_web_tasks_reprocess_starts_a_new_run(stack, monkeypatch, tmp_path) -> None:
+    from genomics.ledger import model
+    from genomics.local.demo import write_broken_vcf
+    from handlers import web_tasks
+
+    raw = stack.names.bucket("raw")
+    body = write_broken_vcf(tmp_path).read_bytes()
+    resp = boto3.client("s3").put_object(Bucket=raw, Key="pA/sB/broken.vcf", Body=body)
+    for k, v in stack.env("validation-handler").items():
+        monkeypatch.setenv(k, v)
+    first = validation_handler.handler(s3_event(raw, "pA/sB/broken.vcf", resp["VersionId"], len(body), resp["ETag"]),
+                                       stack.context("validation-handler"))["results"][0]
+    assert first["status"] == model.REJECTED
+    for k, v in stack.env("web-tasks").items():
+        monkeypatch.setenv(k, v)
+    again = web_tasks.handler({"task": "reprocess", "job_id": first["job_id"], "actor": "web:sam"},
+                              stack.context("web-tasks"))
+    assert again["job_id"] != first["job_id"] and again["status"] == model.REJECTED
+    job = stack.ledger.get_job(again["job_id"])
+    assert job["run"] == 2 and job["history"][0]["by"] == "web:sam"
+    with pytest.raises(ValueError, match="WEB_TASK_INVALID"):
+        web_tasks.handler({"task": "rm -rf", "job_id": first["job_id"], "actor": "web:sam"}, stack.context("web-tasks"))

@@ -78,6 +78,7 @@ OTHER: dict[str, tuple[str, tuple[str, ...], str]] = {
     "send_message": ("sqs:SendMessage", ("QueueUrl",), "queue"),
     "receive_message": ("sqs:ReceiveMessage", ("QueueUrl",), "queue"),
     "delete_message": ("sqs:DeleteMessage", ("QueueUrl",), "queue"),
+    "invoke": ("lambda:InvokeFunction", ("FunctionName",), "function"),
 }
 TABLE_ROLES = ("metadata", "jobs", "qc")
 BUCKET_ROLES = ("raw", "processed", "delivery")

@@ -37,6 +37,8 @@ def _expected_arns(grant: Grant, names: Names) -> list[str]:
         return [names.state_machine_arn()]
     if grant.kind == "queue":
         return [names.queue_arn()]
+    if grant.kind == "function":
+        return [names.function_arn(target)]
     raise AssertionError(f"grant kind {grant.kind} not covered by this test")
 
 

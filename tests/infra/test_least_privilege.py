@@ -25,6 +25,8 @@ PLATFORM_PREFIXES = ("logs:", "kms:", "ec2:", "xray:")
 def _targets(names: Names) -> dict[str, str]:
     """ARN (or ARN prefix before a key pattern) -> the scan's target name."""
     found: dict[str, str] = {names.state_machine_arn(): "state-machine", names.queue_arn(): "queue"}
+    for logical in FUNCTIONS:
+        found[names.function_arn(logical)] = "function"
     for role in BUCKET_ROLES:
         found[names.bucket_arn(role)] = role
     for role in TABLES:

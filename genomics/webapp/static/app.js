@@ -198,6 +198,16 @@
         el('h3', {}, 'Job ', el('code', { text: job.job_id }), ' ', badge(job.status)),
         job.reason ? el('p', { class: 'reason', role: 'alert', text: job.reason }) : null,
         historyList(job.history));
+      if (TERMINAL.includes(job.status) && me.groups.some((g) => g === 'steward' || g === 'operator')) {
+        s.append(el('button', { type: 'button', class: 'reprocess', onclick: async (ev) => {
+          ev.target.disabled = true;
+          try {
+            await api('POST', base + '/jobs/' + encodeURIComponent(job.job_id) + '/reprocess');
+            say('Reprocessing ' + job.job_id + ': a new run starts');
+            schedule(() => samplePage(project, sample), 1500);
+          } catch (e) { say(e.message); ev.target.disabled = false; }
+        } }, 'Reprocess'));
+      }
       if (job.outputs && (job.outputs.vcf_key || job.outputs.report_key)) {
         const out = el('div', { class: 'downloads' });
         s.append(el('button', { type: 'button', class: 'get-downloads', onclick: async () => {

@@ -1,0 +1,27 @@
+"""web-tasks: the web app's asynchronous work (reprocess a job). Thin: build the ledger and clients from
+the environment, run :func:`genomics.webapp.tasks.run`; a failure raises (Lambda retries the event)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+
+from genomics.ingest import IngestConfig
+from genomics.ledger import Ledger
+from genomics.observability import logger as make_logger
+from genomics.webapp.tasks import run
+
+FUNCTION = "web-tasks"
+logger = make_logger(FUNCTION)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))
+    result = run(event, config=IngestConfig.from_environment(), ledger=ledger, s3=boto3.client("s3"),
+                 sfn=boto3.client("stepfunctions"))
+    logger.info("web task", extra={"task": event.get("task"), "job_id": event.get("job_id"),
+                                   "actor": event.get("actor"), "new_job": result.get("job_id")})
+    return result
