@@ -63,6 +63,7 @@ def partner_trust(names: Names, partner: str, account: str) -> dict[str, object]
 
 class PartnerAccess(pulumi.ComponentResource):
     signing_key: aws.kms.Key | None
+    sign_policy: aws.iam.Policy | None
     roles: dict[str, aws.iam.Role]
 
     def __init__(self, name: str, args: PartnerAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -70,6 +71,7 @@ class PartnerAccess(pulumi.ComponentResource):
         names, config = args.names, args.config
         child = pulumi.ResourceOptions(parent=self)
         self.signing_key = None
+        self.sign_policy = None
         self.roles = {}
         if not config.partners:  # an asymmetric key costs about $1 a month: none until there is a partner
             self.register_outputs({})
@@ -88,6 +90,18 @@ class PartnerAccess(pulumi.ComponentResource):
             f"{name}-signing-alias",
             name=names.signing_key_alias,
             target_key_id=self.signing_key.key_id,
+            opts=child,
+        )
+        # What `genomics deliver` needs beyond data access to sign (attach to the operators' role).
+        self.sign_policy = aws.iam.Policy(
+            f"{name}-sign-policy",
+            name=f"{names.prefix}-manifest-signing",
+            description=f"Sign partner-delivery manifests with {names.signing_key_alias} (genomics deliver)",
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": "SignManifests", "Effect": "Allow",
+                               "Action": ["kms:Sign", "kms:GetPublicKey"], "Resource": [self.signing_key.arn]}],
+            }),
             opts=child,
         )
         self.roles = {}

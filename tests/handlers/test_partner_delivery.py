@@ -251,3 +251,15 @@ def test_forget_drops_the_samples_drs_objects(stack, monkeypatch, delivered):
         assert status == 404 and err["error"]["code"] == "DRS_NOT_FOUND"
     status, _ = _call(stack, monkeypatch, "GET /ga4gh/drs/v1/objects/{object_id}", {"object_id": ids["F1"][0]})
     assert status == 200
+
+
+def test_partner_functions_need_nothing_outside_the_image():
+    """The handler image has no crypt4gh/cryptography (operator-side extra): the functions serving DRS and
+    counting receipts must not import them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, handlers.status_api, handlers.sweeper; "
+            "print(sorted(m for m in ('crypt4gh', 'cryptography', 'bcrypt') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -82,3 +82,12 @@ def test_partners_signing_key_protected_in_prod() -> None:
     prod = run_program("prod", {f"{PROJECT}:partners": json.dumps(PARTNERS)})
     (key,) = [k for k in of_type(prod, "aws:kms/key:Key") if k["inputs"].get("keyUsage") == "SIGN_VERIFY"]
     assert key["options"]["protect"] is True and key["options"]["retain_on_delete"] is True, key["urn"]
+
+
+def test_partners_sign_policy_only_signs_with_the_signing_key(with_partners: Program) -> None:
+    names = _names(with_partners)
+    (policy,) = by_input(with_partners, "aws:iam/policy:Policy", "name", f"{names.prefix}-manifest-signing")
+    (key,) = [k for k in of_type(with_partners, "aws:kms/key:Key") if k["inputs"].get("keyUsage") == "SIGN_VERIFY"]
+    (stmt,) = statements(document(policy))
+    assert sorted(as_list(stmt["Action"])) == ["kms:GetPublicKey", "kms:Sign"], f"{policy['urn']}: {stmt}"
+    assert as_list(stmt["Resource"]) == [key["outputs"]["arn"]], f"{policy['urn']}: {stmt['Resource']}"
