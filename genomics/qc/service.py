@@ -42,6 +42,7 @@ from genomics.qc.metrics import (
 )
 from genomics.qc.report import TOOL_FILES, render
 from genomics.sources import ByteSource, LocalFile, S3Object
+from genomics.tools import ToolError
 
 FUNCTION = "quality-metrics"
 SUMMARY_METRIC = "_summary"
@@ -130,7 +131,7 @@ def _local_coverage(path: str, fmt: str, assay: str, reference: str | None, targ
         try:
             cov, _raw, notes = coverage.for_qc(str(link), fmt, assay=assay, scratch=Path(tmp), reference=reference,
                                                targets=targets)
-        except coverage.CoverageError as e:
+        except (coverage.CoverageError, ToolError, ValueError, OSError) as e:
             return [f"coverage (mosdepth): not computed ({e})"]
     metrics.update(cov)
     return notes
@@ -348,7 +349,7 @@ def _coverage(source: ByteSource, fmt: str, assay: str, reference: str | None, s
     try:
         cov, cov_raw, notes = coverage.for_qc(source.path, fmt, assay=assay, scratch=scratch, reference=reference,
                                               targets=targets)
-    except coverage.CoverageError as e:
+    except (coverage.CoverageError, ToolError, ValueError, OSError) as e:
         return [f"coverage (mosdepth): not computed ({e})"]
     metrics.update(cov)
     raw.update({k: v for k, v in cov_raw.items() if k != "mosdepth_thresholds"})
