@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -274,31 +275,52 @@ def ingest_record(
         project, sample_id, layout_error = "_unassigned", "_unassigned", e
     job_id = ref.job_id(run)
     created = ledger.create_job(ref, job_id=job_id, project=project, sample_id=sample_id, actor=actor, run=run)
-    if created or not ledger.has_file(sample_id, ref.file_id):
-        ledger.record_file(
-            ref, project=project, sample_id=sample_id, job_id=job_id, attributes={"status": model.RECEIVED}
-        )
-    lease = _claim(ledger, job_id)
-    if lease is None:
-        job = ledger.get_job(job_id)
-        return {"job_id": job_id, "status": job["status"], "duplicate_event": True}
+    lease: str | None = None
     try:
+        if created or not ledger.has_file(sample_id, ref.file_id):
+            ledger.record_file(
+                ref, project=project, sample_id=sample_id, job_id=job_id, attributes={"status": model.RECEIVED}
+            )
+        lease = _claim(ledger, job_id)
+        if lease is None:
+            job = ledger.get_job(job_id)
+            return {"job_id": job_id, "status": job["status"], "duplicate_event": True}
         return _validate_and_start(ref, project, sample_id, job_id, layout_error, config, ledger, s3, sfn, validator,
                                    run)
     except Exception as e:
         # The job rests visibly in INGEST_FAILED with the reason (retryable): Lambda's retry of this event
-        # or a replay claims it again at once. If even that write fails, the lease expires and the sweeper
-        # ends the job; the original error is what gets reported.
-        with contextlib.suppress(Exception):
-            mark_ingest_failed(ledger, job_id, sample_id, ref.file_id, e)
+        # or a replay claims it again at once. If even that write fails, the lease is handed back (the
+        # retry takes it) or expires (the sweeper ends the job); the original error is what is raised.
+        # Only this attempt's own job is marked: the one whose lease it holds, or one nobody claimed yet.
+        held = (model.VALIDATING,) if lease is not None else (model.RECEIVED,)
+        if not _mark_with_retries(ledger, job_id, sample_id, ref.file_id, e, held):
+            with contextlib.suppress(Exception):
+                job = ledger.get_job(job_id)
+                if lease is not None and job.get("lease_until") == lease and not job.get("execution_arn"):
+                    ledger.move_lease(job_id, expect=job["lease_until"], until=model.now_iso())
         raise
 
 
-def mark_ingest_failed(ledger: Ledger, job_id: str, sample_id: str, file_id: str, error: BaseException) -> None:
-    """VALIDATING -> INGEST_FAILED with the error as the reason (code INGEST_ATTEMPT_FAILED)."""
+def _mark_with_retries(ledger: Ledger, job_id: str, sample_id: str, file_id: str, error: BaseException,
+                       states: tuple[str, ...], attempts: int = 3) -> bool:
+    """mark_ingest_failed, retried briefly (it often follows a throttle). True once the job is marked."""
+    for attempt in range(attempts):
+        try:
+            mark_ingest_failed(ledger, job_id, sample_id, file_id, error, states)
+            return True
+        except InvalidTransition:
+            return True  # it is not running any more (another attempt moved it on)
+        except Exception:
+            time.sleep(0.1 * 4**attempt)
+    return False
+
+
+def mark_ingest_failed(ledger: Ledger, job_id: str, sample_id: str, file_id: str, error: BaseException,
+                       states: tuple[str, ...] = (model.VALIDATING,)) -> None:
+    """RECEIVED/VALIDATING -> INGEST_FAILED with the error as the reason (code INGEST_ATTEMPT_FAILED)."""
     reason = f"INGEST_ATTEMPT_FAILED: {type(error).__name__}: {error}"[:1000]
     ledger.transition(
-        job_id, model.INGEST_FAILED, actor=ACTOR, only_from=(model.VALIDATING,), idempotent=False,
+        job_id, model.INGEST_FAILED, actor=ACTOR, only_from=states, idempotent=False,
         detail={"error": type(error).__name__},
         attributes={"reason": reason, "error_code": "INGEST_ATTEMPT_FAILED"},
     )
@@ -401,10 +423,11 @@ def _validate_and_start(
     )
     ledger.update_job(job_id, {"sha256": sha256, "format": report.format, "assay": options.assay,
                                "result_id": result.result_id, "identity": result.as_dict()})
-    if run == 1:  # a reprocess (run > 1) computes the result again deliberately
-        item = identity.claim(ledger, sample_id, result, job_id)
-        if item["owner"] != job_id:
-            return _duplicate(ledger, job_id, sample_id, ref, result.result_id, item)
+    item = identity.claim(ledger, sample_id, result, job_id)
+    # A reprocess (run > 1) of a result that exists computes it again deliberately; one whose result is
+    # being computed (or was released by a failure and claimed by another reprocess) waits for it.
+    if item["owner"] != job_id and (run == 1 or not item.get("outcome_status")):
+        return _duplicate(ledger, job_id, sample_id, ref, result.result_id, item)
 
     payload = {
         "job_id": job_id,
@@ -426,7 +449,8 @@ def _validate_and_start(
         },
     }
     execution_arn = start_workflow(sfn, config.state_machine_arn, job_id, payload)
-    ledger.update_job(job_id, {"execution_arn": execution_arn})
+    with contextlib.suppress(Exception):  # the workflow runs: a lost note here must not fail the attempt
+        ledger.update_job(job_id, {"execution_arn": execution_arn})
     return {"job_id": job_id, "status": model.VALIDATING, "execution_arn": execution_arn}
 
 

@@ -18,7 +18,10 @@ thresholds and the reference. :class:`ResultIdentity` digests all five into ``re
   finished) and stays VALIDATING with ``waiting_for``; the owner's end (finalize, failure, sweeper,
   supersession) publishes the outcome on the item and resolves every waiter;
 - an owner that FAILED releases the identity: the next identical upload computes it again, and its
-  waiters end FAILED (``JOB_ORIGINAL_FAILED``; ``genomics reprocess`` runs them again).
+  waiters end FAILED (``JOB_ORIGINAL_FAILED``; ``genomics reprocess`` runs them again: the first
+  reprocess claims the released identity, the others wait for it);
+- ``genomics reprocess`` of a job whose result exists (an outcome that is not FAILED) computes it again
+  deliberately, without taking the identity over.
 
 Deployed data from before result identities has no RESULT# items and its outputs, reports and QC
 items are keyed by the content's SHA-256: they stay where they are and stay readable (jobs record the
@@ -177,10 +180,17 @@ def publish_outcome(ledger: Ledger, job: Mapping[str, Any]) -> list[dict[str, An
         raise
     item = deserialize(resp["Attributes"])
     resolved = []
+    failures: list[Exception] = []
     for waiter in item.get("waiters") or []:
-        done = resolve(ledger, waiter, item)
+        try:
+            done = resolve(ledger, waiter, item)
+        except Exception as e:  # resolve the others; the caller's retry resolves this one (idempotent)
+            failures.append(e)
+            continue
         if done is not None:
             resolved.append(done)
+    if failures:
+        raise failures[0]
     return resolved
 
 

@@ -164,6 +164,9 @@ def handle(event: Mapping[str, Any], ledger: Ledger, prices: Prices) -> dict[str
         cause = str(event.get("cause") or "")[:4000]
         job = ledger.get_job(job_id)
         if job["status"] in model.TERMINAL:
+            # A retry of this task: the job ended already, but the duplicates waiting for it may not
+            # have been told (the first attempt failed after the transition). Publishing is idempotent.
+            identity.publish_outcome(ledger, job)
             return {"job_id": job_id, "status": job["status"]}
         updated = ledger.transition(
             job_id,

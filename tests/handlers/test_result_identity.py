@@ -149,3 +149,19 @@ def test_identity_qc_items_and_reports_of_two_identities_never_overwrite(stack, 
     processed = stack.names.bucket("processed")
     for report in reports.values():
         boto3.client("s3").head_object(Bucket=processed, Key=report)
+
+
+def test_identity_reprocessing_after_a_failed_original_computes_once(stack):
+    from genomics.ingest import reprocess
+
+    first = _ingest(stack, _put(stack, "p/S1/f1.vcf", "cohort")[0])
+    second = _ingest(stack, _put(stack, "p/S1/f2.vcf", "cohort")[0])
+    handle({"action": "fail", "job_id": first["job_id"], "error": "Runtime.ExitError", "cause": "x"},
+           stack.ledger, Prices())
+    assert stack.ledger.get_job(second["job_id"])["status"] == model.FAILED
+    again_second = reprocess(second["job_id"], config=_config(stack), ledger=stack.ledger)
+    again_first = reprocess(first["job_id"], config=_config(stack), ledger=stack.ledger)
+    assert again_second.get("execution_arn") and again_first.get("waiting")  # one computes, one waits
+    assert again_first["duplicate_of"] == again_second["job_id"]
+    _finish(stack, again_second["job_id"], "pass")
+    assert stack.ledger.get_job(again_first["job_id"])["status"] == model.COMPLETED
