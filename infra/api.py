@@ -55,26 +55,12 @@ class StatusApi(pulumi.ComponentResource):
     def __init__(self, name: str, args: StatusApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:api:StatusApi", name, None, opts)
         names, config = args.names, args.config
-        settings = config.settings
         child = pulumi.ResourceOptions(parent=self)
         api_name = f"{names.prefix}-status-api"
 
-        self.api = aws.apigatewayv2.Api(
-            f"{name}-api",
-            name=api_name,
-            protocol_type="HTTP",
+        self.api, integration = lambda_http_api(
+            name, self, api_name=api_name, function=args.function,
             description="Read-only status of samples, jobs and projects (IAM-authorised)",
-            opts=child,
-        )
-        integration = aws.apigatewayv2.Integration(
-            f"{name}-integration",
-            api_id=self.api.id,
-            integration_type="AWS_PROXY",
-            integration_method="POST",
-            integration_uri=args.function.arn,
-            payload_format_version="2.0",
-            timeout_milliseconds=10_000,
-            opts=child,
         )
         # The partner routes (GA4GH DRS, receipts) are on the same API; only partner roles may call them
         # (infra.partners), and the readers' policy below does not include them.
@@ -87,36 +73,9 @@ class StatusApi(pulumi.ComponentResource):
                 target=pulumi.Output.concat("integrations/", integration.id),
                 opts=child,
             )
-        access_logs = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs",
-            name=f"/aws/apigateway/{api_name}",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=classified("pseudonymous-metadata"),
-            opts=child,
-        )
-        self.stage = aws.apigatewayv2.Stage(
-            f"{name}-stage",
-            api_id=self.api.id,
-            name="$default",
-            auto_deploy=True,
-            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
-                destination_arn=access_logs.arn, format=json.dumps(ACCESS_LOG_FORMAT, sort_keys=True)
-            ),
-            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
-                throttling_rate_limit=config.api_rate_limit,
-                throttling_burst_limit=config.api_burst_limit,
-            ),
-            opts=child,
-        )
-        aws.lambda_.Permission(
-            f"{name}-invoke",
-            action="lambda:InvokeFunction",
-            function=args.function.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
-            opts=child,
-        )
+        self.stage = logged_stage(name, self, api=self.api, api_name=api_name, config=config,
+                                  kms_key_arn=args.kms_key_arn, log_format=ACCESS_LOG_FORMAT)
+        invoke_permission(name, self, api=self.api, function=args.function)
         self.invoke_policy = aws.iam.Policy(
             f"{name}-read-policy",
             name=f"{api_name}-read",
@@ -142,6 +101,70 @@ class StatusApi(pulumi.ComponentResource):
         self.register_outputs(
             {"endpoint": self.api.api_endpoint, "invoke_policy_arn": self.invoke_policy.arn}
         )
+
+
+def lambda_http_api(name: str, parent: pulumi.Resource, *, api_name: str, description: str,
+                    function: aws.lambda_.Function) -> tuple[aws.apigatewayv2.Api, aws.apigatewayv2.Integration]:
+    """An HTTP API and its Lambda proxy integration (payload 2.0, 10 s) — the status API's and the web app's."""
+    child = pulumi.ResourceOptions(parent=parent)
+    api = aws.apigatewayv2.Api(f"{name}-api", name=api_name, protocol_type="HTTP", description=description,
+                               opts=child)
+    integration = aws.apigatewayv2.Integration(
+        f"{name}-integration",
+        api_id=api.id,
+        integration_type="AWS_PROXY",
+        integration_method="POST",
+        integration_uri=function.arn,
+        payload_format_version="2.0",
+        timeout_milliseconds=10_000,
+        opts=child,
+    )
+    return api, integration
+
+
+def logged_stage(name: str, parent: pulumi.Resource, *, api: aws.apigatewayv2.Api, api_name: str,
+                 config: StackConfig, kms_key_arn: pulumi.Input[str] | None, log_format: dict[str, str],
+                 route_settings: list[aws.apigatewayv2.StageRouteSettingArgs] | None = None
+                 ) -> aws.apigatewayv2.Stage:
+    """The ``$default`` stage: auto-deployed, throttled (stack config), JSON access logs to a log group
+    with the stack's retention."""
+    child = pulumi.ResourceOptions(parent=parent)
+    access_logs = aws.cloudwatch.LogGroup(
+        f"{name}-access-logs",
+        name=f"/aws/apigateway/{api_name}",
+        retention_in_days=config.settings.log_retention_days,
+        kms_key_id=kms_key_arn,
+        tags=classified("pseudonymous-metadata"),
+        opts=child,
+    )
+    return aws.apigatewayv2.Stage(
+        f"{name}-stage",
+        api_id=api.id,
+        name="$default",
+        auto_deploy=True,
+        access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+            destination_arn=access_logs.arn, format=json.dumps(log_format, sort_keys=True)
+        ),
+        default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+            throttling_rate_limit=config.api_rate_limit,
+            throttling_burst_limit=config.api_burst_limit,
+        ),
+        route_settings=route_settings,
+        opts=child,
+    )
+
+
+def invoke_permission(name: str, parent: pulumi.Resource, *, api: aws.apigatewayv2.Api,
+                      function: aws.lambda_.Function) -> aws.lambda_.Permission:
+    """API Gateway may invoke ``function`` from this API only."""
+    return aws.lambda_.Permission(
+        f"{name}-invoke",
+        action="lambda:InvokeFunction",
+        function=function.name,
+        principal="apigateway.amazonaws.com",
+        source_arn=pulumi.Output.concat(api.execution_arn, "/*/*"),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 def _slug(route_key: str) -> str:

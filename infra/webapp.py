@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -23,7 +22,7 @@ import pulumi_aws as aws
 from genomics.deployment import USER_GROUPS, Names
 from genomics.webapp.api import ROUTES
 from genomics.webapp.static import STATIC_ROUTES
-from infra.api import _slug
+from infra.api import _slug, invoke_permission, lambda_http_api, logged_stage
 from infra.config import StackConfig
 from infra.naming import classified
 
@@ -136,12 +135,9 @@ class WebApp(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         api_name = names.web_api
-        self.api = aws.apigatewayv2.Api(
-            f"{name}-api",
-            name=api_name,
-            protocol_type="HTTP",
+        self.api, integration = lambda_http_api(
+            name, self, api_name=api_name, function=args.function,
             description="The web app and its API (Cognito JWT; every /api route checks project membership)",
-            opts=child,
         )
         issuer = pulumi.Output.concat("https://", args.users.user_pool.endpoint)
         self.authorizer = aws.apigatewayv2.Authorizer(
@@ -153,16 +149,6 @@ class WebApp(pulumi.ComponentResource):
             jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
                 issuer=issuer, audiences=[args.users.client.id]
             ),
-            opts=child,
-        )
-        integration = aws.apigatewayv2.Integration(
-            f"{name}-integration",
-            api_id=self.api.id,
-            integration_type="AWS_PROXY",
-            integration_method="POST",
-            integration_uri=args.function.arn,
-            payload_format_version="2.0",
-            timeout_milliseconds=10_000,
             opts=child,
         )
         target = pulumi.Output.concat("integrations/", integration.id)
@@ -185,27 +171,10 @@ class WebApp(pulumi.ComponentResource):
                 target=target,
                 opts=child,
             )
-        access_logs = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs",
-            name=f"/aws/apigateway/{api_name}",
-            retention_in_days=config.settings.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=classified("pseudonymous-metadata"),
-            opts=child,
-        )
         rate, burst = UPLOAD_ROUTE_LIMITS
-        self.stage = aws.apigatewayv2.Stage(
-            f"{name}-stage",
-            api_id=self.api.id,
-            name="$default",
-            auto_deploy=True,
-            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
-                destination_arn=access_logs.arn, format=json.dumps(ACCESS_LOG_FORMAT, sort_keys=True)
-            ),
-            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
-                throttling_rate_limit=config.api_rate_limit,
-                throttling_burst_limit=config.api_burst_limit,
-            ),
+        self.stage = logged_stage(
+            name, self, api=self.api, api_name=api_name, config=config, kms_key_arn=args.kms_key_arn,
+            log_format=ACCESS_LOG_FORMAT,
             route_settings=[
                 aws.apigatewayv2.StageRouteSettingArgs(
                     route_key=route_key,
@@ -214,16 +183,8 @@ class WebApp(pulumi.ComponentResource):
                 )
                 for route_key in sorted(ROUTES) if "/uploads" in route_key
             ],
-            opts=child,
         )
-        aws.lambda_.Permission(
-            f"{name}-invoke",
-            action="lambda:InvokeFunction",
-            function=args.function.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
-            opts=child,
-        )
+        invoke_permission(name, self, api=self.api, function=args.function)
         # Browsers PUT presigned upload parts straight to the raw bucket, from the app's origin only.
         aws.s3.BucketCorsConfiguration(
             f"{name}-raw-cors",
