@@ -48,6 +48,10 @@ MIN_SITES_COMPARED = 30
 SEX_MIN_X_SITES = 20
 MALE_MAX_X_HET = 0.05
 FEMALE_MIN_X_HET = 0.15
+# Sex from Y (alignments with an index: samtools idxstats): Y's mapped reads per base relative to X's.
+# A male's Y (one copy, ~40 % of it mappable) gives ~0.2-0.5; a female's only mismapped reads, < 0.03.
+MALE_MIN_Y_X_DENSITY = 0.10
+FEMALE_MAX_Y_X_DENSITY = 0.03
 # GRCh37/38 pseudo-autosomal regions of X (the same sites are diploid in males).
 PAR_X = {"GRCh38": ((10_001, 2_781_479), (155_701_383, 156_030_895)),
          "GRCh37": ((60_001, 2_699_520), (154_931_044, 155_260_560))}
@@ -240,10 +244,11 @@ def _pipeline(stages: list[list[str]], scratch: Path, out: Path, stream: BinaryI
 # --------------------------------------------------------------------------------------------------
 # Sex from X heterozygosity
 # --------------------------------------------------------------------------------------------------
-def infer_sex(panel: Panel, codes: str) -> dict[str, Any]:
-    """``{"sex": "male"|"female"|None, "x_sites", "x_het"}`` from the heterozygous fraction of the called
-    non-PAR X sites (males are hemizygous: their X calls are homozygous). ``None`` when the panel has
-    fewer than SEX_MIN_X_SITES called X sites or the fraction lies between the two bands."""
+def infer_sex(panel: Panel, codes: str, y_x_density: float | None = None) -> dict[str, Any]:
+    """``{"sex": "male"|"female"|None, "x_sites", "x_het", "y_x_density", "sex_from"}`` from the heterozygous
+    fraction of the called non-PAR X sites (males are hemizygous: their X calls are homozygous) and, for an
+    indexed alignment, Y's read density relative to X's. ``None`` when neither decides (fewer than
+    SEX_MIN_X_SITES called X sites, a value between the bands) or when X and Y disagree."""
     pars = PAR_X.get(panel.assembly, PAR_X["GRCh38"])
     called = het = 0
     for site, code in zip(panel.sites, codes, strict=False):
@@ -252,10 +257,17 @@ def infer_sex(panel: Panel, codes: str) -> dict[str, Any]:
         called += 1
         het += code == "1"
     frac = round(het / called, 4) if called else None
-    sex = None
+    by_x = None
     if called >= SEX_MIN_X_SITES and frac is not None:
-        sex = "male" if frac <= MALE_MAX_X_HET else "female" if frac >= FEMALE_MIN_X_HET else None
-    return {"sex": sex, "x_sites": called, "x_het": frac}
+        by_x = "male" if frac <= MALE_MAX_X_HET else "female" if frac >= FEMALE_MIN_X_HET else None
+    by_y = None
+    if y_x_density is not None:
+        by_y = ("male" if y_x_density >= MALE_MIN_Y_X_DENSITY
+                else "female" if y_x_density <= FEMALE_MAX_Y_X_DENSITY else None)
+    calls = {k: v for k, v in (("X", by_x), ("Y", by_y)) if v}
+    sex = next(iter(calls.values())) if len(set(calls.values())) == 1 else None
+    return {"sex": sex, "x_sites": called, "x_het": frac, "y_x_density": y_x_density,
+            "sex_from": "+".join(calls) if sex else None}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -349,7 +361,7 @@ CODES.update(FINDINGS)
 
 
 def findings(panel: Panel, *, sample_id: str, result_id: str, kind: str, codes: str,
-             others: Sequence[Stored], declared_sex: str | None = None
+             others: Sequence[Stored], declared_sex: str | None = None, y_x_density: float | None = None
              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The QC findings of one new fingerprint against the project's stored ones (other files of this
     upload's own identity, ``result_id``, are skipped), and ``{"sex", "x_sites", "x_het", "compared"}``."""
@@ -374,17 +386,26 @@ def findings(panel: Panel, *, sample_id: str, result_id: str, kind: str, codes: 
                                f"{'/'.join(kinds)} (discordance {mismatched[0]['fraction']:.0%} over "
                                f"{mismatched[0]['sites']} sites): one of them is another person",
                     "evidence": [_evidence(r, labels[r["label"]]) for r in mismatched]})
-    sex = infer_sex(panel, codes)
+    sex = infer_sex(panel, codes, y_x_density)
     declared = (declared_sex or "").strip().lower() or None
     declared = {"m": "male", "f": "female"}.get(declared or "", declared)
     if declared in ("male", "female") and sex["sex"] and sex["sex"] != declared:
         out.append({"code": "IDENTITY_SEX_MISMATCH", "samples": [sample_id],
-                    "message": f"sample {sample_id} was declared {declared} but its X heterozygosity "
-                               f"({sex['x_het']:.0%} of {sex['x_sites']} X sites) says {sex['sex']}",
+                    "message": f"sample {sample_id} was declared {declared} but its "
+                               f"{_sex_evidence(sex)} says {sex['sex']}",
                     "evidence": [sex]})
     summary = {**sex, "declared_sex": declared, "compared": len(rows),
                "sites_called": sum(c != "." for c in codes), "panel_sites": len(panel.sites)}
     return out, summary
+
+
+def _sex_evidence(sex: Mapping[str, Any]) -> str:
+    parts = []
+    if "X" in (sex.get("sex_from") or ""):
+        parts.append(f"X heterozygosity ({sex['x_het']:.0%} of {sex['x_sites']} X sites)")
+    if "Y" in (sex.get("sex_from") or ""):
+        parts.append(f"Y/X read density ({sex['y_x_density']})")
+    return " and ".join(parts)
 
 
 def _evidence(row: Mapping[str, Any], other: Stored) -> dict[str, Any]:

@@ -75,11 +75,12 @@ def fingerprint_item(*, project: str, sample_id: str, job_id: str, sha256: str, 
 
 def check(*, panel: fp.Panel, project: str, sample_id: str, job_id: str, sha256: str, result_id: str,
           kind: str, codes: str, declared_sex: str | None, dynamodb: Any, table: str,
-          aws: Callable[[Callable[[], Any], str], Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+          aws: Callable[[Callable[[], Any], str], Any], y_x_density: float | None = None
+          ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Compare with the project's fingerprints; ``(identity result, the fingerprint item to store)``."""
     others = stored_fingerprints(dynamodb, table, project, panel, aws)
     found, summary = fp.findings(panel, sample_id=sample_id, result_id=result_id, kind=kind, codes=codes,
-                                 others=others, declared_sex=declared_sex)
+                                 others=others, declared_sex=declared_sex, y_x_density=y_x_density)
     item = fingerprint_item(project=project, sample_id=sample_id, job_id=job_id, sha256=sha256,
                             result_id=result_id, kind=kind, codes=codes, panel=panel, summary=summary)
     return {"findings": found, **summary}, item

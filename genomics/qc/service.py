@@ -324,7 +324,8 @@ def run_quality_metrics(
 
 def _identity_result(identity: Mapping[str, Any]) -> dict[str, Any]:
     """What the workflow keeps under ``$.qc.identity`` (small: findings without their evidence lists)."""
-    keep = ("sex", "declared_sex", "x_sites", "x_het", "compared", "sites_called", "panel_sites")
+    keep = ("sex", "sex_from", "declared_sex", "x_sites", "x_het", "y_x_density", "compared", "sites_called",
+            "panel_sites")
     return {**{k: identity.get(k) for k in keep},
             "findings": [{k: f[k] for k in ("code", "samples", "message")} for f in identity.get("findings") or []]}
 
@@ -398,7 +399,8 @@ def _identity(s3: Any, dynamodb: Any, table: str, scratch: Path, *, panel_uri: s
     identity, item = identity_service.check(
         panel=panel, project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, result_id=result_id,
         kind=kind, codes=codes, declared_sex=str(declared_sex) if declared_sex else None, dynamodb=dynamodb,
-        table=table, aws=aws)
+        table=table, aws=aws,
+        y_x_density=metrics.get("y_x_density_ratio") if kind == "alignment" else None)
     return identity, item, None
 
 

@@ -152,3 +152,19 @@ def test_fingerprint_vcf_reads_gvcf_and_multiallelic_records(tmp_path: Path) -> 
                       "21\t300\t.\tA\tC,G\t.\t.\t.\tGT\t0/1\n"
                       "21\t400\t.\tA\t<NON_REF>\t.\t.\t.\tGT\t0/0\n")
     assert fp.fingerprint_vcf(str(sample), panel, "S") == "12.0"
+
+
+def test_infer_sex_from_y_density_and_conflicts(world: dict) -> None:
+    panel = world["panel"]
+    no_x = "".join("." if s.chrom == "X" else "0" for s in panel.sites)  # nothing called on X
+    assert fp.infer_sex(panel, no_x)["sex"] is None
+    assert fp.infer_sex(panel, no_x, 0.31)["sex"] == "male"
+    assert fp.infer_sex(panel, no_x, 0.004)["sex"] == "female"
+    assert fp.infer_sex(panel, no_x, 0.06)["sex"] is None  # between the bands
+    female = fp.fingerprint_vcf(str(world["vcfs"]["A"]), panel, "A")
+    agree = fp.infer_sex(panel, female, 0.01)
+    assert agree["sex"] == "female" and agree["sex_from"] == "X+Y"
+    assert fp.infer_sex(panel, female, 0.4)["sex"] is None  # X says female, Y says male: undetermined
+    found, _ = fp.findings(panel, sample_id="A", result_id="r", kind="alignment", codes=no_x, others=[],
+                           declared_sex="female", y_x_density=0.31)
+    assert found[0]["code"] == "IDENTITY_SEX_MISMATCH" and "Y/X read density (0.31)" in found[0]["message"]
