@@ -8,7 +8,8 @@
 #
 # Environment:
 #   GENOMICS_BASE_IMAGE   the bare base (default localhost/debian:bookworm-slim; made when missing)
-#   FRESH_MAKE_TARGET     what .ci/run's make runs (default: .ci/run itself, i.e. `make test`)
+#   FRESH_MAKE_TARGET     a make target to run instead of .ci/run (e.g. test-fast)
+#   FRESH_PYTEST          pytest arguments to run after `make setup` instead of .ci/run (a targeted rerun)
 #   FRESH_KEEP=1          keep the clone and the log under /var/tmp afterwards
 #
 # What the container starts with: the base image only (no python3, no make, no compiler). The one change:
@@ -55,7 +56,9 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
 fi
 
 inner='rm -f /etc/dpkg/dpkg.cfg.d/slim; bash .ci/run'
-[ -n "${FRESH_MAKE_TARGET:-}" ] && inner="rm -f /etc/dpkg/dpkg.cfg.d/slim; apt-get update -qq && apt-get install -y -qq make >/dev/null && make ${FRESH_MAKE_TARGET}"
+prep='rm -f /etc/dpkg/dpkg.cfg.d/slim; apt-get update -qq && apt-get install -y -qq make >/dev/null'
+[ -n "${FRESH_MAKE_TARGET:-}" ] && inner="$prep && make ${FRESH_MAKE_TARGET}"
+[ -n "${FRESH_PYTEST:-}" ] && inner="$prep && make setup && bash scripts/run-tests.sh ${FRESH_PYTEST}"
 start=$(date +%s)
 log "podman run ${BASE}: ${inner}"
 set +e

@@ -44,3 +44,10 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(scope="session", autouse=True)
 def _no_real_aws() -> None:
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_local_profile(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The CLI uses a running `genomics local serve` it finds through ~/.genomics/local.json; a developer's
+    (or another test run's) server must not answer the tests' CLI calls. Tests that want one set their own."""
+    os.environ["GENOMICS_LOCAL_PROFILE"] = str(tmp_path_factory.mktemp("local-profile") / "local.json")
