@@ -18,6 +18,14 @@ def corpus_manifest() -> list[dict[str, str]]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
+@pytest.fixture(autouse=True)
+def _no_local_profile(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A `genomics local serve` running on this machine (its ~/.genomics/local.json, which the CLI follows
+    when nothing else says where to go) is never what a test talks to: point the CLI at no profile."""
+    if "GENOMICS_LOCAL_PROFILE" not in os.environ:
+        monkeypatch.setenv("GENOMICS_LOCAL_PROFILE", str(tmp_path_factory.getbasetemp() / "no-local-profile.json"))
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "MANIFEST.tsv").exists():
