@@ -299,3 +299,18 @@ def test_web_tasks_reprocess_starts_a_new_run(stack, monkeypatch, tmp_path) -> N
     assert job["run"] == 2 and job["history"][0]["by"] == "web:sam"
     with pytest.raises(ValueError, match="WEB_TASK_INVALID"):
         web_tasks.handler({"task": "rm -rf", "job_id": first["job_id"], "actor": "web:sam"}, stack.context("web-tasks"))
+
+
+def test_web_api_logs_every_request_with_the_callers_sub(stack, monkeypatch, members) -> None:
+    import logging
+
+    import io
+
+    web_api.logger.setLevel(logging.INFO)
+    buf = io.StringIO()
+    monkeypatch.setattr(web_api.logger.registered_handler, "stream", buf)
+    _call(stack, monkeypatch, _event("GET /api/projects/{project}", {"project": "pB"}, sub="sub-of-alice"))
+    lines = [json.loads(line) for line in buf.getvalue().splitlines() if line.startswith("{")]
+    logged = [ln for ln in lines if ln.get("message") == "web api"]
+    assert logged and logged[-1]["sub"] == "sub-of-alice" and logged[-1]["status"] == 403, lines
+    assert "authorization" not in json.dumps(lines).lower()
