@@ -302,9 +302,8 @@ def test_web_tasks_reprocess_starts_a_new_run(stack, monkeypatch, tmp_path) -> N
 
 
 def test_web_api_logs_every_request_with_the_callers_sub(stack, monkeypatch, members) -> None:
-    import logging
-
     import io
+    import logging
 
     web_api.logger.setLevel(logging.INFO)
     buf = io.StringIO()
