@@ -27,8 +27,9 @@ from handlers import vcf_processor
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")  # Debian bio-eagle-examples
 PROJECT = "proj"
-# level-1.bam is a small test BAM (44 % properly paired, shallow): this stack does not gate on those two.
-SMALL_BAM_GATE = {"wgs": {"pct_properly_paired": None, "mean_coverage": None}}
+# level-1.bam is a small test BAM (44 % properly paired, shallow): this stack does not gate on pairing or depth.
+SMALL_BAM_GATE = {"wgs": {"pct_properly_paired": None, "mean_coverage": None, "target_mean_depth": None,
+                          "pct_target_10x": None, "pct_target_20x": None}}
 
 
 def _s3() -> Any:
@@ -88,7 +89,7 @@ def project(stack, monkeypatch) -> dict[str, dict[str, Any]]:
         "B1": make_job(stack, monkeypatch, f"{PROJECT}/B1/reads.bam", bam, "bam", thresholds=SMALL_BAM_GATE),
         "C1": make_job(stack, monkeypatch, f"{PROJECT}/C1/x.cram",
                        (CORPUS / "cram/3.0/passed/0500_mapped.cram").read_bytes(), "cram",
-                       reference_uri="s3://refs/ce/ce.fa"),
+                       reference_uri="s3://refs/ce/ce.fa", thresholds=SMALL_BAM_GATE),
         "F1": make_job(stack, monkeypatch, f"{PROJECT}/F1/r1.fq", (CORPUS / "fastq/htslib/r1.fq").read_bytes(),
                        "fastq"),
         "B2": make_job(stack, monkeypatch, f"{PROJECT}/B2/reads.bam", bam, "bam"),  # default gate: QC_FAILED
