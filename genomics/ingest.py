@@ -214,6 +214,7 @@ def _claim(ledger: Ledger, job_id: str) -> str | None:
             only_from=(model.RECEIVED, model.INGEST_FAILED),
             idempotent=False,
             attributes={"lease_until": until},
+            remove=("reason", "error_code"),  # a failed attempt's reason stays in the history only
         )
         return until
     except InvalidTransition as e:
@@ -321,7 +322,7 @@ def mark_ingest_failed(ledger: Ledger, job_id: str, sample_id: str, file_id: str
     reason = f"INGEST_ATTEMPT_FAILED: {type(error).__name__}: {error}"[:1000]
     ledger.transition(
         job_id, model.INGEST_FAILED, actor=ACTOR, only_from=states, idempotent=False,
-        detail={"error": type(error).__name__},
+        detail={"error": type(error).__name__, "reason": reason[:500]},
         attributes={"reason": reason, "error_code": "INGEST_ATTEMPT_FAILED"},
     )
     ledger.update_file(sample_id, file_id, {"status": model.INGEST_FAILED})

@@ -111,9 +111,10 @@ def claim(ledger: Ledger, sample_id: str, identity: ResultIdentity, job_id: str)
     try:
         ledger._call(
             "put_item", TableName=ledger.metadata_table, Item=serialize(item),
-            ConditionExpression="attribute_not_exists(pk) OR outcome_status = :failed OR #o = :me",
-            ExpressionAttributeNames={"#o": "owner"},
-            ExpressionAttributeValues=serialize({":failed": model.FAILED, ":me": job_id}),
+            # Never over an item this job already owns: its registered waiters would be lost (a retry of
+            # the owner's ingest finds the item below and stays the owner).
+            ConditionExpression="attribute_not_exists(pk) OR outcome_status = :failed",
+            ExpressionAttributeValues=serialize({":failed": model.FAILED}),
         )
         return item
     except ClientError as e:

@@ -199,6 +199,7 @@ class Ledger:
         only_from: tuple[str, ...] | None = None,
         expect_updated_at: str | None = None,
         idempotent: bool = True,
+        remove: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """Move a job forward with a conditional write; history gets who/what/when.
 
@@ -221,6 +222,10 @@ class Ledger:
             names[f"#a{i}"] = k
             values[f":a{i}"] = v
             sets.append(f"#a{i} = :a{i}")
+        removes = []
+        for i, k in enumerate(remove):
+            names[f"#r{i}"] = k
+            removes.append(f"#r{i}")
         conds = []
         for i, s in enumerate(sources):
             values[f":f{i}"] = s
@@ -234,7 +239,7 @@ class Ledger:
                 "update_item",
                 TableName=self.jobs_table,
                 Key=serialize({"job_id": job_id}),
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=serialize(values),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,7 +165,7 @@ def run(*, samples: int = 3, seed: int = 17, faults_spec: str = DEFAULT_FAULTS, 
     report = LoadReport()
     rounds = plan(samples)
     armed = faults.parse(faults_spec, seed=seed) if faults_spec else []
-    with local_cloud() as _cloud:
+    with local_cloud() as cloud:
         names = Names(stack=SETTINGS.stack, account_id=ACCOUNT_ID, region=REGION)
         stack = deploy(names, SETTINGS)
         ledger = _ledger(names)
@@ -197,6 +198,9 @@ def run(*, samples: int = 3, seed: int = 17, faults_spec: str = DEFAULT_FAULTS, 
             for u in report.uploads)
         sfn = boto3.client("stepfunctions")
         report.workflow_runs = len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
+        # moto's backends live in this process: leave nothing behind for the next run.
+        urllib.request.urlopen(urllib.request.Request(f"{cloud.endpoint}/moto-api/reset", method="POST"),
+                               timeout=30).read()
     return report
 
 

@@ -165,3 +165,21 @@ def test_identity_reprocessing_after_a_failed_original_computes_once(stack):
     assert again_first["duplicate_of"] == again_second["job_id"]
     _finish(stack, again_second["job_id"], "pass")
     assert stack.ledger.get_job(again_first["job_id"])["status"] == model.COMPLETED
+
+
+def test_identity_owner_retry_keeps_the_registered_duplicates(stack):
+    """The owner's ingest fails after its claim (StartExecution throttled); a duplicate registers; the
+    owner's retry claims again and must not lose the duplicate."""
+    from genomics.errors import TransientError
+    from tests.faults import inject
+
+    record, ref = _put(stack, "p/S1/o1.vcf", "cohort")
+    with inject("stepfunctions", "StartExecution", "ThrottlingException", times=1), pytest.raises(TransientError):
+        _ingest(stack, record)
+    assert stack.ledger.get_job(ref.job_id())["status"] == model.INGEST_FAILED
+    dup = _ingest(stack, _put(stack, "p/S1/o2.vcf", "cohort")[0])
+    assert dup["waiting"] and dup["duplicate_of"] == ref.job_id()
+    retry = _ingest(stack, record)  # Lambda's retry of the owner's event
+    assert retry.get("execution_arn")
+    _finish(stack, ref.job_id(), "pass")
+    assert stack.ledger.get_job(dup["job_id"])["status"] == model.COMPLETED

@@ -148,6 +148,8 @@ def test_validation_handler_s3_5xx_surfaces_as_transient(stack, monkeypatch):
     assert [j["job_id"] for j in stack.ledger.failures_since("2000-01-01T00:00:00Z")] == [ref.job_id()]
     out = _invoke(stack, event, monkeypatch)["results"][0]
     assert out["status"] == model.VALIDATING and out.get("execution_arn")
+    job = stack.ledger.get_job(ref.job_id())  # the failed attempt's reason lives on in the history only
+    assert "reason" not in job and "InternalError" in job["history"][-2]["reason"]
 
 
 def _pilot_1kg() -> Path:
