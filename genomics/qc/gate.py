@@ -42,7 +42,6 @@ _SNPS_200 = {"of": "snps", "at_least": 200}
 _GENOTYPES_100 = {"of": "het_plus_hom_alt", "at_least": 100}
 _RECORDS_1 = {"of": "records", "at_least": 1}
 _READS_1000 = {"of": "reads", "at_least": 1000}
-_TARGET_1 = {"of": "target_bases", "at_least": 1}  # mosdepth coverage over the assay's target (qc/coverage.py)
 
 
 def _t(pass_: list[float | None], warn: list[float | None], minimum: dict[str, Any] | None = None
@@ -65,9 +64,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "duplication_rate": _t([None, 15], [None, 30], _READS_1000),
         "mean_coverage": _t([25, None], [15, None], _READS_1000),
         "mean_base_quality": _t([30, None], [25, None], _READS_1000),
-        "target_mean_depth": _t([25, None], [15, None], _TARGET_1),
-        "pct_target_10x": _t([95, None], [90, None], _TARGET_1),
-        "pct_target_20x": _t([90, None], [75, None], _TARGET_1),
+        "target_mean_depth": _t([25, None], [15, None], _READS_1000),
+        "pct_target_10x": _t([95, None], [90, None], _READS_1000),
+        "pct_target_20x": _t([90, None], [75, None], _READS_1000),
     },
     "wes": {
         "ts_tv": _t([2.8, 3.3], [2.5, 3.5], _SNPS_1000),
@@ -78,9 +77,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "pct_properly_paired": _t([90, None], [80, None], _READS_1000),
         "duplication_rate": _t([None, 25], [None, 40], _READS_1000),
         "mean_base_quality": _t([30, None], [25, None], _READS_1000),
-        "target_mean_depth": _t([50, None], [30, None], _TARGET_1),
-        "pct_target_20x": _t([90, None], [80, None], _TARGET_1),
-        "pct_target_30x": _t([80, None], [60, None], _TARGET_1),
+        "target_mean_depth": _t([50, None], [30, None], _READS_1000),
+        "pct_target_20x": _t([90, None], [80, None], _READS_1000),
+        "pct_target_30x": _t([80, None], [60, None], _READS_1000),
     },
     "panel": {
         "ts_tv": _t([1.8, 3.6], [1.5, 4.0], _SNPS_200),
@@ -91,8 +90,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "pct_properly_paired": _t([85, None], [75, None], _READS_1000),
         "duplication_rate": _t([None, 50], [None, 70], _READS_1000),
         "mean_base_quality": _t([30, None], [25, None], _READS_1000),
-        "target_mean_depth": _t([200, None], [100, None], _TARGET_1),
-        "pct_target_30x": _t([95, None], [90, None], _TARGET_1),
+        "target_mean_depth": _t([200, None], [100, None], _READS_1000),
+        "pct_target_30x": _t([95, None], [90, None], _READS_1000),
     },
     # Joint-called or population cohort VCFs (many samples, often a region or a site list): per-sample
     # het/hom and depth expectations of a single genome do not apply; Ts/Tv and missingness do.

@@ -44,6 +44,7 @@ ANOMALOUS_FILTER = ("-F", "0x900", "-e", "flag.paired && !flag.unmap && !flag.mu
 UNPLACED = "*"
 # Bytes of one BGZF block at most: a virtual offset's block starts at offset >> 16 and ends within this.
 BGZF_BLOCK_MAX = 65536
+BGZF_EOF_BYTES = 28  # the empty BGZF block that ends a BAM
 _PSEUDO_BIN = 37450
 NGC = 200  # samtools stats' GC-content bins (gc_1st/gc_2nd)
 
@@ -142,8 +143,11 @@ def plan_shards(index: BamIndex, *, target_reads: int, max_shards: int, file_siz
     for i, group in enumerate(groups):
         a = group[0].start_offset >> 16
         b = min(file_size, (group[-1].end_offset >> 16) + BGZF_BLOCK_MAX)
+        ranges = [[0, header_end], [a, b]]
+        if b < file_size - BGZF_EOF_BYTES:  # the EOF block: htslib warns without it, mosdepth refuses the file
+            ranges.append([file_size - BGZF_EOF_BYTES, file_size])
         shards.append({"index": i, "contigs": [c.name for c in group], "reads": sum(c.reads for c in group),
-                       "ranges": [[0, header_end], [a, b]]})
+                       "ranges": ranges})
     if index.unplaced:
         last = max((c.end_offset for c in index.contigs), default=header_end << 16)
         shards.append({"index": len(shards), "contigs": [], "unplaced": True, "reads": index.unplaced,
