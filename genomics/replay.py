@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,8 @@ Ingest = Callable[[dict[str, Any]], dict[str, Any]]
 # done with it). Long enough for one ingest of a large file; the release makes the value harmless.
 WORK_VISIBILITY_S = 900
 PEEK_VISIBILITY_S = 30
+# How long a replay waits for messages another reader holds hidden before it reports them as in flight.
+IN_FLIGHT_WAIT_S = 10.0
 
 
 def _records(body: str) -> list[dict[str, Any]]:
@@ -70,6 +73,7 @@ def replay(
     failed: list[dict[str, Any]] = []
     held: list[str] = []  # receipt handles this run still holds hidden
     seen: set[str] = set()
+    waited = 0.0
     try:
         while len(seen) < max_messages:
             resp = sqs.receive_message(
@@ -80,6 +84,12 @@ def replay(
             )
             messages = [m for m in resp.get("Messages", []) if m["MessageId"] not in seen]
             if not messages:
+                # Someone else holds messages hidden for a moment (the sweeper peeks at the queue): wait
+                # for them a little rather than report an empty queue.
+                if waited < IN_FLIGHT_WAIT_S and queue_depth(sqs, queue_url)["in_flight"] > len(held):
+                    time.sleep(0.5)
+                    waited += 0.5
+                    continue
                 break
             for m in messages:
                 seen.add(m["MessageId"])

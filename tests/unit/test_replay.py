@@ -68,7 +68,10 @@ def test_replay_reports_each_failed_message_and_releases_it_at_once(queue):
     assert [r["key"] for r in again["replayed"]] == [keys[1]] and not incomplete(again)
 
 
-def test_replay_never_claims_an_empty_queue_while_messages_are_in_flight(queue):
+def test_replay_never_claims_an_empty_queue_while_messages_are_in_flight(queue, monkeypatch):
+    import genomics.replay
+
+    monkeypatch.setattr(genomics.replay, "IN_FLIGHT_WAIT_S", 1.0)  # it waits that long for them first
     sqs, url = queue
     _fill(sqs, url, 2)
     sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300)  # someone else holds them
