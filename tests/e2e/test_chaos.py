@@ -47,7 +47,10 @@ def test_chaos_identical_uploads_collapse_and_identities_never_share_results(rep
         if live["status"] in (model.COMPLETED, model.QC_FAILED) and live.get("result_id"):
             owners.setdefault((live["sample_id"], live["result_id"]), set()).add(live.get("duplicate_of") or
                                                                                 live["job_id"])
-    assert owners and all(len(o) <= 2 for o in owners.values()), owners  # a reprocessed owner may add one
+    # Each identity is computed once, plus at most once per job the operator reprocessed (a deliberate
+    # recompute of a result that exists is a run of its own).
+    computed = sum(len(o) for o in owners.values())
+    assert owners and computed <= len(owners) + report.recovered["reprocessed"], (owners, report.recovered)
     # No result overwritten: each (sample, identity)'s QC summary holds the verdict and assay of the jobs
     # with that identity, e.g. the same bytes' cohort "pass" and wgs "fail" side by side.
     summaries = {(q["sample_id"], q["metric_key"].split("#")[0]): q for q in report.qc_summaries}
