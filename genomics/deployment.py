@@ -392,8 +392,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         grants=(
             Grant(_S3_READ_VERSIONS, "objects", "raw"),
             Grant(("s3:ListBucket",), "bucket", "raw"),
-            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"),
-                  "table", "metadata"),
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "metadata"),
             Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "jobs"),
             Grant(("states:StartExecution",), "state-machine", ""),
             # Not a call of the code: Lambda sends failed events to the on-failure destination with this role.
@@ -520,8 +519,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         grants=(
             Grant(_S3_READ_VERSIONS, "objects", "raw"),
             Grant(("s3:ListBucket",), "bucket", "raw"),
-            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"),
-                  "table", "metadata"),
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "metadata"),
             Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "jobs"),
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
             Grant(("states:StartExecution",), "state-machine", ""),
@@ -544,8 +542,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), "table", "jobs"),
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
             # Peek at the dead-letter queue (messages are released at once, never deleted).
-            Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
-                   "sqs:GetQueueAttributes"), "queue", ""),
+            Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"), "queue", ""),
         ),
         pipeline=False,
     ),

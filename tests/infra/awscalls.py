@@ -78,6 +78,10 @@ OTHER: dict[str, tuple[str, tuple[str, ...], str]] = {
     "send_message": ("sqs:SendMessage", ("QueueUrl",), "queue"),
     "receive_message": ("sqs:ReceiveMessage", ("QueueUrl",), "queue"),
     "delete_message": ("sqs:DeleteMessage", ("QueueUrl",), "queue"),
+    "get_queue_url": ("sqs:GetQueueUrl", ("QueueName",), "queue"),
+    "get_queue_attributes": ("sqs:GetQueueAttributes", ("QueueUrl",), "queue"),
+    "change_message_visibility": ("sqs:ChangeMessageVisibility", ("QueueUrl",), "queue"),
+    "change_message_visibility_batch": ("sqs:ChangeMessageVisibility", ("QueueUrl",), "queue"),
     "invoke": ("lambda:InvokeFunction", ("FunctionName",), "function"),
 }
 TABLE_ROLES = ("metadata", "jobs", "qc")
@@ -151,6 +155,12 @@ def reachable_modules(root: str) -> dict[str, _Module]:
 Def = ast.AST  # a function or method, or a module-level assignment (a dispatch table of functions)
 
 
+def _methods(modules: dict[str, _Module]) -> set[int]:
+    """ids of the functions defined directly in a class body: a bare name (``open(...)``) never calls one."""
+    return {id(n) for module in modules.values() for node in ast.walk(module.tree) if isinstance(node, ast.ClassDef)
+            for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
 def _definitions(modules: dict[str, _Module]) -> tuple[dict[str, list[tuple[str, Def]]], dict[str, list[Def]]]:
     functions: dict[str, list[tuple[str, Def]]] = {}
     constructors: dict[str, list[Def]] = {}
@@ -172,20 +182,43 @@ def _definitions(modules: dict[str, _Module]) -> tuple[dict[str, list[tuple[str,
     return functions, constructors
 
 
-def _names_used(node: ast.AST) -> set[str]:
-    """Names a body may call: called names and attributes, names passed as values (``pool.map(fn)``),
-    attributes of modules or objects passed as values (``service.process_shard``). A plain read of an
-    instance's attribute (``self.reference_digest``, a dataclass field) is data, not a call."""
-    used: set[str] = set()
-    called = {id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)}
+def _external_modules(modules: dict[str, _Module]) -> set[str]:
+    """Names bound by ``import x`` / ``import x as y`` of modules outside our packages (``hashlib``,
+    ``os``): ``hashlib.sha256(...)`` is not a call of our ``sha256`` methods."""
+    out: set[str] = set()
+    for module in modules.values():
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Import):
+                out |= {(a.asname or a.name).split(".")[0] for a in node.names
+                        if a.name.split(".")[0] not in PACKAGES}
+    return out
+
+
+def _names_used(node: ast.AST, external: frozenset[str] | set[str] = frozenset()) -> tuple[set[str], set[str]]:
+    """Names a body may call, as (bare names, attributes): called names and attributes, names passed as
+    values (``pool.map(fn)``), attributes of modules or objects passed to a call
+    (``pool.map(service.process_shard)``). A name the body binds itself (a parameter, a local) is not a
+    global function, and any other read of an attribute (``ref.size``, a dataclass field) is data."""
+    names: set[str] = set()
+    attrs: set[str] = set()
+    calls = [sub for sub in ast.walk(node) if isinstance(sub, ast.Call)]
+    called = {id(c.func) for c in calls}
+    # values handed to a call (``pool.map(service.process_shard)``): an attribute there may be a function
+    passed = {id(a) for c in calls for a in [*c.args, *(k.value for k in c.keywords)]}
+    # a name bound in this body (a parameter, an assignment) shadows any function of that name
+    local = {a.arg for sub in ast.walk(node) if isinstance(sub, ast.arguments)
+             for a in [*sub.posonlyargs, *sub.args, *sub.kwonlyargs, sub.vararg, sub.kwarg] if a is not None}
+    local |= {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)}
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
-            used.add(sub.id)
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
+            names.add(sub.id)
         elif isinstance(sub, ast.Attribute):
             own = isinstance(sub.value, ast.Name) and sub.value.id in ("self", "cls")
-            if id(sub) in called or not own:
-                used.add(sub.attr)
-    return used
+            if isinstance(sub.value, ast.Name) and sub.value.id in external:
+                continue  # a function of a library module
+            if id(sub) in called or (not own and id(sub) in passed):
+                attrs.add(sub.attr)
+    return names, attrs
 
 
 def _role(expr: ast.AST | None, roles: tuple[str, ...]) -> str | None:
@@ -259,6 +292,8 @@ def function_calls(handler: str) -> set[Call]:
     module_name, entry = handler.rsplit(".", 1)
     modules = reachable_modules(module_name)
     functions, constructors = _definitions(modules)
+    methods = _methods(modules)
+    external = _external_modules(modules)
     start = [(m, d) for m, d in functions.get(entry, []) if m == module_name]
     assert start, f"{handler}: no function {entry} in {module_name}"
     seen: set[int] = set()
@@ -270,8 +305,10 @@ def function_calls(handler: str) -> set[Call]:
             continue
         seen.add(id(node))
         calls |= calls_in(node, f"{modules[module].path.relative_to(REPO_ROOT)}")
-        for name in _names_used(node):
-            todo.extend(functions.get(name, []))
+        names, attrs = _names_used(node, external)
+        for name in names | attrs:
+            # a bare name is a module-level function, a nested one or a builtin, never a method
+            todo.extend(d for d in functions.get(name, []) if name in attrs or id(d[1]) not in methods)
             for ctor in constructors.get(name, []):
                 owner = next(m for m, mod in modules.items() if any(n is ctor for n in ast.walk(mod.tree)))
                 todo.append((owner, ctor))

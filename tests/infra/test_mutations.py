@@ -147,10 +147,14 @@ def test_mutation_wildcard_in_any_policy_fails(monkeypatch: pytest.MonkeyPatch, 
         monkeypatch.setattr(policies, "access_log_delivery_statement",
                             lambda *a, **k: {**real(*a, **k), "Action": ["s3:*"]})
     elif where == "reader":
-        real_policy = aws.iam.Policy
-        monkeypatch.setattr(aws.iam, "Policy", lambda resource_name, *a, **k: real_policy(
-            resource_name, *a, **{**k, "policy": json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]})}))
+        wide = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]})
+
+        class WidePolicy(aws.iam.Policy):  # still a class: Pulumi evaluates annotations that name it
+            def __init__(self, resource_name: str, *a: Any, **k: Any) -> None:
+                super().__init__(resource_name, *a, **{**k, "policy": wide})
+
+        monkeypatch.setattr(aws.iam, "Policy", WidePolicy)
         assert api  # the reader policy is declared by infra.api
     elif where == "topic":
         real_topic = monitoring.topic_policy
