@@ -28,6 +28,9 @@ def memory(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from genomics.observability import measure_step
 
     with measure_step("probe", context) as step:
-        code = f"b = bytearray({int(event['mb'])} * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"
+        # held for 0.5 s: the local mode samples a handler's child processes every 50 ms, and a loaded
+        # machine can delay a sample by far more than that
+        code = (f"import time; b = bytearray({int(event['mb'])} * 1024 * 1024); "
+                "b[::4096] = b'x' * len(b[::4096]); time.sleep(0.5)")
         subprocess.run([sys.executable, "-c", code], check=True)
     return step.as_dict()
