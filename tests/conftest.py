@@ -18,14 +18,6 @@ def corpus_manifest() -> list[dict[str, str]]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
-@pytest.fixture(autouse=True)
-def _no_local_profile(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """A `genomics local serve` running on this machine (its ~/.genomics/local.json, which the CLI follows
-    when nothing else says where to go) is never what a test talks to: point the CLI at no profile."""
-    if "GENOMICS_LOCAL_PROFILE" not in os.environ:
-        monkeypatch.setenv("GENOMICS_LOCAL_PROFILE", str(tmp_path_factory.getbasetemp() / "no-local-profile.json"))
-
-
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "MANIFEST.tsv").exists():
@@ -57,5 +49,7 @@ def _no_real_aws() -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _no_local_profile(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The CLI uses a running `genomics local serve` it finds through ~/.genomics/local.json; a developer's
-    (or another test run's) server must not answer the tests' CLI calls. Tests that want one set their own."""
+    (or another test run's) server must not answer the tests' CLI calls. Tests that start a server give it
+    a profile path of its own (tests/browser/conftest.py, tests/e2e/test_local_serve.py), so a server that
+    outlives one test never answers another's."""
     os.environ["GENOMICS_LOCAL_PROFILE"] = str(tmp_path_factory.mktemp("local-profile") / "local.json")

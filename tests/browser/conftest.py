@@ -42,8 +42,10 @@ class Served:
 
 
 @pytest.fixture(scope="session")
-def served() -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # its own profile: this server lives for the whole session and must not answer other tests' CLI calls
+    env["GENOMICS_LOCAL_PROFILE"] = str(tmp_path_factory.mktemp("served-profile") / "local.json")
     proc = subprocess.Popen([sys.executable, "-m", "genomics.cli", "local", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     lines: list[str] = []
