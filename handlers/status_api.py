@@ -1,6 +1,6 @@
 """status-api: the read-only status API (API Gateway HTTP API, IAM-authorised) over the ledger.
 
-Thin: build the ledger from the environment, answer with :func:`genomics.api.respond` (or, for the
+Thin: build the ledger from the environment, answer with :func:`genomics.status_api.respond` (or, for the
 partner routes, :func:`genomics.drs.api.respond`: DRS objects, access URLs, receipts); a ledger failure
 is logged with the request and answered 500 without internals.
 """
@@ -12,12 +12,12 @@ from typing import Any
 
 import boto3
 
-from genomics.api import respond, server_error
 from genomics.drs import api as drs
 from genomics.drs.state import DeliveryState
 from genomics.ledger import Ledger
 from genomics.observability import logger as make_logger
 from genomics.observability import metrics as make_metrics
+from genomics.status_api import respond, server_error
 
 FUNCTION = "status-api"
 logger = make_logger(FUNCTION)

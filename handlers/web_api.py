@@ -15,10 +15,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from genomics.api import server_error
 from genomics.ledger import Ledger
 from genomics.observability import logger as make_logger
 from genomics.observability import metrics as make_metrics
+from genomics.status_api import server_error
 from genomics.webapp.api import WebConfig, respond
 from genomics.webapp.members import Members
 from genomics.webapp.static import STATIC_ROUTES, asset_response, cognito_endpoint, s3_origins

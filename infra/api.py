@@ -1,6 +1,6 @@
 """StatusApi: the read-only status API, an API Gateway HTTP API in front of the status-api function.
 
-Every route of ``genomics.api.ROUTES`` and of ``genomics.drs.api.ROUTES`` (the partners' DRS and receipt
+Every route of ``genomics.status_api.ROUTES`` and of ``genomics.drs.api.ROUTES`` (the partners' DRS and receipt
 routes, callable only by partner roles: infra.partners) and nothing else; each requires IAM authorisation (SigV4), so
 only principals given ``execute-api:Invoke`` reach it: the component creates a managed policy
 (``<prefix>-status-api-read``) to attach to the roles of researchers, operators or a LIMS. The
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from genomics.api import ROUTES
 from genomics.deployment import Names
 from genomics.drs.api import ROUTES as PARTNER_ROUTES
+from genomics.status_api import ROUTES
 from infra.config import StackConfig
 from infra.naming import classified
 

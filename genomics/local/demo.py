@@ -233,7 +233,7 @@ def save_outputs(stack: LocalStack, rows: list[dict[str, Any]], out_dir: Path) -
 def api_call(names: Names, route_key: str, path: dict[str, str] | None = None,
              query: dict[str, str] | None = None) -> tuple[int, Any]:
     """Call the deployed status-api function as API Gateway (HTTP API, payload 2.0) would."""
-    from genomics.api import gateway_event
+    from genomics.status_api import gateway_event
 
     event = gateway_event(route_key, path, query, request_id="demo")
     resp = boto3.client("lambda").invoke(FunctionName=names.function("status-api"), Payload=json.dumps(event))

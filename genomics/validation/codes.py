@@ -32,7 +32,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.qc.coverage", "QC"),
     ("genomics.identity.fingerprint", "identity"),
     ("genomics.qc.scatter_service", "QC"),
-    ("genomics.api", "status API"),
+    ("genomics.status_api", "status API"),
     ("genomics.ledger.store", "ledger"),
     ("genomics.ledger.updater", "ledger"),
     ("genomics.dashboard", "dashboard"),

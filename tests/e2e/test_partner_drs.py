@@ -55,7 +55,7 @@ def partner_call(names, route_key: str, path: dict[str, str] | None = None, body
                  partner: str = PARTNER) -> tuple[int, Any]:
     """Invoke the deployed status-api function as API Gateway does for a request signed by the partner's
     assumed role (the IAM authorizer puts the caller's ARN in the request context)."""
-    from genomics.api import gateway_event
+    from genomics.status_api import gateway_event
 
     event = gateway_event(route_key, path)
     event["requestContext"]["authorizer"] = {"iam": {

@@ -10,12 +10,12 @@ import boto3
 import pytest
 
 from genomics import status
-from genomics.api import ROUTES, gateway_event
 from genomics.ledger import ObjectRef, model
 from genomics.qc import gate
 from genomics.qc.metrics import compute
 from genomics.qc.service import batch_put, metric_items
 from genomics.sources import LocalFile
+from genomics.status_api import ROUTES, gateway_event
 from handlers import status_api, validation_handler
 from tests.conftest import CORPUS
 from tests.handlers.conftest import s3_event

@@ -1,13 +1,13 @@
-"""The status API under Pulumi mocks: exactly the routes of genomics.api, IAM on every one, access logs
+"""The status API under Pulumi mocks: exactly the routes of genomics.status_api, IAM on every one, access logs
 with retention, throttling, and an invoke permission and reader policy scoped to this API."""
 
 from __future__ import annotations
 
 import json
 
-from genomics.api import ROUTES
 from genomics.deployment import Names
 from genomics.drs.api import ROUTES as PARTNER_ROUTES
+from genomics.status_api import ROUTES
 from infra.config import StackConfig
 from tests.infra.resources import Program, by_input, document, of_type
 

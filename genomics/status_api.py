@@ -36,7 +36,7 @@ from genomics.ledger import Ledger
 from genomics.ledger.store import JobNotFound
 
 CODES: dict[str, str] = {
-    "API_ROUTE_UNKNOWN": "The status API has no such route (see genomics/api.py for the routes).",
+    "API_ROUTE_UNKNOWN": "The status API has no such route (see genomics/status_api.py for the routes).",
     "API_BAD_PARAMETER": "A path or query parameter is missing or malformed (e.g. since= is not an ISO date).",
     "API_NOT_FOUND": "No job or sample with that id in the ledger.",
     "API_INTERNAL": "The ledger could not be read; the function's log has the details under the request id.",
