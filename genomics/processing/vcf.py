@@ -33,14 +33,12 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from genomics import tools
 from genomics.errors import UserInputError
@@ -522,97 +520,9 @@ class ScratchPaths:
         return [a.replace(self.scratch, self.label) for a in argv]
 
 
-def _feed(src: BinaryIO, dst: IO[bytes], errors: list[BaseException]) -> None:
-    try:
-        while True:
-            buf = src.read(CHUNK)
-            if not buf:
-                break
-            dst.write(buf)
-    except BrokenPipeError:
-        pass  # the reader died; its exit status tells why
-    except BaseException as e:
-        errors.append(e)
-    finally:
-        with contextlib.suppress(BrokenPipeError):
-            dst.close()
-
-
-class PipelineError(tools.ToolError):
-    """A pipeline stage failed; ``stderrs`` holds what every stage said."""
-
-    def __init__(self, argv: Sequence[str], returncode: int, stderr: str, stderrs: list[str]) -> None:
-        super().__init__(argv, returncode, stderr)
-        self.stderrs = stderrs
-
-
-def run_pipeline(
-    stages: Sequence[Sequence[str]], scratch: Path, *, stdin: BinaryIO | None = None,
-    stdout_path: Path | None = None,
-) -> list[str]:
-    """Run ``stages`` connected by pipes (optionally fed from ``stdin`` by a thread).
-
-    Returns each stage's stderr. On failure raises :class:`tools.ToolError` for the most upstream stage
-    that failed (a downstream failure is usually a consequence), or re-raises the feeder's error.
-    """
-    for argv in stages:
-        tools.which(argv[0])
-    procs: list[subprocess.Popen[bytes]] = []
-    err_files: list[IO[bytes]] = []
-    feeder: threading.Thread | None = None
-    feed_errors: list[BaseException] = []
-    try:
-        prev_out: IO[bytes] | None = None
-        for i, argv in enumerate(stages):
-            ef = tempfile.TemporaryFile(dir=scratch)  # noqa: SIM115 - closed in finally
-            err_files.append(ef)
-            if i == 0:
-                stdin_arg: Any = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
-            else:
-                stdin_arg = prev_out
-            last = i == len(stages) - 1
-            out_fh: IO[bytes] | None = None
-            if last and stdout_path is not None:
-                out_fh = open(stdout_path, "wb")  # noqa: SIM115 - handed to the child, closed below
-                stdout_arg: Any = out_fh
-            else:
-                stdout_arg = subprocess.DEVNULL if last else subprocess.PIPE
-            p = subprocess.Popen(list(argv), stdin=stdin_arg, stdout=stdout_arg, stderr=ef)
-            if out_fh is not None:
-                out_fh.close()
-            if prev_out is not None:
-                prev_out.close()  # the child holds it now; lets SIGPIPE reach the writer
-            prev_out = p.stdout
-            procs.append(p)
-        if stdin is not None:
-            assert procs[0].stdin is not None
-            feeder = threading.Thread(target=_feed, args=(stdin, procs[0].stdin, feed_errors), daemon=True)
-            feeder.start()
-        codes = [p.wait() for p in procs]
-        if feeder is not None:
-            feeder.join()
-        texts = []
-        for ef in err_files:
-            ef.seek(0)
-            texts.append(ef.read().decode("utf-8", "replace"))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        for ef in err_files:
-            ef.close()
-    if feed_errors:
-        raise feed_errors[0]
-    failed = [(argv, code, text) for argv, code, text in zip(stages, codes, texts, strict=True) if code != 0]
-    if failed:
-        # A stage killed by SIGPIPE only saw its reader die: report the reader.
-        argv, code, text = next((f for f in failed if f[1] not in _SIGPIPE), failed[0])
-        raise PipelineError(argv, code, text, texts)
-    return texts
-
-
-_SIGPIPE = (-13, 141)
+# One streaming helper for every tool pipeline (genomics.tools); kept importable from here.
+PipelineError = tools.PipelineError
+run_pipeline = tools.run_pipeline
 
 
 _UNREADABLE = (
@@ -1081,18 +991,11 @@ def process_shard_local(
 
 def count_records(path: str) -> int:
     """Records in a VCF/BCF, streamed (constant memory)."""
-    argv = ["bcftools", "view", "--no-version", "-H", path]
-    tools.which("bcftools")
     n = 0
-    with tempfile.TemporaryFile() as ef:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=ef)
-        assert proc.stdout is not None
-        while buf := proc.stdout.read(CHUNK):
+    with tools.Pipeline([["bcftools", "view", "--no-version", "-H", path]], capture=True) as p:
+        assert p.stdout is not None
+        while buf := p.stdout.read(CHUNK):
             n += buf.count(b"\n")
-        code = proc.wait()
-        if code != 0:
-            ef.seek(0)
-            raise tools.ToolError(argv, code, ef.read().decode("utf-8", "replace"))
     return n
 
 
