@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from genomics import status
+from genomics import httpapi, status
 from genomics.ledger import Ledger
 from genomics.ledger.store import JobNotFound
 
@@ -52,24 +52,15 @@ PAGE_DEFAULT, PAGE_MAX = 100, 1000
 _CURSOR_KEYS = frozenset({"job_id", "project", "created_at"})
 
 
-class ApiError(Exception):
+class ApiError(httpapi.HttpError):
     """A request the API answers with an error status (not a failure of the API itself)."""
-
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code, self.code, self.message = status_code, code, message
 
 
 @dataclass(frozen=True)
-class Request:
-    path: Mapping[str, str]
-    query: Mapping[str, str]
-
-    def param(self, name: str, pattern: re.Pattern[str] = _ID) -> str:
-        value = self.path.get(name, "")
-        if not pattern.match(value):
-            raise ApiError(400, "API_BAD_PARAMETER", f"{name}={value!r} is not a valid {name}")
-        return value
+class Request(httpapi.Request):
+    error = ApiError
+    bad_request_code = "API_BAD_PARAMETER"
+    default_pattern = _ID
 
     def limit(self) -> int:
         value = self.query.get("limit", str(PAGE_DEFAULT))
@@ -184,14 +175,6 @@ def gateway_event(route_key: str, path: Mapping[str, str] | None = None, query: 
     return event
 
 
-def _response(status_code: int, body: Any) -> dict[str, Any]:
-    return {
-        "statusCode": status_code,
-        "headers": {"content-type": "application/json", "cache-control": "no-store"},
-        "body": json.dumps(body, default=str, sort_keys=True),
-    }
-
-
 def respond(event: Mapping[str, Any], ledger: Ledger) -> dict[str, Any]:
     """One API Gateway v2 event -> one response. Ledger failures propagate (the handler logs them and
     answers 500); request errors become 400/404 JSON answers."""
@@ -200,14 +183,12 @@ def respond(event: Mapping[str, Any], ledger: Ledger) -> dict[str, Any]:
         answer = ROUTES.get(route)
         if answer is None:
             raise ApiError(404, "API_ROUTE_UNKNOWN", f"no route {route!r}; routes: {sorted(ROUTES)}")
-        request = Request(path=dict(event.get("pathParameters") or {}),
-                          query=dict(event.get("queryStringParameters") or {}))
-        return _response(200, answer(ledger, request))
+        return httpapi.json_response(200, answer(ledger, Request.from_event(event, with_body=False)))
     except ApiError as e:
-        return _response(e.status_code, {"error": {"code": e.code, "message": e.message}})
+        return httpapi.json_response(e.status_code, e.body())
 
 
 def server_error(request_id: str | None) -> dict[str, Any]:
     """What a caller sees when the ledger failed: no internals, the request id to quote."""
-    return _response(500, {"error": {"code": "API_INTERNAL", "message": "the ledger could not be read; "
+    return httpapi.json_response(500, {"error": {"code": "API_INTERNAL", "message": "the ledger could not be read; "
                                      f"quote request id {request_id or '-'} to the operators"}})

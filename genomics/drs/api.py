@@ -20,7 +20,6 @@ are fetched with the presigned URL (no bucket access is granted to partner accou
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genomics.drs.state import DeliveryState, DeliveryUnknown, DigestMismatch, object_counts
+from genomics.httpapi import HttpError, Request, json_response
 
 DRS_VERSION = "1.2.0"
 ACCESS_ID = "https"
@@ -42,10 +42,16 @@ _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _ASSUMED_ROLE = re.compile(r"^arn:[a-z-]+:sts::\d{12}:assumed-role/(?P<role>[^/]+)/[^/]+$")
 
 
-class DrsError(Exception):
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code, self.code, self.message = status_code, code, message
+class DrsError(HttpError):
+    def body(self) -> dict[str, Any]:
+        """DRS's error shape (``msg``, ``status_code``) plus our ``error.code``."""
+        return {"msg": self.message, "status_code": self.status_code, **super().body()}
+
+
+@dataclass(frozen=True)
+class DrsRequest(Request):
+    error = DrsError
+    bad_request_code = "DRS_BAD_REQUEST"
 
 
 @dataclass(frozen=True)
@@ -72,14 +78,10 @@ class Context:
     config: DrsConfig
     partner: str
     host: str
-    path: Mapping[str, str]
-    body: Mapping[str, Any]
+    request: DrsRequest
 
     def param(self, name: str, pattern: re.Pattern[str]) -> str:
-        value = self.path.get(name, "")
-        if not isinstance(value, str) or not pattern.match(value):
-            raise DrsError(400, "DRS_BAD_REQUEST", f"{name}={value!r} is not a valid {name}")
-        return value
+        return self.request.param(name, pattern)
 
 
 def partner_of(event: Mapping[str, Any], prefix: str) -> str:
@@ -128,7 +130,7 @@ def _get_object(ctx: Context) -> Any:
 
 def _access(ctx: Context) -> Any:
     obj = _object(ctx, ctx.param("object_id", _OBJECT_ID))
-    if ctx.path.get("access_id") != ACCESS_ID:
+    if ctx.request.path.get("access_id") != ACCESS_ID:
         raise DrsError(404, "DRS_NOT_FOUND", f"object {obj['id']} has one access method: {ACCESS_ID!r}")
     url = ctx.s3.generate_presigned_url(
         "get_object", ExpiresIn=ctx.config.presign_ttl_s,
@@ -166,7 +168,7 @@ def _deliveries(ctx: Context) -> Any:
 
 def _receipt(ctx: Context) -> Any:
     delivery_id = ctx.param("delivery_id", _DELIVERY_ID)
-    digest = ctx.body.get("manifest_sha256")
+    digest = ctx.request.body.get("manifest_sha256")
     if not isinstance(digest, str) or not _SHA256.match(digest):
         raise DrsError(400, "DRS_BAD_REQUEST", "manifest_sha256: the SHA-256 (64 hex digits) of MANIFEST-<id>.json")
     try:
@@ -187,29 +189,6 @@ ROUTES: dict[str, Callable[[Context], Any]] = {
 }
 
 
-def _response(status_code: int, body: Any) -> dict[str, Any]:
-    return {"statusCode": status_code,
-            "headers": {"content-type": "application/json", "cache-control": "no-store"},
-            "body": json.dumps(body, default=str, sort_keys=True)}
-
-
-def _body(event: Mapping[str, Any]) -> dict[str, Any]:
-    raw = event.get("body")
-    if not raw:
-        return {}
-    if event.get("isBase64Encoded"):
-        import base64
-
-        raw = base64.b64decode(raw).decode("utf-8", "replace")
-    try:
-        body = json.loads(raw)
-    except ValueError as e:
-        raise DrsError(400, "DRS_BAD_REQUEST", "the request body is not JSON") from e
-    if not isinstance(body, dict):
-        raise DrsError(400, "DRS_BAD_REQUEST", "the request body must be a JSON object")
-    return body
-
-
 def respond(event: Mapping[str, Any], state: DeliveryState, s3: Any, config: DrsConfig) -> dict[str, Any]:
     """One API Gateway v2 event of a partner route -> one response (DRS errors: ``msg`` and
     ``status_code``, plus our ``error.code``). Ledger failures propagate (the handler answers 500)."""
@@ -221,8 +200,7 @@ def respond(event: Mapping[str, Any], state: DeliveryState, s3: Any, config: Drs
         rc = event.get("requestContext") or {}
         host = str(rc.get("domainName") or (event.get("headers") or {}).get("host") or "localhost")
         ctx = Context(state=state, s3=s3, config=config, partner=partner, host=host,
-                      path=dict(event.get("pathParameters") or {}), body=_body(event))
-        return _response(200, route(ctx))
+                      request=DrsRequest.from_event(event))
+        return json_response(200, route(ctx))
     except DrsError as e:
-        return _response(e.status_code, {"msg": e.message, "status_code": e.status_code,
-                                         "error": {"code": e.code, "message": e.message}})
+        return json_response(e.status_code, e.body())

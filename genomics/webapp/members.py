@@ -24,12 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.exceptions import ClientError
-
-from genomics.errors import UserInputError, reraise_transient
+from genomics.errors import UserInputError
 from genomics.ledger.model import now_iso
-from genomics.ledger.store import deserialize, serialize
+from genomics.ledger.store import Ledger, serialize
 
 CODES: dict[str, str] = {
     "WEB_MEMBER_NAME": "A project, partner or user name is not 1-128 letters, digits, '.', '_', '-' or '@'.",
@@ -58,15 +55,9 @@ class Members:
     client: Any = None
 
     def __post_init__(self) -> None:
-        if self.client is None:
-            self.client = boto3.client("dynamodb")
-
-    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return getattr(self.client, op)(**kwargs)
-        except ClientError as e:
-            reraise_transient(e)
-            raise
+        # The ledger's store: its call boundary (AWS failures classified once) and its paging.
+        self.store = Ledger(self.metadata_table, jobs_table="", qc_table="", client=self.client)
+        self.client = self.store.client
 
     def _scope_key(self, project: str | None, partner: str | None) -> str:
         if (project is None) == (partner is None):
@@ -80,41 +71,33 @@ class Members:
         scope = self._scope_key(project, partner)
         check_name("user", username)
         at = now_iso()
-        self._call("put_item", TableName=self.metadata_table, Item=serialize(
+        self.store._call("put_item", TableName=self.metadata_table, Item=serialize(
             {"pk": scope, "sk": f"MEMBER#{username}", "username": username, "added_at": at, "added_by": by}))
-        self._call("put_item", TableName=self.metadata_table, Item=serialize(
+        self.store._call("put_item", TableName=self.metadata_table, Item=serialize(
             {"pk": f"USER#{username}", "sk": scope, "username": username, "scope": scope, "added_at": at,
              "added_by": by}))
 
     def remove(self, username: str, *, project: str | None = None, partner: str | None = None) -> None:
         scope = self._scope_key(project, partner)
         check_name("user", username)
-        self._call("delete_item", TableName=self.metadata_table,
+        self.store._call("delete_item", TableName=self.metadata_table,
                    Key=serialize({"pk": f"USER#{username}", "sk": scope}))
-        self._call("delete_item", TableName=self.metadata_table,
+        self.store._call("delete_item", TableName=self.metadata_table,
                    Key=serialize({"pk": scope, "sk": f"MEMBER#{username}"}))
 
     def is_member(self, username: str, project: str) -> bool:
         if not _NAME.match(username or "") or not _NAME.match(project or ""):
             return False
-        item = self._call("get_item", TableName=self.metadata_table, ConsistentRead=True,
+        item = self.store._call("get_item", TableName=self.metadata_table, ConsistentRead=True,
                           Key=serialize({"pk": f"USER#{username}", "sk": f"PROJECT#{project}"})).get("Item")
         return item is not None
 
     def _user_scopes(self, username: str) -> list[str]:
         if not _NAME.match(username or ""):
             return []
-        scopes: list[str] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.metadata_table, "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": serialize({":pk": f"USER#{username}"}),
-        }
-        while True:
-            resp = self._call("query", **kwargs)
-            scopes.extend(str(deserialize(i)["sk"]) for i in resp.get("Items", []))
-            if not resp.get("LastEvaluatedKey"):
-                return scopes
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        items = self.store._query(TableName=self.metadata_table, KeyConditionExpression="pk = :pk",
+                                  ExpressionAttributeValues=serialize({":pk": f"USER#{username}"}))
+        return [str(i["sk"]) for i in items]
 
     def projects_of(self, username: str) -> list[str]:
         return sorted(s.split("#", 1)[1] for s in self._user_scopes(username) if s.startswith("PROJECT#"))
@@ -124,8 +107,7 @@ class Members:
 
     def members_of(self, *, project: str | None = None, partner: str | None = None) -> list[dict[str, Any]]:
         scope = self._scope_key(project, partner)
-        resp = self._call("query", TableName=self.metadata_table,
-                          KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
-                          ExpressionAttributeValues=serialize({":pk": scope, ":m": "MEMBER#"}))
-        items = [deserialize(i) for i in resp.get("Items", [])]
+        items = self.store._query(TableName=self.metadata_table,
+                                  KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
+                                  ExpressionAttributeValues=serialize({":pk": scope, ":m": "MEMBER#"}))
         return [{k: i.get(k) for k in ("username", "added_at", "added_by")} for i in items]
