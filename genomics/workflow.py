@@ -1,14 +1,20 @@
 """The Step Functions workflow, as data. Used by the Pulumi program and by the local mode alike.
 
-Payloads carry pointers, never data (Step Functions' 256 KiB limit): the execution input is
+Payloads carry pointers, never data (Step Functions' 256 KiB limit). The execution input is a
+:class:`genomics.steps.WorkflowInput`
 
     {"job_id", "project", "sample_id", "assay",
-     "input": {"bucket", "key", "version_id", "sha256", "size", "format"}}
+     "input": {"bucket", "key", "version_id", "sha256", "size", "format", ...}}
 
-and each task adds a small result under its own path (``$.plan``, ``$.processed``, ``$.qc``).
-Every task retries transient errors with exponential backoff and full jitter, and every task catches
-everything else into ``MarkFailed``, which records the error on the job before the execution fails.
-Only JSONPath is used (moto's interpreter does not support JSONata).
+and each task adds a small result under its own path (``$.plan``, ``$.processed``, ``$.qc``: the fields of
+:class:`genomics.steps.ExecutionState`). Every path and every task's parameters are built from those types
+(:func:`genomics.steps.path`, :func:`genomics.steps.parameters`), so the ASL cannot name a field the steps
+do not have; ``tests/unit/test_steps_asl.py`` runs every branch through moto's interpreter with each step
+parsing its event into its type. Every task retries transient errors with exponential backoff and full
+jitter, and every task catches everything else into ``MarkFailed``, which records the error on the job
+before the execution fails. Only JSONPath is used (moto's interpreter does not support JSONata).
+
+One function builds each state (or both QC Map states); :func:`definition` assembles them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from genomics.deployment import Settings, timeout_s
+from genomics import steps
+from genomics.deployment import FARGATE_CONTAINER, Settings, timeout_s
+from genomics.steps import path, result_path
 
 # Errors worth retrying: the Lambda service's own, throttling, and our handlers' TransientError
 # (raised when DynamoDB/S3 still throttle or fail with 5xx after botocore's own retries).
@@ -31,12 +39,12 @@ TRANSIENT_ERRORS = [
 
 VCF_FORMATS = ("vcf", "bcf")
 ALIGNMENT_AND_READ_FORMATS = ("sam", "bam", "cram", "fastq")
-# The states of the alignment/reads QC path: routed by quality-metrics' plan (genomics.router).
-QC_STATE_NAMES = ("QcKind", "QcPlan", "QcMode", "QcShardsInline", "QcShardsDistributed", "QcGather",
-                  "QcFargate", "QcCollect")
-# The container of the Fargate task definition that runs the image's QC command.
-FARGATE_CONTAINER = "qc"
 ECS_RUN_TASK_SYNC = "arn:aws:states:::ecs:runTask.sync"
+MAP_ITEM = "$$.Map.Item.Value"
+# Finalize's result (genomics.steps.UpdaterResult): the execution's output, which no state reads.
+FINAL_RESULT = "$.final"
+
+__all__ = ["FARGATE_CONTAINER"]  # re-exported: the Fargate state names the task definition's container
 
 
 @dataclass(frozen=True)
@@ -47,24 +55,6 @@ class EcsTarget:
     task_definition_arn: Any
     subnet_ids: Sequence[Any]
     security_group_ids: Sequence[Any]
-
-# The states a successful VCF job passes through (for the cost estimate's transition count).
-STATE_NAMES = (
-    "Route",
-    "NoProcessing",
-    "MarkProcessing",
-    "Plan",
-    "SingleOrScatter",
-    "ProcessSingle",
-    "ProcessShards",
-    "Gather",
-    "MarkQC",
-    "QualityMetrics",
-    "Finalize",
-    "MarkFailed",
-    "Failed",
-    *QC_STATE_NAMES,
-)
 
 
 def _retry(max_attempts: int = 4) -> list[dict[str, Any]]:
@@ -81,7 +71,7 @@ def _retry(max_attempts: int = 4) -> list[dict[str, Any]]:
 
 
 def _catch() -> list[dict[str, Any]]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path("error"), "Next": "MarkFailed"}]
 
 
 def task_timeout_s(logical: str, settings: Settings) -> int:
@@ -109,31 +99,170 @@ def _task(resource: Any, parameters: dict[str, Any], result_path: str | None, ne
     return state
 
 
-def _job_fields() -> dict[str, str]:
+def _format_is(values: tuple[str, ...]) -> dict[str, Any]:
+    return {"Or": [{"Variable": path("input", "format"), "StringEquals": v} for v in values]}
+
+
+@dataclass(frozen=True)
+class _Build:
+    """What the state builders need: the functions' ARNs, the stack settings and the Fargate target."""
+
+    function_arns: Mapping[str, Any]
+    settings: Settings
+    ecs: EcsTarget | None
+
+    @property
+    def updater(self) -> Any:
+        return self.function_arns["metadata-updater"]
+
+    @property
+    def processor(self) -> Any:
+        return self.function_arns["vcf-processor"]
+
+    @property
+    def metrics(self) -> Any:
+        return self.function_arns["quality-metrics"]
+
+    @property
+    def light(self) -> int:
+        return task_timeout_s("metadata-updater", self.settings)
+
+    @property
+    def heavy(self) -> int:
+        return task_timeout_s("vcf-processor", self.settings)
+
+    @property
+    def qc(self) -> int:
+        return task_timeout_s("quality-metrics", self.settings)
+
+
+# --------------------------------------------------------------------------------------------------
+# Routing and the VCF path
+# --------------------------------------------------------------------------------------------------
+def _route(b: _Build) -> dict[str, Any]:
     return {
-        "job_id.$": "$.job_id",
-        "project.$": "$.project",
-        "sample_id.$": "$.sample_id",
-        "assay.$": "$.assay",
-        "input.$": "$.input",
+        "Type": "Choice",
+        "Comment": "Variants are processed; reads and alignments go to QC; the rest is stored",
+        "Choices": [
+            {**_format_is(VCF_FORMATS), "Next": "MarkProcessing"},
+            {**_format_is(ALIGNMENT_AND_READ_FORMATS), "Next": "NoProcessing"},
+        ],
+        "Default": "Finalize",
     }
 
 
-def _format_is(values: tuple[str, ...]) -> dict[str, Any]:
-    return {"Or": [{"Variable": "$.input.format", "StringEquals": v} for v in values]}
+def _no_processing(b: _Build) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Comment": "Reads and alignments are QC'd as uploaded; the raw object is the output",
+        "Result": steps.SKIPPED.to_dict(),
+        "ResultPath": result_path("processed"),
+        "Next": "MarkQC",
+    }
 
 
-def _qc_map(metrics: Any, timeout: int, concurrency: int, *, distributed: bool) -> dict[str, Any]:
+def _mark(b: _Build, to: str, next_state: str, comment: str) -> dict[str, Any]:
+    params = steps.parameters(steps.TransitionRequest, job_id=path("job_id"), values={"to": to})
+    return _task(b.updater, params, None, next_state, comment, b.light)
+
+
+def _plan(b: _Build) -> dict[str, Any]:
+    return _task(b.processor, steps.parameters(steps.PlanRequest), result_path("plan"), "SingleOrScatter",
+                 "Decide single pass or scatter per contig/region from size and index", b.heavy)
+
+
+def _single_or_scatter(b: _Build) -> dict[str, Any]:
+    return {
+        "Type": "Choice",
+        "Choices": [{"Variable": path("plan", "mode"), "StringEquals": "scatter", "Next": "ProcessShards"}],
+        "Default": "ProcessSingle",
+    }
+
+
+def _process_single(b: _Build) -> dict[str, Any]:
+    return _task(b.processor, steps.parameters(steps.ProcessRequest, plan=path("plan")), result_path("processed"),
+                 "MarkQC", "norm + sort + bgzip + index in one invocation", b.heavy)
+
+
+def _process_shards(b: _Build) -> dict[str, Any]:
+    return {
+        "Type": "Map",
+        "Comment": "One invocation per shard (contig or region)",
+        "ItemsPath": path("plan", "shards"),
+        "MaxConcurrency": b.settings.map_concurrency,
+        "ItemSelector": steps.parameters(steps.ShardRequest, shard=MAP_ITEM, plan=path("plan")),
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": "ProcessShard",
+            "States": {
+                "ProcessShard": {
+                    "Type": "Task",
+                    "Resource": b.processor,
+                    "TimeoutSeconds": b.heavy,
+                    "Retry": _retry(),
+                    "End": True,
+                }
+            },
+        },
+        "ResultPath": result_path("shards"),
+        "Retry": [],
+        "Catch": _catch(),
+        "Next": "Gather",
+    }
+
+
+def _gather(b: _Build) -> dict[str, Any]:
+    params = steps.parameters(steps.GatherRequest, plan=path("plan"), shards=path("shards"))
+    return _task(b.processor, params, result_path("processed"), "MarkQC",
+                 "bcftools concat the shards, index, publish", b.heavy)
+
+
+# --------------------------------------------------------------------------------------------------
+# QC
+# --------------------------------------------------------------------------------------------------
+def _qc_kind(b: _Build) -> dict[str, Any]:
+    return {
+        "Type": "Choice",
+        "Comment": "Reads and alignments are routed by size, index and the cost-time model; VCF QC is one pass",
+        "Choices": [{**_format_is(ALIGNMENT_AND_READ_FORMATS), "Next": "QcPlan"}],
+        "Default": "QualityMetrics",
+    }
+
+
+def _qc_plan(b: _Build) -> dict[str, Any]:
+    return _task(b.metrics, steps.parameters(steps.QcPlanRequest), result_path("qcplan"), "QcMode",
+                 "One Lambda, Lambda shards (whole contigs + unplaced reads) or Fargate (genomics.router)", b.qc)
+
+
+def _qc_mode(b: _Build) -> dict[str, Any]:
+    mode = path("qcplan", "mode")
+    fargate = [{"Variable": mode, "StringEquals": "fargate", "Next": "QcFargate"}] if b.ecs else []
+    return {
+        "Type": "Choice",
+        "Choices": [
+            {"And": [{"Variable": mode, "StringEquals": "scatter"},
+                     {"Variable": path("qcplan", "distributed"), "BooleanEquals": True}],
+             "Next": "QcShardsDistributed"},
+            {"Variable": mode, "StringEquals": "scatter", "Next": "QcShardsInline"},
+            *fargate,
+        ],
+        "Default": "QualityMetrics",
+    }
+
+
+def _qc_map(b: _Build, *, distributed: bool) -> dict[str, Any]:
     """The alignment QC shards. Inline: the items travel in the plan (few shards). Distributed: the items
     are read from the plan's S3 array (ItemReader), each shard a child execution, beyond the inline Map's
     limits. Shard results are written to S3; the Map keeps nothing (ResultPath null)."""
+    # The Map's item (the shard state's input): the shard, the plan and the job fields; the shard state
+    # passes them on by the same names.
+    item_selector = {"shard.$": MAP_ITEM, "plan.$": path("qcplan"),
+                     **{f"{name}.$": path(name) for name in steps.JOB_FIELDS}}
     shard_state = {
         "Type": "Task",
-        "Resource": metrics,
-        "Parameters": {"action": "shard", "shard.$": "$.shard", "plan.$": "$.plan", "job_id.$": "$.job_id",
-                       "project.$": "$.project", "sample_id.$": "$.sample_id", "assay.$": "$.assay",
-                       "input.$": "$.input"},
-        "TimeoutSeconds": timeout,
+        "Resource": b.metrics,
+        "Parameters": steps.parameters(steps.QcShardRequest, shard="$.shard", plan="$.plan"),
+        "TimeoutSeconds": b.qc,
         "Retry": _retry(),
         "End": True,
     }
@@ -141,8 +270,8 @@ def _qc_map(metrics: Any, timeout: int, concurrency: int, *, distributed: bool) 
         "Type": "Map",
         "Comment": ("Alignment QC shards from the plan's S3 item array (Distributed Map)" if distributed
                     else "Alignment QC shards listed in the plan (inline Map)"),
-        "MaxConcurrency": concurrency,
-        "ItemSelector": {"shard.$": "$$.Map.Item.Value", "plan.$": "$.qcplan", **_job_fields()},
+        "MaxConcurrency": b.settings.map_concurrency,
+        "ItemSelector": item_selector,
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if distributed
             else {"Mode": "INLINE"},
@@ -158,11 +287,22 @@ def _qc_map(metrics: Any, timeout: int, concurrency: int, *, distributed: bool) 
         state["ItemReader"] = {
             "Resource": "arn:aws:states:::s3:getObject",
             "ReaderConfig": {"InputType": "JSON"},
-            "Parameters": {"Bucket.$": "$.qcplan.items.bucket", "Key.$": "$.qcplan.items.key"},
+            "Parameters": {"Bucket.$": path("qcplan", "items", "bucket"), "Key.$": path("qcplan", "items", "key")},
         }
     else:
-        state["ItemsPath"] = "$.qcplan.shards"
+        state["ItemsPath"] = path("qcplan", "shards")
     return state
+
+
+def _qc_gather(b: _Build) -> dict[str, Any]:
+    return _task(b.metrics, steps.parameters(steps.QcGatherRequest, plan=path("qcplan")), result_path("qc"),
+                 "Finalize", "Merge the shards' samtools outputs into the single-pass numbers; gate, report, store",
+                 b.qc)
+
+
+def _quality_metrics(b: _Build) -> dict[str, Any]:
+    return _task(b.metrics, steps.parameters(steps.QcRequest, processed=path("processed")), result_path("qc"),
+                 "Finalize", "stats, gate and report; stores typed metrics", b.qc)
 
 
 def _fargate_state(ecs: EcsTarget, settings: Settings) -> dict[str, Any]:
@@ -187,14 +327,15 @@ def _fargate_state(ecs: EcsTarget, settings: Settings) -> dict[str, Any]:
                 }
             },
             "Overrides": {
-                "EphemeralStorage": {"SizeInGiB.$": "$.qcplan.ephemeral_gib"},
+                "EphemeralStorage": {"SizeInGiB.$": path("qcplan", "ephemeral_gib")},
                 "ContainerOverrides": [
                     {"Name": FARGATE_CONTAINER, "Command.$": "States.Array('--state', States.JsonToString($))"}
                 ],
             },
         },
+        # genomics.steps.FargateTask
         "ResultSelector": {"task_arn.$": "$.TaskArn", "exit_code.$": "$.Containers[0].ExitCode"},
-        "ResultPath": "$.fargate",
+        "ResultPath": result_path("fargate"),
         "TimeoutSeconds": settings.fargate_timeout_s,
         "Retry": [{"ErrorEquals": ["ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"],
                    "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}],
@@ -203,188 +344,68 @@ def _fargate_state(ecs: EcsTarget, settings: Settings) -> dict[str, Any]:
     }
 
 
+def _fargate_states(b: _Build) -> dict[str, Any]:
+    if b.ecs is None:
+        return {}
+    collect = steps.parameters(steps.QcCollectRequest, fargate=path("fargate"), plan=path("qcplan"))
+    return {
+        "QcFargate": _fargate_state(b.ecs, b.settings),
+        "QcCollect": _task(b.metrics, collect, result_path("qc"), "Finalize",
+                           "Read the Fargate task's result (or its coded error) from S3", b.qc),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# The end: the ledger's final record, or the failure
+# --------------------------------------------------------------------------------------------------
+def _finalize(b: _Build) -> dict[str, Any]:
+    # Finalize reads the whole state ($): $.processed and $.qc are absent on the store-only branch.
+    params = steps.parameters(steps.FinalizeRequest, execution="$$.Execution.Id", state="$")
+    return _task(b.updater, params, FINAL_RESULT, None, "COMPLETED or QC_FAILED; records outputs, steps and cost",
+                 b.light)
+
+
+def _mark_failed(b: _Build) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Comment": "Any running state -> FAILED with the error and cause; the raw object is untouched",
+        "Resource": b.updater,
+        "Parameters": steps.parameters(steps.FailRequest, job_id=path("job_id"), error=path("error", "Error"),
+                                       cause=path("error", "Cause")),
+        "ResultPath": None,
+        "TimeoutSeconds": b.light,
+        "Retry": _retry(max_attempts=6),
+        "Next": "Failed",
+    }
+
+
 def definition(function_arns: Mapping[str, Any], settings: Settings, ecs: EcsTarget | None = None) -> dict[str, Any]:
     """The Amazon States Language definition. ``function_arns`` maps logical function names to ARNs
     (plain strings in the local mode, ``pulumi.Output`` values in the Pulumi program); every timeout
     and the Map's concurrency come from the stack ``settings``."""
-    map_concurrency = settings.map_concurrency
-    light = task_timeout_s("metadata-updater", settings)
-    heavy = task_timeout_s("vcf-processor", settings)
-    qc = task_timeout_s("quality-metrics", settings)
-    updater = function_arns["metadata-updater"]
-    processor = function_arns["vcf-processor"]
-    metrics = function_arns["quality-metrics"]
+    b = _Build(function_arns, settings, ecs)
     states: dict[str, Any] = {
-        "Route": {
-            "Type": "Choice",
-            "Comment": "Variants are processed; reads and alignments go to QC; the rest is stored",
-            "Choices": [
-                {**_format_is(VCF_FORMATS), "Next": "MarkProcessing"},
-                {**_format_is(ALIGNMENT_AND_READ_FORMATS), "Next": "NoProcessing"},
-            ],
-            "Default": "Finalize",
-        },
-        "NoProcessing": {
-            "Type": "Pass",
-            "Comment": "Reads and alignments are QC'd as uploaded; the raw object is the output",
-            "Result": {"skipped": True},
-            "ResultPath": "$.processed",
-            "Next": "MarkQC",
-        },
-        "MarkProcessing": _task(
-            updater,
-            {"action": "transition", "to": "PROCESSING", "job_id.$": "$.job_id"},
-            None,
-            "Plan",
-            "RECEIVED/VALIDATING -> PROCESSING (conditional write)",
-            light,
-        ),
-        "Plan": _task(
-            processor,
-            {"action": "plan", **_job_fields()},
-            "$.plan",
-            "SingleOrScatter",
-            "Decide single pass or scatter per contig/region from size and index",
-            heavy,
-        ),
-        "SingleOrScatter": {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.plan.mode", "StringEquals": "scatter", "Next": "ProcessShards"}],
-            "Default": "ProcessSingle",
-        },
-        "ProcessSingle": _task(
-            processor,
-            {"action": "process", "plan.$": "$.plan", **_job_fields()},
-            "$.processed",
-            "MarkQC",
-            "norm + sort + bgzip + index in one invocation",
-            heavy,
-        ),
-        "ProcessShards": {
-            "Type": "Map",
-            "Comment": "One invocation per shard (contig or region)",
-            "ItemsPath": "$.plan.shards",
-            "MaxConcurrency": map_concurrency,
-            "ItemSelector": {
-                "action": "shard",
-                "shard.$": "$$.Map.Item.Value",
-                "plan.$": "$.plan",
-                **_job_fields(),
-            },
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": "ProcessShard",
-                "States": {
-                    "ProcessShard": {
-                        "Type": "Task",
-                        "Resource": processor,
-                        "TimeoutSeconds": heavy,
-                        "Retry": _retry(),
-                        "End": True,
-                    }
-                },
-            },
-            "ResultPath": "$.shards",
-            "Retry": [],
-            "Catch": _catch(),
-            "Next": "Gather",
-        },
-        "Gather": _task(
-            processor,
-            {"action": "gather", "plan.$": "$.plan", "shards.$": "$.shards", **_job_fields()},
-            "$.processed",
-            "MarkQC",
-            "bcftools concat the shards, index, publish",
-            heavy,
-        ),
-        "MarkQC": _task(
-            updater,
-            {"action": "transition", "to": "QC", "job_id.$": "$.job_id"},
-            None,
-            "QcKind",
-            "PROCESSING -> QC",
-            light,
-        ),
-        "QcKind": {
-            "Type": "Choice",
-            "Comment": "Reads and alignments are routed by size, index and the cost-time model; VCF QC is one pass",
-            "Choices": [{**_format_is(ALIGNMENT_AND_READ_FORMATS), "Next": "QcPlan"}],
-            "Default": "QualityMetrics",
-        },
-        "QcPlan": _task(
-            metrics,
-            {"action": "plan", **_job_fields()},
-            "$.qcplan",
-            "QcMode",
-            "One Lambda, Lambda shards (whole contigs + unplaced reads) or Fargate (genomics.router)",
-            qc,
-        ),
-        "QcMode": {
-            "Type": "Choice",
-            "Choices": [
-                {"And": [{"Variable": "$.qcplan.mode", "StringEquals": "scatter"},
-                         {"Variable": "$.qcplan.distributed", "BooleanEquals": True}],
-                 "Next": "QcShardsDistributed"},
-                {"Variable": "$.qcplan.mode", "StringEquals": "scatter", "Next": "QcShardsInline"},
-                *([{"Variable": "$.qcplan.mode", "StringEquals": "fargate", "Next": "QcFargate"}] if ecs else []),
-            ],
-            "Default": "QualityMetrics",
-        },
-        "QcShardsInline": _qc_map(metrics, qc, map_concurrency, distributed=False),
-        "QcShardsDistributed": _qc_map(metrics, qc, map_concurrency, distributed=True),
-        "QcGather": _task(
-            metrics,
-            {"action": "gather", "plan.$": "$.qcplan", **_job_fields()},
-            "$.qc",
-            "Finalize",
-            "Merge the shards' samtools outputs into the single-pass numbers; gate, report, store",
-            qc,
-        ),
-        "QualityMetrics": _task(
-            metrics,
-            {"processed.$": "$.processed", **_job_fields()},
-            "$.qc",
-            "Finalize",
-            "stats, gate and report; stores typed metrics",
-            qc,
-        ),
-        "Finalize": _task(
-            updater,
-            {"action": "finalize", "execution.$": "$$.Execution.Id", "state.$": "$"},
-            "$.final",
-            None,
-            "COMPLETED or QC_FAILED; records outputs, steps and cost",
-            light,
-        ),
-        **({
-            "QcFargate": _fargate_state(ecs, settings),
-            "QcCollect": _task(
-                metrics,
-                {"action": "collect", "fargate.$": "$.fargate", "plan.$": "$.qcplan", **_job_fields()},
-                "$.qc",
-                "Finalize",
-                "Read the Fargate task's result (or its coded error) from S3",
-                qc,
-            ),
-        } if ecs else {}),
-        "MarkFailed": {
-            "Type": "Task",
-            "Comment": "Any running state -> FAILED with the error and cause; the raw object is untouched",
-            "Resource": updater,
-            "Parameters": {
-                "action": "fail",
-                "job_id.$": "$.job_id",
-                "error.$": "$.error.Error",
-                "cause.$": "$.error.Cause",
-            },
-            "ResultPath": None,
-            "TimeoutSeconds": light,
-            "Retry": _retry(max_attempts=6),
-            "Next": "Failed",
-        },
+        "Route": _route(b),
+        "NoProcessing": _no_processing(b),
+        "MarkProcessing": _mark(b, "PROCESSING", "Plan", "RECEIVED/VALIDATING -> PROCESSING (conditional write)"),
+        "Plan": _plan(b),
+        "SingleOrScatter": _single_or_scatter(b),
+        "ProcessSingle": _process_single(b),
+        "ProcessShards": _process_shards(b),
+        "Gather": _gather(b),
+        "MarkQC": _mark(b, "QC", "QcKind", "PROCESSING -> QC"),
+        "QcKind": _qc_kind(b),
+        "QcPlan": _qc_plan(b),
+        "QcMode": _qc_mode(b),
+        "QcShardsInline": _qc_map(b, distributed=False),
+        "QcShardsDistributed": _qc_map(b, distributed=True),
+        "QcGather": _qc_gather(b),
+        "QualityMetrics": _quality_metrics(b),
+        "Finalize": _finalize(b),
+        **_fargate_states(b),
+        "MarkFailed": _mark_failed(b),
         "Failed": {"Type": "Fail", "Error": "JobFailed", "Cause": "The job was marked FAILED in the ledger"},
     }
-    # Finalize reads the whole state ($): $.processed and $.qc are absent on the store-only branch.
     return {
         "Comment": "Genomics pipeline: validated upload -> process -> QC -> ledger",
         "StartAt": "Route",

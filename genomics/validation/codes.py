@@ -18,6 +18,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("genomics.validation.bcl", "BCL run folder"),
     ("genomics.references", "reference"),
     ("genomics.ingest", "upload"),
+    ("genomics.steps", "workflow"),
     ("genomics.ledger.sweeper", "job"),
     ("genomics.ledger.identity", "job"),
     ("genomics.faults", "CLI"),
