@@ -82,7 +82,7 @@ def qc_result(mode: str | None = None, shard_steps: list[dict[str, Any]] | None 
                           shard_steps=shard_steps, mode=mode)
 
 
-def respond(role: str, req: Any) -> steps.StepData:  # noqa: C901 (one branch per step, as the workflow has)
+def respond(role: str, req: Any) -> steps.StepData:
     if isinstance(req, steps.PlanRequest):
         return vcf_plan(req)
     if isinstance(req, steps.ProcessRequest):
