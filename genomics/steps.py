@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 CODES: dict[str, str] = {
-    "STEP_DATA_INVALID": "a step of the pipeline got an event or a result without a field it needs, or with a "
+    "JOB_STEP_INVALID": "a step of the pipeline got an event or a result without a field it needs, or with a "
     "field of the wrong type (an integration error: the message names the field)",
 }
 
@@ -38,7 +38,7 @@ CODES: dict[str, str] = {
 class StepDataError(ValueError):
     """An event or step result that does not have the shape its type declares."""
 
-    code = "STEP_DATA_INVALID"
+    code = "JOB_STEP_INVALID"
 
 
 # Field metadata: how ``to_dict`` writes an empty value. "none": left out when None; "falsy": left out when

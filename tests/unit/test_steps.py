@@ -45,7 +45,7 @@ def test_steps_empty_strings_are_no_value():
 def test_steps_malformed_event_is_a_coded_error(broken, message):
     with pytest.raises(steps.StepDataError, match=message) as info:
         steps.WorkflowInput.from_dict(broken)
-    assert info.value.code == "STEP_DATA_INVALID"
+    assert info.value.code == "JOB_STEP_INVALID"
 
 
 def test_steps_the_caller_chooses_its_coded_error_class():
