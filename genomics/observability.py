@@ -6,10 +6,10 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -22,6 +22,37 @@ def logger(service: str) -> Logger:
 
 def metrics(service: str) -> Metrics:
     return Metrics(namespace=METRICS_NAMESPACE, service=service)
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class Function(NamedTuple):
+    """One Lambda function's Powertools logger and metrics, and the decorator its handler wears."""
+
+    logger: Logger
+    metrics: Metrics
+    handler: Callable[[Handler], Handler]
+
+
+def function(name: str, *, with_metrics: bool = True) -> Function:
+    """The preamble every handler module shares, built once per container (at import)::
+
+        logger, metrics, lambda_handler = function("vcf-processor")
+
+        @lambda_handler
+        def handler(event, context): ...
+
+    The decorator injects the Lambda context into the structured logs and (``with_metrics``) flushes the
+    EMF metrics the invocation added when it returns.
+    """
+    log, emf = logger(name), metrics(name)
+
+    def decorate(fn: Handler) -> Handler:
+        wrapped = log.inject_lambda_context(fn)
+        return emf.log_metrics(wrapped) if with_metrics else wrapped
+
+    return Function(log, emf, decorate)
 
 
 @dataclass

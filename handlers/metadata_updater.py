@@ -7,16 +7,13 @@ from typing import Any
 
 from genomics.ledger import Ledger
 from genomics.ledger.updater import Prices, handle
-from genomics.observability import logger as make_logger
-from genomics.observability import metrics as make_metrics
+from genomics.observability import function
 
 FUNCTION = "metadata-updater"
-logger = make_logger(FUNCTION)
-metrics = make_metrics(FUNCTION)
+logger, metrics, lambda_handler = function(FUNCTION)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))
     prices = Prices(

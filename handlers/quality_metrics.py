@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from genomics.observability import logger as make_logger
-from genomics.observability import metrics as make_metrics
+from genomics.observability import function
 from genomics.qc import scatter_service
 from genomics.qc.service import run_quality_metrics
 
 FUNCTION = "quality-metrics"
-logger = make_logger(FUNCTION)
-metrics = make_metrics(FUNCTION)
+logger, metrics, lambda_handler = function(FUNCTION)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(job_id=event.get("job_id"), sample_id=event.get("sample_id"))
     action = event.get("action")

@@ -15,17 +15,14 @@ import boto3
 from genomics.drs import api as drs
 from genomics.drs.state import DeliveryState
 from genomics.ledger import Ledger
-from genomics.observability import logger as make_logger
-from genomics.observability import metrics as make_metrics
+from genomics.observability import function
 from genomics.status_api import respond, server_error
 
 FUNCTION = "status-api"
-logger = make_logger(FUNCTION)
-metrics = make_metrics(FUNCTION)
+logger, metrics, lambda_handler = function(FUNCTION)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = event.get("routeKey")
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ["QC_TABLE"])

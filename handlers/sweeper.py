@@ -13,17 +13,14 @@ import boto3
 from genomics.drs.state import DeliveryState
 from genomics.ledger import Ledger
 from genomics.ledger.sweeper import Deadlines, sweep
-from genomics.observability import logger as make_logger
-from genomics.observability import metrics as make_metrics
+from genomics.observability import function
 from genomics.replay import mark_dead_letters
 
 FUNCTION = "sweeper"
-logger = make_logger(FUNCTION)
-metrics = make_metrics(FUNCTION)
+logger, metrics, lambda_handler = function(FUNCTION)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], "")
     sqs = boto3.client("sqs")

@@ -7,17 +7,13 @@ from typing import Any
 
 from genomics.ingest import IngestConfig, ingest_record
 from genomics.ledger import Ledger
-from genomics.observability import logger as make_logger
-from genomics.observability import measure_step
-from genomics.observability import metrics as make_metrics
+from genomics.observability import function, measure_step
 
 FUNCTION = "validation-handler"
-logger = make_logger(FUNCTION)
-metrics = make_metrics(FUNCTION)
+logger, metrics, lambda_handler = function(FUNCTION)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = IngestConfig.from_environment()
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from genomics.observability import logger as make_logger
-from genomics.observability import measure_step
-from genomics.observability import metrics as make_metrics
+from genomics.observability import function, measure_step
 from genomics.processing import service
 
 FUNCTION = "vcf-processor"
-logger = make_logger(FUNCTION)
-metrics = make_metrics(FUNCTION)
+logger, metrics, lambda_handler = function(FUNCTION)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     action = event.get("action")
     logger.append_keys(job_id=event.get("job_id"), action=action)

@@ -16,16 +16,14 @@ import boto3
 from botocore.config import Config
 
 from genomics.ledger import Ledger
-from genomics.observability import logger as make_logger
-from genomics.observability import metrics as make_metrics
+from genomics.observability import function
 from genomics.status_api import server_error
 from genomics.webapp.api import WebConfig, respond
 from genomics.webapp.members import Members
 from genomics.webapp.static import STATIC_ROUTES, asset_response, cognito_endpoint, s3_origins
 
 FUNCTION = "web-api"
-logger = make_logger(FUNCTION)
-metrics = make_metrics(FUNCTION)
+logger, metrics, lambda_handler = function(FUNCTION)
 
 
 def _s3() -> Any:
@@ -43,8 +41,7 @@ def start_task(task: dict[str, Any]) -> None:
                                   Payload=json.dumps(task).encode())
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = str(event.get("routeKey") or "")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"

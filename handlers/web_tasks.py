@@ -10,14 +10,14 @@ import boto3
 
 from genomics.ingest import IngestConfig
 from genomics.ledger import Ledger
-from genomics.observability import logger as make_logger
+from genomics.observability import function
 from genomics.webapp.tasks import run
 
 FUNCTION = "web-tasks"
-logger = make_logger(FUNCTION)
+logger, _metrics, lambda_handler = function(FUNCTION, with_metrics=False)
 
 
-@logger.inject_lambda_context
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))
     result = run(event, config=IngestConfig.from_environment(), ledger=ledger, s3=boto3.client("s3"),
