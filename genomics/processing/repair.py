@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from math import comb
 from typing import Any, BinaryIO
 
+from genomics.compression import is_gzip
+
 CHUNK = 1 << 20
 # Description of the declarations we add (htslib's own in-memory ones say "Dummy").
 ADDED = "Not declared in the uploaded header; declared by processing as htslib reads it"
@@ -390,7 +392,7 @@ def find_decimal_integers(lines: Iterable[bytes]) -> dict[tuple[str, str], str]:
 def text_reader(stream: BinaryIO) -> BinaryIO:
     """Raw VCF bytes from a plain, gzip or BGZF stream (a BufferedReader, so the magic can be peeked)."""
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
-    if buffered.peek(2)[:2] == b"\x1f\x8b":
+    if is_gzip(buffered.peek(2)):
         return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
     return buffered
 

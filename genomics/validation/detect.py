@@ -7,10 +7,10 @@ for one thing: to report an ERROR when its extension promises a format the conte
 from __future__ import annotations
 
 import re
-import struct
 import zlib
 from dataclasses import dataclass
 
+from genomics.compression import compression_of, is_gzip
 from genomics.sources import ByteSource
 from genomics.validation.report import Issue
 
@@ -68,22 +68,6 @@ class Detected:
 
 class DetectError(RuntimeError):
     """The head of the stream could not be read or decompressed."""
-
-
-def _gzip_kind(head: bytes) -> str:
-    """``bgzf`` when the gzip header has the FEXTRA subfield ``BC`` (BGZF block size), else ``gzip``."""
-    if len(head) < 12 or head[3] & 0x04 == 0:
-        return "gzip"
-    xlen = struct.unpack("<H", head[10:12])[0]
-    extra = head[12 : 12 + xlen]
-    i = 0
-    while i + 4 <= len(extra):
-        si1, si2 = extra[i], extra[i + 1]
-        slen = struct.unpack("<H", extra[i + 2 : i + 4])[0]
-        if si1 == 66 and si2 == 67:  # 'B', 'C'
-            return "bgzf"
-        i += 4 + slen
-    return "gzip"
 
 
 def _read_head(source: ByteSource, limit: int) -> bytes:
@@ -175,8 +159,8 @@ def detect(source: ByteSource, name_hint: str | None = None) -> tuple[Detected, 
         ]
     compression = "none"
     content = raw
-    if raw.startswith(b"\x1f\x8b"):
-        compression = _gzip_kind(raw)
+    if is_gzip(raw):
+        compression = compression_of(raw)
         try:
             content = _inflate_head(source, SNIFF_BYTES)
         except DetectError as e:

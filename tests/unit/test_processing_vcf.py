@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from genomics import synth
-from genomics.processing import vcf
+from genomics.processing import tabix, vcf
 from genomics.processing.service import fai_byte_range, parse_fai
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -343,11 +343,11 @@ def test_region_voffsets_bin_walk_equals_enumeration(tmp_path):
                 for a in (rng.randint(0, 50_000_000) for _ in range(300))
             ]
             for beg, end in windows:
-                ranges = vcf._reg2bin_ranges(beg, end, idx.min_shift, idx.depth)
+                ranges = tabix._reg2bin_ranges(beg, end, idx.min_shift, idx.depth)
                 spanned = sum(last - first + 1 for first, last in ranges)
                 paths.add(spanned <= len(ref.bins))
                 brute = sorted(b for first, last in ranges for b in range(first, last + 1) if b in ref.bins)
-                assert sorted(vcf._overlapping_bins(ref, beg, end, idx.min_shift, idx.depth)) == brute
+                assert sorted(tabix._overlapping_bins(ref, beg, end, idx.min_shift, idx.depth)) == brute
         assert paths == {True, False}  # both ways were taken
 
 
