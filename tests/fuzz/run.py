@@ -228,7 +228,8 @@ def _load_extensions(build_dir: str) -> list[str]:
         sys.modules[name] = module
         setattr(package, name.rsplit(".", 1)[1], module)
         loaded.append(str(so))
-    from genomics.validation import sam, vcf
+    from genomics.validation import sam_text as sam
+    from genomics.validation import vcf
 
     for validator in (vcf, sam):
         for attr in vars(validator).values():

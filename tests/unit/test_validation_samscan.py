@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from genomics import synth
-from genomics.validation import lines, sam
+from genomics.validation import lines
+from genomics.validation import sam_text as sam
 from genomics.validation.report import ValidationReport
 from tests.unit.helpers import mutate_lines
 
