@@ -10,8 +10,7 @@
  * consumed record's pairing name (first word of the title without a /1 or /2 suffix) for the R1/R2 check.
  * The GIL is released while scanning (unless names are wanted); the buffer is an immutable bytes object.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_scanmodule.h"
 #include <string.h>
 
 static unsigned char SEQ_OK[256], QUAL_OK[256], SPACE[256];
@@ -143,11 +142,9 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef moddef = {
-    PyModuleDef_HEAD_INIT, "_fastqscan", "Compiled FASTQ record scanner (fast path).", -1, methods,
-};
+SCAN_MODULE_DEF(moddef, "_fastqscan", "Compiled FASTQ record scanner (fast path).", methods);
 
 PyMODINIT_FUNC PyInit__fastqscan(void) {
     init_tables();
-    return PyModule_Create(&moddef);
+    return scan_module_create(&moddef, NULL);
 }

@@ -15,8 +15,7 @@
  * _ref_end (0-based start + max(span, 1)). Line and record numbers are 1-based (user-facing).
  * The GIL is released while scanning; the buffer is an immutable bytes object.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_scanmodule.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,15 +72,6 @@ typedef struct {
     long long last_tid, last_pos;
     int sort_reported;
 } Scanner;
-
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 static Ref *ref_find(Scanner *s, const char *name, size_t n) {
     if (!s->cap) return NULL;
@@ -252,145 +242,191 @@ static int rname_ok(const char *p, const char *e) {
 
 /* ---------------------------------------------------------------- one record */
 
-/* 1 when the record [p, e) (no LF) would get no issue at all from SamChecker; updates the sort state */
-static int clean_record(Scanner *s, const char *p, const char *e) {
-    const char *f[12]; /* field starts */
+/* One record's fields, and what the checks so far parsed from them. Each *_clean function below is one
+ * rule of SamChecker: 1 when the record passes it with no issue, 0 when Python must look at the line. */
+typedef struct {
+    const char *f[12]; /* field starts; f[11] is the tab before the optional fields, or NULL */
     const char *fe[11];
+    long long flag, pos, mapq, pnext, tlen;
+    int rname_star, rnext_star, seq_star, cigar_star;
+    Py_ssize_t seq_len;
+    long long span; /* reference bases the CIGAR covers (M, D, N, =, X) */
+    Ref *ref;       /* RNAME's @SQ entry, NULL for '*' */
+} Rec;
+
+/* the 11 mandatory tab-separated fields of [p, e) */
+static inline int split_fields(Rec *r, const char *p, const char *e) {
     const char *q = p;
     for (int i = 0; i < 11; i++) {
-        f[i] = q;
+        r->f[i] = q;
         const char *t = memchr(q, '\t', (size_t)(e - q));
         if (i < 10) {
             if (!t) return 0;
-            fe[i] = t;
+            r->fe[i] = t;
             q = t + 1;
         } else {
-            fe[i] = t ? t : e;
-            f[11] = t ? t : NULL; /* the tab before the optional fields */
+            r->fe[i] = t ? t : e;
+            r->f[11] = t ? t : NULL; /* the tab before the optional fields */
         }
     }
-    /* Every byte is checked against its field's class below (none admits CR, control or non-ASCII bytes). */
-    /* QNAME */
-    Py_ssize_t n = fe[0] - f[0];
+    return 1;
+}
+
+/* QNAME: 1..254 characters of [!-?A-~] */
+static inline int qname_clean(const Rec *r) {
+    Py_ssize_t n = r->fe[0] - r->f[0];
     if (n < 1 || n > 254) return 0;
-    for (q = f[0]; q < fe[0]; q++)
+    for (const char *q = r->f[0]; q < r->fe[0]; q++)
         if (!(KIND[(unsigned char)*q] & K_QNAME)) return 0;
-    long long flag = digits10(f[1], fe[1]);
-    long long pos = digits10(f[3], fe[3]);
-    long long mapq = digits10(f[4], fe[4]);
-    long long pnext = digits10(f[7], fe[7]);
-    if (flag < 0 || flag > 4095 || pos < 0 || pos > MAX_POS || mapq < 0 || mapq > 255) return 0;
-    if (pnext < 0 || pnext > MAX_POS) return 0;
-    long long tlen;
-    {
-        const char *t = f[8];
-        if (t < fe[8] && (*t == '-' || *t == '+')) t++;
-        if (digits10(t, fe[8]) < 0 || !sint(f[8], fe[8], &tlen) || tlen < -MAX_POS || tlen > MAX_POS) return 0;
-    }
-    /* RNAME / RNEXT: '*' or a reference the header defines (with a valid name) */
-    int rname_star = fe[2] - f[2] == 1 && *f[2] == '*';
-    Ref *ref = NULL;
-    if (!rname_star) {
+    return 1;
+}
+
+/* FLAG, POS, MAPQ, PNEXT, TLEN: integers in range (at most 10 digits, as sam.py's one-regex path) */
+static inline int numbers_clean(Rec *r) {
+    const char *const *f = r->f, *const *fe = r->fe;
+    r->flag = digits10(f[1], fe[1]);
+    r->pos = digits10(f[3], fe[3]);
+    r->mapq = digits10(f[4], fe[4]);
+    r->pnext = digits10(f[7], fe[7]);
+    if (r->flag < 0 || r->flag > 4095 || r->pos < 0 || r->pos > MAX_POS || r->mapq < 0 || r->mapq > 255) return 0;
+    if (r->pnext < 0 || r->pnext > MAX_POS) return 0;
+    const char *t = f[8];
+    if (t < fe[8] && (*t == '-' || *t == '+')) t++;
+    return digits10(t, fe[8]) >= 0 && sint(f[8], fe[8], &r->tlen) && r->tlen >= -MAX_POS && r->tlen <= MAX_POS;
+}
+
+/* RNAME / RNEXT: '*' (or '=' for RNEXT) or a reference the header defines (with a valid name) */
+static inline int refs_clean(Scanner *s, Rec *r) {
+    const char *const *f = r->f, *const *fe = r->fe;
+    r->rname_star = fe[2] - f[2] == 1 && *f[2] == '*';
+    r->ref = NULL;
+    if (!r->rname_star) {
         if (!s->n_refs || !rname_ok(f[2], fe[2])) return 0;
-        ref = ref_find(s, f[2], (size_t)(fe[2] - f[2]));
-        if (!ref || !ref->name_ok) return 0;
+        r->ref = ref_find(s, f[2], (size_t)(fe[2] - f[2]));
+        if (!r->ref || !r->ref->name_ok) return 0;
     }
-    int rnext_star = fe[6] - f[6] == 1 && *f[6] == '*';
+    r->rnext_star = fe[6] - f[6] == 1 && *f[6] == '*';
     int rnext_eq = fe[6] - f[6] == 1 && *f[6] == '=';
-    if (!rnext_star && !rnext_eq) {
+    if (!r->rnext_star && !rnext_eq) {
         if (!s->n_refs || !rname_ok(f[6], fe[6])) return 0;
         Ref *r2 = ref_find(s, f[6], (size_t)(fe[6] - f[6]));
         if (!r2 || !r2->name_ok) return 0;
     }
-    /* SEQ and QUAL */
-    int seq_star = fe[9] - f[9] == 1 && *f[9] == '*';
-    Py_ssize_t seq_len = fe[9] - f[9];
-    if (seq_len < 1) return 0;
-    if (!seq_star)
-        for (q = f[9]; q < fe[9]; q++)
+    return 1;
+}
+
+/* SEQ ('*' or standard IUPAC letters) and QUAL ('*' or printable, as long as SEQ) */
+static inline int seq_qual_clean(Rec *r) {
+    const char *const *f = r->f, *const *fe = r->fe;
+    r->seq_star = fe[9] - f[9] == 1 && *f[9] == '*';
+    r->seq_len = fe[9] - f[9];
+    if (r->seq_len < 1) return 0;
+    if (!r->seq_star)
+        for (const char *q = f[9]; q < fe[9]; q++)
             if (!(KIND[(unsigned char)*q] & K_SEQSTD)) return 0; /* an error or a SEQ_NONSTANDARD warning */
     Py_ssize_t qual_len = fe[10] - f[10];
     if (qual_len < 1) return 0;
     if (!all_printable(f[10], fe[10])) return 0;
     int qual_star = qual_len == 1 && *f[10] == '*';
-    if (!qual_star && (seq_star || qual_len != seq_len)) return 0;
-    /* CIGAR */
-    int cigar_star = fe[5] - f[5] == 1 && *f[5] == '*';
-    long long qlen = 0, span = 0;
-    if (!cigar_star) {
-        /* ops as (length, op); clip shape H? S? core S? H? */
-        char ops[4096];
-        int nops = 0, overflow = 0;
-        q = f[5];
-        if (q >= fe[5]) return 0;
-        while (q < fe[5]) {
-            const char *d = q;
-            while (q < fe[5] && *q >= '0' && *q <= '9') q++;
-            long long len = digits10(d, q);
-            if (len < 0 || q >= fe[5]) return 0;
-            char op = *q++;
-            switch (op) {
-            case 'M': case '=': case 'X': qlen += len; span += len; break;
-            case 'I': case 'S': qlen += len; break;
-            case 'D': case 'N': span += len; break;
-            case 'H': case 'P': break;
-            default: return 0;
-            }
-            if (nops < (int)sizeof ops) ops[nops++] = op;
-            else overflow = 1;
+    return qual_star || (!r->seq_star && qual_len == r->seq_len);
+}
+
+/* CIGAR: '*' or <length><op>..., clips only at the ends (H? S? core S? H?), query length = SEQ length */
+static inline int cigar_clean(Rec *r) {
+    const char *q = r->f[5], *fe = r->fe[5];
+    r->cigar_star = fe - q == 1 && *q == '*';
+    r->span = 0;
+    if (r->cigar_star) return 1;
+    long long qlen = 0;
+    /* ops as (length, op) */
+    char ops[4096];
+    int nops = 0, overflow = 0;
+    if (q >= fe) return 0;
+    while (q < fe) {
+        const char *d = q;
+        while (q < fe && *q >= '0' && *q <= '9') q++;
+        long long len = digits10(d, q);
+        if (len < 0 || q >= fe) return 0;
+        char op = *q++;
+        switch (op) {
+        case 'M': case '=': case 'X': qlen += len; r->span += len; break;
+        case 'I': case 'S': qlen += len; break;
+        case 'D': case 'N': r->span += len; break;
+        case 'H': case 'P': break;
+        default: return 0;
         }
-        if (overflow) return 0;
-        int i = 0, j = nops;
-        if (i < j && ops[i] == 'H') i++;
-        if (i < j && ops[j - 1] == 'H') j--;
-        if (i < j && ops[i] == 'S') i++;
-        if (i < j && ops[j - 1] == 'S') j--;
-        for (int k = i; k < j; k++)
-            if (ops[k] == 'H' || ops[k] == 'S') return 0;
-        if (!seq_star && qlen != seq_len) return 0;
+        if (nops < (int)sizeof ops) ops[nops++] = op;
+        else overflow = 1;
     }
-    /* optional fields */
-    if (f[11]) {
-        unsigned seen[64];
-        int nseen = 0;
-        q = f[11] + 1;
-        for (;;) {
-            const char *t = memchr(q, '\t', (size_t)(e - q));
-            const char *fend = t ? t : e;
-            unsigned tag;
-            if (!tag_ok(q, fend, &tag)) return 0;
-            for (int k = 0; k < nseen; k++)
-                if (seen[k] == tag) return 0;
-            if (nseen == 64) return 0;
-            seen[nseen++] = tag;
-            if (!t) break;
-            q = t + 1;
-        }
+    if (overflow) return 0;
+    int i = 0, j = nops;
+    if (i < j && ops[i] == 'H') i++;
+    if (i < j && ops[j - 1] == 'H') j--;
+    if (i < j && ops[i] == 'S') i++;
+    if (i < j && ops[j - 1] == 'S') j--;
+    for (int k = i; k < j; k++)
+        if (ops[k] == 'H' || ops[k] == 'S') return 0;
+    return r->seq_star || qlen == r->seq_len;
+}
+
+/* the optional fields after the tab at t0 up to e: valid TAG:TYPE:VALUE, no tag twice */
+static inline int tags_clean(const char *t0, const char *e) {
+    if (!t0) return 1;
+    unsigned seen[64];
+    int nseen = 0;
+    const char *q = t0 + 1;
+    for (;;) {
+        const char *t = memchr(q, '\t', (size_t)(e - q));
+        const char *fend = t ? t : e;
+        unsigned tag;
+        if (!tag_ok(q, fend, &tag)) return 0;
+        for (int k = 0; k < nseen; k++)
+            if (seen[k] == tag) return 0;
+        if (nseen == 64) return 0;
+        seen[nseen++] = tag;
+        if (!t) break;
+        q = t + 1;
     }
-    /* Picard-style consistency (each is a warning in sam.py) */
+    return 1;
+}
+
+/* Picard-style consistency (each is a warning in sam.py) */
+static inline int consistent(const Rec *r) {
+    long long flag = r->flag, pos = r->pos;
     int unmapped = (flag & 0x4) != 0;
     if (unmapped) {
-        if (!cigar_star || mapq != 0) return 0;
-    } else if (rname_star || pos == 0 || cigar_star) {
+        if (!r->cigar_star || r->mapq != 0) return 0;
+    } else if (r->rname_star || pos == 0 || r->cigar_star) {
         return 0;
     }
     if (!(flag & 0x1) && (flag & (0x2 | 0x8 | 0x20 | 0x40 | 0x80))) return 0;
-    if ((flag & 0x1) && !(flag & 0x8) && (rnext_star || pnext == 0)) return 0;
-    if (!(flag & 0x1) && tlen != 0) return 0;
-    if (!unmapped && ref && pos && ref->length >= 0) {
-        long long end = pos - 1 + (span > 1 ? span : 1);
-        if (pos > ref->length || end > ref->length) return 0;
-    }
-    /* sort order */
-    if (s->coordinate) {
-        long long tid = rname_star ? s->n_refs + 1 : ref->tid;
-        if (s->has_last && (tid < s->last_tid || (tid == s->last_tid && pos < s->last_pos)) && !s->sort_reported)
-            return 0;
-        s->has_last = 1;
-        s->last_tid = tid;
-        s->last_pos = pos;
+    if ((flag & 0x1) && !(flag & 0x8) && (r->rnext_star || r->pnext == 0)) return 0;
+    if (!(flag & 0x1) && r->tlen != 0) return 0;
+    if (!unmapped && r->ref && pos && r->ref->length >= 0) {
+        long long end = pos - 1 + (r->span > 1 ? r->span : 1);
+        if (pos > r->ref->length || end > r->ref->length) return 0;
     }
     return 1;
+}
+
+/* SO:coordinate: the record is not before the previous one (updates the sort state when it passes) */
+static inline int sorted_clean(Scanner *s, const Rec *r) {
+    if (!s->coordinate) return 1;
+    long long tid = r->rname_star ? s->n_refs + 1 : r->ref->tid;
+    if (s->has_last && (tid < s->last_tid || (tid == s->last_tid && r->pos < s->last_pos)) && !s->sort_reported)
+        return 0;
+    s->has_last = 1;
+    s->last_tid = tid;
+    s->last_pos = r->pos;
+    return 1;
+}
+
+/* 1 when the record [p, e) (no LF) would get no issue at all from SamChecker; updates the sort state.
+   Every byte is checked against its field's class (none admits CR, control or non-ASCII bytes). */
+static int clean_record(Scanner *s, const char *p, const char *e) {
+    Rec r;
+    return split_fields(&r, p, e) && qname_clean(&r) && numbers_clean(&r) && refs_clean(s, &r) &&
+           seq_qual_clean(&r) && cigar_clean(&r) && tags_clean(r.f[11], e) && consistent(&r) && sorted_clean(s, &r);
 }
 
 /* ---------------------------------------------------------------- the type */
@@ -515,32 +551,13 @@ static PyGetSetDef Scanner_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject ScannerType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "genomics.validation._samscan.Scanner",
-    .tp_basicsize = sizeof(Scanner),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Scanner_init,
-    .tp_dealloc = (destructor)Scanner_dealloc,
-    .tp_methods = Scanner_methods,
-    .tp_getset = Scanner_getset,
-    .tp_doc = "Scanner(refs, coordinate=False): the clean-record fast path of SamChecker.",
-};
+SCANNER_TYPE(ScannerType, "genomics.validation._samscan.Scanner",
+             "Scanner(refs, coordinate=False): the clean-record fast path of SamChecker.", Scanner_init,
+             Scanner_dealloc, Scanner_methods, Scanner_getset);
 
-static struct PyModuleDef moddef = {
-    PyModuleDef_HEAD_INIT, "_samscan", "Compiled SAM record scanner (fast path).", -1, NULL,
-};
+SCAN_MODULE_DEF(moddef, "_samscan", "Compiled SAM record scanner (fast path).", NULL);
 
 PyMODINIT_FUNC PyInit__samscan(void) {
     init_kinds();
-    if (PyType_Ready(&ScannerType) < 0) return NULL;
-    PyObject *m = PyModule_Create(&moddef);
-    if (!m) return NULL;
-    Py_INCREF(&ScannerType);
-    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
-        Py_DECREF(&ScannerType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return scan_module_create(&moddef, &ScannerType);
 }
