@@ -7,6 +7,7 @@ S3 layout (processed bucket, ``tmp/`` expires after a day)::
     tmp/<job>/qc/input.bai             the index the plan found beside the upload or built
     tmp/<job>/qc/plan.json             the shards (the Distributed Map's ItemReader reads this array)
     tmp/<job>/qc/idxstats.txt          samtools-idxstats-shaped counts from the index (sex check)
+    tmp/<job>/qc/targets.bed           mosdepth's target, as single-pass QC builds it (every shard reads it)
     tmp/<job>/qc/shards/<nnnnn>.json   one shard's samtools outputs, validation summary and step
 
 Payloads stay small: the plan's result carries the shards inline only below the Distributed Map threshold;
@@ -26,12 +27,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from genomics import deployment, errors, router
+from genomics import deployment, errors, references, router
 from genomics.deployment import TMP_PREFIX, Settings
 from genomics.observability import measure_step
 from genomics.qc import gate as qc_gate
 from genomics.qc import scatter
 from genomics.qc import service as qc_service
+from genomics.qc.coverage import CoverageError
 from genomics.qc.metrics import QcInputError, derive_alignment
 from genomics.qc.parsers import parse_flagstat, parse_idxstats, parse_samtools_stats
 from genomics.tools import ToolError
@@ -186,6 +188,46 @@ def _bam_index(ctx: Ctx, inp: Mapping[str, Any], size: int, scratch: Path) -> tu
     return (Path(built) if built else None), copy
 
 
+def coverage_target(ctx: Ctx, event: Mapping[str, Any], refs: list[tuple[str, int]], scratch: Path
+                    ) -> tuple[Path | None, list[str]]:
+    """mosdepth's target BED exactly as single-pass QC builds it (genomics.qc.service._coverage): the assay's
+    BED from COVERAGE_TARGETS_URI (WES/panel); for WGS the reference minus its N runs, or the header's whole
+    contigs without a reference. (None, why) when the assay has no target."""
+    from genomics.qc import coverage
+
+    _project, _sample, _job, inp = qc_service._require(event)
+    assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
+    targets_uri = os.environ.get("COVERAGE_TARGETS_URI", "")
+    if targets_uri and assay != "wgs":
+        bucket, _, key = targets_uri.removeprefix("s3://").partition("/")
+        key = key if key.endswith(".bed") else f"{key.strip('/')}/{assay}.bed".lstrip("/")
+        bed = scratch / f"targets-{assay}.bed"
+        _aws(lambda: ctx.s3.download_file(bucket, key, str(bed)), f"S3 GetObject s3://{bucket}/{key}")
+        return bed, []
+    if assay != "wgs":
+        return None, [f"coverage (mosdepth): not computed (no target BED for assay {assay!r}; set the stack's "
+                      "coverage_targets_uri)"]
+    reference_uri = os.environ.get("REFERENCE_URI", "")
+    reference = (references.fetch(ctx.s3, reference_uri, inp.get("assembly"), scratch / "ref")
+                 if reference_uri else None)
+    if reference:
+        return coverage.wgs_targets(reference, scratch / "wgs.bed"), []
+    bed = scratch / "wgs.bed"
+    bed.write_text("".join(f"{name}\t0\t{length}\n" for name, length in refs))
+    return bed, ["coverage: WGS target is the header's whole contigs (no reference: N runs not excluded)"]
+
+
+def _with_empty_contigs(shards: list[dict[str, Any]], target: Path, refs: list[tuple[str, int]]) -> None:
+    """Target contigs without reads belong to no shard, yet single-pass mosdepth counts their bases (at
+    depth 0): the last mapped shard takes them (no bytes to fetch; mosdepth reads their empty index bins)."""
+    mapped = [s for s in shards if not s.get("unplaced")]
+    if not mapped:
+        return
+    in_target = {ln.split("\t", 1)[0] for ln in target.read_text().splitlines() if ln.strip()}
+    placed = {n for s in shards for n in s["contigs"]}
+    mapped[-1]["contigs"] += [n for n, _ in refs if n in in_target and n not in placed]
+
+
 def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
     """Route the QC job; for a scatter, write the shards and the index to tmp/ and return the plan."""
     with measure_step(FUNCTION, context) as step:
@@ -222,6 +264,11 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
                              "S3 PutObject input.bai")
                         _aws(lambda: ctx.s3.put_object(Bucket=ctx.processed_bucket, Key=prefix + "idxstats.txt",
                                                        Body=idxstats_text(bai, refs).encode()), "S3 PutObject")
+                        target, cov_notes = coverage_target(ctx, event, refs, scratch)
+                        if target is not None:
+                            _with_empty_contigs(shards, target, refs)
+                            _aws(lambda: ctx.s3.upload_file(str(target), ctx.processed_bucket,
+                                                            prefix + "targets.bed"), "S3 PutObject targets.bed")
                         _put_json(ctx.s3, ctx.processed_bucket, prefix + "plan.json", shards)
                         distributed = len(shards) >= ctx.settings.distributed_map_min_shards
                         result.update({
@@ -230,6 +277,9 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
                             "items": {"bucket": ctx.processed_bucket, "key": prefix + "plan.json"},
                             "index": {"bucket": ctx.processed_bucket, "key": prefix + "input.bai"},
                             "idxstats": {"bucket": ctx.processed_bucket, "key": prefix + "idxstats.txt"},
+                            "coverage": ({"bucket": ctx.processed_bucket, "key": prefix + "targets.bed"}
+                                         if target is not None else None),
+                            "coverage_notes": cov_notes,
                             "shards": [] if distributed else shards,
                         })
                 else:
@@ -283,6 +333,20 @@ def validate_shard_records(path: str, index: str, shard: Mapping[str, Any]) -> d
     }
 
 
+def _shard_target(ctx: Ctx, p: Mapping[str, Any], sh: Mapping[str, Any], scratch: Path) -> str | None:
+    """The plan's target BED in scratch when it has intervals on the shard's contigs, else None."""
+    where = p.get("coverage")
+    if not where or not sh.get("contigs"):
+        return None
+    bed = scratch / "targets.bed"
+    _download(ctx.s3, where["bucket"], where["key"], bed)
+    mine = set(sh["contigs"])
+    with open(bed) as fh:
+        if not any(ln.split("\t", 1)[0] in mine for ln in fh):
+            return None
+    return str(bed)
+
+
 def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
     """One alignment shard: fetch the header and the shard's byte ranges into a sparse copy, validate its
     records, run the shard's samtools tools, write the outputs to tmp/."""
@@ -297,11 +361,18 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
             _download(ctx.s3, p["index"]["bucket"], p["index"]["key"], idx)
             fetched = _sparse(ctx.s3, inp, sh["ranges"], size, local)
             validation = validate_shard_records(str(local), str(idx), sh)
+            bed = _shard_target(ctx, p, sh, Path(tmp))
+            coverage_error = None
             try:
-                out = scatter.run_shard(str(local), sh, index=str(idx))
+                try:
+                    out = scatter.run_shard(str(local), sh, index=str(idx), coverage_bed=bed)
+                except CoverageError as e:  # mosdepth failed: gather reports QC without coverage, and why
+                    coverage_error = f"shard {sh['index']}: {e}"
+                    out = scatter.run_shard(str(local), sh, index=str(idx))
             except ToolError as e:
                 raise QcInputError("QC_TOOL_FAILED", f"shard {sh['index']}: {e}") from e
-    doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation, "step": step.as_dict()}
+    doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation,
+           "coverage_error": coverage_error, "step": step.as_dict()}
     _put_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, int(sh["index"])), doc)
     return {"index": sh["index"], "step": step.as_dict()}
 
@@ -325,16 +396,28 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
             first = bad[0]["validation"]["first_errors"]
             raise RecordsInvalid(f"QC_RECORDS_INVALID: {sum(d['validation']['errors'] for d in bad)} record errors "
                                  f"in {len(bad)} shard(s) of s3://{inp['bucket']}/{inp['key']}; first: {first}")
-        merged = scatter.merge_shards(docs)
+        failed = [str(d["coverage_error"]) for d in docs if d.get("coverage_error")]
+        # coverage of some contigs only would be wrong: none at all when a shard's mosdepth failed, and why
+        merged = scatter.merge_shards([{k: v for k, v in d.items() if k != "coverage"} for d in docs]
+                                      if failed else docs)
         idx_text = _aws(lambda: ctx.s3.get_object(Bucket=p["idxstats"]["bucket"], Key=p["idxstats"]["key"])["Body"]
                         .read().decode(), "S3 GetObject idxstats")
-        raw = {**merged, "samtools_idxstats": idx_text}
+        raw = {**{k: v for k, v in merged.items() if k != "mosdepth_thresholds"}, "samtools_idxstats": idx_text}
         metrics = derive_alignment(parse_samtools_stats(merged["samtools_stats"]),
                                    parse_flagstat(merged["samtools_flagstat"]), parse_idxstats(idx_text))
         metrics["record_warnings"] = sum(int(d["validation"]["warnings"]) for d in docs)
-        metrics["notes"] = [*(metrics.get("notes") or []),
-                            f"QC'd in {len(docs)} shards (whole contigs + unplaced reads); mosdepth coverage and "
-                            "the identity fingerprint run on single-pass QC only"]
+        cov_notes = [str(n) for n in p.get("coverage_notes") or []]
+        if failed:
+            cov_notes.append(f"coverage (mosdepth): not computed ({failed[0]})")
+        elif "mosdepth_summary" in merged:  # shards hold disjoint whole contigs: the merge is exact
+            from genomics.qc.coverage import coverage as coverage_metrics
+
+            metrics.update(coverage_metrics(merged))
+        elif p.get("coverage"):
+            cov_notes.append("coverage (mosdepth): not computed (no shard's contigs intersect the target)")
+        metrics["notes"] = [*(metrics.get("notes") or []), *cov_notes,
+                            f"QC'd in {len(docs)} shards (whole contigs + unplaced reads); the identity "
+                            "fingerprint runs on single-pass QC only"]
         if dynamodb is None:
             import boto3
 

@@ -30,7 +30,16 @@ def bams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _augment(written["reads"], str(messy))
     unsorted = tmp / "unsorted.bam"
     subprocess.run(["samtools", "sort", "-n", "-o", str(unsorted), str(messy)], check=True)
-    return {"messy": messy, "unsorted": unsorted}
+    # a header contig without reads (WGS and panel targets cover it at depth 0)
+    header = subprocess.run(["samtools", "view", "-H", str(messy)], check=True, capture_output=True, text=True).stdout
+    lines = header.splitlines()
+    last_sq = max(i for i, ln in enumerate(lines) if ln.startswith("@SQ"))
+    lines.insert(last_sq + 1, "@SQ\tSN:chrEmpty\tLN:50000")
+    (tmp / "empty.sam").write_text("\n".join(lines) + "\n")
+    empty = tmp / "empty.bam"
+    with open(empty, "wb") as fh:
+        subprocess.run(["samtools", "reheader", str(tmp / "empty.sam"), str(messy)], check=True, stdout=fh)
+    return {"messy": messy, "unsorted": unsorted, "empty_contig": empty}
 
 
 def _event(cloud: dict[str, Any], path: Path, sample: str, key: str | None = None) -> dict[str, Any]:
@@ -83,10 +92,10 @@ def test_qc_scatter_builds_the_index_and_gather_equals_single_pass(cloud, monkey
     values = {k.split("#", 1)[1]: v.get("value") for k, v in scat.items()}
     expected = {k.split("#", 1)[1]: v.get("value") for k, v in one.items()}
     values.pop("record_warnings", None)
-    # mosdepth's coverage metrics run on single-pass QC only (docs/scaling.md); every other metric is equal
-    single_only = {k for k in expected if k.startswith(("pct_target_", "target_"))}
-    assert set(expected) - set(values) == single_only
-    assert values == {k: v for k, v in expected.items() if k not in single_only}
+    # mosdepth's target coverage too: per shard over its contigs, merged exactly
+    assert {"pct_target_10x", "target_bases", "target_mean_depth"} <= set(expected)
+    assert values == expected
+    assert gathered["verdict"] == single["verdict"]
 
 
 def test_qc_scatter_uses_the_index_uploaded_beside_the_bam_and_reads_only_ranges(cloud, monkeypatch, bams, tmp_path):
@@ -142,3 +151,36 @@ def test_qc_scatter_gather_fails_with_the_shards_record_errors(cloud, monkeypatc
     cloud["s3"].put_object(Bucket=PROCESSED, Key=key, Body=json.dumps(doc).encode())
     with pytest.raises(scatter_service.RecordsInvalid, match=r"QC_RECORDS_INVALID: 2 record errors.*SAM_CIGAR"):
         handler({**event, "action": "gather", "plan": plan}, Ctx())
+
+
+def _coverage_items(cloud: dict[str, Any], sample: str) -> dict[str, Any]:
+    items = {k.split("#", 1)[1]: v.get("value") for k, v in _items(cloud["ddb"], sample).items()}
+    return {k: v for k, v in items.items() if k.startswith(("pct_target_", "target_"))}
+
+
+@pytest.mark.parametrize("assay", ["wgs", "panel"])
+def test_qc_scatter_coverage_equals_single_pass_with_an_empty_contig(cloud, monkeypatch, bams, assay):
+    from handlers.quality_metrics import handler
+
+    if assay == "panel":  # intervals on two of the four contigs (one without reads); chr2's shard has none
+        cloud["s3"].create_bucket(Bucket="targets")
+        cloud["s3"].put_object(Bucket="targets", Key="beds/panel.bed",
+                               Body=b"chr1\t1000\t60000\nchr3\t5000\t9000\nchr3\t100000\t150000\n"
+                                    b"chrEmpty\t0\t2000\n")
+        monkeypatch.setenv("COVERAGE_TARGETS_URI", "s3://targets/beds/")
+    single_event = _event(cloud, bams["empty_contig"], f"S{assay}")
+    single_event["assay"] = assay
+    single = handler(single_event, Ctx())
+    _router(monkeypatch, SCATTER)
+    event = {**_event(cloud, bams["empty_contig"], f"C{assay}"), "assay": assay}
+    plan, gathered = _run_scatter(event)
+    assert plan["coverage"]["key"] == f"tmp/job-C{assay}/qc/targets.bed"
+    assert any("chrEmpty" in s["contigs"] for s in plan["shards"])
+    expected = _coverage_items(cloud, f"S{assay}")
+    assert expected["target_bases"] == {"N": "115000" if assay == "panel" else "650000"}
+    assert _coverage_items(cloud, f"C{assay}") == expected
+    assert gathered["verdict"] == single["verdict"] and gathered["summary"] == single["summary"]
+    notes = gathered["notes"]
+    assert any("shards" in n for n in notes) and not any("mosdepth" in n for n in notes), notes
+    assert (_raw(cloud, event, "mosdepth_summary").splitlines()[-1]
+            == _raw(cloud, single_event, "mosdepth_summary").splitlines()[-1])  # the total_region row
