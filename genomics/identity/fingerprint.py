@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from genomics import tools
+from genomics.qc import budget
 
 CODES: dict[str, str] = {
     "IDENTITY_PANEL_INVALID": "the identity panel is not a readable sites VCF of biallelic SNPs with an index",
@@ -98,15 +99,15 @@ def build_panel(source_vcf: str, out: str, *, min_maf: float = 0.2, regions: str
     allele frequency (from its genotypes or AF) is at least ``min_maf``."""
     argv = ["bcftools", "view", "--no-version", "-v", "snps", "-m2", "-M2", "-i", f"MAF>={min_maf}", "-G",
             *(["-r", regions] if regions else []), "-Oz", "-o", out, source_vcf]
-    tools.run(argv)
-    tools.run(["bcftools", "index", "-f", "-t", out])
+    budget.run(argv)
+    budget.run(["bcftools", "index", "-f", "-t", out])
     return out
 
 
 def load_panel(path: str, assembly: str = "") -> Panel:
     """Read a panel's sites; refuse anything but biallelic SNPs (the fingerprint has one code per site)."""
     try:
-        text = tools.run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", path]).stdout.decode()
+        text = budget.run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", path]).stdout.decode()
     except tools.ToolError as e:
         raise IdentityError("IDENTITY_PANEL_INVALID", f"{path}: {e}") from e
     sites = []
@@ -119,7 +120,7 @@ def load_panel(path: str, assembly: str = "") -> Panel:
     if not sites:
         raise IdentityError("IDENTITY_PANEL_INVALID", f"{path} has no sites")
     if not any(os.path.exists(path + ext) for ext in (".tbi", ".csi")):
-        tools.run(["bcftools", "index", "-f", "-t", path])
+        budget.run(["bcftools", "index", "-f", "-t", path])
     return Panel(path, tuple(sites), assembly)
 
 
@@ -193,7 +194,7 @@ def _has_index(path: str, exts: Sequence[str]) -> bool:
 
 
 def vcf_samples(path: str) -> list[str]:
-    out = tools.run(["bcftools", "query", "-l", path]).stdout.decode()
+    out = budget.run(["bcftools", "query", "-l", path]).stdout.decode()
     return [s for s in out.splitlines() if s]
 
 
@@ -227,8 +228,8 @@ def _alleles_file(panel: Panel, scratch: Path) -> Path:
     bcftools 1.16's call crashes (SIGSEGV) when given the sites VCF itself there."""
     text = "".join(f"{s.chrom}\t{s.pos}\t{s.ref},{s.alt}\n" for s in panel.sites)
     path = scratch / "alleles.tsv.gz"
-    path.write_bytes(tools.run(["bgzip", "-c"], input_bytes=text.encode()).stdout)
-    tools.run(["tabix", "-f", "-s1", "-b2", "-e2", str(path)])
+    path.write_bytes(budget.run(["bgzip", "-c"], input_bytes=text.encode()).stdout)
+    budget.run(["tabix", "-f", "-s1", "-b2", "-e2", str(path)])
     return path
 
 
@@ -304,8 +305,8 @@ def write_vcf(path: Path, panel: Panel, samples: Sequence[tuple[str, str]]) -> N
         lines.append("\t".join([s.chrom, str(s.pos), ".", s.ref, s.alt, ".", ".", ".", "GT",
                                 *(gts[codes[i]] if i < len(codes) else "./." for _, codes in samples)]))
     text = "\n".join(lines) + "\n"
-    path.write_bytes(tools.run(["bgzip", "-c"], input_bytes=text.encode()).stdout)
-    tools.run(["bcftools", "index", "-f", "-t", str(path)])
+    path.write_bytes(budget.run(["bgzip", "-c"], input_bytes=text.encode()).stdout)
+    budget.run(["bcftools", "index", "-f", "-t", str(path)])
 
 
 def compare(panel: Panel, query: tuple[str, str], others: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -319,7 +320,7 @@ def compare(panel: Panel, query: tuple[str, str], others: Sequence[tuple[str, st
         write_vcf(q, panel, [query])
         write_vcf(g, panel, others)
         try:
-            proc = tools.run(["bcftools", "gtcheck", "-u", "GT,GT", "-e", "0", "--no-HWE-prob",
+            proc = budget.run(["bcftools", "gtcheck", "-u", "GT,GT", "-e", "0", "--no-HWE-prob",
                               "-g", str(g), str(q)])
         except tools.ToolError as e:
             raise IdentityError("IDENTITY_TOOL_FAILED", str(e)) from e

@@ -11,10 +11,14 @@ Targets (one BED per assay): WGS = every contig of the reference minus its N run
 * ``<prefix>.thresholds.bed.gz``: per target interval the number of bases at >= 10/20/30x: integers,
   so the fractions merge exactly;
 * ``<prefix>.mosdepth.region.dist.txt``: per contig and ``total`` the cumulative proportion of the
-  target at >= each depth, printed with two decimals (what MultiQC's mosdepth module plots). The
-  median is the highest depth whose proportion of the target is >= 0.5; merged shards weight each
-  contig's proportions by its target length, so the merged median equals the single pass's except
-  when a proportion lies within mosdepth's rounding (0.005) of one half.
+  target at >= each depth (what MultiQC's mosdepth module plots). mosdepth prints two decimals unless
+  ``MOSDEPTH_PRECISION`` says more: QC asks for :data:`PRECISION` decimals, so proportion x the contig's
+  target length (``<contig>_region`` in the summary) gives back the exact integer count of target bases
+  at >= each depth (:func:`dist_counts`). The median (the highest depth at which at least half the target
+  is covered) is computed from those per-contig integer histograms, by the single pass and the merged
+  shards alike: equal, and exact (but for mosdepth leaving out each contig's high-depth tail holding
+  under 8e-5 of its bases: counted as below it, by both; that can lower the median only when the target
+  bases at >= it are within 8e-5 of the target of exactly one half).
 
 Shards (genomics.qc.scatter) hold whole contigs, so per-contig rows of different shards never overlap
 and :func:`merge` adds them up.
@@ -34,24 +38,37 @@ from pathlib import Path
 from typing import Any
 
 from genomics import tools
+from genomics.qc import budget
 
 CODES: dict[str, str] = {
-    "QC_COVERAGE_FAILED": "mosdepth could not compute coverage (see the tool's message)",
+    "QC_COVERAGE_FAILED": ("mosdepth failed, or was killed when the Lambda invocation's time ran out (the "
+                           "message has its argv, exit code and stderr)"),
     "QC_TARGETS_INVALID": "the assay's target BED is empty or names contigs the alignment does not have",
 }
 
 THRESHOLDS = (10, 20, 30)
+# Decimals of mosdepth's dist proportions: 10**PRECISION above any target's length keeps the counts exact.
+PRECISION = 13
+_DIST_FLOOR = 8e-5  # mosdepth prints no depth whose cumulative proportion is below this
 _LIBHTS_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib")
 
 
 class CoverageError(RuntimeError):
-    def __init__(self, code: str, message: str) -> None:
+    """mosdepth failed (``QC_COVERAGE_FAILED``: with the tool's argv, exit code and stderr; ``timed_out``
+    when it was killed at the invocation's deadline) or the target is unusable (``QC_TARGETS_INVALID``)."""
+
+    def __init__(self, code: str, message: str, tool: tools.ToolError | None = None) -> None:
         self.code = code
+        self.argv = tool.argv if tool else []
+        self.returncode = tool.returncode if tool else None
+        self.stderr = tool.stderr if tool else ""
+        self.timed_out = isinstance(tool, budget.ToolTimeout)
         super().__init__(f"{code}: {message}")
 
 
 def tool_env(scratch: Path) -> dict[str, str]:
     env = dict(os.environ)
+    env["MOSDEPTH_PRECISION"] = str(PRECISION)
     for d in _LIBHTS_DIRS:
         if os.path.exists(os.path.join(d, "libhts.so")):
             return env
@@ -147,9 +164,36 @@ def parse_thresholds(text: str) -> dict[str, dict[str, int]]:
 # --------------------------------------------------------------------------------------------------
 # Metrics
 # --------------------------------------------------------------------------------------------------
-def _median(dist: Mapping[int, float]) -> int | None:
-    at_least_half = [d for d, p in dist.items() if p >= 0.5]
-    return max(at_least_half) if at_least_half else (0 if dist else None)
+def dist_counts(dist: Mapping[str, Mapping[int, float]], lengths: Mapping[str, int]
+                ) -> dict[str, dict[int, int]]:
+    """Per contig, the number of bases at >= each depth: the printed proportion x the contig's length
+    (exact with :data:`PRECISION` decimals). Rows of contigs without a length (``total``) are left out."""
+    return {c: {d: round(p * lengths[c]) for d, p in values.items()}
+            for c, values in dist.items() if c != "total" and lengths.get(c)}
+
+
+def _at_least(counts: Mapping[int, int], depth: int) -> int:
+    """Bases at >= ``depth`` from a contig's cumulative counts (depths mosdepth skipped as empty take the
+    next printed one's count; beyond the last printed depth: 0)."""
+    printed = [d for d in counts if d >= depth]
+    return counts[min(printed)] if printed else 0
+
+
+def median_depth(counts: Mapping[str, Mapping[int, int]], target: int) -> int | None:
+    """The highest depth at which at least half of the ``target`` bases are covered (integers only)."""
+    if not target:
+        return None
+    depths = sorted({d for c in counts.values() for d in c}, reverse=True)
+    for d in depths:
+        if 2 * sum(_at_least(c, d) for c in counts.values()) >= target:
+            return d
+    return 0
+
+
+def region_lengths(summary: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """Each contig's target length: its ``<contig>_region`` summary row."""
+    return {n[: -len("_region")]: r["length"] for n, r in summary.items()
+            if n.endswith("_region") and n != "total_region"}
 
 
 def metrics_from(summary: Mapping[str, Mapping[str, int]], region_dist: Mapping[str, Mapping[int, float]],
@@ -161,7 +205,7 @@ def metrics_from(summary: Mapping[str, Mapping[str, int]], region_dist: Mapping[
         "target_bases": target,
         # over the target's length from the thresholds BED (a target contig without reads has no summary row)
         "target_mean_depth": round(total["bases"] / target, 3) if target else None,
-        "target_median_depth": _median(region_dist.get("total", {})),
+        "target_median_depth": median_depth(dist_counts(region_dist, region_lengths(summary)), target),
         "depth_per_contig": {c: round(r["bases"] / r["length"], 3)
                              for c, r in summary.items() if not c.startswith("total") and not c.endswith("_region")
                              and r["length"]},
@@ -176,7 +220,9 @@ def run(path: str, bed: Path, *, reference: str | None = None, threads: int = 1,
         contig: str | None = None) -> dict[str, str]:
     """Run mosdepth on an (indexed) BAM/CRAM, or only its ``contig`` (``-c``: only that contig's index
     entries and reads are read); the raw texts: ``mosdepth_summary``, ``mosdepth_region_dist``,
-    ``mosdepth_global_dist``, ``mosdepth_thresholds`` (decompressed)."""
+    ``mosdepth_global_dist``, ``mosdepth_thresholds`` (decompressed). ``threads=0`` (no decompression
+    thread) for a sparse copy: htslib's reader thread reads ahead past the fetched byte ranges into zeros,
+    and htslib 1.16 then hangs instead of failing. Within the invocation's time (genomics.qc.budget)."""
     if os.path.getsize(bed) == 0:
         raise CoverageError("QC_TARGETS_INVALID", f"{bed} is empty")
     with tempfile.TemporaryDirectory(prefix="mosdepth-") as tmp:
@@ -184,13 +230,10 @@ def run(path: str, bed: Path, *, reference: str | None = None, threads: int = 1,
         argv = ["mosdepth", "-n", "-x", "-t", str(threads), "--by", str(bed),
                 "--thresholds", ",".join(map(str, THRESHOLDS)),
                 *(["-f", reference] if reference else []), *(["-c", contig] if contig else []), prefix, path]
-        tools.which("mosdepth")
-        import subprocess
-
-        proc = subprocess.run(argv, capture_output=True, env=tool_env(Path(tmp)), check=False)
-        if proc.returncode != 0:
-            err = proc.stderr.decode("utf-8", "replace")
-            raise CoverageError("QC_COVERAGE_FAILED", str(tools.ToolError(argv, proc.returncode, err)))
+        try:
+            budget.run(argv, env=tool_env(Path(tmp)))
+        except tools.ToolError as e:
+            raise CoverageError("QC_COVERAGE_FAILED", str(e), e) from e
         with gzip.open(prefix + ".thresholds.bed.gz", "rt") as fh:
             thresholds = fh.read()
         return {
@@ -209,20 +252,21 @@ def coverage(raw: Mapping[str, str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # Merging shards (each holds whole contigs)
 # --------------------------------------------------------------------------------------------------
-def _merge_dist(parts: Sequence[Mapping[str, Mapping[int, float]]], weights: Mapping[str, int]
+def _merge_dist(parts: Sequence[Mapping[str, Mapping[int, float]]], lengths: Mapping[str, int]
                 ) -> dict[str, dict[int, float]]:
+    """Contigs' rows kept; the total recomputed from their integer counts (as mosdepth's own total)."""
     out: dict[str, dict[int, float]] = {}
     for p in parts:
         for contig, dist in p.items():
             if contig != "total":
                 out[contig] = dict(dist)
-    total_len = sum(weights.get(c, 0) for c in out)
-    depths = sorted({d for dist in out.values() for d in dist}, reverse=True)
+    counts = dist_counts(out, lengths)
+    total_len = sum(lengths.get(c, 0) for c in out)
     total: dict[int, float] = {}
-    for d in depths:
-        covered = sum(weights.get(c, 0) * dist.get(d, 0.0 if d > max(dist, default=0) else 1.0)
-                      for c, dist in out.items())
-        total[d] = round(covered / total_len, 2) if total_len else 0.0
+    for d in sorted({d for c in counts.values() for d in c}, reverse=True):
+        share = sum(_at_least(c, d) for c in counts.values()) / total_len if total_len else 0.0
+        if share >= _DIST_FLOOR:
+            total[d] = share
     out["total"] = total
     return out
 
@@ -248,7 +292,7 @@ def merge(shards: Sequence[Mapping[str, str]]) -> dict[str, str]:
     thresholds = [s["mosdepth_thresholds"] for s in shards]
     header = next((ln for t in thresholds for ln in t.splitlines() if ln.startswith("#")), "")
     body = [ln for t in thresholds for ln in t.splitlines() if ln and not ln.startswith("#")]
-    region_len = {n[: -len("_region")]: r["length"] for n, r in rows.items() if n.endswith("_region")}
+    region_len = region_lengths(rows)
     contig_len = {n: r["length"] for n, r in rows.items() if not n.endswith("_region")}
     region = _merge_dist([parse_dist(s["mosdepth_region_dist"]) for s in shards], region_len)
     glob = _merge_dist([parse_dist(s["mosdepth_global_dist"]) for s in shards], contig_len)
@@ -263,7 +307,8 @@ def merge(shards: Sequence[Mapping[str, str]]) -> dict[str, str]:
 def run_contigs(path: str, bed: Path, contigs: Sequence[str], scratch: Path, *,
                 reference: str | None = None) -> dict[str, str]:
     """Coverage of a shard (genomics.qc.scatter: whole contigs of a possibly sparse BAM): mosdepth once per
-    contig with the target lines of that contig (``-c``), merged. Contigs without target lines are skipped."""
+    contig with the target lines of that contig (``-c``, no reader thread: see :func:`run`), merged.
+    Contigs without target lines are skipped."""
     lines = bed.read_text().splitlines()
     parts = []
     for contig in contigs:
@@ -272,7 +317,7 @@ def run_contigs(path: str, bed: Path, contigs: Sequence[str], scratch: Path, *,
             continue
         part = scratch / f"target.{len(parts)}.bed"
         part.write_text("\n".join(mine) + "\n")
-        parts.append(run(path, part, reference=reference, contig=contig))
+        parts.append(run(path, part, reference=reference, contig=contig, threads=0))
     if not parts:
         raise CoverageError("QC_TARGETS_INVALID", f"the target has no interval on {', '.join(contigs)}")
     return merge(parts)
@@ -280,14 +325,14 @@ def run_contigs(path: str, bed: Path, contigs: Sequence[str], scratch: Path, *,
 
 def _summary_line(name: str, row: Mapping[str, int]) -> str:
     mean = row["bases"] / row["length"] if row["length"] else 0.0
-    return f"{name}\t{row['length']}\t{row['bases']}\t{mean:.2f}\t{row['min']}\t{row['max']}"
+    return f"{name}\t{row['length']}\t{row['bases']}\t{mean:.{PRECISION}f}\t{row['min']}\t{row['max']}"
 
 
 def _dist_text(dist: Mapping[str, Mapping[int, float]]) -> str:
     lines = []
     for contig, values in dist.items():
         for d in sorted(values, reverse=True):
-            lines.append(f"{contig}\t{d}\t{values[d]:.2f}")
+            lines.append(f"{contig}\t{d}\t{values[d]:.{PRECISION}f}")
     return "\n".join(lines) + "\n"
 
 
@@ -297,7 +342,7 @@ def _dist_text(dist: Mapping[str, Mapping[int, float]]) -> str:
 def header_targets(path: str, out: Path, reference: str | None = None) -> Path:
     """Whole contigs from the alignment's header (@SQ): the WGS target when no reference is configured."""
     ref = ["--reference", reference] if reference else []
-    text = tools.run(["samtools", "view", "-H", *ref, path]).stdout.decode("utf-8", "replace")
+    text = budget.run(["samtools", "view", "-H", *ref, path]).stdout.decode("utf-8", "replace")
     with open(out, "w") as bed:
         for line in text.splitlines():
             if line.startswith("@SQ"):
@@ -315,7 +360,7 @@ def ensure_index(path: str, fmt: str) -> str | None:
     if _has_any(path, (".bai", ".csi", ".crai")):
         return None
     try:
-        tools.run(["samtools", "index", path])  # a CRAM's .crai is built without decoding sequences
+        budget.run(["samtools", "index", path])  # a CRAM's .crai is built without decoding sequences
     except tools.ToolError as e:
         return f"samtools index failed: {e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e}"
     return None

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from genomics import tools
+from genomics.qc import budget
 from genomics.qc.fastq import fastq_metrics
 from genomics.qc.parsers import parse_bcftools_stats, parse_flagstat, parse_idxstats, parse_samtools_stats
 from genomics.sources import ByteSource, LocalFile
@@ -78,17 +78,18 @@ def run_tools(commands: Mapping[str, Sequence[str]], stream: BinaryIO | None = N
     """Run each ``name -> argv`` to completion and return ``name -> stdout text``.
 
     With ``stream``, its bytes are copied to every tool's stdin as they are read (argv should read
-    ``-``); stdout/stderr go to scratch files so no pipe can fill up and deadlock.
+    ``-``); stdout/stderr go to scratch files so no pipe can fill up and deadlock. The tools are killed
+    at the invocation's deadline (genomics.qc.budget): their ToolError is then a ToolTimeout.
     """
     for argv in commands.values():
         which(argv[0])
-    with tempfile.TemporaryDirectory(prefix="qc-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="qc-run-") as tmp, budget.Watchdog() as watchdog:
         procs: dict[str, tuple[subprocess.Popen[bytes], Any, Any]] = {}
         for name, argv in commands.items():
             out = open(Path(tmp) / f"{name}.out", "w+b")  # noqa: SIM115 - closed below
             err = open(Path(tmp) / f"{name}.err", "w+b")  # noqa: SIM115 - closed below
             stdin = subprocess.PIPE if stream is not None else subprocess.DEVNULL
-            proc = subprocess.Popen(list(argv), stdin=stdin, stdout=out, stderr=err, env=tool_env())
+            proc = watchdog.watch(subprocess.Popen(list(argv), stdin=stdin, stdout=out, stderr=err, env=tool_env()))
             procs[name] = (proc, out, err)
         if stream is not None:
             try:
@@ -115,7 +116,7 @@ def run_tools(commands: Mapping[str, Sequence[str]], stream: BinaryIO | None = N
                 failures.append(ToolError(commands[name], code, stderr))
             results[name] = text
         if failures:
-            raise failures[0]
+            raise watchdog.error(failures[0])
         return results
 
 
@@ -448,7 +449,7 @@ def _indexed_reference(reference: str, scratch: str) -> str:
         target = os.path.join(scratch, os.path.basename(reference))
         os.symlink(os.path.abspath(reference), target)
     try:
-        tools.run(["samtools", "faidx", target])
+        budget.run(["samtools", "faidx", target])
     except ToolError as e:
         raise QcInputError("QC_TOOL_FAILED", f"cannot index the reference {reference}: {e}") from e
     return target

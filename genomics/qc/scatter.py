@@ -489,11 +489,11 @@ def build_index(path: str, out: str, *, threads: int = 1) -> str | None:
     """Index ``path`` into ``out`` (a BAI) and return ``out``; ``None`` when the file is not coordinate
     sorted. The header's SO tag is not trusted: ``samtools index`` refuses records out of order, which
     is the check."""
-    from genomics import tools
+    from genomics.qc import budget
     from genomics.tools import ToolError
 
     try:
-        tools.run(["samtools", "index", "-b", "-@", str(threads), "-o", out, path])
+        budget.run(["samtools", "index", "-b", "-@", str(threads), "-o", out, path])
     except ToolError as e:
         if "Unsorted positions" in e.stderr or "cannot be indexed" in e.stderr or "NO_COOR" in e.stderr:
             return None
@@ -527,6 +527,7 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
     ``coverage_bed`` (the assay's target) also mosdepth over the shard's contigs (genomics.qc.coverage)."""
     import subprocess
 
+    from genomics.qc import budget
     from genomics.qc.metrics import run_tools, tool_env
     from genomics.tools import ToolError, which
 
@@ -539,8 +540,8 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
     argv += region_args(shard)
     with tempfile_dir() as tmp:
         err_path = f"{tmp}/view.err"
-        with open(err_path, "wb") as err:
-            producer = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_env())
+        with open(err_path, "wb") as err, budget.Watchdog() as watchdog:
+            producer = watchdog.watch(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_env()))
             assert producer.stdout is not None
             try:
                 raw = run_tools(shard_commands(reference), producer.stdout)
@@ -549,22 +550,28 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
                 code = producer.wait()
         if code != 0:
             with open(err_path, "rb") as fh:
-                raise ToolError(argv, code, fh.read().decode("utf-8", "replace"))
+                raise watchdog.error(ToolError(argv, code, fh.read().decode("utf-8", "replace")))
         out = {"samtools_stats": raw["samtools_stats"], "samtools_flagstat": raw["samtools_flagstat"],
                "anomalous": int(raw["anomalous"].strip() or 0)}
-        if coverage_bed and shard.get("contigs"):
-            from pathlib import Path
-
-            from genomics.qc import coverage
-
-            target = path
-            if index:  # mosdepth finds the index only beside the alignment: link both into scratch
-                target = str(Path(tmp) / ("shard" + Path(path).suffix))
-                Path(target).symlink_to(Path(path).resolve())
-                Path(target + Path(index).suffix).symlink_to(Path(index).resolve())
-            out["coverage"] = coverage.run_contigs(target, Path(coverage_bed), shard["contigs"], Path(tmp),
-                                                   reference=reference)
+    if coverage_bed and shard.get("contigs"):
+        out["coverage"] = shard_coverage(path, shard, coverage_bed, index=index, reference=reference)
     return out
+
+
+def shard_coverage(path: str, shard: Mapping[str, Any], coverage_bed: str, *, index: str | None = None,
+                   reference: str | None = None) -> dict[str, str]:
+    """mosdepth over the shard's contigs (genomics.qc.coverage.run_contigs): raises CoverageError."""
+    from pathlib import Path
+
+    from genomics.qc import coverage
+
+    with tempfile_dir() as tmp:
+        target = path
+        if index:  # mosdepth finds the index only beside the alignment: link both into scratch
+            target = str(Path(tmp) / ("shard" + Path(path).suffix))
+            Path(target).symlink_to(Path(path).resolve())
+            Path(target + Path(index).suffix).symlink_to(Path(index).resolve())
+        return coverage.run_contigs(target, Path(coverage_bed), shard["contigs"], Path(tmp), reference=reference)
 
 
 def tempfile_dir() -> Any:

@@ -30,8 +30,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from genomics import deployment, errors, references, router
 from genomics.deployment import TMP_PREFIX, Settings
 from genomics.observability import measure_step
+from genomics.qc import budget, scatter
 from genomics.qc import gate as qc_gate
-from genomics.qc import scatter
 from genomics.qc import service as qc_service
 from genomics.qc.coverage import CoverageError
 from genomics.qc.metrics import QcInputError, derive_alignment
@@ -150,9 +150,7 @@ def _get_json(s3: Any, bucket: str, key: str) -> Any:
 
 
 def _header(path: Path) -> str:
-    from genomics import tools
-
-    return tools.run(["samtools", "view", "-H", "--no-PG", str(path)]).stdout.decode("utf-8", "replace")
+    return budget.run(["samtools", "view", "-H", "--no-PG", str(path)]).stdout.decode("utf-8", "replace")
 
 
 def idxstats_text(index: scatter.BamIndex, refs: list[tuple[str, int]]) -> str:
@@ -230,7 +228,7 @@ def _with_empty_contigs(shards: list[dict[str, Any]], target: Path, refs: list[t
 
 def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
     """Route the QC job; for a scatter, write the shards and the index to tmp/ and return the plan."""
-    with measure_step(FUNCTION, context) as step:
+    with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         ctx = _ctx(s3)
         _project, _sample_id, job_id, inp = qc_service._require(event)
         fmt = str(inp.get("format") or "")
@@ -305,18 +303,22 @@ def _plan_and_shard(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
 
 def validate_shard_records(path: str, index: str, shard: Mapping[str, Any]) -> dict[str, Any]:
     """Record validation of the shard's reads: its regions' records decoded by samtools and checked by the
-    same SAM checker as a whole upload (header included, so @SQ names resolve)."""
+    same SAM checker as a whole upload (header included, so @SQ names resolve). samtools is killed at the
+    invocation's deadline (a ToolTimeout, not record errors)."""
     import subprocess
 
     from genomics.validation.report import ValidationReport
     from genomics.validation.sam import validate_binary
 
+    argv = ["samtools", "view", "-u", "-h", "--no-PG", path, "-X", index, *scatter.region_args(shard)]
+    procs: list[subprocess.Popen[bytes]] = []
+
     class _Region:
         name = f"{path} [{' '.join(scatter.region_args(shard))}]"
 
         def open(self) -> Any:
-            argv = ["samtools", "view", "-u", "-h", "--no-PG", path, "-X", index, *scatter.region_args(shard)]
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            proc = watchdog.watch(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err))
+            procs.append(proc)
             assert proc.stdout is not None
             return proc.stdout
 
@@ -324,7 +326,12 @@ def validate_shard_records(path: str, index: str, shard: Mapping[str, Any]) -> d
             return None
 
     report = ValidationReport(path=_Region.name, format="bam")
-    validate_binary(_Region(), report, fmt="bam")
+    with tempfile.TemporaryFile(prefix="shard-view-") as err, budget.Watchdog() as watchdog:
+        validate_binary(_Region(), report, fmt="bam")
+        for proc in procs:
+            if proc.wait() and (watchdog.fired or not report.errors):
+                err.seek(0)
+                raise watchdog.error(ToolError(argv, proc.returncode, err.read().decode("utf-8", "replace")))
     return {
         "errors": len(report.errors),
         "warnings": len(report.warnings),
@@ -350,7 +357,7 @@ def _shard_target(ctx: Ctx, p: Mapping[str, Any], sh: Mapping[str, Any], scratch
 def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
     """One alignment shard: fetch the header and the shard's byte ranges into a sparse copy, validate its
     records, run the shard's samtools tools, write the outputs to tmp/."""
-    with measure_step(FUNCTION, context) as step:
+    with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         ctx = _ctx(s3)
         _project, _sample, job_id, inp = qc_service._require(event)
         p, sh = _plan_and_shard(event)
@@ -360,17 +367,20 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
             idx = Path(tmp) / "input.bai"
             _download(ctx.s3, p["index"]["bucket"], p["index"]["key"], idx)
             fetched = _sparse(ctx.s3, inp, sh["ranges"], size, local)
-            validation = validate_shard_records(str(local), str(idx), sh)
-            bed = _shard_target(ctx, p, sh, Path(tmp))
-            coverage_error = None
             try:
-                try:
-                    out = scatter.run_shard(str(local), sh, index=str(idx), coverage_bed=bed)
-                except CoverageError as e:  # mosdepth failed: gather reports QC without coverage, and why
-                    coverage_error = f"shard {sh['index']}: {e}"
-                    out = scatter.run_shard(str(local), sh, index=str(idx))
+                validation = validate_shard_records(str(local), str(idx), sh)
+                out = scatter.run_shard(str(local), sh, index=str(idx))
             except ToolError as e:
                 raise QcInputError("QC_TOOL_FAILED", f"shard {sh['index']}: {e}") from e
+            bed = _shard_target(ctx, p, sh, Path(tmp))
+            coverage_error = None
+            if bed is not None:
+                try:
+                    out["coverage"] = scatter.shard_coverage(str(local), sh, bed, index=str(idx))
+                except CoverageError as e:  # mosdepth failed: gather reports QC without coverage, and why
+                    if e.timed_out:  # out of time: the shard fails with mosdepth's argv, exit code and stderr
+                        raise
+                    coverage_error = f"shard {sh['index']}: {e}"
     doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation,
            "coverage_error": coverage_error, "step": step.as_dict()}
     _put_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, int(sh["index"])), doc)
@@ -384,7 +394,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
            ) -> dict[str, Any]:
     """Merge the shards' outputs into single-pass samtools stats/flagstat, derive the metrics, gate and
     publish them like a single pass; the shards' steps are returned for the ledger's cost."""
-    with measure_step(FUNCTION, context) as step:
+    with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         ctx = _ctx(s3)
         project, sample_id, job_id, inp = qc_service._require(event)
         p = event.get("plan")

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from genomics import errors, references
 from genomics.identity import service as identity_service
 from genomics.observability import measure_step
+from genomics.qc import budget
 from genomics.qc import gate as qc_gate
 from genomics.qc.metrics import (
     ALIGNMENT_FORMATS,
@@ -253,7 +254,7 @@ def run_quality_metrics(
 ) -> dict[str, Any]:
     """QC the job's output (the processed VCF, or the raw BAM/CRAM/FASTQ when processing was skipped),
     store metrics and report; return the small result the workflow keeps under ``$.qc``."""
-    with measure_step(FUNCTION, context) as step:
+    with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         project, sample_id, job_id, inp = _require(event)
         if s3 is None:
             import boto3
@@ -350,7 +351,13 @@ def _coverage(source: ByteSource, fmt: str, assay: str, reference: str | None, s
     try:
         cov, cov_raw, notes = coverage.for_qc(source.path, fmt, assay=assay, scratch=scratch, reference=reference,
                                               targets=targets)
-    except (coverage.CoverageError, ToolError, ValueError, OSError) as e:
+    except coverage.CoverageError as e:
+        if e.timed_out:  # no time left to finish QC without it: the step fails, with the tool's argv and stderr
+            raise
+        return [f"coverage (mosdepth): not computed ({e})"]
+    except budget.ToolTimeout as e:
+        raise coverage.CoverageError("QC_COVERAGE_FAILED", str(e), e) from e
+    except (ToolError, ValueError, OSError) as e:
         return [f"coverage (mosdepth): not computed ({e})"]
     metrics.update(cov)
     raw.update({k: v for k, v in cov_raw.items() if k != "mosdepth_thresholds"})
