@@ -9,6 +9,7 @@ so downstream resources see realistic values.
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any
 
 import pulumi
@@ -99,20 +100,23 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[dict[str, Any]] = []
         self.calls: list[str] = []
+        # The record new_resource made last on this thread: the engine registers resources from several
+        # threads at once, and RegisterResource completes the record on the thread that made it.
+        self.local = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = {**args.inputs, **computed_outputs(args.typ, args.name, args.inputs)}
-        self.resources.append(
-            {
-                "type": args.typ,
-                "name": args.name,
-                "inputs": dict(args.inputs),
-                "outputs": outputs,
-                "parent": "",
-                "urn": "",
-                "custom": bool(args.custom),
-            }
-        )
+        record = {
+            "type": args.typ,
+            "name": args.name,
+            "inputs": dict(args.inputs),
+            "outputs": outputs,
+            "parent": "",
+            "urn": "",
+            "custom": bool(args.custom),
+        }
+        self.resources.append(record)
+        self.local.record = record
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -154,14 +158,16 @@ class RecordingMonitor(MockMonitor):
         self._recording = mocks
 
     def RegisterResource(self, request: Any) -> Any:
+        self._recording.local.record = None
         response = super().RegisterResource(request)
-        for record in reversed(self._recording.resources):
-            # (type, name) is unique within a Pulumi program.
-            if record["type"] == request.type and record["name"] == request.name:
-                record["parent"] = request.parent
-                record["urn"] = response.urn
-                record["options"] = resource_options(request)
-                break
+        # The record this call's new_resource made, on this thread. Not a search by (type, name): that pair is
+        # not unique (components "sweeper" of two types both declare "sweeper-role"), and while one thread
+        # serialises its outputs another may append a record of the same type and name.
+        record = self._recording.local.record
+        if record is not None:
+            record["parent"] = request.parent
+            record["urn"] = response.urn
+            record["options"] = resource_options(request)
         return response
 
 
