@@ -16,8 +16,8 @@ import pulumi_aws as aws
 from genomics import deployment
 from genomics.deployment import FunctionSpec, Names
 from infra import policies
+from infra.common import inline_policy, log_group, service_role
 from infra.config import StackConfig
-from infra.naming import classified
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,14 @@ class PipelineFunction(pulumi.ComponentResource):
         super().__init__("genomics:functions:PipelineFunction", name, None, opts)
         spec, names, config = args.spec, args.names, args.config
         settings = config.settings
-        child = pulumi.ResourceOptions(parent=self)
-
-        self.role = aws.iam.Role(
-            f"{name}-role",
+        self.role = service_role(
+            f"{name}-role", self,
             name=f"{names.function(spec.logical)}-role",
-            assume_role_policy=pulumi.Output.json_dumps(
-                policies.assume_role_policy(
-                    "lambda.amazonaws.com", names.account_id, names.function_arn(spec.logical), if_exists=True
-                )
-            ),
+            service="lambda.amazonaws.com",
+            account_id=names.account_id,
+            source_arn=names.function_arn(spec.logical),
+            if_exists=True,
             description=f"Execution role of {names.function(spec.logical)}",
-            opts=child,
         )
         document = policies.function_policy(
             spec,
@@ -74,22 +70,18 @@ class PipelineFunction(pulumi.ComponentResource):
             vpc_security_group_arns=args.vpc.security_group_arns if args.vpc else (),
             tracing=config.tracing,
         )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            name="grants",
-            policy=pulumi.Output.json_dumps(document),
-            opts=child,
-        )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=names.log_group(spec.logical),
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=classified("pseudonymous-metadata"),
-            opts=child,
-        )
-        self.function = aws.lambda_.Function(
+        policy = inline_policy(f"{name}-policy", self, role=self.role, name="grants", document=document)
+        self.log_group = log_group(f"{name}-logs", self, name=names.log_group(spec.logical),
+                                   retention_days=settings.log_retention_days, kms_key_arn=args.kms_key_arn)
+        self.function = self._function(name, args, depends_on=[policy, self.log_group])
+        self.register_outputs({"arn": self.function.arn, "name": self.function.name, "role": self.role.arn})
+
+    def _function(self, name: str, args: PipelineFunctionArgs,
+                  depends_on: list[pulumi.Resource]) -> aws.lambda_.Function:
+        """The Lambda function: the spec's image command, sizing and environment, the role and log group above."""
+        spec, names, config = args.spec, args.names, args.config
+        settings = config.settings
+        return aws.lambda_.Function(
             f"{name}-function",
             name=names.function(spec.logical),
             description=spec.description,
@@ -121,6 +113,5 @@ class PipelineFunction(pulumi.ComponentResource):
                 if args.vpc
                 else None
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, self.log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
-        self.register_outputs({"arn": self.function.arn, "name": self.function.name, "role": self.role.arn})

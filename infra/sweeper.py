@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from genomics.deployment import METRICS_NAMESPACE, Names
 from infra import policies
+from infra.common import inline_policy, metric_alarm, service_role
 from infra.config import StackConfig
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
@@ -46,28 +47,17 @@ class SweepSchedule(pulumi.ComponentResource):
     def __init__(self, name: str, args: SweepScheduleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:operations:SweepSchedule", name, None, opts)
         names, settings = args.names, args.config.settings
-        child = pulumi.ResourceOptions(parent=self)
-        self.role = aws.iam.Role(
-            f"{name}-role",
+        self.role = service_role(
+            f"{name}-role", self,
             name=f"{names.sweep_schedule}-schedule-role",
-            assume_role_policy=pulumi.Output.json_dumps(
-                policies.assume_role_policy(
-                    SCHEDULER_SERVICE,
-                    names.account_id,
-                    f"arn:{names.partition}:scheduler:{names.region}:{names.account_id}:schedule/default/"
-                    f"{names.sweep_schedule}",
-                )
-            ),
+            service=SCHEDULER_SERVICE,
+            account_id=names.account_id,
+            source_arn=f"arn:{names.partition}:scheduler:{names.region}:{names.account_id}:schedule/default/"
+            f"{names.sweep_schedule}",
             description=f"EventBridge Scheduler invokes {names.function('sweeper')}",
-            opts=child,
         )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            name="invoke-sweeper",
-            policy=pulumi.Output.json_dumps(invoke_policy(args.function.arn)),
-            opts=child,
-        )
+        policy = inline_policy(f"{name}-policy", self, role=self.role, name="invoke-sweeper",
+                               document=invoke_policy(args.function.arn))
         self.schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
             name=names.sweep_schedule,
@@ -82,41 +72,30 @@ class SweepSchedule(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        self.alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-jobs-swept",
-            name=f"{names.prefix}-jobs-swept",
-            alarm_description=f"{names.function('sweeper')} ended stuck jobs (see its log and `genomics status "
-            "--failed-since`)",
-            namespace=METRICS_NAMESPACE,
-            metric_name="JobsSwept",
-            dimensions={"service": "sweeper"},
-            statistic="Sum",
-            period=max(300, settings.sweep_rate_minutes * 60),
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alerts_topic_arn],
-            ok_actions=[args.alerts_topic_arn],
-            opts=child,
+        self.alarm = self._alarm(
+            name, args, "jobs-swept", "JobsSwept", "Sum",
+            f"{names.function('sweeper')} ended stuck jobs (see its log and `genomics status --failed-since`)",
         )
-        self.unacknowledged_alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-deliveries-unacknowledged",
-            name=f"{names.prefix}-deliveries-unacknowledged",
-            alarm_description=f"partner deliveries not acknowledged within {settings.delivery_ack_days} days "
+        self.unacknowledged_alarm = self._alarm(
+            name, args, "deliveries-unacknowledged", "DeliveriesUnacknowledged", "Maximum",
+            f"partner deliveries not acknowledged within {settings.delivery_ack_days} days "
             "(see the sweeper's log and `genomics partner deliveries NAME`)",
-            namespace=METRICS_NAMESPACE,
-            metric_name="DeliveriesUnacknowledged",
-            dimensions={"service": "sweeper"},
-            statistic="Maximum",
-            period=max(300, settings.sweep_rate_minutes * 60),
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alerts_topic_arn],
-            ok_actions=[args.alerts_topic_arn],
-            opts=child,
         )
         self.register_outputs({"schedule": self.schedule.name, "alarm": self.alarm.name,
                                "unacknowledged_alarm": self.unacknowledged_alarm.name})
+
+    def _alarm(self, name: str, args: SweepScheduleArgs, suffix: str, metric: str, statistic: str,
+               description: str) -> aws.cloudwatch.MetricAlarm:
+        """An alarm on one of the sweeper's metrics (``<name>-<suffix>``, physical ``<prefix>-<suffix>``), a
+        child of this component like the schedule, evaluated once per sweep."""
+        return metric_alarm(
+            f"{name}-{suffix}", self,
+            name=f"{args.names.prefix}-{suffix}",
+            description=description,
+            topic_arn=args.alerts_topic_arn,
+            namespace=METRICS_NAMESPACE,
+            metric=metric,
+            dimensions={"service": "sweeper"},
+            statistic=statistic,
+            period=max(300, args.config.settings.sweep_rate_minutes * 60),
+        )
