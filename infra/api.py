@@ -20,8 +20,8 @@ import pulumi_aws as aws
 from genomics.deployment import Names
 from genomics.drs.api import ROUTES as PARTNER_ROUTES
 from genomics.status_api import ROUTES
+from infra.common import log_group
 from infra.config import StackConfig
-from infra.naming import classified
 
 # What one access-log line holds (API Gateway context variables).
 ACCESS_LOG_FORMAT = {
@@ -128,15 +128,8 @@ def logged_stage(name: str, parent: pulumi.Resource, *, api: aws.apigatewayv2.Ap
                  ) -> aws.apigatewayv2.Stage:
     """The ``$default`` stage: auto-deployed, throttled (stack config), JSON access logs to a log group
     with the stack's retention."""
-    child = pulumi.ResourceOptions(parent=parent)
-    access_logs = aws.cloudwatch.LogGroup(
-        f"{name}-access-logs",
-        name=f"/aws/apigateway/{api_name}",
-        retention_in_days=config.settings.log_retention_days,
-        kms_key_id=kms_key_arn,
-        tags=classified("pseudonymous-metadata"),
-        opts=child,
-    )
+    access_logs = log_group(f"{name}-access-logs", parent, name=f"/aws/apigateway/{api_name}",
+                            retention_days=config.settings.log_retention_days, kms_key_arn=kms_key_arn)
     return aws.apigatewayv2.Stage(
         f"{name}-stage",
         api_id=api.id,
@@ -150,7 +143,7 @@ def logged_stage(name: str, parent: pulumi.Resource, *, api: aws.apigatewayv2.Ap
             throttling_burst_limit=config.api_burst_limit,
         ),
         route_settings=route_settings,
-        opts=child,
+        opts=pulumi.ResourceOptions(parent=parent),
     )
 
 

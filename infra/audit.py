@@ -19,7 +19,7 @@ from genomics.deployment import BUCKET_ROLES, Names
 from infra import policies
 from infra.config import StackConfig, audit_data_events
 from infra.naming import classified, stateful, trail_arn, trail_bucket_name, trail_name
-from infra.storage import bucket_policy, lifecycle_rules, lock_on
+from infra.storage import bucket_policy, lifecycle_rules, lock_on, private_bucket, versioned
 
 
 @dataclass(frozen=True)
@@ -70,41 +70,8 @@ class AuditTrail(pulumi.ComponentResource):
             tags=classified("audit-log"),
             opts=stateful(config, self),
         )
-        aws.s3.BucketOwnershipControls(
-            f"{logical}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{logical}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="aws:kms" if args.kms_key_arn is not None else "AES256",
-            kms_master_key_id=args.kms_key_arn,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{logical}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=default, bucket_key_enabled=True
-                )
-            ],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{logical}-versioning",
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
+        block = private_bucket(logical, self.bucket, args.kms_key_arn, child)
+        versioning = versioned(logical, self.bucket, child)
         lock_on(logical, self.bucket, config.audit_lock_mode, config.audit_log_days, self, [versioning])
         aws.s3.BucketLifecycleConfiguration(
             f"{logical}-lifecycle",

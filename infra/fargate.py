@@ -21,9 +21,9 @@ import pulumi_aws as aws
 from genomics import deployment, workflow
 from genomics.deployment import FUNCTIONS, Names
 from infra import policies
+from infra.common import inline_policy, log_group, service_role
 from infra.config import StackConfig
 from infra.functions import VpcPlacement
-from infra.naming import classified
 
 Document = dict[str, Any]
 # The rule Step Functions manages for ECS .sync integrations (AWS names it; documented).
@@ -134,29 +134,22 @@ class FargateQc(pulumi.ComponentResource):
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="disabled")],
             opts=child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=names.task_log_group,
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=classified("pseudonymous-metadata"),
-            opts=child,
-        )
+        self.log_group = log_group(f"{name}-logs", self, name=names.task_log_group,
+                                   retention_days=settings.log_retention_days, kms_key_arn=args.kms_key_arn)
         # ECS assumes both roles for tasks of this account only (confused deputy); the keys are not documented
         # on every AssumeRole ECS makes, so they are checked when present, as for Lambda's roles.
-        trust = pulumi.Output.json_dumps(policies.assume_role_policy(
-            "ecs-tasks.amazonaws.com", names.account_id, _arn(names, "ecs", "*"), if_exists=True))
-        self.task_role = aws.iam.Role(f"{name}-task-role", name=names.task_role, assume_role_policy=trust,
-                                      description="QC task on Fargate: quality-metrics' grants", opts=child)
-        self.execution_role = aws.iam.Role(f"{name}-execution-role", name=names.task_execution_role,
-                                           assume_role_policy=trust,
-                                           description="QC task's image pull and logs", opts=child)
-        task_policy = aws.iam.RolePolicy(
-            f"{name}-task-policy", role=self.task_role.id, name="grants",
-            policy=pulumi.Output.json_dumps(task_role_policy(names, args.kms_key_arn)), opts=child)
-        exec_policy = aws.iam.RolePolicy(
-            f"{name}-execution-policy", role=self.execution_role.id, name="pull-and-log",
-            policy=pulumi.Output.json_dumps(execution_role_policy(names, args.repository_arn)), opts=child)
+        def task_role(logical: str, role_name: str, description: str) -> aws.iam.Role:
+            return service_role(logical, self, name=role_name, service="ecs-tasks.amazonaws.com",
+                                account_id=names.account_id, source_arn=_arn(names, "ecs", "*"), if_exists=True,
+                                description=description)
+
+        self.task_role = task_role(f"{name}-task-role", names.task_role, "QC task on Fargate: quality-metrics' grants")
+        self.execution_role = task_role(f"{name}-execution-role", names.task_execution_role,
+                                        "QC task's image pull and logs")
+        task_policy = inline_policy(f"{name}-task-policy", self, role=self.task_role, name="grants",
+                                    document=task_role_policy(names, args.kms_key_arn))
+        exec_policy = inline_policy(f"{name}-execution-policy", self, role=self.execution_role, name="pull-and-log",
+                                    document=execution_role_policy(names, args.repository_arn))
         container = deployment.fargate_container(names, settings, args.image_uri)
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from genomics.deployment import Names
+from infra.common import metric_alarm
 from infra.config import StackConfig
 from infra.naming import classified
 
@@ -68,9 +69,16 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:monitoring:Monitoring", name, None, opts)
+        self.topic = self._topic(name, args)
+        self.alarms = self._alarms(name, args)
+        self.cost_tag, self.budget = self._budget(name, args)
+        self.register_outputs({"alerts_topic_arn": self.topic.arn, "budget": self.budget.name})
+
+    def _topic(self, name: str, args: MonitoringArgs) -> aws.sns.Topic:
+        """The alerts topic, who may publish to it, and the operators' e-mail subscription."""
         names, config = args.names, args.config
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = aws.sns.Topic(
+        topic = aws.sns.Topic(
             f"{name}-alerts",
             name=names.alerts_topic,
             # Alarm texts name functions and queues, not samples; still, prod keeps it on the stack's CMK.
@@ -80,70 +88,77 @@ class Monitoring(pulumi.ComponentResource):
         )
         aws.sns.TopicPolicy(
             f"{name}-alerts-policy",
-            arn=self.topic.arn,
-            policy=pulumi.Output.json_dumps(topic_policy(self.topic.arn, names.account_id)),
+            arn=topic.arn,
+            policy=pulumi.Output.json_dumps(topic_policy(topic.arn, names.account_id)),
             opts=child,
         )
         if config.alert_email:
             aws.sns.TopicSubscription(
-                f"{name}-alerts-email", topic=self.topic.arn, protocol="email", endpoint=config.alert_email,
+                f"{name}-alerts-email", topic=topic.arn, protocol="email", endpoint=config.alert_email,
                 opts=child,
             )
+        return topic
 
-        self.alarms = []
+    def _alarms(self, name: str, args: MonitoringArgs) -> list[aws.cloudwatch.MetricAlarm]:
+        """The pipeline functions' errors and throttles, the workflow's failed, timed-out and aborted
+        executions, the dead-letter queue, the ledger tables' throttling and the status API's answers."""
+        names, config = args.names, args.config
+        alarms = []
         for logical, function_name in sorted(args.function_names.items()):
             for metric in ("Errors", "Throttles"):
-                self.alarms.append(
+                alarms.append(
                     self._alarm(name, names, f"{logical}-{metric.lower()}", f"{names.function(logical)} {metric}",
-                                "AWS/Lambda", metric, {"FunctionName": function_name}, child)
+                                "AWS/Lambda", metric, {"FunctionName": function_name})
                 )
-        self.alarms.append(
+        alarms.append(
             self._alarm(name, names, "workflow-failed", f"{names.state_machine} failed executions", "AWS/States",
-                        "ExecutionsFailed", {"StateMachineArn": args.state_machine_arn}, child)
+                        "ExecutionsFailed", {"StateMachineArn": args.state_machine_arn})
         )
-        self.alarms.append(
+        alarms.append(
             self._alarm(name, names, "dlq-depth", f"{names.dead_letter_queue} has failed uploads", "AWS/SQS",
-                        "ApproximateNumberOfMessagesVisible", {"QueueName": args.dead_letter_queue_name}, child,
+                        "ApproximateNumberOfMessagesVisible", {"QueueName": args.dead_letter_queue_name},
                         statistic="Maximum")
         )
-        self.alarms.append(
+        alarms.append(
             self._sum_alarm(
                 name, names, "workflow-timed-out-or-aborted", f"{names.state_machine} executions timed out or aborted",
                 [("AWS/States", metric, {"StateMachineArn": args.state_machine_arn})
                  for metric in ("ExecutionsTimedOut", "ExecutionsAborted")],
-                0, child,
             )
         )
         if args.table_names:
-            self.alarms.append(
+            alarms.append(
                 self._sum_alarm(
                     name, names, "ledger-throttled", f"{names.prefix} ledger tables throttled reads or writes",
                     [("AWS/DynamoDB", metric, {"TableName": table})
                      for _, table in sorted(args.table_names.items())
                      for metric in ("ReadThrottleEvents", "WriteThrottleEvents")],
-                    0, child,
                 )
             )
         if args.status_api_id is not None:
-            self.alarms.append(
+            alarms.append(
                 self._alarm(name, names, "status-api-5xx", f"{names.prefix}-status-api answered 5xx",
-                            "AWS/ApiGateway", "5xx", {"ApiId": args.status_api_id}, child)
+                            "AWS/ApiGateway", "5xx", {"ApiId": args.status_api_id})
             )
-            self.alarms.append(
+            alarms.append(
                 self._alarm(name, names, "status-api-4xx", f"{names.prefix}-status-api 4xx spike (denied or bad "
                             "requests: probing, a broken client, expired credentials)", "AWS/ApiGateway", "4xx",
-                            {"ApiId": args.status_api_id}, child, threshold=config.api_4xx_threshold)
+                            {"ApiId": args.status_api_id}, threshold=config.api_4xx_threshold)
             )
+        return alarms
+
+    def _budget(self, name: str, args: MonitoringArgs) -> tuple[aws.costexplorer.CostAllocationTag, aws.budgets.Budget]:
+        """The monthly cost budget alerting the topic, and the cost-allocation tag its filter reads."""
+        names, config = args.names, args.config
         # Account-level: the budget's filter reads costs by this tag only once it is active. Kept when the
         # stack is destroyed (other stacks in the account filter on it too).
-        self.cost_tag = aws.costexplorer.CostAllocationTag(
+        cost_tag = aws.costexplorer.CostAllocationTag(
             f"{name}-cost-tag",
             tag_key=COST_TAG,
             status="Active",
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
-
-        self.budget = aws.budgets.Budget(
+        budget = aws.budgets.Budget(
             f"{name}-budget",
             name=f"{names.prefix}-monthly",
             budget_type="COST",
@@ -163,34 +178,21 @@ class Monitoring(pulumi.ComponentResource):
                 )
                 for kind, threshold in (("ACTUAL", 80.0), ("FORECASTED", 100.0))
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"alerts_topic_arn": self.topic.arn, "budget": self.budget.name})
+        return cost_tag, budget
 
     def _alarm(self, name: str, names: Names, suffix: str, description: str, namespace: str, metric: str,
-               dimensions: Mapping[str, pulumi.Input[str]], child: pulumi.ResourceOptions,
-               statistic: str = "Sum", threshold: float = 0) -> aws.cloudwatch.MetricAlarm:
-        return aws.cloudwatch.MetricAlarm(
-            f"{name}-{suffix}",
-            name=f"{names.prefix}-{suffix}",
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dict(dimensions),
-            statistic=statistic,
-            period=PERIOD_S,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
-            opts=child,
+               dimensions: Mapping[str, pulumi.Input[str]], statistic: str = "Sum",
+               threshold: float = 0) -> aws.cloudwatch.MetricAlarm:
+        return metric_alarm(
+            f"{name}-{suffix}", self, name=f"{names.prefix}-{suffix}", description=description,
+            topic_arn=self.topic.arn, threshold=threshold, namespace=namespace, metric=metric,
+            dimensions=dimensions, statistic=statistic, period=PERIOD_S,
         )
 
     def _sum_alarm(self, name: str, names: Names, suffix: str, description: str,
-                   metrics: list[tuple[str, str, Mapping[str, pulumi.Input[str]]]], threshold: float,
-                   child: pulumi.ResourceOptions) -> aws.cloudwatch.MetricAlarm:
+                   metrics: list[tuple[str, str, Mapping[str, pulumi.Input[str]]]]) -> aws.cloudwatch.MetricAlarm:
         """One alarm on the sum of several metrics (metric math), e.g. timeouts + aborts."""
         queries = [
             aws.cloudwatch.MetricAlarmMetricQueryArgs(
@@ -207,16 +209,5 @@ class Monitoring(pulumi.ComponentResource):
         queries.append(
             aws.cloudwatch.MetricAlarmMetricQueryArgs(id="total", expression=total, label=suffix, return_data=True)
         )
-        return aws.cloudwatch.MetricAlarm(
-            f"{name}-{suffix}",
-            name=f"{names.prefix}-{suffix}",
-            alarm_description=description,
-            metric_queries=queries,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
-            opts=child,
-        )
+        return metric_alarm(f"{name}-{suffix}", self, name=f"{names.prefix}-{suffix}", description=description,
+                            topic_arn=self.topic.arn, queries=queries)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -50,23 +51,41 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:network:Network", name, None, opts)
         names, config = args.names, args.config
-        child = pulumi.ResourceOptions(parent=self)
-        zones = aws.get_availability_zones(state="available").names[:AZ_COUNT]
-
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=config.vpc_cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,  # private DNS names of the interface endpoints
             tags={"Name": f"{names.prefix}-vpc"},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # The default security group allows nothing.
-        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=self.vpc.id, opts=child)
-        route_table = aws.ec2.RouteTable(
-            f"{name}-private-rt", vpc_id=self.vpc.id, tags={"Name": f"{names.prefix}-private"}, opts=child
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=self.vpc.id, opts=pulumi.ResourceOptions(parent=self))
+        route_table = aws.ec2.RouteTable(f"{name}-private-rt", vpc_id=self.vpc.id,
+                                         tags={"Name": f"{names.prefix}-private"},
+                                         opts=pulumi.ResourceOptions(parent=self))
+        self.subnets = self._subnets(name, args, route_table)
+        gateways = [self._endpoint(name, names, service, "Gateway", route_table_ids=[route_table.id])
+                    for service in GATEWAY_SERVICES]
+        self.security_group, endpoint_sg = self._security_groups(name, config, gateways)
+        services = INTERFACE_SERVICES + (FARGATE_INTERFACE_SERVICES if config.settings.fargate else ())
+        for service in services:
+            self._endpoint(name, names, service, "Interface", private_dns_enabled=True,
+                           subnet_ids=[s.id for s in self.subnets], security_group_ids=[endpoint_sg.id])
+        self.placement = VpcPlacement(
+            subnet_ids=[s.id for s in self.subnets],
+            security_group_ids=[self.security_group.id],
+            subnet_arns=[s.arn for s in self.subnets],
+            security_group_arns=[self.security_group.arn],
         )
-        self.subnets = []
+        self.register_outputs({"vpc_id": self.vpc.id, "subnet_ids": self.placement.subnet_ids})
+
+    def _subnets(self, name: str, args: NetworkArgs, route_table: aws.ec2.RouteTable) -> list[aws.ec2.Subnet]:
+        """One private subnet per availability zone (no public IPs), each on the private route table."""
+        names, config = args.names, args.config
+        child = pulumi.ResourceOptions(parent=self)
+        zones = aws.get_availability_zones(state="available").names[:AZ_COUNT]
+        subnets = []
         for i, (zone, cidr) in enumerate(zip(zones, subnet_cidrs(config.vpc_cidr, len(zones)), strict=True)):
             subnet = aws.ec2.Subnet(
                 f"{name}-private-{i}",
@@ -80,20 +99,27 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{i}-rt", subnet_id=subnet.id, route_table_id=route_table.id, opts=child
             )
-            self.subnets.append(subnet)
+            subnets.append(subnet)
+        return subnets
 
-        gateways = {
-            service: aws.ec2.VpcEndpoint(
-                f"{name}-{service}-gateway",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{names.region}.{service}",
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[route_table.id],
-                opts=child,
-            )
-            for service in GATEWAY_SERVICES
-        }
-        self.security_group = aws.ec2.SecurityGroup(
+    def _endpoint(self, name: str, names: Names, service: str, kind: str, **placement: Any) -> aws.ec2.VpcEndpoint:
+        """A ``Gateway`` or ``Interface`` endpoint of ``service`` in this region (``placement``: its route
+        tables, or its subnets, security groups and private DNS)."""
+        return aws.ec2.VpcEndpoint(
+            f"{name}-{service}-{kind.lower()}",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{names.region}.{service}",
+            vpc_endpoint_type=kind,
+            opts=pulumi.ResourceOptions(parent=self),
+            **placement,
+        )
+
+    def _security_groups(self, name: str, config: StackConfig, gateways: list[aws.ec2.VpcEndpoint]
+                         ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """The functions' group (HTTPS out to the endpoints only) and the interface endpoints' group (HTTPS in
+        from the functions only)."""
+        child = pulumi.ResourceOptions(parent=self)
+        functions = aws.ec2.SecurityGroup(
             f"{name}-functions-sg",
             vpc_id=self.vpc.id,
             description="Pipeline functions: HTTPS to the VPC endpoints only",
@@ -104,39 +130,21 @@ class Network(pulumi.ComponentResource):
                 ),
                 aws.ec2.SecurityGroupEgressArgs(
                     protocol="tcp", from_port=443, to_port=443,
-                    prefix_list_ids=[g.prefix_list_id for g in gateways.values()],
+                    prefix_list_ids=[g.prefix_list_id for g in gateways],
                     description="S3 and DynamoDB gateway endpoints",
                 ),
             ],
             opts=child,
         )
-        endpoint_sg = aws.ec2.SecurityGroup(
+        endpoints = aws.ec2.SecurityGroup(
             f"{name}-endpoints-sg",
             vpc_id=self.vpc.id,
             description="Interface endpoints: HTTPS from the pipeline functions",
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=443, to_port=443, security_groups=[self.security_group.id]
+                    protocol="tcp", from_port=443, to_port=443, security_groups=[functions.id]
                 )
             ],
             opts=child,
         )
-        services = INTERFACE_SERVICES + (FARGATE_INTERFACE_SERVICES if config.settings.fargate else ())
-        for service in services:
-            aws.ec2.VpcEndpoint(
-                f"{name}-{service}-interface",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{names.region}.{service}",
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=[s.id for s in self.subnets],
-                security_group_ids=[endpoint_sg.id],
-                opts=child,
-            )
-        self.placement = VpcPlacement(
-            subnet_ids=[s.id for s in self.subnets],
-            security_group_ids=[self.security_group.id],
-            subnet_arns=[s.arn for s in self.subnets],
-            security_group_arns=[self.security_group.arn],
-        )
-        self.register_outputs({"vpc_id": self.vpc.id, "subnet_ids": self.placement.subnet_ids})
+        return functions, endpoints

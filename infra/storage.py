@@ -38,6 +38,7 @@ from genomics.deployment import (
     Names,
 )
 from infra import policies
+from infra.common import inline_policy, service_role
 from infra.config import StackConfig
 from infra.naming import Classification, classified, stateful, trail_arn
 
@@ -216,47 +217,9 @@ class DataBuckets(pulumi.ComponentResource):
             tags=classified(classification),
             opts=stateful(config, self),
         )
-        aws.s3.BucketOwnershipControls(
-            f"{logical}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{logical}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        if self.kms_key is not None and role is not None:
-            default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="aws:kms", kms_master_key_id=self.kms_key.arn
-            )
-        else:
-            default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="AES256"
-            )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{logical}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=default, bucket_key_enabled=True
-                )
-            ],
-            opts=child,
-        )
-        versioning = None
-        if role in ("raw", None):
-            versioning = aws.s3.BucketVersioning(
-                f"{logical}-versioning",
-                bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                opts=child,
-            )
+        kms_key_arn = self.kms_key.arn if self.kms_key is not None and role is not None else None
+        block = private_bucket(logical, bucket, kms_key_arn, child)
+        versioning = versioned(logical, bucket, child) if role in ("raw", None) else None
         if lock_days:
             lock_on(logical, bucket, "GOVERNANCE", lock_days, self, [versioning] if versioning else [])
         aws.s3.BucketLifecycleConfiguration(
@@ -276,86 +239,60 @@ class DataBuckets(pulumi.ComponentResource):
         """Cross-region replica of the raw bucket (``rawReplicaRegion``): a bucket in the other region,
         versioned, under the same Object Lock retention, encrypted with a key of that region (prod), and
         the replication rule with its role (trusting S3 only for this bucket and account)."""
-        config = self._config
-        region = config.raw_replica_region
+        region = self._config.raw_replica_region
         provider = aws.Provider(f"{name}-replica-region", region=region, opts=pulumi.ResourceOptions(parent=self))
+        replica_key = self._replica_key(name, names, region, provider) if self.kms_key is not None else None
+        replica, versioning = self._replica_bucket(name, names, region, provider, replica_key)
+        self._replication(name, names, region, replica, replica_key, versioning)
+        return replica
+
+    def _replica_key(self, name: str, names: Names, region: str, provider: aws.Provider) -> aws.kms.Key:
+        """The replica's key, in the replica's region (the account administers it through IAM)."""
+        account = f"arn:{names.partition}:iam::{names.account_id}:root"
+        return aws.kms.Key(
+            f"{name}-replica-key",
+            description=f"{names.prefix} raw replica in {region}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "AccountAdministersThroughIam", "Effect": "Allow", "Principal": {"AWS": account},
+                "Action": "kms:*", "Resource": "*"}]}),
+            tags=classified("genetic-data"),
+            opts=stateful(self._config, self, provider=provider),
+        )
+
+    def _replica_bucket(self, name: str, names: Names, region: str, provider: aws.Provider,
+                        replica_key: aws.kms.Key | None) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+        """The replica bucket in ``region``: private, encrypted, versioned, Object-Locked like raw, TLS only."""
+        config = self._config
         in_region = pulumi.ResourceOptions(parent=self, provider=provider)
-        replica_key = None
-        if self.kms_key is not None:
-            account = f"arn:{names.partition}:iam::{names.account_id}:root"
-            replica_key = aws.kms.Key(
-                f"{name}-replica-key",
-                description=f"{names.prefix} raw replica in {region}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-                    "Sid": "AccountAdministersThroughIam", "Effect": "Allow", "Principal": {"AWS": account},
-                    "Action": "kms:*", "Resource": "*"}]}),
-                tags=classified("genetic-data"),
-                opts=stateful(config, self, provider=provider),
-            )
+        logical = f"{name}-raw-replica"
         physical = f"{names.prefix}-{BUCKET_SEED_NAMES['raw']}-replica-{names.account_id}-{region}"
         replica = aws.s3.Bucket(
-            f"{name}-raw-replica", bucket=physical, force_destroy=config.force_destroy, object_lock_enabled=True,
+            logical, bucket=physical, force_destroy=config.force_destroy, object_lock_enabled=True,
             tags=classified("genetic-data"), opts=stateful(config, self, provider=provider),
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-raw-replica-ownership", bucket=replica.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=in_region,
-        )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-raw-replica-public-access", bucket=replica.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=in_region,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-raw-replica-encryption", bucket=replica.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=(
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms" if replica_key else "AES256",
-                        kms_master_key_id=replica_key.arn if replica_key else None,
-                    )
-                ),
-                bucket_key_enabled=True,
-            )],
-            opts=in_region,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-raw-replica-versioning", bucket=replica.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=in_region,
-        )
-        aws.s3.BucketObjectLockConfiguration(
-            f"{name}-raw-replica-object-lock", bucket=replica.id, object_lock_enabled="Enabled",
-            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                    mode="GOVERNANCE", days=config.raw_lock_days
-                )
-            ),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[versioning]),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-raw-replica-policy", bucket=replica.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
-                policies.tls_only_statement(replica.arn), policies.tls_version_statement(replica.arn)]}),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[block]),
-        )
+        block = private_bucket(logical, replica, replica_key.arn if replica_key else None, in_region)
+        versioning = versioned(logical, replica, in_region)
+        lock_on(logical, replica, "GOVERNANCE", config.raw_lock_days, self, [versioning], provider=provider)
+        bucket_policy(logical, replica, block, [], self, provider=provider)
+        return replica, versioning
+
+    def _replication(self, name: str, names: Names, region: str, replica: aws.s3.Bucket,
+                     replica_key: aws.kms.Key | None, versioning: aws.s3.BucketVersioning) -> None:
+        """The role S3 replicates with (trusting S3 only for the raw bucket) and the replication rule: every
+        object, deletes not replicated, re-encrypted with the replica's key where there is one."""
+        config = self._config
         source = self.buckets["raw"]
-        role = aws.iam.Role(
-            f"{name}-replication-role",
-            name=f"{names.prefix}-raw-replication",
-            assume_role_policy=pulumi.Output.json_dumps(
-                policies.assume_role_policy("s3.amazonaws.com", names.account_id, names.bucket_arn("raw"))
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-replication-policy", role=role.id, name="replicate-raw",
-            policy=pulumi.Output.json_dumps(policies.replication_policy(
+        role = service_role(f"{name}-replication-role", self, name=f"{names.prefix}-raw-replication",
+                            service="s3.amazonaws.com", account_id=names.account_id,
+                            source_arn=names.bucket_arn("raw"))
+        policy = inline_policy(
+            f"{name}-replication-policy", self, role=role, name="replicate-raw",
+            document=policies.replication_policy(
                 source.arn, replica.arn, names.region, region,
                 self.kms_key.arn if self.kms_key else None, replica_key.arn if replica_key else None,
-            )),
-            opts=pulumi.ResourceOptions(parent=self),
+            ),
         )
         aws.s3.BucketReplicationConfig(
             f"{name}-raw-replication",
@@ -390,11 +327,11 @@ class DataBuckets(pulumi.ComponentResource):
             )],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, versioning]),
         )
-        return replica
 
 
 def bucket_policy(logical: str, bucket: aws.s3.Bucket, block: aws.s3.BucketPublicAccessBlock,
-                  extra: list[dict[str, Any]], parent: pulumi.Resource) -> aws.s3.BucketPolicy:
+                  extra: list[dict[str, Any]], parent: pulumi.Resource,
+                  provider: pulumi.ProviderResource | None = None) -> aws.s3.BucketPolicy:
     """TLS-only, TLS >= 1.2, plus ``extra`` statements."""
     document = {
         "Version": "2012-10-17",
@@ -407,12 +344,13 @@ def bucket_policy(logical: str, bucket: aws.s3.Bucket, block: aws.s3.BucketPubli
         bucket=bucket.id,
         policy=pulumi.Output.json_dumps(document),
         # The public access block must exist before any policy naming outside principals.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[block]),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[block]),
     )
 
 
 def lock_on(logical: str, bucket: aws.s3.Bucket, mode: str, days: int, parent: pulumi.Resource,
-            depends_on: list[pulumi.Resource]) -> aws.s3.BucketObjectLockConfiguration:
+            depends_on: list[pulumi.Resource],
+            provider: pulumi.ProviderResource | None = None) -> aws.s3.BucketObjectLockConfiguration:
     """A default Object Lock retention: every new object version is locked for ``days``."""
     return aws.s3.BucketObjectLockConfiguration(
         f"{logical}-object-lock",
@@ -421,7 +359,52 @@ def lock_on(logical: str, bucket: aws.s3.Bucket, mode: str, days: int, parent: p
         rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
             default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(mode=mode, days=days)
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on),
+    )
+
+
+def private_bucket(logical: str, bucket: aws.s3.Bucket, kms_key_arn: pulumi.Input[str] | None,
+                   opts: pulumi.ResourceOptions) -> aws.s3.BucketPublicAccessBlock:
+    """What every bucket of the stack has: owner-enforced objects (no ACLs), public access blocked, and
+    default encryption with ``kms_key_arn`` (SSE-KMS, bucket key on) or SSE-S3 when it is None. Returns the
+    public access block (a bucket policy waits for it)."""
+    aws.s3.BucketOwnershipControls(
+        f"{logical}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=opts,
+    )
+    block = aws.s3.BucketPublicAccessBlock(
+        f"{logical}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+        sse_algorithm="aws:kms" if kms_key_arn is not None else "AES256", kms_master_key_id=kms_key_arn
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{logical}-encryption",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=default, bucket_key_enabled=True
+            )
+        ],
+        opts=opts,
+    )
+    return block
+
+
+def versioned(logical: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions) -> aws.s3.BucketVersioning:
+    return aws.s3.BucketVersioning(
+        f"{logical}-versioning",
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        opts=opts,
     )
 
 

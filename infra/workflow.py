@@ -12,9 +12,9 @@ import pulumi_aws as aws
 from genomics import workflow
 from genomics.deployment import Names
 from infra import policies
+from infra.common import inline_policy, log_group, service_role
 from infra.config import StackConfig
 from infra.fargate import FargateQc, state_machine_scale_policy
-from infra.naming import classified
 
 
 @dataclass(frozen=True)
@@ -38,39 +38,17 @@ class Workflow(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:workflow:Workflow", name, None, opts)
         names, config = args.names, args.config
-        child = pulumi.ResourceOptions(parent=self)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/vendedlogs/states/{names.state_machine}",
-            retention_in_days=config.settings.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=classified("pseudonymous-metadata"),
-            opts=child,
-        )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=f"{names.state_machine}-role",
-            assume_role_policy=pulumi.Output.json_dumps(
-                policies.assume_role_policy("states.amazonaws.com", names.account_id, names.state_machine_arn())
-            ),
-            opts=child,
-        )
+        self.log_group = log_group(f"{name}-logs", self, name=f"/aws/vendedlogs/states/{names.state_machine}",
+                                   retention_days=config.settings.log_retention_days, kms_key_arn=args.kms_key_arn)
+        self.role = service_role(f"{name}-role", self, name=f"{names.state_machine}-role",
+                                 service="states.amazonaws.com", account_id=names.account_id,
+                                 source_arn=names.state_machine_arn())
         arns = [args.function_arns[logical] for logical in sorted(args.function_arns)]
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            name="invoke-and-log",
-            policy=pulumi.Output.json_dumps(policies.state_machine_policy(arns, tracing=config.tracing)),
-            opts=child,
-        )
+        policy = inline_policy(f"{name}-policy", self, role=self.role, name="invoke-and-log",
+                               document=policies.state_machine_policy(arns, tracing=config.tracing))
         # Distributed Map children, its item reader and (with Fargate) the ECS .sync task: a policy of its own.
-        scale = aws.iam.RolePolicy(
-            f"{name}-scale-out-policy",
-            role=self.role.id,
-            name="scale-out",
-            policy=pulumi.Output.json_dumps(state_machine_scale_policy(names, fargate=args.fargate is not None)),
-            opts=child,
-        )
+        scale = inline_policy(f"{name}-scale-out-policy", self, role=self.role, name="scale-out",
+                              document=state_machine_scale_policy(names, fargate=args.fargate is not None))
         definition = workflow.definition(args.function_arns, config.settings,
                                          args.fargate.target if args.fargate else None)
         self.state_machine = aws.sfn.StateMachine(
