@@ -34,6 +34,10 @@ class ProcessingError(UserInputError):
 
 
 
+class EventError(ValueError):
+    """The workflow sent an event this function cannot use (an integration bug, not the user's)."""
+
+
 # One class per code; the docstring is the code's documented meaning (CODES, docs/error-codes.md).
 class RefMismatch(ProcessingError, code="PROC_REF_MISMATCH"):
     """a REF allele differs from the reference FASTA (bcftools norm --check-ref e)"""

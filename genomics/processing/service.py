@@ -24,10 +24,11 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from genomics import errors
+from genomics import errors, objects
 from genomics.deployment import PROCESSED_PREFIX, TMP_PREFIX
 from genomics.processing import vcf
-from genomics.references import FASTA_SUFFIX, FASTA_SUFFIXES, assembly_key
+from genomics.processing.errors import EventError
+from genomics.processing.reference import Reference, resolve_reference
 from genomics.scratch import published_name, scratch_name
 from genomics.sources import S3Object
 
@@ -35,14 +36,8 @@ from genomics.sources import S3Object
 TransientError = errors.TransientError
 
 CODES = vcf.CODES
-# Reference bytes fetched around a shard's region (left-alignment reads sequence before a record).
-REFERENCE_WINDOW = 100_000
 
 T = TypeVar("T")
-
-
-class EventError(ValueError):
-    """The workflow sent an event this function cannot use (an integration bug, not the user's)."""
 
 
 @dataclass(frozen=True)
@@ -169,63 +164,6 @@ def _reading_input(job: Job) -> Iterator[None]:
 # --------------------------------------------------------------------------------------------------
 # Small S3 helpers (all streaming)
 # --------------------------------------------------------------------------------------------------
-def _download(s3: Any, bucket: str, key: str, version_id: str | None, path: Path) -> None:
-    extra = {"VersionId": version_id} if version_id else {}
-    body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
-    with open(path, "wb") as fh:
-        for chunk in body.iter_chunks(vcf.CHUNK):
-            fh.write(chunk)
-
-
-def _fetch_ranges(
-    s3: Any, bucket: str, key: str, version_id: str | None, size: int, ranges: list[tuple[int, int]], path: Path
-) -> int:
-    """A sparse local copy of an object holding only ``ranges`` ([a, b) byte offsets). Returns bytes fetched."""
-    extra = {"VersionId": version_id} if version_id else {}
-    fetched = 0
-    with open(path, "wb") as fh:
-        fh.truncate(size)
-        for a, b in ranges:
-            if b <= a:
-                continue
-            body = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={a}-{b - 1}", **extra)["Body"]
-            fh.seek(a)
-            for chunk in body.iter_chunks(vcf.CHUNK):
-                fh.write(chunk)
-                fetched += len(chunk)
-    return fetched
-
-
-def _head_size(s3: Any, bucket: str, key: str, version_id: str | None) -> int:
-    extra = {"VersionId": version_id} if version_id else {}
-    return int(s3.head_object(Bucket=bucket, Key=key, **extra)["ContentLength"])
-
-
-def _exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
-
-
-def _upload(s3: Any, path: Path, bucket: str, key: str, metadata: dict[str, str] | None = None) -> str | None:
-    extra: dict[str, Any] = {"Metadata": metadata} if metadata else {}
-    with open(path, "rb") as fh:
-        s3.upload_fileobj(fh, bucket, key, ExtraArgs=extra or None)
-    head = s3.head_object(Bucket=bucket, Key=key)
-    return head.get("VersionId")
-
-
-def _delete(s3: Any, bucket: str, keys: list[str]) -> None:
-    for i in range(0, len(keys), 1000):
-        batch = keys[i : i + 1000]
-        if batch:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-
-
 def _stream_header(src: S3Object, scratch: Path) -> str:
     """The VCF/BCF header of an S3 object, reading only as much as bcftools needs."""
     out = scratch / "header.txt"
@@ -242,109 +180,6 @@ def _stream_header(src: S3Object, scratch: Path) -> str:
                 location=src.name,
             ) from e
     return out.read_text(errors="replace")  # non-UTF-8 header bytes: htslib accepts them, validation warns
-
-
-# --------------------------------------------------------------------------------------------------
-# Reference
-# --------------------------------------------------------------------------------------------------
-@dataclass
-class Reference:
-    path: str | None
-    info: dict[str, Any] | None
-    note: str | None
-
-
-def _parse_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise EventError(f"REFERENCE_URI must be s3://bucket/prefix, got {uri!r}")
-    bucket, _, prefix = uri[5:].partition("/")
-    return bucket, prefix.strip("/")
-
-
-def parse_fai(text: str) -> dict[str, tuple[int, int, int, int]]:
-    """``.fai`` -> {contig: (length, offset, line_bases, line_width)}."""
-    out: dict[str, tuple[int, int, int, int]] = {}
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 5:
-            out[parts[0]] = (int(parts[1]), int(parts[2]), int(parts[3]), int(parts[4]))
-    return out
-
-
-def fai_byte_range(entry: tuple[int, int, int, int], start: int, end: int) -> tuple[int, int]:
-    """Byte range [a, b) of a FASTA holding bases [start, end) of a contig (0-based half-open)."""
-    length, offset, lb, lw = entry
-    start, end = max(0, start), min(length, end)
-
-    def at(p: int) -> int:
-        return offset + (p // lb) * lw + p % lb
-
-    return at(start), at(end) if end < length else at(max(length - 1, 0)) + lw
-
-
-def _reference_candidates(cfg: Config, job: Job, header: str) -> tuple[str, list[tuple[str, str]]]:
-    """(bucket, [(assembly, key), ...]) to try, in order."""
-    bucket, rest = _parse_s3_uri(cfg.reference_uri)
-    if rest.endswith(FASTA_SUFFIXES):  # one FASTA for every upload
-        label = job.assembly or vcf.basename_of(rest.rsplit("/", 1)[-1].split(".")[0])
-        return bucket, [(label, rest)]
-    # An assembly the upload names is the only candidate; otherwise whatever the header suggests.
-    names = [job.assembly] if job.assembly else vcf.header_assemblies(header)
-    return bucket, [(a, assembly_key(rest, a)) for a in dict.fromkeys(names)]
-
-
-def resolve_reference(
-    s3: Any, cfg: Config, job: Job, header: str, scratch: Path, *,
-    window: tuple[str, int, int] | None = None, fetch: bool = True,
-) -> Reference:
-    """Find the reference FASTA and make it usable locally.
-
-    ``REFERENCE_URI`` is one FASTA for every upload (``s3://b/refs/GRCh38.fa``) or a prefix holding
-    ``<assembly>.fa`` (+ ``.fai``); the assembly is ``input.assembly`` or one the header names (contig
-    ``assembly=``, ``##reference``). An explicit ``input.assembly`` without a FASTA is an error
-    (``PROC_REF_NOT_FOUND``); header-derived names without one only skip left-alignment (noted).
-    With ``window`` (contig, start, end) only that part of an uncompressed, indexed FASTA is fetched
-    (sparse file); with ``fetch=False`` nothing is downloaded (gather only records which was used).
-    """
-    if not cfg.reference_uri:
-        return Reference(None, None, "no reference configured: left-alignment and REF check skipped")
-    bucket, candidates = _reference_candidates(cfg, job, header)
-    for assembly, key in candidates:
-        if not _exists(s3, bucket, key):
-            continue
-        info = {"uri": f"s3://{bucket}/{key}", "assembly": assembly}
-        if not fetch:
-            return Reference(None, info, None)
-        local = scratch / f"reference.{key.rsplit('/', 1)[-1]}"
-        fai = Path(f"{local}.fai")
-        has_fai = _exists(s3, bucket, key + ".fai")
-        if has_fai:
-            _download(s3, bucket, key + ".fai", None, fai)
-        if window is not None and has_fai and not key.endswith(".gz"):
-            contig, start, end = window
-            entries = parse_fai(fai.read_text())
-            ranges = []
-            if contig in entries:
-                ranges.append(fai_byte_range(entries[contig], start - REFERENCE_WINDOW, end + REFERENCE_WINDOW))
-            _fetch_ranges(s3, bucket, key, None, _head_size(s3, bucket, key, None), ranges, local)
-        else:
-            _download(s3, bucket, key, None, local)
-            if key.endswith(".gz") and _exists(s3, bucket, key + ".gzi"):
-                _download(s3, bucket, key + ".gzi", None, Path(f"{local}.gzi"))
-            if not has_fai:
-                vcf.tools.run(["samtools", "faidx", str(local)])
-        return Reference(str(local), info, None)
-    if job.assembly:
-        raise vcf.RefNotFound(
-            f"no reference FASTA for assembly {job.assembly!r} under {cfg.reference_uri}; upload "
-            f"{job.assembly}{FASTA_SUFFIX} (+ .fai) there or correct the upload's assembly",
-            location=cfg.reference_uri,
-        )
-    note = (
-        f"no FASTA under {cfg.reference_uri} for assembly {[a for a, _ in candidates] or 'unknown'}: "
-        "left-alignment and REF check skipped"
-    )
-    return Reference(None, None, note)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,11 +200,11 @@ def _publish(s3: Any, bucket: str, job: Job, files: dict[str, Path], keys: dict[
     staged: dict[str, str] = {}
     for role in ("vcf", "index", "sidecar"):
         tmp_key = f"{job.work_prefix}out/{files[role].name}"
-        _upload(s3, files[role], bucket, tmp_key)
+        objects.upload(s3, files[role], bucket, tmp_key)
         staged[role] = tmp_key
     for role in ("vcf", "index", "sidecar"):
         s3.copy({"Bucket": bucket, "Key": staged[role]}, bucket, keys[role])
-    _delete(s3, bucket, list(staged.values()))
+    objects.delete(s3, bucket, list(staged.values()))
 
 
 def _finish(
@@ -484,7 +319,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         repairs: list[dict[str, Any]] = []
         if kind["compression"] == "bgzf" and kind["format"] == "vcf":
             with _reading_input(job):
-                _download(s3, job.bucket, job.key, job.version_id, local)
+                objects.download(s3, job.bucket, job.key, job.version_id, local)
             declared = vcf.header_text(str(local))  # before indexing: htslib adds contigs from an index
             # Integer keys holding decimals need the repaired copy (their Type changes before htslib reads).
             indexed = None if vcf.needs_type_scan(job.conformance) else vcf.try_index_in_place(str(local))
@@ -494,7 +329,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
                 indexed = None
             if indexed is not None:
                 idx_key = f"{job.work_prefix}source/{Path(indexed[0]).name}"
-                _upload(s3, Path(indexed[0]), cfg.processed_bucket, idx_key)
+                objects.upload(s3, Path(indexed[0]), cfg.processed_bucket, idx_key)
                 uploaded.append(idx_key)
                 source = {**raw_source, "index_key": idx_key, "index_bucket": cfg.processed_bucket}
         if source is None:
@@ -512,8 +347,8 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
                                                                    conformance=job.conformance)
             copy_key = f"{job.work_prefix}source/{local.name}"
             idx_key = f"{job.work_prefix}source/{Path(idx_path).name}"
-            version = _upload(s3, local, cfg.processed_bucket, copy_key)
-            _upload(s3, Path(idx_path), cfg.processed_bucket, idx_key)
+            version = objects.upload(s3, local, cfg.processed_bucket, copy_key)
+            objects.upload(s3, Path(idx_path), cfg.processed_bucket, idx_key)
             uploaded += [copy_key, idx_key]
             source = {"bucket": cfg.processed_bucket, "key": copy_key, "version_id": version,
                       "index_key": idx_key, "index_bucket": cfg.processed_bucket}
@@ -526,7 +361,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
             vcf.source_contigs(str(local)), cfg.scatter_region_bases, has_data, cfg.scatter_max_shards
         )
     if not shards:  # no records: nothing to scatter
-        _delete(s3, cfg.processed_bucket, uploaded)
+        objects.delete(s3, cfg.processed_bucket, uploaded)
         return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
     result: dict[str, Any] = {"mode": "scatter", "shards": [s.as_dict() for s in shards], "source": source,
                               "work_prefix": job.work_prefix, "repairs": _brief_repairs(repairs)}
@@ -557,7 +392,7 @@ def _load_source(s3: Any, source: Mapping[str, Any], scratch: Path) -> tuple[vcf
     idx_key = str(source["index_key"])
     local = scratch / "source.vcf.gz"
     idx_local = Path(f"{local}.{idx_key.rsplit('.', 1)[-1]}")
-    _download(s3, source["index_bucket"], idx_key, None, idx_local)
+    objects.download(s3, source["index_bucket"], idx_key, None, idx_local)
     return vcf.parse_tabix_index(idx_local.read_bytes()), local
 
 
@@ -598,13 +433,13 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None
         scratch = Path(td)
         idx, local = _load_source(s3, src, scratch)
         with _reading_input(job):
-            size = _head_size(s3, src["bucket"], src["key"], src.get("version_id"))
+            size = objects.head_size(s3, src["bucket"], src["key"], src.get("version_id"))
             ranges = sorted({
                 r
                 for contig, beg, end in sh.regions()
                 for r in vcf.byte_ranges_for(idx, size, contig, beg - vcf.SHARD_MARGIN, end + vcf.SHARD_MARGIN)
             })
-            _fetch_ranges(s3, src["bucket"], src["key"], src.get("version_id"), size, ranges, local)
+            objects.fetch_ranges(s3, src["bucket"], src["key"], src.get("version_id"), size, ranges, local)
         header = vcf.header_text(str(local))
         # A windowed reference fetch covers one region; a shard of grouped contigs fetches the FASTA.
         window = (sh.contig, sh.start, sh.end) if not sh.more else None
@@ -612,7 +447,7 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None
         out = scratch / f"shard.{sh.index:05d}.vcf.gz"
         res, n = vcf.process_shard_local(str(local), sh, str(out), scratch, reference=ref.path, name=job.name)
         key = _shard_key(job, sh.index)
-        _upload(s3, out, cfg.processed_bucket, key,
+        objects.upload(s3, out, cfg.processed_bucket, key,
                 metadata={"split": str(res.split), "realigned": str(res.realigned), "records": str(n)})
     return {"index": sh.index, "bucket": cfg.processed_bucket, "key": key, "records": n,
             "repairs": _brief_repairs(res.repairs)}
@@ -636,7 +471,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | Non
         split = realigned = 0
         for r in results:
             path = scratch / f"shard.{int(r['index']):05d}.vcf.gz"
-            _download(s3, r["bucket"], r["key"], None, path)
+            objects.download(s3, r["bucket"], r["key"], None, path)
             meta = s3.head_object(Bucket=r["bucket"], Key=r["key"]).get("Metadata", {})
             split += int(meta.get("split", 0))
             realigned += int(meta.get("realigned", 0))
@@ -660,7 +495,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | Non
         tmp_keys.append(p["groups"]["key"])
     if src["bucket"] == cfg.processed_bucket and src["key"].startswith(job.work_prefix):
         tmp_keys.append(src["key"])
-    _delete(s3, cfg.processed_bucket, tmp_keys)
+    objects.delete(s3, cfg.processed_bucket, tmp_keys)
     return processed
 
 

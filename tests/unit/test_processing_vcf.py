@@ -17,7 +17,7 @@ import pytest
 
 from genomics import synth
 from genomics.processing import tabix, vcf
-from genomics.processing.service import fai_byte_range, parse_fai
+from genomics.processing.reference import fai_byte_range, parse_fai
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 VCF_FILE = CORPUS / "htslib/tabix/vcf_file.vcf"
