@@ -23,7 +23,7 @@ from infra.webapp import UserDirectory, UserDirectoryArgs, WebApp, WebAppArgs
 from infra.workflow import Workflow, WorkflowArgs
 
 config = load()  # validated: an unsafe configuration fails here, before any resource is declared
-names = current_names(config.stack)
+names = current_names(config.stack, config.table_names)
 
 network = Network("network", NetworkArgs(names, config)) if config.vpc else None
 storage = DataBuckets("storage", DataBucketsArgs(names, config))

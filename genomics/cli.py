@@ -94,9 +94,13 @@ def _stack(args: argparse.Namespace) -> tuple[Any, Any]:
     """(boto3 session, Names) for --stack in the caller's account and region."""
     import boto3
 
-    from genomics.deployment import Names
+    from genomics.deployment import TABLE_NAMINGS, Names
 
     stack = args.stack or os.environ.get("GENOMICS_STACK")
+    # A stack deployed with the seed diagram's table names (config key tableNames: seed) says so here.
+    tables = os.environ.get("GENOMICS_TABLE_NAMES") or "ledger"
+    if tables not in TABLE_NAMINGS:
+        raise CliError(f"{tables!r}: one of {', '.join(TABLE_NAMINGS)}", location="GENOMICS_TABLE_NAMES")
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     elif stack is None and not os.environ.get("AWS_ENDPOINT_URL"):
@@ -116,7 +120,7 @@ def _stack(args: argparse.Namespace) -> tuple[Any, Any]:
     if not region:
         raise CliError("no AWS region configured: set AWS_REGION or use a profile with a region", code="AWS_NO_REGION")
     account = session.client("sts").get_caller_identity()["Account"]
-    return session, Names(stack=stack, account_id=account, region=region)
+    return session, Names(stack=stack, account_id=account, region=region, tables=tables)  # type: ignore[arg-type]
 
 
 def _ledger(session: Any, names: Any) -> Any:

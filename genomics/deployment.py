@@ -21,13 +21,18 @@ BucketRole = Literal["raw", "processed", "delivery"]
 TableRole = Literal["metadata", "jobs", "qc"]
 BUCKET_ROLES: tuple[BucketRole, ...] = ("raw", "processed", "delivery")
 
-# Seed diagram names: raw-genomics-bucket, processed-genomics-bucket, delivery-bucket,
-# genomics-metadata, processing-jobs, quality-metrics.
+# Seed diagram names of the buckets: raw-genomics-bucket, processed-genomics-bucket, delivery-bucket.
 BUCKET_SEED_NAMES: dict[BucketRole, str] = {
     "raw": "raw-genomics",
     "processed": "processed-genomics",
     "delivery": "delivery",
 }
+# The three tables are the ledger (genomics.ledger): genomics-<stack>-ledger-<role>. Stacks deployed before
+# the tables were named so keep the seed diagram's names (the metadata table was genomics-<stack>-genomics-
+# metadata and the QC table had the quality-metrics function's name): renaming a DynamoDB table replaces
+# it with a new, empty one, so such a stack sets the config key tableNames: seed (docs/deploy.md).
+TableNaming = Literal["ledger", "seed"]
+TABLE_NAMINGS: tuple[TableNaming, ...] = ("ledger", "seed")
 TABLE_SEED_NAMES: dict[TableRole, str] = {
     "metadata": "genomics-metadata",
     "jobs": "processing-jobs",
@@ -55,7 +60,6 @@ class TableSpec:
     range_key: str | None
     indexes: tuple[Index, ...] = ()
     # Every key attribute is a string.
-    ttl_attribute: str | None = None
 
     def attributes(self) -> list[str]:
         names = [self.hash_key] + ([self.range_key] if self.range_key else [])
@@ -118,6 +122,8 @@ class Names:
     account_id: str
     region: str
     partition: str = "aws"
+    # How the stack's tables are named (see TABLE_SEED_NAMES).
+    tables: TableNaming = "ledger"
 
     @property
     def prefix(self) -> str:
@@ -127,7 +133,9 @@ class Names:
         return f"{self.prefix}-{BUCKET_SEED_NAMES[role]}-{self.account_id}-{self.region}"
 
     def table(self, role: TableRole) -> str:
-        return f"{self.prefix}-{TABLE_SEED_NAMES[role]}"
+        if self.tables == "seed":
+            return f"{self.prefix}-{TABLE_SEED_NAMES[role]}"
+        return f"{self.prefix}-ledger-{role}"
 
     def function(self, logical: str) -> str:
         return f"{self.prefix}-{logical}"

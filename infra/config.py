@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pulumi
 
-from genomics.deployment import Settings
+from genomics.deployment import TABLE_NAMINGS, Settings, TableNaming
 
 RawStorageClass = Literal["INTELLIGENT_TIERING", "GLACIER_IR"]
 Tier = Literal["dev", "staging", "prod"]
@@ -134,6 +134,9 @@ class StackConfig:
     # The status API's throttling (requests per second, steady and burst), per stack.
     api_rate_limit: float = 20.0
     api_burst_limit: int = 40
+    # The tables' physical names: "ledger" (genomics-<stack>-ledger-<role>), or "seed" for a stack deployed
+    # with the seed diagram's names, which it keeps (a renamed table is a new, empty one: docs/deploy.md).
+    table_names: TableNaming = "ledger"
 
 
 def _camel(snake: str) -> str:
@@ -217,6 +220,8 @@ def stack_config_from(stack: str, get: Callable[[str], str | None]) -> StackConf
     )
     if config.raw_storage_class not in _STORAGE_CLASSES:
         raise ConfigError(f"config key 'rawStorageClass': one of {_STORAGE_CLASSES}")
+    if config.table_names not in TABLE_NAMINGS:
+        raise ConfigError(f"config key 'tableNames': one of {TABLE_NAMINGS}")
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError("config key 'reservedConcurrency': at least 1 (omit it for unreserved)")
     for name in ("raw_transition_days", "noncurrent_version_days", "access_log_days"):

@@ -64,11 +64,6 @@ class LedgerTables(pulumi.ComponentResource):
                     enabled=True, kms_key_arn=args.kms_key_arn
                 ),
                 deletion_protection_enabled=config.deletion_protection,
-                ttl=(
-                    aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True)
-                    if spec.ttl_attribute
-                    else None
-                ),
                 tags=classified("pseudonymous-metadata"),
                 opts=stateful(config, self),
             )

@@ -9,7 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from genomics.deployment import Names
+from genomics.deployment import Names, TableNaming
 from infra.config import StackConfig, protected
 
 CLASSIFICATION_TAG = "genomics:data-classification"
@@ -18,13 +18,15 @@ CLASSIFICATION_TAG = "genomics:data-classification"
 Classification = Literal["genetic-data", "pseudonymous-metadata", "audit-log", "code"]
 
 
-def current_names(stack: str) -> Names:
-    """Names of ``stack`` in the account/region/partition the AWS provider is configured for."""
+def current_names(stack: str, tables: TableNaming = "ledger") -> Names:
+    """Names of ``stack`` in the account/region/partition the AWS provider is configured for; ``tables``:
+    how its tables are named (config key tableNames)."""
     return Names(
         stack=stack,
         account_id=aws.get_caller_identity().account_id,
         region=aws.get_region().region,
         partition=aws.get_partition().partition,
+        tables=tables,
     )
 
 

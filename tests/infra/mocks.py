@@ -168,7 +168,21 @@ class RecordingMonitor(MockMonitor):
             record["parent"] = request.parent
             record["urn"] = response.urn
             record["options"] = resource_options(request)
+            record["options"]["aliases"] = self.alias_urns(request)
         return response
+
+    def alias_urns(self, request: Any) -> list[str]:
+        """The URNs the resource's aliases name (an alias spec completed from the resource itself, as the
+        engine does: same parent, type and name unless the spec says otherwise)."""
+        urns = [str(a) for a in request.aliasURNs]
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return urns
 
 
 def resource_options(request: Any) -> dict[str, Any]:
