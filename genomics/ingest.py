@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,10 +35,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from genomics import references
+from genomics import references, steps
 from genomics.errors import UserInputError, reraise_transient
 from genomics.ledger import identity, model
-from genomics.ledger.model import KeyLayoutError, ObjectRef, decode_event_key, parse_key
+from genomics.ledger.model import KeyLayoutError, ObjectRef, parse_key
 from genomics.ledger.store import InvalidTransition, Ledger
 from genomics.qc.gate import load_thresholds
 from genomics.sources import ByteSource, HashingSource, S3Object
@@ -149,18 +148,9 @@ def run_folder_role(key: str) -> str | None:
 
 
 def object_ref(record: Mapping[str, Any]) -> ObjectRef:
-    """The object version an S3 event record talks about."""
-    if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
-        raise NotAnUpload(f"not an S3 ObjectCreated record: {record.get('eventName')!r}")
-    s3 = record["s3"]
-    obj = s3["object"]
-    return ObjectRef(
-        bucket=s3["bucket"]["name"],
-        key=decode_event_key(obj["key"]),
-        version_id=obj.get("versionId") or None,
-        etag=obj.get("eTag") or obj.get("etag"),
-        size=int(obj["size"]) if obj.get("size") is not None else None,
-    )
+    """The object version an S3 event record talks about (a record that is not one: NotAnUpload)."""
+    obj = steps.S3ObjectCreated.from_record(record, error=NotAnUpload)
+    return ObjectRef(bucket=obj.bucket, key=obj.key, version_id=obj.version_id, etag=obj.etag, size=obj.size)
 
 
 def _issues(report: ValidationReport) -> dict[str, Any]:
@@ -286,8 +276,8 @@ def ingest_record(
         if lease is None:
             job = ledger.get_job(job_id)
             return {"job_id": job_id, "status": job["status"], "duplicate_event": True}
-        return _validate_and_start(ref, project, sample_id, job_id, layout_error, config, ledger, s3, sfn, validator,
-                                   run)
+        attempt = _Attempt(ref, project, sample_id, job_id, config, ledger, s3, sfn, validator, run)
+        return _validate_and_start(attempt, layout_error)
     except Exception as e:
         # The job rests visibly in INGEST_FAILED with the reason (retryable): Lambda's retry of this event
         # or a replay claims it again at once. If even that write fails, the lease is handed back (the
@@ -328,52 +318,99 @@ def mark_ingest_failed(ledger: Ledger, job_id: str, sample_id: str, file_id: str
     ledger.update_file(sample_id, file_id, {"status": model.INGEST_FAILED})
 
 
-def _validate_and_start(
-    ref: ObjectRef,
-    project: str,
-    sample_id: str,
-    job_id: str,
-    layout_error: KeyLayoutError | None,
-    config: IngestConfig,
-    ledger: Ledger,
-    s3: Any,
-    sfn: Any,
-    validator: Validator,
-    run: int = 1,
-) -> dict[str, Any]:
-    if layout_error is not None:
-        return _reject(ledger, job_id, sample_id, ref, layout_error.code, str(layout_error))
+@dataclass(frozen=True)
+class _Attempt:
+    """One ingest attempt of one object version: what every stage of validating and starting it needs."""
 
+    ref: ObjectRef
+    project: str
+    sample_id: str
+    job_id: str
+    config: IngestConfig
+    ledger: Ledger
+    s3: Any
+    sfn: Any
+    validator: Validator
+    run: int = 1
+
+    def reject(self, code: str, message: str) -> dict[str, Any]:
+        return _reject(self.ledger, self.job_id, self.sample_id, self.ref, code, message)
+
+
+@dataclass(frozen=True)
+class _Validated:
+    """What content validation found: the report, the SHA-256 read in the same pass, the length."""
+
+    report: ValidationReport
+    sha256: str
+    length: int | None
+    run_prefix: str | None  # a BCL run folder's prefix (validated as a whole), else None
+
+
+def _validate_and_start(attempt: _Attempt, layout_error: KeyLayoutError | None) -> dict[str, Any]:
+    """Check the upload's layout and options, validate its content, claim its result, start the workflow."""
+    if layout_error is not None:
+        return attempt.reject(layout_error.code, str(layout_error))
+    options = _read_options(attempt)
+    if isinstance(options, dict):
+        return options
+    rejected = _check_options(attempt, options)
+    if rejected is not None:
+        return rejected
     try:
-        options = upload_options(
-            s3, ref, config.default_assay, config.project_profiles.get(project, DEFAULT_PROFILE)
-        )
+        reference = references.fetch(attempt.s3, attempt.config.reference_uri, options.assembly, "/tmp/references")
+    except UserInputError as e:
+        return attempt.reject(e.code, str(e))
+    validated = _validate(attempt, options, reference)
+    if not validated.report.valid:
+        return _reject_invalid(attempt, validated)
+    result = _claim_result(attempt, options, validated)
+    if isinstance(result, dict):
+        return result
+    return _start(attempt, options, validated, result)
+
+
+def _read_options(attempt: _Attempt) -> UploadOptions | dict[str, Any]:
+    """The upload's options from its metadata; the job ends FAILED (INGEST_SOURCE_GONE) when the object
+    version is gone."""
+    ref, config = attempt.ref, attempt.config
+    try:
+        return upload_options(attempt.s3, ref, config.default_assay,
+                              config.project_profiles.get(attempt.project, DEFAULT_PROFILE))
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") not in _GONE:
             raise
-        message = (f"s3://{ref.bucket}/{ref.key} version {ref.version_id or ref.etag} no longer exists; "
-                   "upload the file again")
-        ledger.update_file(sample_id, ref.file_id, {"status": model.FAILED})
-        ledger.transition(job_id, model.FAILED, actor=ACTOR, detail={"error": "INGEST_SOURCE_GONE"},
-                          attributes={"reason": f"INGEST_SOURCE_GONE: {message}", "error_code": "INGEST_SOURCE_GONE"})
-        return {"job_id": job_id, "status": model.FAILED, "reason": f"INGEST_SOURCE_GONE: {message}"}
+    message = (f"s3://{ref.bucket}/{ref.key} version {ref.version_id or ref.etag} no longer exists; "
+               "upload the file again")
+    attempt.ledger.update_file(attempt.sample_id, ref.file_id, {"status": model.FAILED})
+    attempt.ledger.transition(attempt.job_id, model.FAILED, actor=ACTOR, detail={"error": "INGEST_SOURCE_GONE"},
+                              attributes={"reason": f"INGEST_SOURCE_GONE: {message}",
+                                          "error_code": "INGEST_SOURCE_GONE"})
+    return {"job_id": attempt.job_id, "status": model.FAILED, "reason": f"INGEST_SOURCE_GONE: {message}"}
+
+
+def _check_options(attempt: _Attempt, options: UploadOptions) -> dict[str, Any] | None:
+    """Reject an assay without QC thresholds or an unknown validation profile; None when both are known."""
     assays = sorted(load_thresholds())
     if options.assay not in assays:
         message = (
             f"assay {options.assay!r} (object metadata x-amz-meta-assay) has no QC thresholds on this stack; "
             f"use one of {', '.join(assays)}"
         )
-        return _reject(ledger, job_id, sample_id, ref, "INGEST_UNKNOWN_ASSAY", message)
+        return attempt.reject("INGEST_UNKNOWN_ASSAY", message)
     if options.profile not in PROFILES:
         message = (
             f"validation profile {options.profile!r} (object metadata x-amz-meta-validation-profile) is not "
             f"one of {', '.join(PROFILES)}"
         )
-        return _reject(ledger, job_id, sample_id, ref, "INGEST_UNKNOWN_PROFILE", message)
-    try:
-        reference = references.fetch(s3, config.reference_uri, options.assembly, "/tmp/references")
-    except UserInputError as e:
-        return _reject(ledger, job_id, sample_id, ref, e.code, str(e))
+        return attempt.reject("INGEST_UNKNOWN_PROFILE", message)
+    return None
+
+
+def _validate(attempt: _Attempt, options: UploadOptions, reference: str | None) -> _Validated:
+    """Validate the content from S3 (a run folder: its whole prefix) and record the report on the file and
+    the job."""
+    ref, s3, ledger = attempt.ref, attempt.s3, attempt.ledger
     run_prefix = ref.key.rsplit("/", 1)[0] + "/" if run_folder_role(ref.key) == "marker" else None
     if run_prefix is not None:
         from genomics.validation.bcl import validate_run_prefix
@@ -383,11 +420,11 @@ def _validate_and_start(
         length: int | None = ref.size
     else:
         source = HashingSource(S3Object(s3, ref.bucket, ref.key, ref.version_id, known_size=ref.size))
-        report = validator(source, ref.key, options, reference)
+        report = attempt.validator(source, ref.key, options, reference)
         sha256 = source.sha256()
         length = source.length if source.length is not None else ref.size
     ledger.update_file(
-        sample_id,
+        attempt.sample_id,
         ref.file_id,
         {
             "sha256": sha256,
@@ -398,61 +435,79 @@ def _validate_and_start(
     )
     # The conformance report lives on the job: every warning with line and record (the status API, the
     # dashboard, processing's sidecar and the QC report read it from here).
-    ledger.update_job(job_id, {"conformance": report.conformance()})
-    if not report.valid:
-        first = report.errors[0]
-        ledger.transition(
-            job_id,
-            model.REJECTED,
-            actor=ACTOR,
-            attributes={
-                "reason": report.summary(),
-                "error_code": first.code,
-                "sha256": sha256,
-                "format": report.format,
-            },
-        )
-        return {"job_id": job_id, "status": model.REJECTED, "reason": report.summary()}
+    ledger.update_job(attempt.job_id, {"conformance": report.conformance()})
+    return _Validated(report, sha256, length, run_prefix)
 
+
+def _reject_invalid(attempt: _Attempt, validated: _Validated) -> dict[str, Any]:
+    report = validated.report
+    attempt.ledger.transition(
+        attempt.job_id,
+        model.REJECTED,
+        actor=ACTOR,
+        attributes={
+            "reason": report.summary(),
+            "error_code": report.errors[0].code,
+            "sha256": validated.sha256,
+            "format": report.format,
+        },
+    )
+    return {"job_id": attempt.job_id, "status": model.REJECTED, "reason": report.summary()}
+
+
+def _claim_result(attempt: _Attempt, options: UploadOptions, validated: _Validated
+                  ) -> identity.ResultIdentity | dict[str, Any]:
+    """Claim the result identity for this job; the outcome of the job that owns it when another does."""
     # What determines the result: content, assay, validation profile, QC thresholds, reference.
+    ledger, job_id = attempt.ledger, attempt.job_id
     result = identity.ResultIdentity(
-        sha256=sha256,
+        sha256=validated.sha256,
         assay=options.assay,
         profile=options.profile,
         thresholds_version=identity.thresholds_version(load_thresholds(), options.assay),
-        reference_digest=identity.reference_digest(s3, config.reference_uri, options.assembly),
+        reference_digest=identity.reference_digest(attempt.s3, attempt.config.reference_uri, options.assembly),
     )
-    ledger.update_job(job_id, {"sha256": sha256, "format": report.format, "assay": options.assay,
-                               "result_id": result.result_id, "identity": result.as_dict()})
-    item = identity.claim(ledger, sample_id, result, job_id)
+    ledger.update_job(job_id, {"sha256": validated.sha256, "format": validated.report.format,
+                               "assay": options.assay, "result_id": result.result_id, "identity": result.as_dict()})
+    item = identity.claim(ledger, attempt.sample_id, result, job_id)
     # A reprocess (run > 1) of a result that exists computes it again deliberately; one whose result is
     # being computed (or was released by a failure and claimed by another reprocess) waits for it.
-    if item["owner"] != job_id and (run == 1 or not item.get("outcome_status")):
-        return _duplicate(ledger, job_id, sample_id, ref, result.result_id, item)
+    if item["owner"] != job_id and (attempt.run == 1 or not item.get("outcome_status")):
+        return _duplicate(ledger, job_id, attempt.sample_id, attempt.ref, result.result_id, item)
+    return result
 
-    payload = {
-        "job_id": job_id,
-        "project": project,
-        "sample_id": sample_id,
-        "assay": options.assay,
-        "input": {
-            "bucket": ref.bucket,
-            "key": ref.key,
-            "version_id": ref.version_id,
-            "sha256": sha256,
-            "size": length,
-            "format": report.format,
-            "assembly": options.assembly,
-            **({"sex": options.sex} if options.sex else {}),
-            "conformance": report.conformance(limit=MAX_PAYLOAD_WARNINGS),
-            "result_id": result.result_id,
-            **({"run_folder": run_prefix} if run_prefix else {}),
-        },
-    }
-    execution_arn = start_workflow(sfn, config.state_machine_arn, job_id, payload)
+
+def workflow_input(attempt: _Attempt, options: UploadOptions, validated: _Validated,
+                   result: identity.ResultIdentity) -> steps.WorkflowInput:
+    ref, report = attempt.ref, validated.report
+    return steps.WorkflowInput(
+        job_id=attempt.job_id,
+        project=attempt.project,
+        sample_id=attempt.sample_id,
+        assay=options.assay,
+        input=steps.InputRef(
+            bucket=ref.bucket,
+            key=ref.key,
+            version_id=ref.version_id,
+            sha256=validated.sha256,
+            size=validated.length,
+            format=report.format,
+            assembly=options.assembly,
+            sex=options.sex,
+            conformance=report.conformance(limit=MAX_PAYLOAD_WARNINGS),
+            result_id=result.result_id,
+            run_folder=validated.run_prefix,
+        ),
+    )
+
+
+def _start(attempt: _Attempt, options: UploadOptions, validated: _Validated,
+           result: identity.ResultIdentity) -> dict[str, Any]:
+    payload = workflow_input(attempt, options, validated, result)
+    execution_arn = start_workflow(attempt.sfn, attempt.config.state_machine_arn, attempt.job_id, payload.to_dict())
     with contextlib.suppress(Exception):  # the workflow runs: a lost note here must not fail the attempt
-        ledger.update_job(job_id, {"execution_arn": execution_arn})
-    return {"job_id": job_id, "status": model.VALIDATING, "execution_arn": execution_arn}
+        attempt.ledger.update_job(attempt.job_id, {"execution_arn": execution_arn})
+    return {"job_id": attempt.job_id, "status": model.VALIDATING, "execution_arn": execution_arn}
 
 
 def _duplicate(ledger: Ledger, job_id: str, sample_id: str, ref: ObjectRef, result_id: str,
@@ -506,18 +561,7 @@ def reprocess(
             break
         except InvalidTransition:
             job = ledger.get_job(job_id)  # it moved meanwhile: look again
-    record = {
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Reprocess",
-        "s3": {
-            "bucket": {"name": job["bucket"]},
-            "object": {
-                "key": urllib.parse.quote_plus(job["key"], safe="/"),
-                "versionId": job.get("version_id"),
-                "eTag": job.get("etag"),
-                "size": job.get("size"),
-            },
-        },
-    }
+    record = steps.S3ObjectCreated(bucket=job["bucket"], key=job["key"], version_id=job.get("version_id"),
+                                   etag=job.get("etag"), size=job.get("size")).to_record("ObjectCreated:Reprocess")
     result = ingest_record(record, config=config, ledger=ledger, s3=s3, sfn=sfn, run=max(runs) + 1, actor=actor)
     return {**result, **({"superseded": superseded} if superseded else {})}

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
+from genomics.ledger.model import decode_event_key
+
 CODES: dict[str, str] = {
     "JOB_STEP_INVALID": "a step of the pipeline got an event or a result without a field it needs, or with a "
     "field of the wrong type (an integration error: the message names the field)",
@@ -187,7 +189,7 @@ class S3ObjectCreated(StepData):
         flat = {"bucket": bucket.get("name"), "key": obj.get("key"), "version_id": obj.get("versionId") or None,
                 "etag": obj.get("eTag") or obj.get("etag"), "size": obj.get("size")}
         parsed = cls.from_dict(flat, error=error, where="s3.")
-        return dataclasses.replace(parsed, key=urllib.parse.unquote_plus(parsed.key))
+        return dataclasses.replace(parsed, key=decode_event_key(parsed.key))
 
     def to_record(self, event_name: str = "ObjectCreated:Put") -> dict[str, Any]:
         """The notification record AWS would send (key URL-encoded), e.g. for a replay or a reprocess."""
