@@ -65,13 +65,21 @@ def _is_step(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, StepData)
 
 
-def _convert(value: Any, tp: Any, where: str, error: type[Exception], strict: bool) -> Any:
+@dataclass(frozen=True)
+class _Parse:
+    error: type[Exception]
+    strict: bool
+    partial: bool
+
+
+def _convert(value: Any, tp: Any, where: str, how: _Parse) -> Any:
+    error = how.error
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None
-        return _convert(value, args[0], where, error, strict)
+        return _convert(value, args[0], where, how)
     if tp is Any:
         return value
     if value is None:
@@ -79,12 +87,12 @@ def _convert(value: Any, tp: Any, where: str, error: type[Exception], strict: bo
     if _is_step(tp):
         if not isinstance(value, Mapping):
             raise error(f"{where} must be an object, not {type(value).__name__}")
-        return tp.from_dict(value, error=error, where=f"{where}.", strict=strict)
+        return tp.from_dict(value, error=error, where=f"{where}.", strict=how.strict, partial=how.partial)
     if origin is list:
         if not isinstance(value, list | tuple):
             raise error(f"{where} must be a list, not {type(value).__name__}")
         (item,) = typing.get_args(tp) or (Any,)
-        return [_convert(v, item, f"{where}[{i}]", error, strict) for i, v in enumerate(value)]
+        return [_convert(v, item, f"{where}[{i}]", how) for i, v in enumerate(value)]
     if origin is dict or tp is dict:
         if not isinstance(value, Mapping):
             raise error(f"{where} must be an object, not {type(value).__name__}")
@@ -120,14 +128,16 @@ class StepData:
 
     A required field (one without a default) that is absent, null or an empty string is an error, as is a
     value of the wrong type. Keys the type does not declare are ignored (an older or newer producer), unless
-    ``strict``, which the ASL round-trip test uses to catch a name that drifted."""
+    ``strict``, which the ASL round-trip test uses to catch a name that drifted. ``partial`` lets required
+    fields be absent (None): for a reader of whatever parts a branch produced (the ledger's final record),
+    which still gets every present field typed and checked."""
 
     # The "action" a multi-action function dispatches on; written by to_dict and by parameters().
     ACTION: ClassVar[str | None] = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, error: type[Exception] = StepDataError, where: str = "",
-                  strict: bool = False) -> Self:
+                  strict: bool = False, partial: bool = False) -> Self:
         if not isinstance(data, Mapping):
             raise error(f"{where or 'event'} must be an object, not {type(data).__name__}")
         hints = _hints(cls)
@@ -136,10 +146,12 @@ class StepData:
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             raw = data.get(f.name)
             if raw is None or raw == "":  # an empty string is no value (S3 and the ledger write "" for none)
-                if required:
+                if required and not partial:
                     raise error(f"{where}{f.name} is missing")
+                if required:
+                    values[f.name] = None
                 continue
-            values[f.name] = _convert(raw, hints[f.name], f"{where}{f.name}", error, strict)
+            values[f.name] = _convert(raw, hints[f.name], f"{where}{f.name}", _Parse(error, strict, partial))
         if strict:
             known = {f.name for f in _fields(cls)} | ({"action"} if cls.ACTION else set())
             unknown = sorted(set(data) - known)
@@ -364,12 +376,12 @@ class FargateTask(StepData):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, error: type[Exception] = StepDataError, where: str = "",
-                  strict: bool = False) -> Self:
+                  strict: bool = False, partial: bool = False) -> Self:
         # ``$.Containers[0].ExitCode`` is a definite path (a number in AWS); moto's interpreter answers it as
         # a one-element list.
         if isinstance(data, Mapping) and isinstance(data.get("exit_code"), list) and len(data["exit_code"]) == 1:
             data = {**data, "exit_code": data["exit_code"][0]}
-        return super().from_dict(data, error=error, where=where, strict=strict)
+        return super().from_dict(data, error=error, where=where, strict=strict, partial=partial)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,16 @@ from typing import Any
 
 from genomics.ledger import identity, model
 from genomics.ledger.store import Ledger
+from genomics.steps import (
+    ExecutionState,
+    FailRequest,
+    FinalizeRequest,
+    QcResult,
+    StepDataError,
+    TransitionRequest,
+    UpdaterResult,
+    outputs_of,
+)
 
 ACTOR = "metadata-updater"
 
@@ -17,7 +27,7 @@ CODES: dict[str, str] = {
 }
 
 
-class UpdaterError(Exception):
+class UpdaterError(StepDataError):
     code = "UPDATER_BAD_EVENT"
 
 
@@ -50,78 +60,83 @@ def estimate_cost(steps: list[Mapping[str, Any]], transitions: int, prices: Pric
     }
 
 
-def _steps_from_state(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _steps_from_state(state: ExecutionState) -> list[dict[str, Any]]:
+    """The steps the execution's results report (each task's own measurement), named for the ledger."""
     steps: list[dict[str, Any]] = []
-    plan = state.get("plan") or {}
-    if plan.get("step"):
-        steps.append({"name": "plan", **plan["step"]})
-    for shard in state.get("shards") or []:
-        if isinstance(shard, Mapping) and shard.get("step"):
-            steps.append({"name": f"shard-{shard.get('index')}", **shard["step"]})
-    processed = state.get("processed") or {}
-    if processed.get("step"):
-        steps.append({"name": "gather" if state.get("shards") else "process", **processed["step"]})
-    qcplan = state.get("qcplan") or {}
-    if qcplan.get("step"):
-        steps.append({"name": "qc-plan", **qcplan["step"]})
-    qc = state.get("qc") or {}
-    for shard in qc.get("shard_steps") or []:  # alignment QC shards (the Map keeps no results)
+    if state.plan is not None and state.plan.step:
+        steps.append({"name": "plan", **state.plan.step})
+    for shard in state.shards or []:
+        if shard.step:
+            steps.append({"name": f"shard-{shard.index}", **shard.step})
+    if state.processed is not None and state.processed.step:
+        steps.append({"name": "gather" if state.shards else "process", **state.processed.step})
+    if state.qcplan is not None and state.qcplan.step:
+        steps.append({"name": "qc-plan", **state.qcplan.step})
+    qc = state.qc
+    if qc is None:
+        return steps
+    for shard in qc.shard_steps or []:  # alignment QC shards (the Map keeps no results)
         if isinstance(shard, Mapping):
             steps.append({"name": f"qc-shard-{shard.get('index')}", **shard})
-    if qc.get("step"):
-        name = "qc-gather" if qc.get("shard_steps") else "qc-fargate" if qc.get("mode") == "fargate" else "qc"
-        steps.append({"name": name, **qc["step"]})
+    if qc.step:
+        name = "qc-gather" if qc.shard_steps else "qc-fargate" if qc.mode == "fargate" else "qc"
+        steps.append({"name": name, **qc.step})
     return steps
 
 
-def _transition_count(state: Mapping[str, Any]) -> int:
+def _transition_count(state: ExecutionState) -> int:
     """States entered by this execution (Step Functions bills each transition)."""
-    fmt = (state.get("input") or {}).get("format")
-    if fmt in ("vcf", "bcf"):
+    if state.input is not None and state.input.format in ("vcf", "bcf"):
         n = 8  # Route, MarkProcessing, Plan, SingleOrScatter, Process|Map, MarkQC, QcKind, QualityMetrics
-        shards = state.get("shards") or []
-        if shards:
-            n += 1 + len(shards)  # Gather + one ProcessShard per item
+        if state.shards:
+            n += 1 + len(state.shards)  # Gather + one ProcessShard per item
         return n + 1  # Finalize
-    qcplan = state.get("qcplan") or {}
-    if qcplan:
+    if state.qcplan is not None:
         n = 7  # Route, NoProcessing, MarkQC, QcKind, QcPlan, QcMode, QualityMetrics|Map|Fargate task
-        if qcplan.get("mode") == "scatter":
-            n += 1 + int(qcplan.get("shard_count") or 0)  # QcGather + one QcShard per item
+        if state.qcplan.mode == "scatter":
+            n += 1 + int(state.qcplan.shard_count or 0)  # QcGather + one QcShard per item
         return n + 1  # Finalize
-    if state.get("qc"):
+    if state.qc is not None:
         return 6  # Route, NoProcessing, MarkQC, QcKind, QualityMetrics, Finalize
     return 2  # Route, Finalize
 
 
+def _qc_summary(qc: QcResult | None) -> dict[str, Any] | None:
+    if qc is None:
+        return None
+    summary: dict[str, Any] = {
+        "verdict": qc.verdict,
+        "deciding_metric": qc.deciding_metric,
+        "reasons": list(qc.reasons or [])[:10],
+        "summary": qc.summary or {},
+    }
+    if qc.identity:
+        summary["identity"] = qc.identity  # sample-identity findings (genomics.identity)
+    return summary
+
+
+def parse_state(state: Mapping[str, Any] | ExecutionState) -> ExecutionState:
+    """The execution state Finalize gets (``$``), typed; the parts a branch did not produce are absent."""
+    if isinstance(state, ExecutionState):
+        return state
+    parsed = ExecutionState.from_dict(state, error=UpdaterError, where="state.", partial=True)
+    if not parsed.job_id:
+        raise UpdaterError("event has no job_id")
+    return parsed
+
+
 def finalize(
-    ledger: Ledger, state: Mapping[str, Any], execution: str | None, prices: Prices
+    ledger: Ledger, state: Mapping[str, Any] | ExecutionState, execution: str | None, prices: Prices
 ) -> dict[str, Any]:
-    job_id = state["job_id"]
-    qc = state.get("qc") or {}
-    processed = state.get("processed") or {}
-    verdict = qc.get("verdict")
+    st = parse_state(state)
+    job_id = st.job_id
+    qc, processed = st.qc, st.processed
+    verdict = qc.verdict if qc is not None else None
     target = model.QC_FAILED if verdict == "fail" else model.COMPLETED
-    outputs: dict[str, Any] = {}
-    if processed and not processed.get("skipped"):
-        outputs = {
-            k: processed[k] for k in ("bucket", "vcf_key", "index_key", "sidecar_key") if processed.get(k)
-        }
-    if qc.get("report_key"):
-        outputs["report_key"] = qc["report_key"]
+    outputs = outputs_of(st.input.format if st.input is not None else None, processed, qc).to_dict()
     job = ledger.get_job(job_id)
-    steps = [*job.get("steps", []), *_steps_from_state(state)]
-    cost = estimate_cost(steps, _transition_count(state), prices)
-    qc_summary = None
-    if qc:
-        qc_summary = {
-            "verdict": verdict,
-            "deciding_metric": qc.get("deciding_metric"),
-            "reasons": list(qc.get("reasons") or [])[:10],
-            "summary": qc.get("summary") or {},
-        }
-        if qc.get("identity"):
-            qc_summary["identity"] = qc["identity"]  # sample-identity findings (genomics.identity)
+    steps = [*job.get("steps", []), *_steps_from_state(st)]
+    cost = estimate_cost(steps, _transition_count(st), prices)
     detail = {"verdict": verdict} if verdict else {}
     updated = ledger.transition(
         job_id,
@@ -130,12 +145,12 @@ def finalize(
         detail=detail,
         attributes={
             "outputs": outputs or None,
-            "qc": qc_summary,
+            "qc": _qc_summary(qc),
             "steps": steps,
             "cost": cost,
             "execution_arn": execution,
-            "records_in": processed.get("records_in"),
-            "records_out": processed.get("records_out"),
+            "records_in": processed.records_in if processed is not None else None,
+            "records_out": processed.records_out if processed is not None else None,
             "eligible_for_delivery": target == model.COMPLETED,
         },
     )
@@ -145,39 +160,51 @@ def finalize(
         {"status": target, "outputs": outputs or None, "qc_verdict": verdict},
     )
     duplicates = identity.publish_outcome(ledger, updated)
-    return {"job_id": job_id, "status": target, "cost_usd": cost["usd"], "duplicates": len(duplicates)}
+    return UpdaterResult(job_id=job_id, status=target, cost_usd=cost["usd"], duplicates=len(duplicates)).to_dict()
+
+
+def _transition(ledger: Ledger, req: TransitionRequest) -> UpdaterResult:
+    if req.to not in model.ALL_STATES:
+        raise UpdaterError(f"unknown target state {req.to!r}")
+    job = ledger.transition(req.job_id, req.to, actor=ACTOR)
+    return UpdaterResult(job_id=req.job_id, status=job["status"])
+
+
+def _fail(ledger: Ledger, req: FailRequest) -> UpdaterResult:
+    error = str(req.error or "Error")
+    cause = str(req.cause or "")[:4000]
+    job = ledger.get_job(req.job_id)
+    if job["status"] in model.TERMINAL:
+        # A retry of this task: the job ended already, but the duplicates waiting for it may not
+        # have been told (the first attempt failed after the transition). Publishing is idempotent.
+        identity.publish_outcome(ledger, job)
+        return UpdaterResult(job_id=req.job_id, status=job["status"])
+    updated = ledger.transition(
+        req.job_id,
+        model.FAILED,
+        actor=ACTOR,
+        detail={"error": error},
+        attributes={"error": error, "cause": cause, "reason": f"{error}: {cause[:500]}"},
+    )
+    ledger.update_file(updated["sample_id"], updated["file_id"], {"status": model.FAILED})
+    identity.publish_outcome(ledger, updated)
+    return UpdaterResult(job_id=req.job_id, status=model.FAILED)
 
 
 def handle(event: Mapping[str, Any], ledger: Ledger, prices: Prices) -> dict[str, Any]:
+    """The workflow's ledger tasks: the event is parsed into its request type (a malformed one is
+    UPDATER_BAD_EVENT), the result serialised once."""
+    if not isinstance(event, Mapping):
+        raise UpdaterError(f"event must be an object, not {type(event).__name__}")
     action = event.get("action")
-    job_id = event.get("job_id") or (event.get("state") or {}).get("job_id")
-    if not job_id:
+    state = event.get("state")
+    if not (event.get("job_id") or (isinstance(state, Mapping) and state.get("job_id"))):
         raise UpdaterError("event has no job_id")
     if action == "transition":
-        target = event.get("to")
-        if target not in model.ALL_STATES:
-            raise UpdaterError(f"unknown target state {target!r}")
-        job = ledger.transition(job_id, target, actor=ACTOR)
-        return {"job_id": job_id, "status": job["status"]}
+        return _transition(ledger, TransitionRequest.from_dict(event, error=UpdaterError)).to_dict()
     if action == "fail":
-        error = str(event.get("error") or "Error")
-        cause = str(event.get("cause") or "")[:4000]
-        job = ledger.get_job(job_id)
-        if job["status"] in model.TERMINAL:
-            # A retry of this task: the job ended already, but the duplicates waiting for it may not
-            # have been told (the first attempt failed after the transition). Publishing is idempotent.
-            identity.publish_outcome(ledger, job)
-            return {"job_id": job_id, "status": job["status"]}
-        updated = ledger.transition(
-            job_id,
-            model.FAILED,
-            actor=ACTOR,
-            detail={"error": error},
-            attributes={"error": error, "cause": cause, "reason": f"{error}: {cause[:500]}"},
-        )
-        ledger.update_file(updated["sample_id"], updated["file_id"], {"status": model.FAILED})
-        identity.publish_outcome(ledger, updated)
-        return {"job_id": job_id, "status": model.FAILED}
+        return _fail(ledger, FailRequest.from_dict(event, error=UpdaterError)).to_dict()
     if action == "finalize":
-        return finalize(ledger, event["state"], event.get("execution"), prices)
+        req = FinalizeRequest.from_dict(event, error=UpdaterError, partial=True)
+        return finalize(ledger, req.state, req.execution, prices)
     raise UpdaterError(f"unknown action {action!r}")
