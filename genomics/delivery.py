@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from genomics import steps
 from genomics.ledger import Ledger, model
 from genomics.status import latest_jobs, reason_of
 
@@ -123,21 +124,19 @@ def _basename(key: str) -> str:
 def plan(job: Mapping[str, Any], *, partner: str, project: str, processed_bucket: str) -> list[Item]:
     """The objects a COMPLETED job delivers, by kind: processed VCF outputs when there are any, and the
     QC report and metrics of every job that was QC'd."""
-    outputs = job.get("outputs") or {}
     base = f"partners/{partner}/{project}/{job['sample_id']}/"
     items: list[Item] = []
-    out_bucket = outputs.get("bucket") or processed_bucket
-    for role, attr in (("vcf", "vcf_key"), ("index", "index_key"), ("sidecar", "sidecar_key")):
-        if outputs.get(attr):
-            items.append(Item(role, out_bucket, outputs[attr], base + _basename(outputs[attr])))
-    report = outputs.get("report_key")
-    if report:
-        bucket = outputs.get("report_bucket") or processed_bucket
+    # One shape per kind (genomics.steps): only a VCF job has processed files (and their bucket).
+    for out in steps.job_outputs(job).files(processed_bucket):
+        if out.role != "qc_report":
+            items.append(Item(out.role, out.bucket, out.key, base + _basename(out.key)))
+            continue
         upload = _basename(str(job.get("key") or job["job_id"]))
-        folder = report.rsplit("/", 1)[0] + "/" if "/" in report else ""
-        items.append(Item("qc_report", bucket, report, f"{base}{upload}.{QC_REPORT}"))
+        folder = out.key.rsplit("/", 1)[0] + "/" if "/" in out.key else ""
+        items.append(Item("qc_report", out.bucket, out.key, f"{base}{upload}.{QC_REPORT}"))
         # the metrics sit beside the report (genomics.qc.service); older jobs may lack them
-        items.append(Item("qc_metrics", bucket, folder + QC_METRICS, f"{base}{upload}.{QC_METRICS}", required=False))
+        items.append(Item("qc_metrics", out.bucket, folder + QC_METRICS, f"{base}{upload}.{QC_METRICS}",
+                          required=False))
     return items
 
 

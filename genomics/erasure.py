@@ -31,6 +31,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from genomics import steps
 from genomics.deployment import PROCESSED_PREFIX, REPORTS_PREFIX, TMP_PREFIX, Names
 from genomics.errors import UserInputError
 from genomics.ledger import Ledger, model
@@ -40,8 +41,6 @@ CODES: dict[str, str] = {
     "FORGET_UNKNOWN_SAMPLE": "the ledger knows no such sample (nothing was erased); check the sample id",
     "FORGET_BAD_SAMPLE": "a sample id for erasure must be a single path segment (no '/', not empty)",
 }
-_OUTPUT_FIELDS = ("vcf_key", "index_key", "sidecar_key", "report_key")
-
 
 class ErasureError(UserInputError):
     """The sample cannot be erased as asked (coded; the CLI prints ``CODE: message``)."""
@@ -215,12 +214,8 @@ def forget(ledger: Ledger, s3: Any, names: Names, sample_id: str, *, actor: str,
         _delete_prefix(s3, names.bucket("raw"), f"{project}/{sample_id}/", result, bypass=bypass)
     for job in jobs:
         _delete_prefix(s3, processed, f"{TMP_PREFIX}/{job['job_id']}/", result, bypass=bypass)
-        outputs = job.get("outputs") or {}
-        for name in _OUTPUT_FIELDS:
-            key = outputs.get(name)
-            bucket = outputs.get("report_bucket" if name == "report_key" else "bucket") or outputs.get("bucket")
-            if key and bucket:
-                _delete_prefix(s3, bucket, key, result, bypass=bypass)
+        for out in steps.job_outputs(job).files(processed):  # one shape per kind (genomics.steps)
+            _delete_prefix(s3, out.bucket, out.key, result, bypass=bypass)
     for file in (sample or {}).get("files", []):
         if file.get("bucket") and file.get("key"):
             _delete_prefix(s3, file["bucket"], file["key"], result, bypass=bypass)
