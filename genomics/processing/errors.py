@@ -9,6 +9,7 @@ from typing import Any
 from genomics import tools
 from genomics.errors import UserInputError
 from genomics.processing.parsers import parse_ref_mismatch, parse_wrong_fields
+from genomics.steps import StepDataError
 
 
 class ProcessingError(UserInputError):
@@ -34,8 +35,10 @@ class ProcessingError(UserInputError):
 
 
 
-class EventError(ValueError):
-    """The workflow sent an event this function cannot use (an integration bug, not the user's)."""
+class EventError(StepDataError):
+    """the workflow sent vcf-processor an event it cannot use (an integration error, not the user's)"""
+
+    code = "PROC_EVENT_INVALID"
 
 
 # One class per code; the docstring is the code's documented meaning (CODES, docs/error-codes.md).
@@ -70,7 +73,7 @@ class UnsupportedInput(ProcessingError, code="PROC_UNSUPPORTED_INPUT"):
 CODES: dict[str, str] = {
     e.code: str(e.__doc__)
     for e in (RefMismatch, RefContigMissing, RefNotFound, UnreadableInput, MalformedRecord, InputNotFound,
-              UnsupportedInput)
+              UnsupportedInput, EventError)
 }
 
 _REF_CONTIG = re.compile(r"(?:sequence \"?([^\"\s]+)\"? not found|Failed to fetch sequence[^\n]*?(\S+:\d+))",

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from genomics import errors, objects
+from genomics import errors, objects, steps
 from genomics.deployment import PROCESSED_PREFIX, TMP_PREFIX
 from genomics.processing import vcf
 from genomics.processing.errors import EventError
@@ -78,23 +78,11 @@ class Job:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Job:
-        try:
-            inp = event["input"]
-            job = cls(
-                job_id=str(event["job_id"]),
-                project=str(event["project"]),
-                sample_id=str(event["sample_id"]),
-                bucket=str(inp["bucket"]),
-                key=str(inp["key"]),
-                version_id=inp.get("version_id") or None,
-                sha256=str(inp["sha256"]),
-                size=int(inp["size"]) if inp.get("size") is not None else None,
-                assembly=inp.get("assembly") or None,
-                conformance=inp.get("conformance") if isinstance(inp.get("conformance"), dict) else None,
-                result_id=inp.get("result_id") or None,
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise EventError(f"vcf-processor event is missing or has a bad field: {e}") from e
+        w = steps.WorkflowInput.from_dict(event, error=EventError)
+        inp = w.input
+        job = cls(job_id=w.job_id, project=w.project, sample_id=w.sample_id, bucket=inp.bucket, key=inp.key,
+                  version_id=inp.version_id, sha256=inp.sha256, size=inp.size, assembly=inp.assembly,
+                  conformance=inp.conformance, result_id=inp.result_id)
         for part in (job.job_id, job.project, job.sample_id, job.sha256, job.result_id or "-"):
             if not part or "/" in part:
                 raise EventError(f"unusable key component {part!r} in the event")
@@ -295,77 +283,111 @@ def _first_bytes(s3: Any, job: Job, n: int = 1 << 16) -> bytes:
     return s3.get_object(Bucket=job.bucket, Key=job.key, Range=f"bytes=0-{n - 1}", **extra)["Body"].read()
 
 
+@dataclass(frozen=True)
+class _ScatterSource:
+    """What shards read, with its local copy in scratch (index beside it) and the tmp/ keys written for it."""
+
+    source: steps.VcfSource
+    local: Path
+    uploaded: list[str]
+    repairs: list[dict[str, Any]]
+
+
+def _single_plan(job: Job) -> steps.VcfPlan:
+    raw = steps.VcfSource(bucket=job.bucket, key=job.key, version_id=job.version_id)
+    return steps.VcfPlan(mode="single", shards=[], source=raw, work_prefix=job.work_prefix)
+
+
 @_aws_boundary
 def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
     """Single pass at or below SCATTER_THRESHOLD_BYTES; otherwise shards per contig/region over an
     indexed BGZF source (the raw object when it is a sorted BGZF VCF, else a sorted copy in tmp/)."""
     s3, cfg = _client(s3), cfg or Config.from_env()
     job = Job.from_event(event)
-    raw_source = {"bucket": job.bucket, "key": job.key, "version_id": job.version_id}
     with _reading_input(job):
         size = job.size if job.size is not None else job.raw(s3).size() or 0
         if size <= cfg.scatter_threshold_bytes:
-            return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
+            return _single_plan(job).to_dict()
         kind = vcf.sniff(_first_bytes(s3, job))
     if kind["format"] == "unknown" and kind["compression"] != "bgzf":
         raise vcf.UnsupportedInput(
             f"{job.name} is neither VCF nor BCF (plain, gzip or BGZF); upload a VCF/BCF", location=job.name
         )
     with tempfile.TemporaryDirectory(prefix="vcfplan-") as td:
-        scratch = Path(td)
-        local = scratch / scratch_name(job.job_id, ".vcf.gz")
-        source: dict[str, Any] | None = None
-        uploaded: list[str] = []
-        repairs: list[dict[str, Any]] = []
-        if kind["compression"] == "bgzf" and kind["format"] == "vcf":
-            with _reading_input(job):
-                objects.download(s3, job.bucket, job.key, job.version_id, local)
-            declared = vcf.header_text(str(local))  # before indexing: htslib adds contigs from an index
-            # Integer keys holding decimals need the repaired copy (their Type changes before htslib reads).
-            indexed = None if vcf.needs_type_scan(job.conformance) else vcf.try_index_in_place(str(local))
-            if indexed is not None and not vcf.index_names_declared(declared, indexed[0]):
-                # Records on contigs the header lacks: the sorted copy declares them (as single pass does).
-                Path(indexed[0]).unlink()
-                indexed = None
-            if indexed is not None:
-                idx_key = f"{job.work_prefix}source/{Path(indexed[0]).name}"
-                objects.upload(s3, Path(indexed[0]), cfg.processed_bucket, idx_key)
-                uploaded.append(idx_key)
-                source = {**raw_source, "index_key": idx_key, "index_bucket": cfg.processed_bucket}
-        if source is None:
-            if local.exists():
-                idx_path, _, repairs = vcf.make_indexed_source(str(local), str(scratch / "sorted.vcf.gz"),
-                                                               scratch, name=job.name, conformance=job.conformance)
-                local.unlink()
-                (scratch / "sorted.vcf.gz").rename(local)
-                Path(idx_path).rename(Path(str(local) + Path(idx_path).suffix))
-                idx_path = str(local) + Path(idx_path).suffix
-            else:
-                with _reading_input(job):
-                    idx_path, _, repairs = vcf.make_indexed_source("-", str(local), scratch, name=job.name,
-                                                                   opener=job.raw(s3).open,
-                                                                   conformance=job.conformance)
-            copy_key = f"{job.work_prefix}source/{local.name}"
-            idx_key = f"{job.work_prefix}source/{Path(idx_path).name}"
-            version = objects.upload(s3, local, cfg.processed_bucket, copy_key)
-            objects.upload(s3, Path(idx_path), cfg.processed_bucket, idx_key)
-            uploaded += [copy_key, idx_key]
-            source = {"bucket": cfg.processed_bucket, "key": copy_key, "version_id": version,
-                      "index_key": idx_key, "index_bucket": cfg.processed_bucket}
-        idx = vcf.parse_tabix_index(Path(str(local) + "." + source["index_key"].rsplit(".", 1)[-1]).read_bytes())
-
-        def has_data(contig: str, beg: int, end: int) -> bool:
-            return vcf.region_voffsets(idx, contig, beg, end) is not None
-
-        shards = vcf.plan_shards(
-            vcf.source_contigs(str(local)), cfg.scatter_region_bases, has_data, cfg.scatter_max_shards
-        )
+        src = _scatter_source(s3, cfg, job, kind, Path(td))
+        shards = _plan_shards(cfg, src)
     if not shards:  # no records: nothing to scatter
-        objects.delete(s3, cfg.processed_bucket, uploaded)
-        return {"mode": "single", "shards": [], "source": raw_source, "work_prefix": job.work_prefix}
-    result: dict[str, Any] = {"mode": "scatter", "shards": [s.as_dict() for s in shards], "source": source,
-                              "work_prefix": job.work_prefix, "repairs": _brief_repairs(repairs)}
+        objects.delete(s3, cfg.processed_bucket, src.uploaded)
+        return _single_plan(job).to_dict()
+    return _scatter_plan(s3, cfg, job, shards, src).to_dict()
+
+
+def _scatter_source(s3: Any, cfg: Config, job: Job, kind: Mapping[str, str], scratch: Path) -> _ScatterSource:
+    """The raw object itself when it is a BGZF VCF that indexes as it is; else a sorted, indexed copy."""
+    local = scratch / scratch_name(job.job_id, ".vcf.gz")
+    if kind["compression"] == "bgzf" and kind["format"] == "vcf":
+        with _reading_input(job):
+            objects.download(s3, job.bucket, job.key, job.version_id, local)
+        in_place = _index_in_place(s3, cfg, job, local)
+        if in_place is not None:
+            return in_place
+    return _sorted_copy(s3, cfg, job, local, scratch)
+
+
+def _index_in_place(s3: Any, cfg: Config, job: Job, local: Path) -> _ScatterSource | None:
+    declared = vcf.header_text(str(local))  # before indexing: htslib adds contigs from an index
+    # Integer keys holding decimals need the repaired copy (their Type changes before htslib reads).
+    indexed = None if vcf.needs_type_scan(job.conformance) else vcf.try_index_in_place(str(local))
+    if indexed is not None and not vcf.index_names_declared(declared, indexed[0]):
+        # Records on contigs the header lacks: the sorted copy declares them (as single pass does).
+        Path(indexed[0]).unlink()
+        indexed = None
+    if indexed is None:
+        return None
+    idx_key = f"{job.work_prefix}source/{Path(indexed[0]).name}"
+    objects.upload(s3, Path(indexed[0]), cfg.processed_bucket, idx_key)
+    source = steps.VcfSource(bucket=job.bucket, key=job.key, version_id=job.version_id, index_key=idx_key,
+                             index_bucket=cfg.processed_bucket)
+    return _ScatterSource(source, local, [idx_key], [])
+
+
+def _sorted_copy(s3: Any, cfg: Config, job: Job, local: Path, scratch: Path) -> _ScatterSource:
+    """Sort (and repair) into a BGZF copy, index it, upload both to tmp/ (from the download when there is one)."""
+    if local.exists():
+        idx_path, _, repairs = vcf.make_indexed_source(str(local), str(scratch / "sorted.vcf.gz"),
+                                                       scratch, name=job.name, conformance=job.conformance)
+        local.unlink()
+        (scratch / "sorted.vcf.gz").rename(local)
+        Path(idx_path).rename(Path(str(local) + Path(idx_path).suffix))
+        idx_path = str(local) + Path(idx_path).suffix
+    else:
+        with _reading_input(job):
+            idx_path, _, repairs = vcf.make_indexed_source("-", str(local), scratch, name=job.name,
+                                                           opener=job.raw(s3).open, conformance=job.conformance)
+    copy_key = f"{job.work_prefix}source/{local.name}"
+    idx_key = f"{job.work_prefix}source/{Path(idx_path).name}"
+    version = objects.upload(s3, local, cfg.processed_bucket, copy_key)
+    objects.upload(s3, Path(idx_path), cfg.processed_bucket, idx_key)
+    source = steps.VcfSource(bucket=cfg.processed_bucket, key=copy_key, version_id=version, index_key=idx_key,
+                             index_bucket=cfg.processed_bucket)
+    return _ScatterSource(source, local, [copy_key, idx_key], repairs)
+
+
+def _plan_shards(cfg: Config, src: _ScatterSource) -> list[vcf.Shard]:
+    index_key = str(src.source.index_key)
+    idx = vcf.parse_tabix_index(Path(str(src.local) + "." + index_key.rsplit(".", 1)[-1]).read_bytes())
+
+    def has_data(contig: str, beg: int, end: int) -> bool:
+        return vcf.region_voffsets(idx, contig, beg, end) is not None
+
+    return vcf.plan_shards(vcf.source_contigs(str(src.local)), cfg.scatter_region_bases, has_data,
+                           cfg.scatter_max_shards)
+
+
+def _scatter_plan(s3: Any, cfg: Config, job: Job, shards: list[vcf.Shard], src: _ScatterSource) -> steps.VcfPlan:
+    items = [s.as_dict() for s in shards]
     groups = {str(s.index): list(s.more) for s in shards if s.more}
+    where = None
     if groups:
         # The names of grouped contigs live in S3, not in the workflow's state: a draft assembly with
         # 100,000 scaffolds would otherwise overflow Step Functions' 256 KiB payload. A shard carries the
@@ -373,11 +395,12 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None 
         key = f"{job.work_prefix}plan/groups.json"
         s3.put_object(Bucket=cfg.processed_bucket, Key=key, Body=json.dumps(groups).encode(),
                       ContentType="application/json")
-        for d in result["shards"]:
+        for d in items:
             if "more" in d:
                 d["more_count"] = len(d.pop("more"))
-        result["groups"] = {"bucket": cfg.processed_bucket, "key": key}
-    return result
+        where = steps.S3Pointer(bucket=cfg.processed_bucket, key=key)
+    return steps.VcfPlan(mode="scatter", shards=items, source=src.source, work_prefix=job.work_prefix,
+                         repairs=_brief_repairs(src.repairs), groups=where)
 
 
 def _plan_of(event: Mapping[str, Any]) -> dict[str, Any]:
