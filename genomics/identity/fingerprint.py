@@ -209,18 +209,40 @@ def fingerprint_vcf(path: str | None, panel: Panel, sample: str, *, stream: Bina
         return _codes_from_query(panel, out.read_text())
 
 
-def fingerprint_alignment(path: str, panel: Panel, reference: str) -> str:
+def fingerprint_alignment(path: str, panel: Panel, reference: str, contigs: Sequence[str] | None = None) -> str:
     """Codes called from a BAM/CRAM at the panel's sites: mpileup of only those positions (index jumps
-    when the alignment is indexed), called at the panel's alleles."""
-    where = ["-R", panel.path] if _has_index(path, (".bai", ".csi", ".crai")) else ["-T", panel.path]
+    when the alignment is indexed), called at the panel's alleles. With ``contigs`` (a scatter shard: an
+    indexed, possibly sparse copy holding only those contigs' reads) only their sites are called, the
+    others are ``.``: :func:`merge_codes` of the shards equals the single pass (a site's genotype depends
+    only on the reads over it, all in one shard)."""
     with tempfile.TemporaryDirectory(prefix="fp-aln-") as tmp:
+        if contigs is None:
+            where = ["-R", panel.path] if _has_index(path, (".bai", ".csi", ".crai")) else ["-T", panel.path]
+        else:
+            mine = set(contigs)
+            sites = [s for s in panel.sites if s.chrom in mine]
+            if not sites:
+                return "." * len(panel.sites)
+            regions = Path(tmp) / "sites.tsv"
+            regions.write_text("".join(f"{s.chrom}\t{s.pos}\n" for s in sites))
+            where = ["-R", str(regions)]
         out = Path(tmp) / "gt.txt"
         alleles = _alleles_file(panel, Path(tmp))
         _pipeline([["bcftools", "mpileup", "--no-version", "-f", reference, *where, "-a", "AD,DP",
                     "-q", "20", "-Q", "20", "-Ou", path],
                    ["bcftools", "call", "--no-version", "-m", "-C", "alleles", "-T", str(alleles), "-Ou"],
                    ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF[\t%TGT]\n", "-"]], Path(tmp), out)
-        return _codes_from_query(panel, out.read_text())
+        codes = _codes_from_query(panel, out.read_text())
+    if contigs is not None:  # a site of another contig called here would be a bug in the regions
+        codes = "".join(c if s.chrom in mine else "." for c, s in zip(codes, panel.sites, strict=True))
+    return codes
+
+
+def merge_codes(parts: Sequence[str]) -> str:
+    """One fingerprint from shards' (disjoint contigs): per site the one shard's call that is not ``.``."""
+    if not parts or len({len(p) for p in parts}) != 1:
+        raise IdentityError("IDENTITY_TOOL_FAILED", "shard fingerprints of different panels cannot merge")
+    return "".join(next((c for c in column if c != "."), ".") for column in zip(*parts, strict=True))
 
 
 def _alleles_file(panel: Panel, scratch: Path) -> Path:

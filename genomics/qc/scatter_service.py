@@ -29,8 +29,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from genomics import deployment, errors, references, router
 from genomics.deployment import TMP_PREFIX, Settings
+from genomics.identity import scatter as id_scatter
+from genomics.identity import service as identity_service
 from genomics.observability import measure_step
-from genomics.qc import budget, scatter
+from genomics.qc import budget, scatter, sparse
 from genomics.qc import gate as qc_gate
 from genomics.qc import service as qc_service
 from genomics.qc.coverage import CoverageError
@@ -123,21 +125,7 @@ def _download(s3: Any, bucket: str, key: str, path: Path, version_id: str | None
 
 def _sparse(s3: Any, inp: Mapping[str, Any], ranges: list[list[int]], size: int, path: Path) -> int:
     """A sparse local copy of the raw object version holding only ``ranges``."""
-    extra = {"VersionId": inp["version_id"]} if inp.get("version_id") else {}
-    fetched = 0
-    with open(path, "wb") as fh:
-        fh.truncate(size)
-        for a, b in ranges:
-            if b <= a:
-                continue
-            body = _aws(lambda a=a, b=b: s3.get_object(Bucket=inp["bucket"], Key=inp["key"],
-                                                       Range=f"bytes={a}-{b - 1}", **extra)["Body"],
-                        f"S3 GetObject s3://{inp['bucket']}/{inp['key']} bytes {a}-{b - 1}")
-            fh.seek(a)
-            for chunk in body.iter_chunks(1 << 20):
-                fh.write(chunk)
-                fetched += len(chunk)
-    return fetched
+    return sparse.fetch(s3, inp, ranges, size, path, _aws)
 
 
 def _put_json(s3: Any, bucket: str, key: str, doc: Any) -> None:
@@ -364,7 +352,7 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
         size = int(p["size"])
         with tempfile.TemporaryDirectory(prefix="qc-shard-") as tmp:
             local = Path(tmp) / "input.bam"
-            idx = Path(tmp) / "input.bai"
+            idx = Path(tmp) / "input.bam.bai"  # beside the BAM, where bcftools mpileup looks for it
             _download(ctx.s3, p["index"]["bucket"], p["index"]["key"], idx)
             fetched = _sparse(ctx.s3, inp, sh["ranges"], size, local)
             try:
@@ -381,8 +369,10 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
                     if e.timed_out:  # out of time: the shard fails with mosdepth's argv, exit code and stderr
                         raise
                     coverage_error = f"shard {sh['index']}: {e}"
+            fingerprint = id_scatter.shard_fingerprint(ctx.s3, inp, sh.get("contigs") or [], str(local), Path(tmp),
+                                                       _aws)
     doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation,
-           "coverage_error": coverage_error, "step": step.as_dict()}
+           "coverage_error": coverage_error, "fingerprint": fingerprint, "step": step.as_dict()}
     _put_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, int(sh["index"])), doc)
     return {"index": sh["index"], "step": step.as_dict()}
 
@@ -425,21 +415,27 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
             metrics.update(coverage_metrics(merged))
         elif p.get("coverage"):
             cov_notes.append("coverage (mosdepth): not computed (no shard's contigs intersect the target)")
-        metrics["notes"] = [*(metrics.get("notes") or []), *cov_notes,
-                            f"QC'd in {len(docs)} shards (whole contigs + unplaced reads); the identity "
-                            "fingerprint runs on single-pass QC only"]
         if dynamodb is None:
             import boto3
 
             dynamodb = boto3.client("dynamodb")
         assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
         verdict = qc_gate.evaluate(metrics, assay, qc_service._thresholds(os.environ.get("QC_THRESHOLDS")))
+        table = os.environ["QC_TABLE"]
         with tempfile.TemporaryDirectory(prefix="qc-gather-") as tmp:
+            identity, fingerprint, why = id_scatter.gather(
+                docs, s3=ctx.s3, dynamodb=dynamodb, table=table, scratch=Path(tmp), aws=_aws, inp=inp,
+                project=project, sample_id=sample_id, job_id=job_id, y_x_density=metrics.get("y_x_density_ratio"))
+            if identity:
+                verdict = identity_service.apply_to_gate(verdict, identity)
+            metrics["notes"] = [*(metrics.get("notes") or []), *cov_notes, *([why] if why else []),
+                                f"QC'd in {len(docs)} shards (whole contigs + unplaced reads)"]
             result = qc_service.publish(
-                s3=ctx.s3, dynamodb=dynamodb, table=os.environ["QC_TABLE"], processed_bucket=ctx.processed_bucket,
+                s3=ctx.s3, dynamodb=dynamodb, table=table, processed_bucket=ctx.processed_bucket,
                 project=project, sample_id=sample_id, job_id=job_id, sha256=str(inp["sha256"]), assay=assay,
                 fmt="bam", metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
-                result_id=inp.get("result_id"), conformance=inp.get("conformance") or None)
+                result_id=inp.get("result_id"), conformance=inp.get("conformance") or None, identity=identity,
+                fingerprint=fingerprint)
     result["step"] = step.as_dict()
     result["shard_steps"] = [{"index": d["index"], **d["step"]} for d in docs]
     result["mode"] = "scatter"
