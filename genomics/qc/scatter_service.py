@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from genomics import deployment, errors, references, router
+from genomics import deployment, errors, objects, references, router
 from genomics.deployment import TMP_PREFIX, Settings
 from genomics.identity import scatter as id_scatter
 from genomics.identity import service as identity_service
@@ -105,22 +105,8 @@ def shard_key(job_id: str, index: int) -> str:
     return f"{work_prefix(job_id)}shards/{index:05d}.json"
 
 
-def _exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
-
-
 def _download(s3: Any, bucket: str, key: str, path: Path, version_id: str | None = None) -> None:
-    extra = {"VersionId": version_id} if version_id else {}
-    body = _aws(lambda: s3.get_object(Bucket=bucket, Key=key, **extra)["Body"], f"S3 GetObject s3://{bucket}/{key}")
-    with open(path, "wb") as fh:
-        for chunk in body.iter_chunks(1 << 20):
-            fh.write(chunk)
+    _aws(lambda: objects.download(s3, bucket, key, version_id, path), f"S3 GetObject s3://{bucket}/{key}")
 
 
 def _sparse(s3: Any, inp: Mapping[str, Any], ranges: list[list[int]], size: int, path: Path) -> int:
@@ -161,7 +147,7 @@ def _bam_index(ctx: Ctx, inp: Mapping[str, Any], size: int, scratch: Path) -> tu
     which fails on an unsorted file whatever its header claims."""
     s3, key = ctx.s3, str(inp["key"])
     for candidate in (key + ".bai", key[:-4] + ".bai" if key.endswith(".bam") else None):
-        if candidate and _aws(lambda c=candidate: _exists(s3, inp["bucket"], c), f"S3 HeadObject {candidate}"):
+        if candidate and _aws(lambda c=candidate: objects.exists(s3, inp["bucket"], c), f"S3 HeadObject {candidate}"):
             local = scratch / "input.bai"
             _download(s3, inp["bucket"], candidate, local)
             return local, None

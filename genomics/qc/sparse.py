@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from genomics import objects
+
 BGZF_EOF_BYTES = 28
 
 
@@ -22,21 +24,9 @@ def fetch(s3: Any, obj: Mapping[str, Any], ranges: Sequence[Sequence[int]], size
           aws: Callable[[Callable[[], Any], str], Any]) -> int:
     """Write a sparse copy of ``obj`` (bucket, key, optional version_id) holding only ``ranges``
     (``[start, end)`` byte offsets) to ``path``; the bytes fetched."""
-    extra = {"VersionId": obj["version_id"]} if obj.get("version_id") else {}
-    fetched = 0
-    with open(path, "wb") as fh:
-        fh.truncate(size)
-        for a, b in ranges:
-            if b <= a:
-                continue
-            body = aws(lambda a=a, b=b: s3.get_object(Bucket=obj["bucket"], Key=obj["key"],
-                                                      Range=f"bytes={a}-{b - 1}", **extra)["Body"],
-                       f"S3 GetObject s3://{obj['bucket']}/{obj['key']} bytes {a}-{b - 1}")
-            fh.seek(a)
-            for chunk in body.iter_chunks(1 << 20):
-                fh.write(chunk)
-                fetched += len(chunk)
-    return fetched
+    return int(aws(lambda: objects.fetch_ranges(s3, obj["bucket"], obj["key"], obj.get("version_id"), size,
+                                                [(int(a), int(b)) for a, b in ranges], path),
+                   f"S3 GetObject s3://{obj['bucket']}/{obj['key']} (byte ranges)"))
 
 
 def fai_ranges(fai: str, contigs: Sequence[str]) -> list[tuple[int, int]]:
