@@ -255,7 +255,16 @@ def check_safe(config: StackConfig) -> StackConfig:
     requires them. Returns the configuration with ``tier`` resolved.
     """
     config = _tier_of(config)
-    tier = config.tier
+    problems = [*_contact_problems(config), *_retention_problems(config), *_safeguard_problems(config)]
+    if problems:
+        raise ConfigError(
+            f"stack {config.stack!r} ({config.tier}): unsafe configuration:\n  - " + "\n  - ".join(problems)
+        )
+    return config
+
+
+def _contact_problems(config: StackConfig) -> list[str]:
+    """Placeholder partner accounts; an alert e-mail that cannot be delivered, or none in staging/prod."""
     problems: list[str] = []
     for name, account in sorted(config.partners.items()):
         if is_placeholder_account(account):
@@ -269,11 +278,19 @@ def check_safe(config: StackConfig) -> StackConfig:
             (".example", ".test", ".invalid")
         ):
             problems.append(f"config key 'alertEmail': {config.alert_email!r} is not a deliverable address")
-    elif tier in PROTECTED_TIERS:
+    elif config.tier in PROTECTED_TIERS:
         problems.append(
-            f"config key 'alertEmail': required in {tier} (alarms and the budget must reach someone): "
+            f"config key 'alertEmail': required in {config.tier} (alarms and the budget must reach someone): "
             "`pulumi config set alertEmail ops@your-domain`"
         )
+    return problems
+
+
+def _retention_problems(config: StackConfig) -> list[str]:
+    """Retention below the tier's floors, log retention CloudWatch does not accept, noncurrent versions kept
+    shorter than the Object Lock, negative expiry days, an unknown audit lock mode."""
+    tier = config.tier
+    problems: list[str] = []
     floors = (
         ("audit_log_days", AUDIT_LOG_DAYS_FLOOR),
         ("access_log_days", ACCESS_LOG_DAYS_FLOOR),
@@ -303,6 +320,14 @@ def check_safe(config: StackConfig) -> StackConfig:
             problems.append(f"config key {_camel(name)!r}: not negative")
     if config.audit_lock_mode not in _LOCK_MODES:
         problems.append(f"config key 'auditLockMode': one of {_LOCK_MODES}")
+    return problems
+
+
+def _safeguard_problems(config: StackConfig) -> list[str]:
+    """PITR, deletion protection or the KMS key off where the tier requires them, force-destroy in
+    staging/prod, replication without the Object Lock, a 4xx alarm threshold below 1."""
+    tier = config.tier
+    problems: list[str] = []
     if tier in PROTECTED_TIERS:
         for flag in ("pitr", "deletion_protection"):
             if not getattr(config, flag):
@@ -316,9 +341,7 @@ def check_safe(config: StackConfig) -> StackConfig:
                         "(rawLockDays > 0) so replicas are locked too")
     if config.api_4xx_threshold < 1:
         problems.append("config key 'api4xxThreshold': at least 1")
-    if problems:
-        raise ConfigError(f"stack {config.stack!r} ({tier}): unsafe configuration:\n  - " + "\n  - ".join(problems))
-    return config
+    return problems
 
 
 def audit_data_events(config: StackConfig) -> bool:

@@ -118,33 +118,23 @@ class Network(pulumi.ComponentResource):
                          ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
         """The functions' group (HTTPS out to the endpoints only) and the interface endpoints' group (HTTPS in
         from the functions only)."""
-        child = pulumi.ResourceOptions(parent=self)
-        functions = aws.ec2.SecurityGroup(
-            f"{name}-functions-sg",
-            vpc_id=self.vpc.id,
-            description="Pipeline functions: HTTPS to the VPC endpoints only",
+        https: dict[str, Any] = {"protocol": "tcp", "from_port": 443, "to_port": 443}
+        functions = self._security_group(
+            f"{name}-functions-sg", "Pipeline functions: HTTPS to the VPC endpoints only",
             egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    protocol="tcp", from_port=443, to_port=443, cidr_blocks=[config.vpc_cidr],
-                    description="interface endpoints",
-                ),
-                aws.ec2.SecurityGroupEgressArgs(
-                    protocol="tcp", from_port=443, to_port=443,
-                    prefix_list_ids=[g.prefix_list_id for g in gateways],
-                    description="S3 and DynamoDB gateway endpoints",
-                ),
+                aws.ec2.SecurityGroupEgressArgs(**https, cidr_blocks=[config.vpc_cidr],
+                                                description="interface endpoints"),
+                aws.ec2.SecurityGroupEgressArgs(**https, prefix_list_ids=[g.prefix_list_id for g in gateways],
+                                                description="S3 and DynamoDB gateway endpoints"),
             ],
-            opts=child,
         )
-        endpoints = aws.ec2.SecurityGroup(
-            f"{name}-endpoints-sg",
-            vpc_id=self.vpc.id,
-            description="Interface endpoints: HTTPS from the pipeline functions",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=443, to_port=443, security_groups=[functions.id]
-                )
-            ],
-            opts=child,
+        endpoints = self._security_group(
+            f"{name}-endpoints-sg", "Interface endpoints: HTTPS from the pipeline functions",
+            ingress=[aws.ec2.SecurityGroupIngressArgs(**https, security_groups=[functions.id])],
         )
         return functions, endpoints
+
+    def _security_group(self, logical: str, description: str, **rules: Any) -> aws.ec2.SecurityGroup:
+        """A security group of the VPC with only the given ``ingress``/``egress`` rules."""
+        return aws.ec2.SecurityGroup(logical, vpc_id=self.vpc.id, description=description,
+                                     opts=pulumi.ResourceOptions(parent=self), **rules)

@@ -105,16 +105,11 @@ def function_policy(
 ) -> Document:
     """The inline policy of one function's role: its Grants, its own log group, and (when enabled) the
     data key, the VPC network interfaces and X-Ray."""
-    statements: list[dict[str, Any]] = []
-    for i, grant in enumerate(spec.grants):
-        statements.append(
-            {
-                "Sid": f"Grant{i}",
-                "Effect": "Allow",
-                "Action": sorted(grant.actions),
-                "Resource": grant_resources(grant, names),
-            }
-        )
+    statements: list[dict[str, Any]] = [
+        {"Sid": f"Grant{i}", "Effect": "Allow", "Action": sorted(grant.actions),
+         "Resource": grant_resources(grant, names)}
+        for i, grant in enumerate(spec.grants)
+    ]
     statements.append(
         {
             "Sid": "OwnLogGroup",
@@ -123,72 +118,53 @@ def function_policy(
             "Resource": [f"{log_group_arn(names, names.log_group(spec.logical))}:*"],
         }
     )
-    if kms_key_arn is not None and _touches_objects(spec):
-        statements.append(
-            {
-                "Sid": "BucketKey",
-                "Effect": "Allow",
-                "Action": list(KMS_DATA_ACTIONS),
-                "Resource": [kms_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{names.region}.amazonaws.com"}},
-            }
-        )
-    if kms_key_arn is not None and any(g.kind == "queue" for g in spec.grants):
-        statements.append(
-            {
-                # The on-failure destination sends to the CMK-encrypted queue with this role.
-                "Sid": "QueueKey",
-                "Effect": "Allow",
-                "Action": list(KMS_DATA_ACTIONS),
-                "Resource": [kms_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{names.region}.amazonaws.com"}},
-            }
-        )
     if kms_key_arn is not None:
-        statements.append(
-            {
-                # The function's environment variables are encrypted with the CMK (Lambda decrypts them
-                # with the execution role at start).
-                "Sid": "EnvironmentKey",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt"],
-                "Resource": [kms_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"lambda.{names.region}.amazonaws.com"}},
-            }
-        )
+        statements += _function_key_statements(spec, names, kms_key_arn)
     if tracing:
-        statements.append(
-            {
-                # EXCEPTION (documented): X-Ray's trace upload has no resource-level permissions.
-                "Sid": "XRay",
-                "Effect": "Allow",
-                "Action": list(XRAY_ACTIONS),
-                "Resource": "*",
-            }
-        )
+        # EXCEPTION (documented): X-Ray's trace upload has no resource-level permissions.
+        statements.append({"Sid": "XRay", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"})
     if vpc_subnet_arns:
-        statements.append(
-            {
-                "Sid": "VpcInterfaces",
-                "Effect": "Allow",
-                "Action": list(VPC_ENI_ACTIONS),
-                "Resource": [
-                    _arn(names, "ec2", "network-interface/*"),
-                    *vpc_subnet_arns,
-                    *vpc_security_group_arns,
-                ],
-            }
-        )
-        statements.append(
-            {
-                # EXCEPTION (documented): ec2:Describe* have no resource-level permissions.
-                "Sid": "VpcDescribe",
-                "Effect": "Allow",
-                "Action": list(VPC_DESCRIBE_ACTIONS),
-                "Resource": "*",
-            }
-        )
+        statements += _vpc_statements(names, vpc_subnet_arns, vpc_security_group_arns)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _key_via(sid: str, actions: Sequence[str], key_arn: Any, service: str, names: Names) -> dict[str, Any]:
+    """Use of the stack's key only through ``service`` in this region (kms:ViaService)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": list(actions),
+        "Resource": [key_arn],
+        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{names.region}.amazonaws.com"}},
+    }
+
+
+def _function_key_statements(spec: FunctionSpec, names: Names, kms_key_arn: Any) -> list[dict[str, Any]]:
+    """The stack's CMK: data keys for the objects it reads or writes (S3), for the queue it sends to (the
+    on-failure destination sends to the CMK-encrypted queue with this role), and decrypting its
+    environment variables (Lambda decrypts them with the execution role at start)."""
+    statements = []
+    if _touches_objects(spec):
+        statements.append(_key_via("BucketKey", KMS_DATA_ACTIONS, kms_key_arn, "s3", names))
+    if any(g.kind == "queue" for g in spec.grants):
+        statements.append(_key_via("QueueKey", KMS_DATA_ACTIONS, kms_key_arn, "sqs", names))
+    statements.append(_key_via("EnvironmentKey", ("kms:Decrypt",), kms_key_arn, "lambda", names))
+    return statements
+
+
+def _vpc_statements(names: Names, subnet_arns: Sequence[Any], security_group_arns: Sequence[Any]
+                    ) -> list[dict[str, Any]]:
+    """Lambda's network interfaces in the stack's subnets and security groups."""
+    return [
+        {
+            "Sid": "VpcInterfaces",
+            "Effect": "Allow",
+            "Action": list(VPC_ENI_ACTIONS),
+            "Resource": [_arn(names, "ec2", "network-interface/*"), *subnet_arns, *security_group_arns],
+        },
+        # EXCEPTION (documented): ec2:Describe* have no resource-level permissions.
+        {"Sid": "VpcDescribe", "Effect": "Allow", "Action": list(VPC_DESCRIBE_ACTIONS), "Resource": "*"},
+    ]
 
 
 def state_machine_policy(function_arns: Sequence[Any], *, tracing: bool = False) -> Document:
@@ -241,25 +217,23 @@ def assume_role_policy(service: str, source_account: str, source_arn: Any, *, if
 
 def tls_only_statement(bucket_arn: Any) -> dict[str, Any]:
     """Deny every request that does not use TLS."""
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, with_suffix(bucket_arn, "/*")],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    return _deny_bucket_requests("DenyInsecureTransport", bucket_arn, {"Bool": {"aws:SecureTransport": "false"}})
 
 
 def tls_version_statement(bucket_arn: Any) -> dict[str, Any]:
     """Deny every request made with TLS older than 1.2."""
+    return _deny_bucket_requests("DenyOldTls", bucket_arn, {"NumericLessThan": {"s3:TlsVersion": MIN_TLS_VERSION}})
+
+
+def _deny_bucket_requests(sid: str, bucket_arn: Any, condition: dict[str, Any]) -> dict[str, Any]:
+    """Deny everyone every request on the bucket and its objects that matches ``condition``."""
     return {
-        "Sid": "DenyOldTls",
+        "Sid": sid,
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
         "Resource": [bucket_arn, with_suffix(bucket_arn, "/*")],
-        "Condition": {"NumericLessThan": {"s3:TlsVersion": MIN_TLS_VERSION}},
+        "Condition": condition,
     }
 
 
