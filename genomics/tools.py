@@ -117,14 +117,15 @@ class _Tools:
 
     def __init__(self, commands: Sequence[Sequence[str]], *, source: Source | None, scratch: str | Path | None,
                  env: Mapping[str, str] | None, on_chunk: Callable[[bytes], object] | None, read_all: bool,
-                 pipe_size: int | None, stderr_limit: int | None) -> None:
+                 pipe_size: int | None, stderr_limit: int | None,
+                 on_start: Callable[[subprocess.Popen[bytes]], object] | None = None) -> None:
         if not commands:
             raise ValueError("no command to run")
         for argv in commands:
             which(argv[0])
         self.commands = [list(argv) for argv in commands]
         self.source, self.env, self.on_chunk, self.read_all = source, env, on_chunk, read_all
-        self.pipe_size, self.stderr_limit = pipe_size, stderr_limit
+        self.pipe_size, self.stderr_limit, self.on_start = pipe_size, stderr_limit, on_start
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if scratch is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="tools-")
@@ -145,6 +146,8 @@ class _Tools:
         proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=ef, bufsize=bufsize,
                                 env=None if self.env is None else dict(self.env))
         self.procs.append(proc)
+        if self.on_start is not None:
+            self.on_start(proc)
         return proc
 
     def _start_feeder(self) -> None:
@@ -237,15 +240,17 @@ class Pipeline(_Tools):
     exit statuses ignored (:attr:`stopped`). A consumer's exception kills every stage and propagates.
     ``on_chunk`` sees every chunk of the source; ``read_all`` keeps reading the source after the first
     stage stopped reading (for ``on_chunk``). ``pipe_size`` widens the pipes the consumer and the feeder use.
+    ``on_start`` sees every process as it starts (e.g. a watchdog that kills it at a deadline).
     """
 
     def __init__(self, stages: Sequence[Sequence[str]], *, source: Source | None = None,
                  stdout_path: str | Path | None = None, capture: bool = False, scratch: str | Path | None = None,
                  env: Mapping[str, str] | None = None, on_chunk: Callable[[bytes], object] | None = None,
                  read_all: bool = False, pipe_size: int | None = None, bufsize: int = -1,
-                 stderr_limit: int | None = None) -> None:
+                 stderr_limit: int | None = None,
+                 on_start: Callable[[subprocess.Popen[bytes]], object] | None = None) -> None:
         super().__init__(stages, source=source, scratch=scratch, env=env, on_chunk=on_chunk, read_all=read_all,
-                         pipe_size=pipe_size, stderr_limit=stderr_limit)
+                         pipe_size=pipe_size, stderr_limit=stderr_limit, on_start=on_start)
         if capture and stdout_path is not None:
             raise ValueError("capture and stdout_path are exclusive")
         self.stdout_path, self.capture, self.bufsize = stdout_path, capture, bufsize
@@ -310,14 +315,14 @@ def run_pipeline(
 
 def run_parallel(
     commands: Sequence[Sequence[str]], *, source: Source | None = None, scratch: str | Path | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None, on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
 ) -> list[str]:
     """Run independent ``commands`` side by side, each reading the whole of ``source`` (teed to every
     stdin on a thread; argv should read ``-``), and return each one's stdout text. Stdout and stderr go
     to files in scratch, so no pipe can fill up. A source error kills all of them and is re-raised; else
-    the first failed command raises :class:`PipelineError`."""
+    the first failed command raises :class:`PipelineError`. ``on_start`` as for :class:`Pipeline`."""
     group = _Tools(commands, source=source, scratch=scratch, env=env, on_chunk=None, read_all=False,
-                   pipe_size=None, stderr_limit=None)
+                   pipe_size=None, stderr_limit=None, on_start=on_start)
     outs: list[IO[bytes]] = []
     try:
         try:

@@ -13,10 +13,8 @@ reported as not evaluated.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +24,7 @@ from genomics.qc import budget
 from genomics.qc.fastq import fastq_metrics
 from genomics.qc.parsers import parse_bcftools_stats, parse_flagstat, parse_idxstats, parse_samtools_stats
 from genomics.sources import ByteSource, LocalFile
-from genomics.tools import ToolError, which
+from genomics.tools import ToolError, run_parallel
 
 CHUNK = 1 << 20
 
@@ -78,63 +76,18 @@ def run_tools(commands: Mapping[str, Sequence[str]], stream: BinaryIO | None = N
     """Run each ``name -> argv`` to completion and return ``name -> stdout text``.
 
     With ``stream``, its bytes are copied to every tool's stdin as they are read (argv should read
-    ``-``); stdout/stderr go to scratch files so no pipe can fill up and deadlock. The tools are killed
-    at the invocation's deadline (genomics.qc.budget): their ToolError is then a ToolTimeout.
+    ``-``; :func:`genomics.tools.run_parallel`); stdout/stderr go to scratch files so no pipe can fill up
+    and deadlock. The tools are killed at the invocation's deadline (genomics.qc.budget): their ToolError
+    is then a ToolTimeout.
     """
-    for argv in commands.values():
-        which(argv[0])
-    with tempfile.TemporaryDirectory(prefix="qc-run-") as tmp, budget.Watchdog() as watchdog:
-        procs: dict[str, tuple[subprocess.Popen[bytes], Any, Any]] = {}
-        for name, argv in commands.items():
-            out = open(Path(tmp) / f"{name}.out", "w+b")  # noqa: SIM115 - closed below
-            err = open(Path(tmp) / f"{name}.err", "w+b")  # noqa: SIM115 - closed below
-            stdin = subprocess.PIPE if stream is not None else subprocess.DEVNULL
-            proc = watchdog.watch(subprocess.Popen(list(argv), stdin=stdin, stdout=out, stderr=err, env=tool_env()))
-            procs[name] = (proc, out, err)
-        if stream is not None:
-            try:
-                _tee(stream, {name: p for name, (p, _, _) in procs.items()})
-            except BaseException:
-                # reading the source failed (e.g. S3 dropped the connection): stop the tools, re-raise
-                for proc, out, err in procs.values():
-                    proc.kill()
-                    proc.wait()
-                    out.close()
-                    err.close()
-                raise
-        results: dict[str, str] = {}
-        failures: list[ToolError] = []
-        for name, (proc, out, err) in procs.items():
-            code = proc.wait()
-            out.seek(0)
-            err.seek(0)
-            text = out.read().decode("utf-8", "replace")
-            stderr = err.read().decode("utf-8", "replace")
-            out.close()
-            err.close()
-            if code != 0:
-                failures.append(ToolError(commands[name], code, stderr))
-            results[name] = text
-        if failures:
-            raise watchdog.error(failures[0])
-        return results
-
-
-def _tee(stream: BinaryIO, live: dict[str, subprocess.Popen[bytes]]) -> None:
-    """Copy ``stream`` to each process's stdin, then close them all."""
-    procs = list(live.values())
-    while live:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            break
-        for name, proc in list(live.items()):
-            try:
-                proc.stdin.write(chunk)  # type: ignore[union-attr]
-            except BrokenPipeError:
-                live.pop(name)  # the tool stopped reading; its exit code tells why
-    for proc in procs:
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.close()  # type: ignore[union-attr]
+    names = list(commands)
+    with budget.Watchdog() as watchdog:
+        try:
+            outs = run_parallel([commands[n] for n in names], source=stream, env=tool_env(),
+                                on_start=watchdog.watch)
+        except ToolError as e:
+            raise watchdog.error(e) from None
+    return dict(zip(names, outs, strict=True))
 
 
 def _with_source(source: ByteSource) -> tuple[str | None, BinaryIO | None]:

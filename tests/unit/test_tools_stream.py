@@ -197,3 +197,18 @@ def test_run_parallel_source_raising_reraises_it():
     with pytest.raises(OSError) as info:
         tools.run_parallel([["gzip", "-c"], ["bcftools", "view", "--no-version", "-"]], source=source())
     assert info.value is boom
+
+
+def test_run_parallel_on_start_sees_every_process_and_can_kill_it():
+    started: list[subprocess.Popen[bytes]] = []
+
+    def watch(proc: subprocess.Popen[bytes]) -> None:
+        started.append(proc)
+        if len(started) == 2:
+            proc.kill()  # as a deadline watchdog would
+
+    with VCF_FILE.open("rb") as fh, pytest.raises(tools.PipelineError) as info:
+        tools.run_parallel([["bcftools", "view", "--no-version", "-H", "-"], ["gzip", "-c"]], source=fh,
+                           on_start=watch)
+    assert len(started) == 2 and info.value.argv == ["gzip", "-c"]
+    assert info.value.returncode == -signal.SIGKILL
