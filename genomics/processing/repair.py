@@ -34,7 +34,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from math import comb
 from typing import Any, BinaryIO
@@ -98,18 +98,25 @@ def declaration(kind: str, ident: str) -> str:
     return f'##{kind}=<ID={ident},Number=1,Type=String,Description="{ADDED}">'
 
 
-def header_numbers(header: str) -> dict[tuple[str, str], str]:
-    """(INFO|FORMAT, ID) -> Number, from header text."""
-    out: dict[tuple[str, str], str] = {}
+_ID = re.compile(r"(?:^|,)ID=([^,>]+)")
+_NUMBER = re.compile(r"(?:^|,)Number=([^,>]+)")
+
+
+def _declared(header: str, attribute: re.Pattern[str]) -> Iterator[tuple[tuple[str, str], str | None]]:
+    """((INFO|FORMAT, ID), the value of ``attribute`` or None) for each INFO/FORMAT line, in header order."""
     for line in header.splitlines():
         m = _META.match(line)
         if not m:
             continue
-        ident = re.search(r"(?:^|,)ID=([^,>]+)", m.group(2))
-        number = re.search(r"(?:^|,)Number=([^,>]+)", m.group(2))
+        ident = _ID.search(m.group(2))
         if ident:
-            out[(m.group(1), ident.group(1))] = number.group(1) if number else "."
-    return out
+            value = attribute.search(m.group(2))
+            yield (m.group(1), ident.group(1)), value.group(1) if value else None
+
+
+def header_numbers(header: str) -> dict[tuple[str, str], str]:
+    """(INFO|FORMAT, ID) -> Number, from header text (the last declaration wins; none: ".")."""
+    return {key: number or "." for key, number in _declared(header, _NUMBER)}
 
 
 @dataclass
@@ -338,16 +345,11 @@ _TYPE = re.compile(r"(?:^|,)Type=([^,>]+)")
 
 
 def header_types(header: str) -> dict[tuple[str, str], str]:
-    """(INFO|FORMAT, ID) -> Type, from header text."""
+    """(INFO|FORMAT, ID) -> Type, from header text (the first declaration with a Type wins)."""
     out: dict[tuple[str, str], str] = {}
-    for line in header.splitlines():
-        m = _META.match(line)
-        if not m:
-            continue
-        ident = re.search(r"(?:^|,)ID=([^,>]+)", m.group(2))
-        kind = _TYPE.search(m.group(2))
-        if ident and kind:
-            out.setdefault((m.group(1), ident.group(1)), kind.group(1))
+    for key, kind in _declared(header, _TYPE):
+        if kind:
+            out.setdefault(key, kind)
     return out
 
 
