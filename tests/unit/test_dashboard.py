@@ -243,6 +243,26 @@ def test_dashboard_hostile_reason_is_escaped(ledger, populated):
     assert "default-src 'none'" in text  # and the CSP forbids scripts even if escaping were missed
 
 
+def test_dashboard_malicious_sample_id_is_escaped(ledger):
+    """A sample id is whatever the upload's key said: markup in it, in a delivery or an identity finding,
+    is text on the page (the template's autoescape), in cells and in attributes alike."""
+    sample = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    job_id, _ref = _start(ledger, sample, "x.vcf.gz")
+    finding = {"code": "IDENTITY_MATCHES_OTHER_SAMPLE", "samples": [sample], "message": 'a" onmouseover="alert(3)'}
+    _finish(ledger, job_id, model.COMPLETED, outputs={}, records=(1, 1), usd=0.0,
+            qc={"verdict": "warn", "identity": {"findings": [finding]}})
+    ledger.record_delivery(PROJECT, "acme", "d-x", {"at": "2026-11-20T10:00:00Z", "samples": [sample],
+                                                   "withheld": [], "manifest_key": "m.json"})
+    text = render_dashboard(ledger, PROJECT)
+    page = Page(text)
+    assert page.scripts == 0 and page.external == [] and "<img" not in text and "<script" not in text
+    assert "onmouseover=" not in text.replace('onmouseover=&#34;', "")  # only inside an escaped attribute
+    row = page.row(sample)
+    assert row["cells"][0] == sample and row["cells"][1] == f"{PROJECT}/{sample}/x.vcf.gz"
+    assert sample in row["cells"][4]
+    assert page.deliveries[0][2] == f"1: {sample}"
+
+
 def test_dashboard_qc_verdict_deciding_metric_and_reason(ledger, populated):
     page = Page(render_dashboard(ledger, PROJECT))
     qc = page.row("S_qc")
