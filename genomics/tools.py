@@ -237,7 +237,8 @@ class Pipeline(_Tools):
     On leaving the block every stage is waited for; then the source's exception is re-raised, or a
     :class:`PipelineError` for the most upstream stage that failed (not merely killed by SIGPIPE).
     The consumer may :meth:`stop` early (or leave ``stdout`` unread): the stages are killed and their
-    exit statuses ignored (:attr:`stopped`). A consumer's exception kills every stage and propagates.
+    exit statuses ignored (:attr:`stopped`). A consumer's exception kills every stage and propagates (unless
+    the source failed too: the source's exception is then the one raised, the consumer's its context).
     ``on_chunk`` sees every chunk of the source; ``read_all`` keeps reading the source after the first
     stage stopped reading (for ``on_chunk``). ``pipe_size`` widens the pipes the consumer and the feeder use.
     ``on_start`` sees every process as it starts (e.g. a watchdog that kills it at a deadline).
@@ -298,6 +299,9 @@ class Pipeline(_Tools):
         self._finish()
         if exc is None:
             self._check()
+        elif isinstance(exc, Exception) and self.source_error is not None:
+            # The consumer failed on output cut short because reading the source failed: that is the cause.
+            raise self.source_error
 
 
 def run_pipeline(

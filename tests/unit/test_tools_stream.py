@@ -212,3 +212,20 @@ def test_run_parallel_on_start_sees_every_process_and_can_kill_it():
                            on_start=watch)
     assert len(started) == 2 and info.value.argv == ["gzip", "-c"]
     assert info.value.returncode == -signal.SIGKILL
+
+
+def test_pipeline_source_error_wins_over_the_consumer_error_it_caused():
+    boom = OSError("connection reset by peer")
+
+    def source() -> Iterator[bytes]:
+        yield VCF_FILE.read_bytes()[:5000]
+        raise boom
+
+    with pytest.raises(OSError) as info, tools.Pipeline(
+        [["bcftools", "view", "--no-version", "-"]], source=source(), capture=True
+    ) as p:
+        assert p.stdout is not None
+        p.stdout.read()
+        raise ValueError("the text ended in the middle of a record")  # what a parser of the cut output says
+    assert info.value is boom
+    assert isinstance(info.value.__context__, ValueError)
