@@ -38,6 +38,7 @@ from genomics.qc import service as qc_service
 from genomics.qc.coverage import CoverageError
 from genomics.qc.metrics import QcInputError, derive_alignment
 from genomics.qc.parsers import parse_flagstat, parse_idxstats, parse_samtools_stats
+from genomics.steps import InputRef
 from genomics.tools import ToolError
 
 FUNCTION = "quality-metrics"
@@ -109,9 +110,9 @@ def _download(s3: Any, bucket: str, key: str, path: Path, version_id: str | None
     _aws(lambda: objects.download(s3, bucket, key, version_id, path), f"S3 GetObject s3://{bucket}/{key}")
 
 
-def _sparse(s3: Any, inp: Mapping[str, Any], ranges: list[list[int]], size: int, path: Path) -> int:
+def _sparse(s3: Any, inp: InputRef, ranges: list[list[int]], size: int, path: Path) -> int:
     """A sparse local copy of the raw object version holding only ``ranges``."""
-    return sparse.fetch(s3, inp, ranges, size, path, _aws)
+    return sparse.fetch(s3, inp.to_dict(), ranges, size, path, _aws)
 
 
 def _put_json(s3: Any, bucket: str, key: str, doc: Any) -> None:
@@ -141,21 +142,21 @@ def idxstats_text(index: scatter.BamIndex, refs: list[tuple[str, int]]) -> str:
 # --------------------------------------------------------------------------------------------------
 # plan
 # --------------------------------------------------------------------------------------------------
-def _bam_index(ctx: Ctx, inp: Mapping[str, Any], size: int, scratch: Path) -> tuple[Path | None, Path | None]:
+def _bam_index(ctx: Ctx, inp: InputRef, size: int, scratch: Path) -> tuple[Path | None, Path | None]:
     """(local index, local copy of the BAM if one was made). Looks beside the upload for ``<key>.bai`` or
     ``<key without .bam>.bai``; otherwise copies the BAM into scratch (when it fits) and builds the index,
     which fails on an unsorted file whatever its header claims."""
-    s3, key = ctx.s3, str(inp["key"])
+    s3, key = ctx.s3, inp.key
     for candidate in (key + ".bai", key[:-4] + ".bai" if key.endswith(".bam") else None):
-        if candidate and _aws(lambda c=candidate: objects.exists(s3, inp["bucket"], c), f"S3 HeadObject {candidate}"):
+        if candidate and _aws(lambda c=candidate: objects.exists(s3, inp.bucket, c), f"S3 HeadObject {candidate}"):
             local = scratch / "input.bai"
-            _download(s3, inp["bucket"], candidate, local)
+            _download(s3, inp.bucket, candidate, local)
             return local, None
     limit = ctx.settings.heavy_ephemeral_mb * 1024**2 // 2
     if size > limit:
         return None, None
     copy = scratch / "input.bam"
-    _download(s3, inp["bucket"], key, copy, inp.get("version_id"))
+    _download(s3, inp.bucket, key, copy, inp.version_id)
     built = scatter.build_index(str(copy), str(scratch / "input.bai"))
     return (Path(built) if built else None), copy
 
@@ -167,7 +168,7 @@ def coverage_target(ctx: Ctx, event: Mapping[str, Any], refs: list[tuple[str, in
     contigs without a reference. (None, why) when the assay has no target."""
     from genomics.qc import coverage
 
-    _project, _sample, _job, inp = qc_service._require(event)
+    inp = qc_service.parse_event(event).input
     assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
     targets_uri = os.environ.get("COVERAGE_TARGETS_URI", "")
     if targets_uri and assay != "wgs":
@@ -180,7 +181,7 @@ def coverage_target(ctx: Ctx, event: Mapping[str, Any], refs: list[tuple[str, in
         return None, [f"coverage (mosdepth): not computed (no target BED for assay {assay!r}; set the stack's "
                       "coverage_targets_uri)"]
     reference_uri = os.environ.get("REFERENCE_URI", "")
-    reference = (references.fetch(ctx.s3, reference_uri, inp.get("assembly"), scratch / "ref")
+    reference = (references.fetch(ctx.s3, reference_uri, inp.assembly, scratch / "ref")
                  if reference_uri else None)
     if reference:
         return coverage.wgs_targets(reference, scratch / "wgs.bed"), []
@@ -204,11 +205,12 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
     """Route the QC job; for a scatter, write the shards and the index to tmp/ and return the plan."""
     with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         ctx = _ctx(s3)
-        _project, _sample_id, job_id, inp = qc_service._require(event)
-        fmt = str(inp.get("format") or "")
-        size = int(inp["size"]) if inp.get("size") is not None else int(
-            _aws(lambda: ctx.s3.head_object(Bucket=inp["bucket"], Key=inp["key"])["ContentLength"], "S3 HeadObject"))
-        compression = str(inp.get("compression") or ("bgzf" if fmt in ("bam", "vcf") else "none"))
+        req = qc_service.parse_event(event)
+        job_id, inp = req.job_id, req.input
+        fmt = str(inp.format or "")
+        size = inp.size if inp.size is not None else int(
+            _aws(lambda: ctx.s3.head_object(Bucket=inp.bucket, Key=inp.key)["ContentLength"], "S3 HeadObject"))
+        compression = str(inp.compression or ("bgzf" if fmt in ("bam", "vcf") else "none"))
         result: dict[str, Any] = {"format": fmt, "size": size}
         facts = router.Facts(fmt=fmt, size=size, compression=compression)
         shards: list[dict[str, Any]] = []
@@ -333,7 +335,8 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
     records, run the shard's samtools tools, write the outputs to tmp/."""
     with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         ctx = _ctx(s3)
-        _project, _sample, job_id, inp = qc_service._require(event)
+        req = qc_service.parse_event(event)
+        job_id, inp = req.job_id, req.input
         p, sh = _plan_and_shard(event)
         size = int(p["size"])
         with tempfile.TemporaryDirectory(prefix="qc-shard-") as tmp:
@@ -355,8 +358,8 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
                     if e.timed_out:  # out of time: the shard fails with mosdepth's argv, exit code and stderr
                         raise
                     coverage_error = f"shard {sh['index']}: {e}"
-            fingerprint = id_scatter.shard_fingerprint(ctx.s3, inp, sh.get("contigs") or [], str(local), Path(tmp),
-                                                       _aws)
+            fingerprint = id_scatter.shard_fingerprint(ctx.s3, inp.to_dict(), sh.get("contigs") or [], str(local),
+                                                       Path(tmp), _aws)
     doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation,
            "coverage_error": coverage_error, "fingerprint": fingerprint, "step": step.as_dict()}
     _put_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, int(sh["index"])), doc)
@@ -372,7 +375,8 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
     publish them like a single pass; the shards' steps are returned for the ledger's cost."""
     with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         ctx = _ctx(s3)
-        project, sample_id, job_id, inp = qc_service._require(event)
+        req = qc_service.parse_event(event)
+        project, sample_id, job_id, inp = req.project, req.sample_id, req.job_id, req.input
         p = event.get("plan")
         if not isinstance(p, dict) or p.get("mode") != "scatter":
             raise ShardEventError("QC_SHARD_INVALID: gather needs the scatter plan")
@@ -381,7 +385,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
         if bad:
             first = bad[0]["validation"]["first_errors"]
             raise RecordsInvalid(f"QC_RECORDS_INVALID: {sum(d['validation']['errors'] for d in bad)} record errors "
-                                 f"in {len(bad)} shard(s) of s3://{inp['bucket']}/{inp['key']}; first: {first}")
+                                 f"in {len(bad)} shard(s) of s3://{inp.bucket}/{inp.key}; first: {first}")
         failed = [str(d["coverage_error"]) for d in docs if d.get("coverage_error")]
         # coverage of some contigs only would be wrong: none at all when a shard's mosdepth failed, and why
         merged = scatter.merge_shards([{k: v for k, v in d.items() if k != "coverage"} for d in docs]
@@ -410,7 +414,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
         table = os.environ["QC_TABLE"]
         with tempfile.TemporaryDirectory(prefix="qc-gather-") as tmp:
             identity, fingerprint, why = id_scatter.gather(
-                docs, s3=ctx.s3, dynamodb=dynamodb, table=table, scratch=Path(tmp), aws=_aws, inp=inp,
+                docs, s3=ctx.s3, dynamodb=dynamodb, table=table, scratch=Path(tmp), aws=_aws, inp=inp.to_dict(),
                 project=project, sample_id=sample_id, job_id=job_id, y_x_density=metrics.get("y_x_density_ratio"))
             if identity:
                 verdict = identity_service.apply_to_gate(verdict, identity)
@@ -418,9 +422,9 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
                                 f"QC'd in {len(docs)} shards (whole contigs + unplaced reads)"]
             result = qc_service.publish(
                 s3=ctx.s3, dynamodb=dynamodb, table=table, processed_bucket=ctx.processed_bucket,
-                project=project, sample_id=sample_id, job_id=job_id, sha256=str(inp["sha256"]), assay=assay,
+                project=project, sample_id=sample_id, job_id=job_id, sha256=inp.sha256, assay=assay,
                 fmt="bam", metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
-                result_id=inp.get("result_id"), conformance=inp.get("conformance") or None, identity=identity,
+                result_id=inp.result_id, conformance=inp.conformance or None, identity=identity,
                 fingerprint=fingerprint)
     result["step"] = step.as_dict()
     result["shard_steps"] = [{"index": d["index"], **d["step"]} for d in docs]
@@ -437,7 +441,7 @@ def collect(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = N
     from genomics.qc.fargate import result_key
 
     ctx = _ctx(s3)
-    _project, _sample, job_id, _inp = qc_service._require(event)
+    job_id = qc_service.parse_event(event).job_id
     task = event.get("fargate") or {}
     key = result_key(job_id)
     try:

@@ -26,11 +26,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from genomics import errors, references
+from genomics import errors, references, steps
 from genomics.identity import service as identity_service
 from genomics.observability import measure_step
 from genomics.qc import budget
@@ -43,6 +44,7 @@ from genomics.qc.metrics import (
 )
 from genomics.qc.report import TOOL_FILES, render
 from genomics.sources import ByteSource, LocalFile, S3Object
+from genomics.steps import StepDataError
 from genomics.tools import ToolError
 
 FUNCTION = "quality-metrics"
@@ -71,8 +73,11 @@ class QcStoreError(RuntimeError):
     code = "QC_STORE_FAILED"
 
 
-class QcEventError(ValueError):
+class QcEventError(StepDataError):
     code = "QC_EVENT_INVALID"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message if message.startswith(f"{self.code}:") else f"{self.code}: {message}")
 
 
 class QcNoResults(LookupError):
@@ -222,20 +227,29 @@ def _scratch_limit(folder: str) -> int:
 # --------------------------------------------------------------------------------------------------
 # The handler's core
 # --------------------------------------------------------------------------------------------------
-def _require(event: Mapping[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
-    try:
-        project, sample_id, job_id = str(event["project"]), str(event["sample_id"]), str(event["job_id"])
-        inp = dict(event["input"])
-        for k in ("bucket", "key", "sha256"):
-            if not inp.get(k):
-                raise KeyError(f"input.{k}")
-    except (KeyError, TypeError) as e:
-        raise QcEventError(f"QC_EVENT_INVALID: missing {e}") from e
-    return project, sample_id, job_id, inp
+def parse_event(event: Mapping[str, Any]) -> steps.QcRequest:
+    """A quality-metrics event (any action) as its job fields and input; QC_EVENT_INVALID when it lacks one."""
+    return steps.QcRequest.from_dict(event, error=QcEventError)
 
 
 def summary_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return {k: metrics[k] for k in _SUMMARY_KEYS if isinstance(metrics.get(k), int | float)}
+
+
+@dataclass(frozen=True)
+class _QcEnv:
+    """The clients and settings one QC run uses (arguments first, else the function's environment)."""
+
+    s3: Any
+    dynamodb: Any
+    table: str
+    processed_bucket: str
+    reference_uri: str
+    thresholds: dict[str, Any]
+    assay: str
+    panel_uri: str
+    targets_uri: str
+    scratch_limit: int | None
 
 
 def run_quality_metrics(
@@ -255,7 +269,7 @@ def run_quality_metrics(
     """QC the job's output (the processed VCF, or the raw BAM/CRAM/FASTQ when processing was skipped),
     store metrics and report; return the small result the workflow keeps under ``$.qc``."""
     with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
-        project, sample_id, job_id, inp = _require(event)
+        req = parse_event(event)
         if s3 is None:
             import boto3
 
@@ -264,63 +278,70 @@ def run_quality_metrics(
             import boto3
 
             dynamodb = boto3.client("dynamodb")
-        table = table or os.environ["QC_TABLE"]
-        processed_bucket = processed_bucket or os.environ["PROCESSED_BUCKET"]
-        reference_uri = os.environ.get("REFERENCE_URI", "") if reference_uri is None else reference_uri
-        assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
-        table_thresholds = _thresholds(thresholds)
-        sha256 = str(inp["sha256"])
-        processed = event.get("processed") or {"skipped": True}
-
+        env = _QcEnv(
+            s3=s3, dynamodb=dynamodb, table=table or os.environ["QC_TABLE"],
+            processed_bucket=processed_bucket or os.environ["PROCESSED_BUCKET"],
+            reference_uri=os.environ.get("REFERENCE_URI", "") if reference_uri is None else reference_uri,
+            thresholds=_thresholds(thresholds),
+            assay=str(req.assay or os.environ.get("DEFAULT_ASSAY") or "wgs"),
+            panel_uri=os.environ.get("IDENTITY_PANEL_URI", "") if panel_uri is None else panel_uri,
+            targets_uri=os.environ.get("COVERAGE_TARGETS_URI", "") if targets_uri is None else targets_uri,
+            scratch_limit=scratch_limit)
         with tempfile.TemporaryDirectory(prefix="qc-") as tmp:
-            source: ByteSource
-            if not processed.get("skipped") and processed.get("vcf_key"):
-                source = S3Object(s3, processed.get("bucket") or processed_bucket, processed["vcf_key"])
-                fmt: str | None = "vcf"
-            else:
-                source = S3Object(s3, inp["bucket"], inp["key"], inp.get("version_id"),
-                                  known_size=inp.get("size"))
-                fmt = inp.get("format")
-            reference = None
-            panel_uri = os.environ.get("IDENTITY_PANEL_URI", "") if panel_uri is None else panel_uri
-            if fmt in ALIGNMENT_FORMATS:
-                # CRAM decoding, the WGS coverage target (reference minus N) and alignment fingerprints
-                if reference_uri and (fmt == "cram" or assay == "wgs" or panel_uri):
-                    reference = references.fetch(s3, reference_uri, inp.get("assembly"), Path(tmp))
-                size = (aws(source.size, f"S3 HeadObject {source.name}") if inp.get("size") is None
-                        else int(inp["size"]))
-                limit = _scratch_limit(tmp) if scratch_limit is None else scratch_limit
-                if size is not None and size <= limit:
-                    local = aws(lambda: copy_to(source, Path(tmp) / f"input.{fmt}", limit),
-                                f"S3 GetObject {source.name}")
-                    source = LocalFile(str(local))
-            fmt, metrics, raw = _compute_aws(source, fmt, reference)
-            targets_uri = os.environ.get("COVERAGE_TARGETS_URI", "") if targets_uri is None else targets_uri
-            extra_notes = _coverage(source, fmt, assay, reference, s3, Path(tmp), metrics, raw, targets_uri)
-            verdict = qc_gate.evaluate(metrics, assay, table_thresholds)
-            identity: dict[str, Any] | None = None
-            fingerprint: dict[str, Any] | None = None
-            if panel_uri:
-                identity, fingerprint, why = _identity(
-                    s3, dynamodb, table, Path(tmp), panel_uri=panel_uri,
-                    assembly=os.environ.get("IDENTITY_PANEL_ASSEMBLY", "") or str(inp.get("assembly") or ""),
-                    source=source, fmt=fmt, metrics=metrics, reference=reference, project=project,
-                    sample_id=sample_id, job_id=job_id, sha256=sha256,
-                    result_id=str(inp.get("result_id") or sha256), declared_sex=inp.get("sex"))
-                if why:
-                    extra_notes.append(why)
-                if identity:
-                    verdict = identity_service.apply_to_gate(verdict, identity)
-            metrics["notes"] = [*(metrics.get("notes") or []), *extra_notes]
-
-            result = publish(s3=s3, dynamodb=dynamodb, table=table, processed_bucket=processed_bucket,
-                             project=project, sample_id=sample_id, job_id=job_id, sha256=sha256, assay=assay,
-                             fmt=fmt, metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
-                             result_id=inp.get("result_id"), conformance=inp.get("conformance") or None,
-                             repairs=list(processed.get("repairs") or []), identity=identity,
-                             fingerprint=fingerprint)
+            result = _quality_metrics(req, env, Path(tmp))
     result["step"] = step.as_dict()
     return result
+
+
+def _quality_metrics(req: steps.QcRequest, env: _QcEnv, scratch: Path) -> dict[str, Any]:
+    inp, processed = req.input, req.processed or steps.SKIPPED
+    source, fmt, reference = _qc_source(req, env, processed, scratch)
+    fmt, metrics, raw = _compute_aws(source, fmt, reference)
+    extra_notes = _coverage(source, fmt, env.assay, reference, env.s3, scratch, metrics, raw, env.targets_uri)
+    verdict = qc_gate.evaluate(metrics, env.assay, env.thresholds)
+    identity: dict[str, Any] | None = None
+    fingerprint: dict[str, Any] | None = None
+    if env.panel_uri:
+        identity, fingerprint, why = _identity(
+            env.s3, env.dynamodb, env.table, scratch, panel_uri=env.panel_uri,
+            assembly=os.environ.get("IDENTITY_PANEL_ASSEMBLY", "") or str(inp.assembly or ""),
+            source=source, fmt=fmt, metrics=metrics, reference=reference, project=req.project,
+            sample_id=req.sample_id, job_id=req.job_id, sha256=inp.sha256,
+            result_id=str(inp.result_id or inp.sha256), declared_sex=inp.sex)
+        if why:
+            extra_notes.append(why)
+        if identity:
+            verdict = identity_service.apply_to_gate(verdict, identity)
+    metrics["notes"] = [*(metrics.get("notes") or []), *extra_notes]
+    return publish(s3=env.s3, dynamodb=env.dynamodb, table=env.table, processed_bucket=env.processed_bucket,
+                   project=req.project, sample_id=req.sample_id, job_id=req.job_id, sha256=inp.sha256,
+                   assay=env.assay, fmt=fmt, metrics=metrics, raw=raw, verdict=verdict, scratch=scratch,
+                   result_id=inp.result_id, conformance=inp.conformance or None,
+                   repairs=list(processed.repairs or []), identity=identity, fingerprint=fingerprint)
+
+
+def _qc_source(req: steps.QcRequest, env: _QcEnv, processed: steps.Processed, scratch: Path
+               ) -> tuple[ByteSource, str | None, str | None]:
+    """What QC reads (the processed VCF, else the upload; an alignment copied to scratch when it fits), its
+    format, and the reference FASTA when an alignment needs one."""
+    inp = req.input
+    source: ByteSource
+    if not processed.skipped and processed.vcf_key:
+        return S3Object(env.s3, processed.bucket or env.processed_bucket, processed.vcf_key), "vcf", None
+    source = S3Object(env.s3, inp.bucket, inp.key, inp.version_id, known_size=inp.size)
+    fmt = inp.format
+    if fmt not in ALIGNMENT_FORMATS:
+        return source, fmt, None
+    reference = None
+    # CRAM decoding, the WGS coverage target (reference minus N) and alignment fingerprints
+    if env.reference_uri and (fmt == "cram" or env.assay == "wgs" or env.panel_uri):
+        reference = references.fetch(env.s3, env.reference_uri, inp.assembly, scratch)
+    size = aws(source.size, f"S3 HeadObject {source.name}") if inp.size is None else inp.size
+    limit = _scratch_limit(str(scratch)) if env.scratch_limit is None else env.scratch_limit
+    if size is not None and size <= limit:
+        local = aws(lambda: copy_to(source, scratch / f"input.{fmt}", limit), f"S3 GetObject {source.name}")
+        source = LocalFile(str(local))
+    return source, fmt, reference
 
 
 def _identity_result(identity: Mapping[str, Any]) -> dict[str, Any]:
