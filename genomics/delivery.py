@@ -315,21 +315,9 @@ def deliver(
     """Deliver ``project`` to ``partner`` (see the module's docstring). ``delivery_id`` names the delivery
     (resumed when its manifest exists); without it the latest delivery of the same sample selection
     is resumed if it did not complete, else a new one started. Returns the manifest, its key and what this run did."""
-    if not _PARTNER.match(partner):
-        raise DeliveryError("DELIVERY_PARTNER_INVALID",
-                            f"partner name {partner!r} must be lower-case letters, digits and '-'")
-    if delivery_id is not None and not _DELIVERY_ID.match(delivery_id):
-        raise DeliveryError("DELIVERY_ID_INVALID", f"delivery id {delivery_id!r}: letters, digits, '-' and '_'")
     transfer = transfer or Transfer()
     requested = sorted(samples) if samples else None
-    if delivery_id is None:
-        earlier = _unfinished(s3, delivery_bucket, partner, project, requested)
-        delivery_id = str(earlier["delivery_id"]) if earlier else new_delivery_id()
-    else:
-        earlier = _named(s3, delivery_bucket, f"{_manifest_prefix(partner, project)}{delivery_id}.json")
-        if earlier is not None and earlier.get("samples_requested") != requested:
-            raise DeliveryError("DELIVERY_NOT_RESUMABLE",
-                                f"delivery {delivery_id} was for samples {earlier.get('samples_requested') or 'all'}")
+    delivery_id, earlier = _resume_or_start(s3, delivery_bucket, partner, project, delivery_id, requested)
     manifest_key = f"{_manifest_prefix(partner, project)}{delivery_id}.json"
 
     jobs = [j for j in latest_jobs(ledger.jobs_for_project(project)) if not samples or j["sample_id"] in samples]
@@ -355,24 +343,8 @@ def deliver(
         "withheld": [w["sample_id"] for w in withheld],
     })
     run = {"copied": 0, "skipped": 0, "bytes_copied": 0, "resumed": earlier is not None}
-    try:
-        for job, items in sorted(chosen, key=lambda c: (str(c[0]["sample_id"]), str(c[0]["key"]))):
-            _deliver_job(s3, job, items, delivery_bucket, transfer, manifest, run, encryption,
-                         _encrypted_before(earlier))
-    except BaseException as e:
-        manifest.doc["status"] = INTERRUPTED
-        manifest.doc["error"] = f"{type(e).__name__}: {e}"
-        with contextlib.suppress(Exception):  # keep the original failure; the last progress write stays
-            manifest.save(force=True)
-        raise
-    manifest.doc.pop("copying", None)
-    manifest.doc.pop("error", None)
-    manifest.doc["status"] = COMPLETE
-    manifest.doc["completed_at"] = model.now_iso()
-    body = manifest.save(force=True) or b""
-    signed: dict[str, Any] = {}
-    if encryption is not None:
-        signed = _sign_and_register(s3, encryption, manifest, body)
+    _deliver_jobs(s3, chosen, delivery_bucket, transfer, manifest, run, encryption, earlier)
+    signed = _complete(s3, manifest, encryption)
     ledger.record_delivery(project, partner, delivery_id, {
         **signed,
         "at": manifest.doc["completed_at"],
@@ -383,6 +355,53 @@ def deliver(
         "withheld": [w["sample_id"] for w in manifest.doc["withheld"]],
     })
     return {**manifest.doc, "manifest_key": manifest_key, **signed, "run": run}
+
+
+def _resume_or_start(s3: Any, bucket: str, partner: str, project: str, delivery_id: str | None,
+                     requested: list[str] | None) -> tuple[str, dict[str, Any] | None]:
+    """(the delivery's id, the manifest of its unfinished earlier run or None). Checks the partner name and
+    the id; a named delivery resumes only with the sample selection it was started with."""
+    if not _PARTNER.match(partner):
+        raise DeliveryError("DELIVERY_PARTNER_INVALID",
+                            f"partner name {partner!r} must be lower-case letters, digits and '-'")
+    if delivery_id is not None and not _DELIVERY_ID.match(delivery_id):
+        raise DeliveryError("DELIVERY_ID_INVALID", f"delivery id {delivery_id!r}: letters, digits, '-' and '_'")
+    if delivery_id is None:
+        earlier = _unfinished(s3, bucket, partner, project, requested)
+        return (str(earlier["delivery_id"]) if earlier else new_delivery_id()), earlier
+    earlier = _named(s3, bucket, f"{_manifest_prefix(partner, project)}{delivery_id}.json")
+    if earlier is not None and earlier.get("samples_requested") != requested:
+        raise DeliveryError("DELIVERY_NOT_RESUMABLE",
+                            f"delivery {delivery_id} was for samples {earlier.get('samples_requested') or 'all'}")
+    return delivery_id, earlier
+
+
+def _deliver_jobs(s3: Any, chosen: list[tuple[Mapping[str, Any], list[Item]]], bucket: str, transfer: Transfer,
+                  manifest: _Manifest, run: dict[str, Any], encryption: Encryption | None,
+                  earlier: Mapping[str, Any] | None) -> None:
+    """Deliver the chosen jobs in sample order; on any failure the manifest says ``interrupted`` and why."""
+    try:
+        for job, items in sorted(chosen, key=lambda c: (str(c[0]["sample_id"]), str(c[0]["key"]))):
+            _deliver_job(s3, job, items, bucket, transfer, manifest, run, encryption, _encrypted_before(earlier))
+    except BaseException as e:
+        manifest.doc["status"] = INTERRUPTED
+        manifest.doc["error"] = f"{type(e).__name__}: {e}"
+        with contextlib.suppress(Exception):  # keep the original failure; the last progress write stays
+            manifest.save(force=True)
+        raise
+
+
+def _complete(s3: Any, manifest: _Manifest, encryption: Encryption | None) -> dict[str, Any]:
+    """Write the manifest as ``complete``; in encrypted mode sign and register it. Returns what signing
+    recorded (empty in plain mode)."""
+    manifest.doc.pop("copying", None)
+    manifest.doc.pop("error", None)
+    manifest.doc["status"] = COMPLETE
+    manifest.doc["completed_at"] = model.now_iso()
+    body = manifest.save(force=True) or b""
+    if encryption is None:
+        return {}
+    return _sign_and_register(s3, encryption, manifest, body)
 
 
 def _encrypted_before(earlier: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:

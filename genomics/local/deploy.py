@@ -5,6 +5,7 @@ and state machine that the Pulumi program declares (``tests/infra/test_drift.py`
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,26 +14,20 @@ import boto3
 from genomics import deployment, workflow
 from genomics.deployment import FUNCTIONS, TABLES, Names, Settings
 
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-SCHEDULER_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
-SFN_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
+
+def trust(service: str) -> dict[str, Any]:
+    """A trust policy letting one AWS service principal assume the role (moto does not evaluate the
+    confused-deputy conditions the Pulumi program adds)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
 
 
-ECS_TASKS_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
+LAMBDA_TRUST = trust("lambda.amazonaws.com")
+SCHEDULER_TRUST = trust("scheduler.amazonaws.com")
+SFN_TRUST = trust("states.amazonaws.com")
+ECS_TASKS_TRUST = trust("ecs-tasks.amazonaws.com")
 
 
 @dataclass(frozen=True)
@@ -104,14 +99,48 @@ def image_uri(names: Names, tag: str = "local") -> str:
 
 
 def deploy(names: Names, settings: Settings, session: boto3.Session | None = None) -> LocalStack:
+    """Deploy the stack's description into the moto behind ``session`` (see the module's docstring)."""
     session = session or boto3.Session(region_name=names.region)
-    s3 = session.client("s3")
+    deploy_buckets(session.client("s3"), names)
     ddb = session.client("dynamodb")
-    lam = session.client("lambda")
-    iam = session.client("iam")
-    sfn = session.client("stepfunctions")
-    sqs = session.client("sqs")
+    for role, spec in TABLES.items():
+        ddb.create_table(**table_request(names.table(role), spec))
+    queue_url = session.client("sqs").create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
 
+    # The Cognito user pool and app client (infra.webapp.UserDirectory): the web-api function's environment
+    # names their ids.
+    from genomics.webapp import directory as user_directory
+
+    users = user_directory.create(session, names)
+    deploy_signing_key(session.client("kms"), names)
+    function_arns = deploy_functions(session, names, settings, users.runtime_env())
+    deploy_ingest(session, names, function_arns["validation-handler"])
+    deploy_sweep_schedule(session, names, settings, function_arns["sweeper"])
+
+    iam = session.client("iam")
+    sfn_role = iam.create_role(RoleName=f"{names.state_machine}-role", AssumeRolePolicyDocument=json.dumps(SFN_TRUST))[
+        "Role"
+    ]["Arn"]
+    ecs = deploy_fargate(names, settings, session) if settings.fargate else None
+    sm = session.client("stepfunctions").create_state_machine(
+        name=names.state_machine,
+        definition=json.dumps(workflow.definition(function_arns, settings, ecs)),
+        roleArn=sfn_role,
+        type="STANDARD",
+    )
+    return LocalStack(
+        names=names,
+        settings=settings,
+        function_arns=function_arns,
+        state_machine_arn=sm["stateMachineArn"],
+        queue_url=queue_url,
+        users=users,
+        ecs=ecs,
+    )
+
+
+def deploy_buckets(s3: Any, names: Names) -> None:
+    """The data buckets: public access blocked, SSE-S3 by default; raw versioned."""
     for role in deployment.BUCKET_ROLES:
         bucket = names.bucket(role)
         location = (
@@ -135,23 +164,19 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
         )
     s3.put_bucket_versioning(Bucket=names.bucket("raw"), VersioningConfiguration={"Status": "Enabled"})
 
-    for role, spec in TABLES.items():
-        ddb.create_table(**table_request(names.table(role), spec))
 
-    queue_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
-
-    # The Cognito user pool and app client (infra.webapp.UserDirectory): the web-api function's environment
-    # names their ids.
-    from genomics.webapp import directory as user_directory
-
-    users = user_directory.create(session, names)
-
-    # The manifest-signing key of partner deliveries (infra/signing.py in AWS): moto's KMS signs with it.
-    kms = session.client("kms")
+def deploy_signing_key(kms: Any, names: Names) -> None:
+    """The manifest-signing key of partner deliveries (infra.partners in AWS): moto's KMS signs with it."""
     signing = kms.create_key(KeySpec=deployment.SIGNING_KEY_SPEC, KeyUsage="SIGN_VERIFY",
                              Description="Signs partner-delivery manifests")["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=names.signing_key_alias, TargetKeyId=signing)
 
+
+def deploy_functions(session: boto3.Session, names: Names, settings: Settings,
+                     runtime_env: Mapping[str, str]) -> dict[str, str]:
+    """Every function of the description with its role: image, command, sizing and environment as the
+    Pulumi program declares them. Returns logical name -> function ARN."""
+    iam, lam = session.client("iam"), session.client("lambda")
     function_arns: dict[str, str] = {}
     for logical, spec in FUNCTIONS.items():
         role_arn = iam.create_role(
@@ -167,11 +192,17 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
             MemorySize=deployment.memory_mb(logical, settings),
             Timeout=deployment.timeout_s(logical, settings),
             EphemeralStorage={"Size": deployment.ephemeral_mb(logical, settings)},
-            Environment={"Variables": deployment.environment(logical, names, settings, users.runtime_env())},
+            Environment={"Variables": deployment.environment(logical, names, settings, runtime_env)},
             Architectures=["x86_64"],
         )
         function_arns[logical] = resp["FunctionArn"]
+    return function_arns
 
+
+def deploy_ingest(session: boto3.Session, names: Names, validation_arn: str) -> None:
+    """Raw-bucket uploads invoke the validation handler; its failed events go to the dead-letter queue
+    (infra.ingest)."""
+    lam, s3 = session.client("lambda"), session.client("s3")
     validation = names.function("validation-handler")
     lam.put_function_event_invoke_config(
         FunctionName=validation,
@@ -189,40 +220,20 @@ def deploy(names: Names, settings: Settings, session: boto3.Session | None = Non
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket("raw"),
         NotificationConfiguration={
-            "LambdaFunctionConfigurations": [
-                {"LambdaFunctionArn": function_arns["validation-handler"], "Events": ["s3:ObjectCreated:*"]}
-            ]
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": validation_arn, "Events": ["s3:ObjectCreated:*"]}]
         },
     )
 
-    # The sweeper's schedule, as the Pulumi program declares it (moto stores it; genomics.local.server
-    # fires it at its rate, since moto's Scheduler does not).
-    scheduler_role = iam.create_role(
+
+def deploy_sweep_schedule(session: boto3.Session, names: Names, settings: Settings, sweeper_arn: str) -> None:
+    """The sweeper's schedule, as the Pulumi program declares it (moto stores it; genomics.local.server
+    fires it at its rate, since moto's Scheduler does not)."""
+    scheduler_role = session.client("iam").create_role(
         RoleName=f"{names.sweep_schedule}-schedule-role", AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST)
     )["Role"]["Arn"]
     session.client("scheduler").create_schedule(
         Name=names.sweep_schedule,
         ScheduleExpression=settings.sweep_schedule(),
         FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": function_arns["sweeper"], "RoleArn": scheduler_role, "Input": "{}"},
-    )
-
-    sfn_role = iam.create_role(RoleName=f"{names.state_machine}-role", AssumeRolePolicyDocument=json.dumps(SFN_TRUST))[
-        "Role"
-    ]["Arn"]
-    ecs = deploy_fargate(names, settings, session) if settings.fargate else None
-    sm = sfn.create_state_machine(
-        name=names.state_machine,
-        definition=json.dumps(workflow.definition(function_arns, settings, ecs)),
-        roleArn=sfn_role,
-        type="STANDARD",
-    )
-    return LocalStack(
-        names=names,
-        settings=settings,
-        function_arns=function_arns,
-        state_machine_arn=sm["stateMachineArn"],
-        queue_url=queue_url,
-        users=users,
-        ecs=ecs,
+        Target={"Arn": sweeper_arn, "RoleArn": scheduler_role, "Input": "{}"},
     )
