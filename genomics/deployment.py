@@ -666,8 +666,6 @@ def fargate_task_sizes(settings: Settings) -> dict[str, str]:
 # The web app's Cognito groups (a user's role; project access comes from membership items in the ledger).
 USER_GROUPS: tuple[str, ...] = ("researcher", "technician", "steward", "operator", "partner")
 
-# Raw uploads: <project>/<sample_id>/<file name>. Only keys under this layout start a job.
-RAW_KEY_LAYOUT = "<project>/<sample_id>/<file>"
 # The processed bucket's prefixes (the functions' grants are scoped to them):
 PROCESSED_PREFIX = "processed"  # normalised outputs, keyed by result identity: same result, same keys
 TMP_PREFIX = "tmp"  # staging and scatter intermediates; expire after a day

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from genomics import corpus
+
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
+CORPUS = corpus.CORPUS.resolve()
 
 
 def corpus_manifest() -> list[dict[str, str]]:

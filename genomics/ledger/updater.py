@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from genomics.deployment import Settings
 from genomics.ledger import identity, model
 from genomics.ledger.store import Ledger
 from genomics.steps import (
@@ -35,8 +36,9 @@ class UpdaterError(StepDataError):
 class Prices:
     """List prices (USD) stated in stack config; used only for the per-job estimate."""
 
-    lambda_gb_second: float = 0.0000166667
-    sfn_transition: float = 0.000025
+    # The list prices are defined once, as the stack settings' defaults.
+    lambda_gb_second: float = Settings.price_lambda_gb_second
+    sfn_transition: float = Settings.price_sfn_transition
 
 
 def estimate_cost(steps: list[Mapping[str, Any]], transitions: int, prices: Prices) -> dict[str, Any]:

@@ -28,13 +28,12 @@ from typing import Any
 import boto3
 
 from genomics import faults
+from genomics.corpus import CORPUS
 from genomics.deployment import Names, Settings
 from genomics.ledger import Ledger, ObjectRef, model
 from genomics.local import adapter
 
-ROOT = Path(__file__).resolve().parents[2]
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")  # Debian bio-eagle-examples
-CORPUS = ROOT.parent / "shared" / "corpus"
 SMALL = CORPUS / "qc_oracles" / "bcftools_stats" / "stats.counts.vcf"
 # A VCF no profile accepts: a POS that is not a number (VCF_POS_INVALID).
 INVALID = b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\tnotanumber\t.\tA\tC\t.\t.\t.\n"

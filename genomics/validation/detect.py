@@ -15,7 +15,6 @@ from genomics.sources import ByteSource
 from genomics.validation.report import Issue
 
 FORMATS = ("vcf", "bcf", "sam", "bam", "cram", "fastq", "bcl", "fasta", "unknown")
-COMPRESSIONS = ("none", "gzip", "bgzf")
 
 # How much raw and decompressed content the sniffer looks at.
 SNIFF_BYTES = 64 * 1024

@@ -108,8 +108,6 @@ CODES: dict[str, str] = {
 }
 
 
-VERSIONS = ("4.1", "4.2", "4.3", "4.4", "4.5")
-
 # Number encodings shared with the scanner.
 _N_A, _N_R, _N_G, _N_VAR = _vcfscan.N_A, _vcfscan.N_R, _vcfscan.N_G, _vcfscan.N_VAR
 _TYPES = {

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from genomics.corpus import CORPUS
+
 ROOT = Path(__file__).resolve().parents[2]
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")
-CORPUS = ROOT.parent / "shared" / "corpus"
 INVALID = CORPUS / "vcf/4.2/failed/failed_body_alt_000.vcf"
 
 

@@ -49,10 +49,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genomics.corpus import CORPUS
 from tests.fuzz.mutate import bgzf_compress, is_gzip, mutant
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("GENOMICS_CORPUS", ROOT.parent / "shared" / "corpus"))
 MAX_SOURCE_BYTES = 512 * 1024
 FORMATS = ("vcf", "vcf.gz", "bcf", "sam", "bam", "cram", "fastq", "fastq.gz", "bcl")
 PROFILES = ("default", "strict")

@@ -18,13 +18,13 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from genomics import synth
+from genomics.corpus import CORPUS
 from genomics.delivery import DeliveryError, Transfer, deliver
 from genomics.ledger import ObjectRef, model
 from genomics.ledger.updater import Prices, finalize
 from genomics.qc.service import run_quality_metrics
 from handlers import vcf_processor
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")  # Debian bio-eagle-examples
 PROJECT = "proj"
 # level-1.bam is a small test BAM (44 % properly paired, shallow): this stack does not gate on pairing or depth.

@@ -6,16 +6,15 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
-from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.scratch import published_name, scratch_name
 from handlers import vcf_processor
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SMALL_VCF = CORPUS / "qc_oracles/bcftools_stats/stats.counts.vcf"
 PREFIX = "proj/S1/"
 

@@ -16,11 +16,11 @@ import pytest
 from moto import mock_aws
 
 from genomics import deployment
+from genomics.corpus import CORPUS
 from genomics.deployment import TABLES, Names, Settings
 from genomics.qc.service import QcNoResults, TransientError, cohort_report
 from tests.faults import inject
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 ORACLES = CORPUS / "qc_oracles"
 NAMES = Names("qct", "123456789012", "us-east-1")
 TABLE = NAMES.table("qc")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.ingest import IngestConfig, ingest_record
 from genomics.ledger import ObjectRef, model
 from genomics.ledger.sweeper import Deadlines, sweep
@@ -20,7 +20,6 @@ from genomics.local.adapter import atomic_dynamodb_writes
 from genomics.qc.service import run_quality_metrics
 from tests.handlers.conftest import s3_event
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SMALL = CORPUS / "qc_oracles/bcftools_stats/stats.counts.vcf"  # QC: wgs fail, cohort warn
 
 

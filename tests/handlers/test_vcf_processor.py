@@ -15,11 +15,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config as BotoConfig
 
 from genomics import synth
+from genomics.corpus import CORPUS
 from genomics.errors import TransientError
 from genomics.processing import service, vcf
 from handlers import vcf_processor
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 BCF_FILE = CORPUS / "htslib/tabix/vcf_file.bcf"
 STATS_COUNTS = CORPUS / "qc_oracles/bcftools_stats/stats.counts.vcf"
 EUR = Path("/usr/share/doc/bio-eagle/examples/EUR_test.vcf.gz")  # Debian bio-eagle-examples (BGZF)

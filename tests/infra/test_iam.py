@@ -10,16 +10,34 @@ from __future__ import annotations
 
 from genomics.deployment import FUNCTIONS, PIPELINE_FUNCTIONS, TABLES, Grant, Names
 from infra.config import StackConfig
+from infra.policies import (
+    ECR_TOKEN_ACTIONS,
+    SFN_LOG_DELIVERY_ACTIONS,
+    SFN_XRAY_ACTIONS,
+    STAR_RESOURCE_ACTIONS,
+    VPC_DESCRIBE_ACTIONS,
+    XRAY_ACTIONS,
+)
 from tests.infra.resources import Program, as_list, by_input, document, of_type, statements
 
-STAR_ALLOWED_SFN = {
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-}
-STAR_ALLOWED_VPC = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
-STAR_ALLOWED_XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-STAR_ALLOWED_SFN_XRAY = STAR_ALLOWED_XRAY | {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
-STAR_ALLOWED_ECR = {"ecr:GetAuthorizationToken"}
+# The groups of infra.policies.STAR_RESOURCE_ACTIONS, by who may use them (the one definition).
+STAR_ALLOWED_SFN = set(SFN_LOG_DELIVERY_ACTIONS)
+STAR_ALLOWED_VPC = set(VPC_DESCRIBE_ACTIONS)
+STAR_ALLOWED_XRAY = set(XRAY_ACTIONS)
+STAR_ALLOWED_SFN_XRAY = set(SFN_XRAY_ACTIONS)
+STAR_ALLOWED_ECR = set(ECR_TOKEN_ACTIONS)
+
+
+def _without_resource_level_permissions(action: str) -> bool:
+    """The documented kinds of action AWS authorises only on Resource "*": Step Functions' log delivery
+    and the log resource policies it needs, ec2:Describe* (Lambda in a VPC), X-Ray, the ECR login token."""
+    service, _, name = action.partition(":")
+    return (
+        (service == "logs" and ("LogDeliver" in name or "ResourcePolic" in name or name == "DescribeLogGroups"))
+        or (service == "ec2" and name.startswith("Describe"))
+        or service == "xray"
+        or action == "ecr:GetAuthorizationToken"
+    )
 EXTRA_PREFIXES = ("logs:", "kms:", "ec2:", "xray:")
 
 
@@ -156,3 +174,10 @@ def test_iam_no_managed_policies_attached(program: Program) -> None:
     for typ in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment"):
         attached = of_type(program, typ)
         assert not attached, f"managed policies carry Resource '*': {[a['urn'] for a in attached]}"
+
+
+def test_iam_star_resource_actions_are_only_those_without_resource_level_permissions() -> None:
+    groups = STAR_ALLOWED_SFN | STAR_ALLOWED_VPC | STAR_ALLOWED_SFN_XRAY | STAR_ALLOWED_ECR
+    assert groups == set(STAR_RESOURCE_ACTIONS), sorted(groups ^ set(STAR_RESOURCE_ACTIONS))
+    widened = sorted(a for a in STAR_RESOURCE_ACTIONS if not _without_resource_level_permissions(a))
+    assert not widened, f"infra.policies.STAR_RESOURCE_ACTIONS: actions with resource-level permissions {widened}"

@@ -24,10 +24,10 @@ from moto.core import set_initial_no_auth_action_count
 
 from genomics import errors
 from genomics.cli import build_parser, main
+from genomics.corpus import CORPUS
 from genomics.validation.codes import all_codes
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus"
 SMALL_VCF = CORPUS / "qc_oracles" / "bcftools_stats" / "stats.counts.vcf"
 LINE = re.compile(r"^(?P<code>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+): (?P<message>.+?)(?: \[(?P<where>[^\]]+)\])?$")
 FILE_ARGS = {"paths", "path", "input", "file"}

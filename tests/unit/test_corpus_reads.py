@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.validation import validate_path
 from genomics.validation.report import ValidationReport
 
-CORPUS = Path(os.environ.get("GENOMICS_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 FORMATS = {"sam", "bam", "cram", "fastq", "fastq.gz", "fastq.bgz"}
 # A safety net that turns a hang into a failure; it is not a speed requirement.
 HANG_SECONDS = 300

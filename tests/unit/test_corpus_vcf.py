@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.sources import LocalFile
 from genomics.validation.report import ValidationReport
 from genomics.validation.vcf import CODES, validate_vcf
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 MANIFEST = CORPUS / "MANIFEST.tsv"
 MIN_REJECTED = 0.95
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.sources import LocalFile
 from genomics.validation.detect import Detected, detect, sniff_text
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 SAM = b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:100\nr1\t0\tchr1\t1\t60\t4M\t*\t0\t0\tACGT\tIIII\n"
 FASTQ = b"@r1\nACGT\n+\nIIII\n"

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from genomics import synth
+from genomics.corpus import CORPUS
 from genomics.processing import tabix, vcf
 from genomics.processing.reference import fai_byte_range, parse_fai
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 VCF_FILE = CORPUS / "htslib/tabix/vcf_file.vcf"
 BCF_FILE = CORPUS / "htslib/tabix/vcf_file.bcf"
 STATS_INPUTS = sorted(glob.glob(str(CORPUS / "qc_oracles/bcftools_stats/*.vcf")))

@@ -12,13 +12,13 @@ from pathlib import Path
 import pysam
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.qc.fastq import FastqError, fastq_metrics
 from genomics.qc.metrics import QcInputError, compute, derive_vcf, sex_check, sniff_source
 from genomics.qc.parsers import parse_bcftools_stats, parse_idxstats
 from genomics.qc.service import qc_local
 from genomics.sources import LocalFile
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 ORACLES = CORPUS / "qc_oracles"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.qc.parsers import (
     BCFTOOLS_COLUMNS,
     SAMTOOLS_COLUMNS,
@@ -26,7 +27,6 @@ from genomics.qc.parsers import (
     snake,
 )
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 ORACLES = CORPUS / "qc_oracles"
 
 

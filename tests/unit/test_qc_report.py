@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from genomics.corpus import CORPUS
 from genomics.qc.gate import evaluate, load_thresholds
 from genomics.qc.metrics import compute
 from genomics.qc.report import render, write_inputs
 from genomics.sources import LocalFile
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from genomics import synth
+from genomics.corpus import CORPUS
 from genomics.qc import scatter
 from genomics.qc.parsers import parse_samtools_stats
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 # What the merge cannot rebuild bit-exactly from samtools' printed output (see genomics.qc.scatter).
 NOT_EXACT = ("GCD", "GCC", "GCT", "FBC", "LBC")
 

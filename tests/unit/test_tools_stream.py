@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from genomics import tools
+from genomics.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 VCF_FILE = CORPUS / "htslib/tabix/vcf_file.vcf"
 BCF_FILE = CORPUS / "htslib/tabix/vcf_file.bcf"
 BAM_FILE = CORPUS / "bam/passed/level-9.bam"

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
+from genomics.corpus import CORPUS
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
 from tests.unit.helpers import codes, write
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 SAM = b"@HD\tVN:1.6\n@SQ\tSN:c\tLN:10\nr\t0\tc\t1\t60\t2M\t*\t0\t0\tAC\tII\n"
 FASTQ = b"@r\nAC\n+\nII\n"
 VCF = (

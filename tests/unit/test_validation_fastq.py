@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import gzip
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.sources import LocalFile
 from genomics.validation import validate, validate_path
 from tests.unit.helpers import codes, write
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 GOOD = b"@r1/1 extra\nACGTN\n+\nIIIII\n@r2/1\nGGCC\n+r2/1\n!!~~\n"
 MATE = b"@r1/2\nTTTT\n+\nIIII\n@r2/2\nAAAAAA\n+\nIIIIII\n"

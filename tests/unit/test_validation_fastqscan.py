@@ -9,18 +9,17 @@ split records everywhere.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import pytest
 
 from genomics import synth
+from genomics.corpus import CORPUS
 from genomics.validation import fastq, validate_path
 from genomics.validation.report import ValidationReport
 from tests.unit.helpers import mutate_lines
 
-CORPUS = Path(os.environ.get("GENOMICS_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 ALPHABET = b"\r\n @+*.-ACGTNacgtn!~#IF:,\t\x80\xff"
 
 

@@ -581,9 +581,9 @@ def test_sam_fast_path_agrees_with_field_by_field_checks(monkeypatch):
     # Every corpus SAM (valid and invalid) gives the same issues with and without the one-regex fast path.
     import re
 
+    from genomics.corpus import CORPUS as corpus
     from genomics.validation import sam_records as sam_mod
 
-    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus"
     paths = sorted(corpus.glob("sam/*/*.sam")) + sorted(corpus.glob("cram/3.0/passed/*.sam"))
     assert len(paths) > 200
 

@@ -10,19 +10,17 @@ lines everywhere.
 from __future__ import annotations
 
 import io
-import os
 import random
-from pathlib import Path
 
 import pytest
 
 from genomics import synth
+from genomics.corpus import CORPUS
 from genomics.validation import lines
 from genomics.validation import sam_text as sam
 from genomics.validation.report import ValidationReport
 from tests.unit.helpers import mutate_lines
 
-CORPUS = Path(os.environ.get("GENOMICS_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 ALPHABET = b"\t\r\n @*=:,.-+0123456789ACGTNacgtnMIDNSHPX=ZiBfAHcCsSI!~\x7f\x80\xff"
 
 
