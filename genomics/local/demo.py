@@ -54,12 +54,11 @@ DEMO_SETTINGS = Settings(stack="local", scatter_threshold_bytes=500_000, scatter
                          fargate=True, fargate_threshold_bytes=2_000_000)
 
 
-class DemoDataMissing(RuntimeError):
-    code = "DEMO_DATA_MISSING"
-
-
 @dataclass(frozen=True)
 class Upload:
+    """A file the demo uploads to ``demo/<sample_id>/<file name>`` in the raw bucket, with the assay and
+    validation profile it is uploaded under."""
+
     path: Path
     sample_id: str
     assay: str = "wgs"
@@ -67,7 +66,14 @@ class Upload:
 
     @property
     def key(self) -> str:
+        """Where it lands in the raw bucket (``<project>/<sample_id>/<file>``, the layout ingest reads)."""
         return f"{PROJECT}/{self.sample_id}/{self.path.name}"
+
+
+class DemoDataMissing(RuntimeError):
+    """A package that ships the demo's inputs is not installed (the message names it and how to install)."""
+
+    code = "DEMO_DATA_MISSING"
 
 
 def _pyvcf_1kg() -> Path:
