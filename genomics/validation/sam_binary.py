@@ -8,15 +8,11 @@ each of its sequences is compared with the @SQ M5 tags before decoding is truste
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import os
 import re
-import subprocess
 import tempfile
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
@@ -104,45 +100,23 @@ def _reference_check(
 # -- binary decoding through samtools ----------------------------------------------------------------
 
 
-class _Feeder(threading.Thread):
-    """Copies the source stream into samtools' stdin, remembering the size and the last bytes."""
+class _Tail:
+    """What the feeder saw of the stored bytes: their size and the last 64 (for the EOF marker check)."""
 
-    def __init__(self, source: ByteSource, sink: BinaryIO) -> None:
-        super().__init__(daemon=True)
-        self.source = source
-        self.sink = sink
-        self.tail = b""
+    def __init__(self) -> None:
         self.size = 0
-        self.error: BaseException | None = None
-        self.stop = False  # set when the consumer gave up: stop reading the source
+        self.tail = b""
 
-    def run(self) -> None:
-        try:
-            with self.source.open() as stream:
-                while not self.stop:
-                    chunk = stream.read(1 << 20)
-                    if not chunk:
-                        break
-                    self.size += len(chunk)
-                    self.tail = (self.tail + chunk)[-64:]
-                    try:
-                        self.sink.write(chunk)
-                    except (BrokenPipeError, ValueError):
-                        # samtools stopped reading (it failed): keep reading for the tail check.
-                        self.sink = _NullSink()
-        except BaseException as e:  # reported by the caller
-            self.error = e
-        finally:
-            with contextlib.suppress(OSError, ValueError):
-                self.sink.close()
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self.tail = (self.tail + chunk)[-64:]
 
 
-class _NullSink:
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def close(self) -> None:
-        return None
+def _chunks(source: ByteSource) -> Iterator[bytes]:
+    """The stored bytes, opened and read on the feeder's thread."""
+    with source.open() as stream:
+        while chunk := stream.read(tools.CHUNK):
+            yield chunk
 
 
 RE_REFERENCE_TROUBLE = re.compile(
@@ -163,13 +137,6 @@ def parse_samtools_stderr(text: str) -> dict[str, object]:
         "reference_problem": any(RE_REFERENCE_TROUBLE.search(ln) for ln in errors),
         "summary": " | ".join((errors or warnings)[-3:])[:500],
     }
-
-
-def _read_tail(path: str, limit: int = 64 * 1024) -> str:
-    with open(path, "rb") as fh:
-        size = fh.seek(0, os.SEEK_END)
-        fh.seek(max(0, size - limit))
-        return fh.read().decode("utf-8", "replace")
 
 
 def validate_binary(
@@ -194,12 +161,10 @@ def validate_binary(
                 _reference_check(checker, report, ref_md5, reference)
 
         decoded = _decode_and_check(source, report, argv, env, tmp, on_header_end)
-    feeder = decoded.feeder
-    if feeder.error is not None:
-        raise SamError(f"reading {source.name} failed: {feeder.error}") from feeder.error
-    report.stats["bytes"] = feeder.size
+    seen = decoded.seen
+    report.stats["bytes"] = seen.size
     report.stats["decoder"] = samtools_version()
-    _check_eof(fmt, feeder.tail, report)
+    _check_eof(fmt, seen.tail, report)
     if decoded.rc != 0 and not decoded.stopped:
         _report_decode_failure(fmt, reference, decoded.stderr, report)
 
@@ -232,12 +197,12 @@ def _prepare_reference(
 @dataclass
 class _Decoded:
     """How ``samtools view`` ended: exit status, whether validation stopped it early (an overlong line),
-    what it said on stderr (:func:`parse_samtools_stderr`), and the feeder (size, tail, read error)."""
+    what it said on stderr (:func:`parse_samtools_stderr`), and what the feeder saw of the stored bytes."""
 
     rc: int
     stopped: bool
     stderr: dict[str, object]
-    feeder: _Feeder
+    seen: _Tail
 
 
 def _decode_and_check(
@@ -248,36 +213,37 @@ def _decode_and_check(
     tmp: str,
     on_header_end: Callable[[SamChecker], None],
 ) -> _Decoded:
-    """Stream ``source`` through ``samtools view`` (``argv``) and check the SAM text it writes."""
-    stderr_path = os.path.join(tmp, "stderr.txt")
-    with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env)
-        assert proc.stdin is not None and proc.stdout is not None
-        _widen_pipe(proc.stdout)
-        _widen_pipe(proc.stdin)
-        feeder = _Feeder(source, proc.stdin)  # type: ignore[arg-type]
-        feeder.start()
-        stopped = False
-        try:
-            check_sam_stream(cast(BinaryIO, proc.stdout), report, binary=True, on_header_end=on_header_end)
-        except LineTooLong as e:
-            stopped = True
-            feeder.stop = True
-            proc.kill()
-            report.error(
-                "SAM_LINE_TOO_LONG",
-                f"decoded line {e.lineno} is longer than {e.limit // (1024 * 1024)} MiB; validation "
-                f"stopped there",
-            )
-        except BaseException:
-            feeder.stop = True
-            proc.kill()
-            raise
-        finally:
-            proc.stdout.close()
-            rc = proc.wait()
-            feeder.join()
-    return _Decoded(rc, stopped, parse_samtools_stderr(_read_tail(stderr_path)), feeder)
+    """Stream ``source`` through ``samtools view`` (``argv``) and check the SAM text it writes. The
+    feeder reads the whole source even after samtools stopped reading (for the size and the EOF tail);
+    a failure to read it is a :class:`SamError`."""
+    seen = _Tail()
+    chunks = _chunks(source)
+    samtools = tools.Pipeline(
+        [argv], source=chunks, capture=True, scratch=tmp, env=env, on_chunk=seen.add, read_all=True,
+        pipe_size=1 << 20, stderr_limit=64 * 1024,
+    )  # fmt: skip
+    rc, stderr = 0, ""
+    try:
+        with samtools as p:
+            try:
+                check_sam_stream(cast(BinaryIO, p.stdout), report, binary=True, on_header_end=on_header_end)
+            except LineTooLong as e:
+                p.stop()
+                report.error(
+                    "SAM_LINE_TOO_LONG",
+                    f"decoded line {e.lineno} is longer than {e.limit // (1024 * 1024)} MiB; validation "
+                    f"stopped there",
+                )
+        stderr = samtools.stderrs[0]
+    except tools.PipelineError as e:
+        rc, stderr = e.returncode, e.stderr
+    except BaseException as e:
+        if samtools.source_error is e:
+            raise SamError(f"reading {source.name} failed: {e}") from e
+        raise
+    finally:
+        chunks.close()  # the feeder has stopped: close the source if it did not read it to the end
+    return _Decoded(rc, samtools.stopped, parse_samtools_stderr(stderr), seen)
 
 
 def _report_decode_failure(
@@ -300,13 +266,6 @@ def _report_decode_failure(
     else:
         prefix = "BAM" if fmt == "bam" else "CRAM"
         report.error(f"{prefix}_DECODE", f"samtools view could not read the {prefix}: {summary}")
-
-
-def _widen_pipe(pipe: BinaryIO) -> None:
-    """A 1 MiB pipe to or from samtools (Linux F_SETPIPE_SZ; the default is 64 KiB): fewer context switches,
-    and either side can run up to 1 MiB ahead of the other."""
-    with contextlib.suppress(OSError, AttributeError):
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[attr-defined]
 
 
 @functools.cache

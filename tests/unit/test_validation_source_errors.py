@@ -1,0 +1,76 @@
+"""A stored file that cannot be read to the end (an S3 connection reset) while samtools or bcftools decode it
+is an I/O failure, raised to the caller; it is never turned into a verdict about the file's content."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from genomics.sources import LocalFile
+from genomics.validation import validate
+from genomics.validation.report import ValidationReport
+from genomics.validation.sam import SamError
+from genomics.validation.vcf import validate_vcf
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+
+class ResetSource:
+    """A local file whose stream fails with a connection reset after ``fail_after`` bytes."""
+
+    def __init__(self, path: Path, fail_after: int) -> None:
+        self._inner = LocalFile(str(path))
+        self.fail_after = fail_after
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    def size(self) -> int | None:
+        return self._inner.size()
+
+    def open(self):
+        inner, limit = self._inner.open(), self.fail_after
+
+        class Resetting(io.RawIOBase):
+            pos = 0
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, b) -> int:
+                if self.pos >= limit:
+                    raise ConnectionResetError("connection reset by peer")
+                data = inner.read(min(len(b), limit - self.pos))
+                b[: len(data)] = data
+                self.pos += len(data)
+                return len(data)
+
+            def close(self) -> None:
+                inner.close()
+                super().close()
+
+        return io.BufferedReader(Resetting())
+
+
+def test_validate_bam_source_reset_raises_sam_error():
+    bam = CORPUS / "bam" / "passed" / "level-1.bam"
+    # past the bytes the format sniffer reads, inside the records samtools decodes
+    with pytest.raises(SamError, match="reading .*level-1.bam failed: connection reset"):
+        validate(ResetSource(bam, 300_000))
+
+
+def test_validate_bam_source_complete_is_valid():
+    bam = CORPUS / "bam" / "passed" / "level-1.bam"
+    report = validate(ResetSource(bam, 1 << 30))
+    assert report.valid, report.summary()
+    assert report.stats["bytes"] == bam.stat().st_size
+
+
+def test_validate_bcf_source_reset_reraises_the_read_error():
+    bcf = CORPUS / "htslib" / "tabix" / "vcf_file.bcf"
+    report = ValidationReport(str(bcf), "bcf")
+    with pytest.raises(ConnectionResetError):
+        validate_vcf(ResetSource(bcf, 1000), report, compression="bgzf", is_bcf=True)
