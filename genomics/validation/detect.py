@@ -28,10 +28,6 @@ CODES: dict[str, str] = {
     "FMT_NOT_FOUND": "The local path given for validation does not exist.",
 }
 
-_SAM_HEADER = re.compile(rb"^@(HD|SQ|RG|PG|CO)(\t|$)")
-_SAM_HEADER_ANY = re.compile(rb"^@[A-Za-z][A-Za-z](\t|$)")
-_SAM_FLAG_POS = re.compile(rb"^[0-9]+$")
-
 # Extension (lower-case, longest first) -> (format, compression or None when not implied).
 _EXTENSIONS: list[tuple[str, str, str | None]] = [
     (".vcf.gz", "vcf", "gz"),
@@ -105,6 +101,13 @@ def _inflate_head(source: ByteSource, limit: int) -> bytes:
                 else:
                     data = decomp.unconsumed_tail
     return bytes(out)
+
+
+# What sniff_text recognises as SAM: a header line of a known type, or of any two-letter type, and the
+# FLAG/POS of a header-less first record.
+_SAM_HEADER = re.compile(rb"^@(HD|SQ|RG|PG|CO)(\t|$)")
+_SAM_HEADER_ANY = re.compile(rb"^@[A-Za-z][A-Za-z](\t|$)")
+_SAM_FLAG_POS = re.compile(rb"^[0-9]+$")
 
 
 def sniff_text(head: bytes) -> str:

@@ -47,10 +47,6 @@ CODES: dict[str, str] = {
     "FASTQ_CRLF": "Lines end with CR LF (Windows line endings) (warning).",
 }
 
-RE_SEQ = re.compile(rb"[A-Za-z.*-]*")
-RE_QUAL = re.compile(rb"[!-~]*")
-_SUFFIX = re.compile(r"/[12]$")
-
 
 class FastqError(RuntimeError):
     """The stream could not be read (not a problem in the file's content)."""
@@ -72,8 +68,8 @@ class FastqRecord:
         return _SUFFIX.sub("", first.decode("utf-8", "replace"))
 
 
-
-
+# The /1 and /2 suffixes of mates' read names.
+_SUFFIX = re.compile(r"/[12]$")
 CHUNK_BYTES = 1 << 20
 
 
@@ -195,151 +191,191 @@ def iter_records(
 
 
 def _records(lines: _Lines, report: ValidationReport, label: str, names: bool) -> Iterator[FastqRecord | FastqBatch]:
-    number = 0
-    while True:
-        batch = lines.fast(names)
-        if batch is not None:
-            yield FastqBatch(batch.count, number + 1, batch.line, batch.names)
-            number += batch.count
-        title_line = lines.next()
-        if title_line is None:
-            return
-        start = lines.lineno
-        if title_line == b"" or title_line.isspace():
-            # Blank lines are tolerated only at the very end of the file.
-            blank_start = start
-            while (nxt := lines.peek()) is not None and (nxt == b"" or nxt.isspace()):
-                lines.next()
-            if lines.peek() is None:
-                report.warn(
-                    "FASTQ_BLANK_LINES",
-                    f"{label}blank lines at the end of the file; remove them",
-                    line=blank_start,
-                )
+    return _RecordReader(lines, report, label).records(names)
+
+
+RE_SEQ = re.compile(rb"[A-Za-z.*-]*")
+RE_QUAL = re.compile(rb"[!-~]*")
+# A record part's character rule: (code, pattern, what the message says is allowed).
+_PART_RULES: dict[str, tuple[str, re.Pattern[bytes], str]] = {
+    "SEQ": ("FASTQ_SEQ_CHARS", RE_SEQ, "only letters, '.', '-' and '*' are allowed"),
+    "QUAL": ("FASTQ_QUAL_CHARS", RE_QUAL, "quality characters must be '!'..'~'"),
+}
+
+
+class _RecordReader:
+    """Reads and checks the records of ``lines``: batches of clean records from the compiled scanner, the
+    others part by part (title, sequence lines, '+' line, quality lines, then the start of the next
+    record), one method per part. ``label`` prefixes every message (``"R1: "`` in a pair)."""
+
+    def __init__(self, lines: _Lines, report: ValidationReport, label: str) -> None:
+        self.lines = lines
+        self.report = report
+        self.label = label
+
+    def records(self, names: bool) -> Iterator[FastqRecord | FastqBatch]:
+        """Each record (also the broken ones, so counts stay aligned) or a batch of clean ones."""
+        lines = self.lines
+        number = 0
+        while True:
+            batch = lines.fast(names)
+            if batch is not None:
+                yield FastqBatch(batch.count, number + 1, batch.line, batch.names)
+                number += batch.count
+            title_line = lines.next()
+            if title_line is None:
                 return
-            report.error(
-                "FASTQ_HEADER",
-                f"{label}blank line where a record's '@' title line should be",
-                line=blank_start,
-                record=number + 1,
+            start = lines.lineno
+            if title_line == b"" or title_line.isspace():
+                if self._blank_lines(start, number):
+                    return
+                continue
+            number += 1
+            if not title_line.startswith(b"@"):
+                self._bad_title(title_line, start, number)
+                continue
+            title = title_line[1:]
+            if not title.strip():
+                self._error("FASTQ_EMPTY_NAME", f"record {number}: the '@' line has no read name", start, number)
+            seq_len, seq_lines, plus = self._sequence(title, number)
+            record = FastqRecord(title, seq_len, start, number)
+            if plus is None:
+                yield record
+                return
+            self._plus_line(plus, title, seq_lines, number)
+            if not self._quality(title, number, seq_len):
+                yield record
+                return
+            self._next_title(title, number)
+            yield record
+
+    def _error(self, code: str, message: str, line: int, number: int) -> None:
+        self.report.error(code, self.label + message, line=line, record=number)
+
+    def _blank_lines(self, start: int, number: int) -> bool:
+        """Blank lines where a title should be: tolerated (a warning) only at the very end of the file.
+        True when they end the file."""
+        lines = self.lines
+        while (nxt := lines.peek()) is not None and (nxt == b"" or nxt.isspace()):
+            lines.next()
+        if lines.peek() is None:
+            self.report.warn(
+                "FASTQ_BLANK_LINES", f"{self.label}blank lines at the end of the file; remove them", line=start
             )
-            continue
-        number += 1
-        if not title_line.startswith(b"@"):
-            report.error(
-                "FASTQ_HEADER",
-                f"{label}record {number}: expected a title line starting with '@', got {_show(title_line)}",
-                line=start,
-                record=number,
-            )
-            # Resynchronise on the next line starting with '@'.
-            while (nxt := lines.peek()) is not None and not nxt.startswith(b"@"):
-                lines.next()
-            continue
-        title = title_line[1:]
-        if not title.strip():
-            report.error(
-                "FASTQ_EMPTY_NAME",
-                f"{label}record {number}: the '@' line has no read name",
-                line=start,
-                record=number,
-            )
-        # Sequence lines up to the '+' line.
+            return True
+        self._error("FASTQ_HEADER", "blank line where a record's '@' title line should be", start, number + 1)
+        return False
+
+    def _bad_title(self, title_line: bytes, start: int, number: int) -> None:
+        self._error(
+            "FASTQ_HEADER",
+            f"record {number}: expected a title line starting with '@', got {_show(title_line)}",
+            start,
+            number,
+        )
+        self._resync()
+
+    def _resync(self) -> None:
+        """Skip to the next line starting with '@'."""
+        while (nxt := self.lines.peek()) is not None and not nxt.startswith(b"@"):
+            self.lines.next()
+
+    def _chars_ok(self, ok: bool, line: bytes, part: str, title: bytes, number: int) -> bool:
+        """Whether the record's ``part`` (SEQ or QUAL) is still clean after ``line``: its first bad
+        character is reported (once per record and part)."""
+        code, pattern, rule = _PART_RULES[part]
+        if not ok or pattern.fullmatch(line):
+            return ok
+        bad = next(c for c in line if not pattern.fullmatch(bytes([c])))
+        self._error(
+            code,
+            f"record {number} ({_name(title)}): {part} has the character {_char(bad)}; {rule}",
+            self.lines.lineno,
+            number,
+        )
+        return False
+
+    def _sequence(self, title: bytes, number: int) -> tuple[int, int, bytes | None]:
+        """The sequence lines up to the '+' line: (length, lines, the '+' line); the '+' line is None when
+        the file ends first (reported)."""
+        lines = self.lines
         seq_len = 0
         seq_ok = True
         seq_lines = 0
-        plus: bytes | None = None
         while True:
             line = lines.next()
             if line is None:
                 where = "before its sequence" if seq_lines == 0 else "before its '+' line"
-                report.error(
+                self._error(
                     "FASTQ_TRUNCATED",
-                    f"{label}record {number} ({_name(title)}): the file ends {where}; upload the "
-                    f"complete file",
-                    line=lines.lineno,
-                    record=number,
+                    f"record {number} ({_name(title)}): the file ends {where}; upload the complete file",
+                    lines.lineno,
+                    number,
                 )
-                yield FastqRecord(title, seq_len, start, number)
-                return
+                return seq_len, seq_lines, None
             if line.startswith(b"+"):
-                plus = line
-                break
+                return seq_len, seq_lines, line
             seq_lines += 1
-            if seq_ok and not RE_SEQ.fullmatch(line):
-                seq_ok = False
-                bad = next(c for c in line if not RE_SEQ.fullmatch(bytes([c])))
-                report.error(
-                    "FASTQ_SEQ_CHARS",
-                    f"{label}record {number} ({_name(title)}): SEQ has the character "
-                    f"{_char(bad)}; only letters, '.', '-' and '*' are allowed",
-                    line=lines.lineno,
-                    record=number,
-                )
+            seq_ok = self._chars_ok(seq_ok, line, "SEQ", title, number)
             seq_len += len(line)
+
+    def _plus_line(self, plus: bytes, title: bytes, seq_lines: int, number: int) -> None:
+        lineno = self.lines.lineno
         if len(plus) > 1 and plus[1:] != title:
-            report.error(
+            self._error(
                 "FASTQ_PLUS_LINE",
-                f"{label}record {number}: the '+' line repeats {_name(plus[1:])!s} but the title is "
+                f"record {number}: the '+' line repeats {_name(plus[1:])!s} but the title is "
                 f"{_name(title)}; leave it as '+' or repeat the title exactly",
-                line=lines.lineno,
-                record=number,
+                lineno,
+                number,
             )
         if seq_lines == 0:
-            report.error(
-                "FASTQ_TRUNCATED",
-                f"{label}record {number} ({_name(title)}): no sequence line before '+'",
-                line=lines.lineno,
-                record=number,
+            self._error(
+                "FASTQ_TRUNCATED", f"record {number} ({_name(title)}): no sequence line before '+'", lineno, number
             )
-        # Quality lines until they cover the sequence (at least one line, possibly empty).
+
+    def _quality(self, title: bytes, number: int, seq_len: int) -> bool:
+        """Quality lines until they cover the sequence (at least one line, possibly empty). False when
+        the file ends first (reported)."""
+        lines = self.lines
         qual_len = 0
         qual_ok = True
         qual_lines = 0
         while qual_lines == 0 or qual_len < seq_len:
             line = lines.next()
             if line is None:
-                report.error(
+                self._error(
                     "FASTQ_TRUNCATED",
-                    f"{label}record {number} ({_name(title)}): the file ends inside the quality "
+                    f"record {number} ({_name(title)}): the file ends inside the quality "
                     f"({qual_len} of {seq_len} characters); upload the complete file",
-                    line=lines.lineno,
-                    record=number,
+                    lines.lineno,
+                    number,
                 )
-                yield FastqRecord(title, seq_len, start, number)
-                return
+                return False
             qual_lines += 1
-            if qual_ok and not RE_QUAL.fullmatch(line):
-                qual_ok = False
-                bad = next(c for c in line if not RE_QUAL.fullmatch(bytes([c])))
-                report.error(
-                    "FASTQ_QUAL_CHARS",
-                    f"{label}record {number} ({_name(title)}): QUAL has the character {_char(bad)}; "
-                    f"quality characters must be '!'..'~'",
-                    line=lines.lineno,
-                    record=number,
-                )
+            qual_ok = self._chars_ok(qual_ok, line, "QUAL", title, number)
             qual_len += len(line)
         if qual_len != seq_len:
-            report.error(
+            self._error(
                 "FASTQ_QUAL_LENGTH",
-                f"{label}record {number} ({_name(title)}): QUAL has {qual_len} characters but SEQ "
-                f"has {seq_len}",
-                line=lines.lineno,
-                record=number,
+                f"record {number} ({_name(title)}): QUAL has {qual_len} characters but SEQ has {seq_len}",
+                lines.lineno,
+                number,
             )
-        nxt = lines.peek()
+        return True
+
+    def _next_title(self, title: bytes, number: int) -> None:
+        """The line after a record must start the next one (or be blank, or the end of the file)."""
+        nxt = self.lines.peek()
         if nxt is not None and not nxt.startswith(b"@") and nxt.strip():
-            report.error(
+            self._error(
                 "FASTQ_HEADER",
-                f"{label}after record {number} ({_name(title)}) the next record must start with an '@' "
+                f"after record {number} ({_name(title)}) the next record must start with an '@' "
                 f"title line, got {_show(nxt)}; QUAL may be longer than SEQ or a line duplicated",
-                line=lines.lineno + 1,
-                record=number,
+                self.lines.lineno + 1,
+                number,
             )
-            while (nxt := lines.peek()) is not None and not nxt.startswith(b"@"):
-                lines.next()
-        yield FastqRecord(title, seq_len, start, number)
+            self._resync()
 
 
 def _name(title: bytes) -> str:
