@@ -336,25 +336,11 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
         report.error("BCL_SAMPLESHEET_MISSING", "SampleSheet.csv is missing; add it to the run folder")
         return
     sections = parse_sample_sheet(data.decode("utf-8-sig", "replace"))
-    if "Header" not in sections:
-        report.error("BCL_SAMPLESHEET_SECTION", "SampleSheet.csv has no [Header] section")
-    data_name = "Data" if "Data" in sections else "BCLConvert_Data" if "BCLConvert_Data" in sections else None
-    if data_name is None:
-        report.error("BCL_SAMPLESHEET_SECTION", "SampleSheet.csv has no [Data] (or [BCLConvert_Data]) section")
+    table = _sheet_data(sections, report)
+    if table is None:
         return
-    rows = sections[data_name]
-    if not rows:
-        report.error("BCL_SAMPLESHEET_COLUMNS", f"[{data_name}] has no column header row")
-        return
-    header = rows[0]
+    data_name, header, samples = table
     col = {name.lower(): i for i, name in enumerate(header)}
-    if "sample_id" not in col:
-        report.error("BCL_SAMPLESHEET_COLUMNS", f"[{data_name}] has no Sample_ID column (columns: {', '.join(header)})")
-        return
-    samples = rows[1:]
-    if not samples:
-        report.error("BCL_SAMPLESHEET_EMPTY", f"[{data_name}] lists no samples")
-        return
     index_reads = [r.cycles for r in info.reads if r.indexed] if info else []
     index_cols = [c for c in ("index", "index2") if c in col]
     seen_ids: set[tuple[str, str]] = set()
@@ -377,27 +363,8 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
                 "BCL_SAMPLESHEET_LANE",
                 f"{where}: Lane {lane} is not a lane of this {info.lane_count}-lane flowcell",
             )
-        combo: list[str] = []
-        for k, c in enumerate(index_cols):
-            value = _cell(row, col, c).upper()
-            combo.append(value)
-            if not RE_INDEX.fullmatch(value):
-                report.error("BCL_INDEX_INVALID", f"{where}: {c} {value!r} may only contain A, C, G, T, N")
-                continue
-            if value:
-                lengths[c].add(len(value))
-            if value and info is not None:
-                if k >= len(index_reads):
-                    report.error(
-                        "BCL_INDEX_LENGTH",
-                        f"{where}: {c} is set but RunInfo.xml has only {len(index_reads)} index read(s)",
-                    )
-                elif len(value) > index_reads[k]:
-                    report.error(
-                        "BCL_INDEX_LENGTH",
-                        f"{where}: {c} {value} has {len(value)} bases but index read {k + 1} has "
-                        f"{index_reads[k]} cycles",
-                    )
+        combo = [_check_index(where, c, k, _cell(row, col, c).upper(), index_reads, info, lengths, report)
+                 for k, c in enumerate(index_cols)]  # fmt: skip
         if index_cols and any(combo):
             key = (lane, tuple(combo))
             if key in seen_idx:
@@ -416,6 +383,63 @@ def _check_sample_sheet(view: RunFolderView, report: ValidationReport, info: Run
             )
     report.stats["samples"] = len(samples)
     _check_sheet_reads(sections.get("Reads", []), report, info)
+
+
+def _sheet_data(
+    sections: dict[str, list[list[str]]], report: ValidationReport
+) -> tuple[str, list[str], list[list[str]]] | None:
+    """The sheet's [Data] (or [BCLConvert_Data]) section: (its name, the column header, the sample rows),
+    or None when it is missing, has no Sample_ID column or no samples (reported)."""
+    if "Header" not in sections:
+        report.error("BCL_SAMPLESHEET_SECTION", "SampleSheet.csv has no [Header] section")
+    data_name = "Data" if "Data" in sections else "BCLConvert_Data" if "BCLConvert_Data" in sections else None
+    if data_name is None:
+        report.error("BCL_SAMPLESHEET_SECTION", "SampleSheet.csv has no [Data] (or [BCLConvert_Data]) section")
+        return None
+    rows = sections[data_name]
+    if not rows:
+        report.error("BCL_SAMPLESHEET_COLUMNS", f"[{data_name}] has no column header row")
+        return None
+    header = rows[0]
+    if "sample_id" not in {name.lower() for name in header}:
+        report.error("BCL_SAMPLESHEET_COLUMNS", f"[{data_name}] has no Sample_ID column (columns: {', '.join(header)})")
+        return None
+    if not rows[1:]:
+        report.error("BCL_SAMPLESHEET_EMPTY", f"[{data_name}] lists no samples")
+        return None
+    return data_name, header, rows[1:]
+
+
+def _check_index(
+    where: str,
+    column: str,
+    k: int,
+    value: str,
+    index_reads: list[int],
+    info: RunInfo | None,
+    lengths: dict[str, set[int]],
+    report: ValidationReport,
+) -> str:
+    """One index cell (``column`` is index or index2, the ``k``-th index read): its bases and its length
+    against RunInfo.xml's index reads; its length goes into ``lengths``. Returns the value."""
+    if not RE_INDEX.fullmatch(value):
+        report.error("BCL_INDEX_INVALID", f"{where}: {column} {value!r} may only contain A, C, G, T, N")
+        return value
+    if value:
+        lengths[column].add(len(value))
+    if value and info is not None:
+        if k >= len(index_reads):
+            report.error(
+                "BCL_INDEX_LENGTH",
+                f"{where}: {column} is set but RunInfo.xml has only {len(index_reads)} index read(s)",
+            )
+        elif len(value) > index_reads[k]:
+            report.error(
+                "BCL_INDEX_LENGTH",
+                f"{where}: {column} {value} has {len(value)} bases but index read {k + 1} has "
+                f"{index_reads[k]} cycles",
+            )
+    return value
 
 
 def _check_sheet_reads(rows: list[list[str]], report: ValidationReport, info: RunInfo | None) -> None:
