@@ -168,6 +168,7 @@ typedef struct {
     PyObject *contigs; /* list of CHROM names in order of first appearance */
     /* per-record scratch */
     const Def *rec_keys[256];
+    char shbuf[64]; /* SHOW's copy of a field for the message being built (one per message) */
 } Scanner;
 
 static int vemit(Scanner *s, int code, char tier, const char *fmt, va_list ap) {
@@ -222,7 +223,7 @@ static const char *show(const char *p, size_t n, char *out, size_t outsz) {
     out[j] = 0;
     return out;
 }
-#define SHOW(p, n) show((p), (n), shbuf, sizeof shbuf)
+#define SHOW(p, n) show((p), (n), s->shbuf, sizeof s->shbuf)
 
 static int is_base(char c) {
     switch (c) {
@@ -628,7 +629,6 @@ static inline int split_columns(Scanner *s, Line *ln, char *p, size_t len) {
 /* A CHROM seen for the first time since the previous record's: contiguity, declaration, the contig's
    length, and the duplicate window restarts. */
 static inline int enter_contig(Scanner *s, const char *chrom, size_t chl) {
-    char shbuf[64];
     if (table_get(&s->contigs_seen, chrom, chl)) {
         EMIT_TIER(C_NOT_CONTIGUOUS, s->minor < 3 ? 'W' : 'S', "records of contig '%s' are not contiguous: it appeared before another "
                                "contig; sort the file (bcftools sort)", SHOW(chrom, chl));
@@ -643,7 +643,7 @@ static inline int enter_contig(Scanner *s, const char *chrom, size_t chl) {
         if (!table_get(&s->contigs_decl, chrom, chl)) {
             if (s->contigs_declared)
                 EMIT(C_CONTIG_UNDECLARED, "CHROM '%s' is not declared by a ##contig line; add "
-                                          "##contig=<ID=%s,length=...>", SHOW(chrom, chl), shbuf);
+                                          "##contig=<ID=%s,length=...>", SHOW(chrom, chl), s->shbuf);
             else
                 EMIT(C_CONTIG_NOT_DECLARED_WARN, "CHROM '%s' has no ##contig header line", SHOW(chrom, chl));
         }
@@ -665,7 +665,6 @@ static inline int enter_contig(Scanner *s, const char *chrom, size_t chl) {
 
 /* CHROM; a symbolic <ID> names the same contig as ID */
 static inline int check_chrom(Scanner *s, Line *ln) {
-    char shbuf[64];
     char *chrom = ln->col[0];
     size_t chl = ln->cl[0];
     /* ':' and '*' are legal in declared contig names (e.g. GRCh38's HLA-A*01:01:01:01) */
@@ -687,7 +686,6 @@ static inline int check_chrom(Scanner *s, Line *ln) {
 
 /* POS: a non-negative integer; sorted within the contig, inside the contig's declared length */
 static inline int check_pos(Scanner *s, Line *ln) {
-    char shbuf[64];
     long long pos = -1;
     char **col = ln->col;
     if (ln->ncols < 2 || check_int(col[1], ln->cl[1], &pos) || pos < 0 || col[1][0] == '-' || col[1][0] == '+') {
@@ -707,13 +705,14 @@ static inline int check_pos(Scanner *s, Line *ln) {
     return 0;
 }
 
+/* column k is the missing value '.' */
+static inline int missing(const Line *ln, int k) { return ln->cl[k] == 1 && ln->col[k][0] == '.'; }
+
 /* ID: '.', or ';'-separated identifiers without whitespace, empty entries or repeats */
 static inline int check_id(Scanner *s, const Line *ln) {
-    char shbuf[64];
-    char *id = ln->col[2];
+    if (missing(ln, 2)) return 0;
+    char *id = ln->col[2], *e = id + ln->cl[2];
     size_t il = ln->cl[2];
-    if (il == 1 && id[0] == '.') return 0;
-    char *e = id + il;
     int bad = has_space(id, il);
     int nids = 0;
     const char *ids[64];
@@ -740,7 +739,6 @@ static inline int check_id(Scanner *s, const Line *ln) {
 
 /* REF: bases */
 static inline int check_ref(Scanner *s, const Line *ln) {
-    char shbuf[64];
     const char *ref = ln->col[3];
     size_t rl = ln->cl[3];
     if (!all_bases(ref, rl))
@@ -751,7 +749,6 @@ static inline int check_ref(Scanner *s, const Line *ln) {
 
 /* The base alleles of a valid ALT against the earlier records at this position, after normalisation. */
 static inline int check_duplicate(Scanner *s, const Line *ln) {
-    char shbuf[64];
     const char *ref = ln->col[3];
     size_t rl = ln->cl[3];
     char *e = ln->col[4] + ln->cl[4];
@@ -776,10 +773,9 @@ static inline int check_duplicate(Scanner *s, const Line *ln) {
 
 /* ALT: '.', or ','-separated alleles (bases, '*', <ID>, breakends); then the duplicate check */
 static inline int check_alt(Scanner *s, Line *ln) {
-    char shbuf[64];
     ln->n_alt = 0;
     ln->alt_ok = 1;
-    if (ln->cl[4] == 1 && ln->col[4][0] == '.') {
+    if (missing(ln, 4)) {
         ln->alt_ok = 0; /* no ALT listed: allele-dependent counts and GT indexes cannot be checked */
         return 0;
     }
@@ -802,10 +798,9 @@ static inline int check_alt(Scanner *s, Line *ln) {
 
 /* QUAL: '.' or a non-negative number */
 static inline int check_qual(Scanner *s, const Line *ln) {
-    char shbuf[64];
+    if (missing(ln, 5)) return 0;
     const char *qual = ln->col[5];
     size_t ql = ln->cl[5];
-    if (ql == 1 && qual[0] == '.') return 0;
     /* htslib reads a QUAL that is not a number as 0: the value would come out wrong */
     if (check_float(qual, ql))
         EMIT_TIER(C_QUAL, 'E', "QUAL '%s' must be '.' or a non-negative number", SHOW(qual, ql));
@@ -816,11 +811,9 @@ static inline int check_qual(Scanner *s, const Line *ln) {
 
 /* FILTER: PASS, '.', or ';'-separated names (declared, or declarable by htslib) */
 static inline int check_filter(Scanner *s, const Line *ln) {
-    char shbuf[64];
-    char *filter = ln->col[6];
+    if (missing(ln, 6)) return 0;
+    char *filter = ln->col[6], *e = filter + ln->cl[6];
     size_t fl = ln->cl[6];
-    if (fl == 1 && filter[0] == '.') return 0;
-    char *e = filter + fl;
     int bad = has_space(filter, fl) ? 3 : 0;
     for (char *a = filter; !bad && a <= e;) {
         char *b = split_next(a, e, ';');
@@ -856,7 +849,6 @@ static inline int check_filter(Scanner *s, const Line *ln) {
    (code `number_code`; `got` values where `exp` are required). */
 static int emit_value_issue(Scanner *s, int r, const char *where, const Def *d, const char *bv, size_t bl,
                             long long got, long long exp, int type_code, char type_tier, int number_code) {
-    char shbuf[64];
     switch (r) {
     case 1:
         return emit_tier(s, type_code, type_tier, "%s %s value '%s' is not of Type %s", where, d->key, SHOW(bv, bl),
@@ -891,7 +883,6 @@ static inline int check_info_value(Scanner *s, const Line *ln, const Def *d, con
 /* One INFO entry [a, b): the key (valid, declared, not repeated in the record: `nk` keys so far), a
    flag's absent value, or the values */
 static inline int check_info_entry(Scanner *s, const Line *ln, char *a, char *b, int *nk) {
-    char shbuf[64];
     size_t n = (size_t)(b - a);
     char *eq = memchr(a, '=', n);
     size_t kl = eq ? (size_t)(eq - a) : n;
@@ -935,11 +926,9 @@ static inline int check_info_entry(Scanner *s, const Line *ln, char *a, char *b,
 
 /* INFO: '.', or ';'-separated entries */
 static inline int check_info(Scanner *s, const Line *ln) {
-    char shbuf[64];
-    char *info = ln->col[7];
+    if (missing(ln, 7)) return 0;
+    char *info = ln->col[7], *e = info + ln->cl[7];
     size_t il = ln->cl[7];
-    if (il == 1 && info[0] == '.') return 0;
-    char *e = info + il;
     if (s->minor < 3 && has_space(info, il))
         EMIT(C_INFO, "INFO '%s' contains whitespace (allowed only from VCF 4.3)", SHOW(info, il));
     int nk = 0;
@@ -953,7 +942,6 @@ static inline int check_info(Scanner *s, const Line *ln) {
 
 /* FORMAT: ':'-separated keys (valid, declared, not repeated; GT first); their definitions go to ln */
 static inline int check_format(Scanner *s, Line *ln) {
-    char shbuf[64];
     ln->nf = 0;
     ln->gt_idx = -1;
     ln->fmt_ok = 1;
@@ -993,7 +981,6 @@ static inline int check_format(Scanner *s, Line *ln) {
 
 /* Sample `si`'s GT value [v, v+n): allele indexes or '.' joined by '/' or '|'; *ploidy gets its count */
 static inline int check_gt(Scanner *s, const Line *ln, int si, const char *v, size_t n, int *ploidy) {
-    char shbuf[64];
     /* [/|]? allele ([/|] allele)* ; allele = . or integer */
     size_t i = 0;
     int bad = 0, range = 0;
