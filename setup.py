@@ -17,7 +17,8 @@ setup(
         Extension(
             "genomics.validation._vcfscan",
             sources=["genomics/validation/_vcfscan.c"],
-            depends=SHARED,
+            # one translation unit: the .c includes its field grammar and its column checks
+            depends=[*SHARED, "genomics/validation/_vcfscan_fields.h", "genomics/validation/_vcfscan_columns.h"],
             extra_compile_args=["-O2", "-Wall", "-Wno-unused-parameter"],
         ),
         Extension(
