@@ -236,7 +236,7 @@ class _RecordReader:
                 continue
             title = title_line[1:]
             if not title.strip():
-                self._error("FASTQ_EMPTY_NAME", f"record {number}: the '@' line has no read name", start, number)
+                self.error("FASTQ_EMPTY_NAME", f"record {number}: the '@' line has no read name", start, number)
             seq_len, seq_lines, plus = self._sequence(title, number)
             record = FastqRecord(title, seq_len, start, number)
             if plus is None:
@@ -249,7 +249,8 @@ class _RecordReader:
             self._next_title(title, number)
             yield record
 
-    def _error(self, code: str, message: str, line: int, number: int) -> None:
+    def error(self, code: str, message: str, line: int, number: int) -> None:
+        """An error of the record ``number`` at ``line``, its message prefixed with the label."""
         self.report.error(code, self.label + message, line=line, record=number)
 
     def _blank_lines(self, start: int, number: int) -> bool:
@@ -263,11 +264,11 @@ class _RecordReader:
                 "FASTQ_BLANK_LINES", f"{self.label}blank lines at the end of the file; remove them", line=start
             )
             return True
-        self._error("FASTQ_HEADER", "blank line where a record's '@' title line should be", start, number + 1)
+        self.error("FASTQ_HEADER", "blank line where a record's '@' title line should be", start, number + 1)
         return False
 
     def _bad_title(self, title_line: bytes, start: int, number: int) -> None:
-        self._error(
+        self.error(
             "FASTQ_HEADER",
             f"record {number}: expected a title line starting with '@', got {_show(title_line)}",
             start,
@@ -287,7 +288,7 @@ class _RecordReader:
         if not ok or pattern.fullmatch(line):
             return ok
         bad = next(c for c in line if not pattern.fullmatch(bytes([c])))
-        self._error(
+        self.error(
             code,
             f"record {number} ({_name(title)}): {part} has the character {_char(bad)}; {rule}",
             self.lines.lineno,
@@ -306,7 +307,7 @@ class _RecordReader:
             line = lines.next()
             if line is None:
                 where = "before its sequence" if seq_lines == 0 else "before its '+' line"
-                self._error(
+                self.error(
                     "FASTQ_TRUNCATED",
                     f"record {number} ({_name(title)}): the file ends {where}; upload the complete file",
                     lines.lineno,
@@ -322,7 +323,7 @@ class _RecordReader:
     def _plus_line(self, plus: bytes, title: bytes, seq_lines: int, number: int) -> None:
         lineno = self.lines.lineno
         if len(plus) > 1 and plus[1:] != title:
-            self._error(
+            self.error(
                 "FASTQ_PLUS_LINE",
                 f"record {number}: the '+' line repeats {_name(plus[1:])!s} but the title is "
                 f"{_name(title)}; leave it as '+' or repeat the title exactly",
@@ -330,7 +331,7 @@ class _RecordReader:
                 number,
             )
         if seq_lines == 0:
-            self._error(
+            self.error(
                 "FASTQ_TRUNCATED", f"record {number} ({_name(title)}): no sequence line before '+'", lineno, number
             )
 
@@ -344,7 +345,7 @@ class _RecordReader:
         while qual_lines == 0 or qual_len < seq_len:
             line = lines.next()
             if line is None:
-                self._error(
+                self.error(
                     "FASTQ_TRUNCATED",
                     f"record {number} ({_name(title)}): the file ends inside the quality "
                     f"({qual_len} of {seq_len} characters); upload the complete file",
@@ -356,7 +357,7 @@ class _RecordReader:
             qual_ok = self._chars_ok(qual_ok, line, "QUAL", title, number)
             qual_len += len(line)
         if qual_len != seq_len:
-            self._error(
+            self.error(
                 "FASTQ_QUAL_LENGTH",
                 f"record {number} ({_name(title)}): QUAL has {qual_len} characters but SEQ has {seq_len}",
                 lines.lineno,
@@ -368,7 +369,7 @@ class _RecordReader:
         """The line after a record must start the next one (or be blank, or the end of the file)."""
         nxt = self.lines.peek()
         if nxt is not None and not nxt.startswith(b"@") and nxt.strip():
-            self._error(
+            self.error(
                 "FASTQ_HEADER",
                 f"after record {number} ({_name(title)}) the next record must start with an '@' "
                 f"title line, got {_show(nxt)}; QUAL may be longer than SEQ or a line duplicated",
