@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from genomics.corpus import CORPUS
 from genomics.sources import LocalFile
 from genomics.validation import validate
 from genomics.validation.report import ValidationReport
 from genomics.validation.sam import SamError
 from genomics.validation.vcf import validate_vcf
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 @dataclass(frozen=True)
