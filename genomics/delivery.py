@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -46,8 +45,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from genomics import steps
+from genomics.drs.selection import DELIVERY_ID, PARTNER_NAME, new_delivery_id
+from genomics.drs.selection import why_not as _why_not
 from genomics.ledger import Ledger, model
-from genomics.status import latest_jobs, reason_of
+from genomics.status import latest_jobs
 
 if TYPE_CHECKING:
     from genomics.drs.partners import Partners
@@ -63,8 +64,7 @@ CODES: dict[str, str] = {
     "delivered, the other withheld",
 }
 
-_PARTNER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_PARTNER, _DELIVERY_ID = PARTNER_NAME, DELIVERY_ID
 QC_REPORT = "multiqc_report.html"
 QC_METRICS = "qc.json"
 MIB = 1024 * 1024
@@ -261,17 +261,6 @@ def _named(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 
 def _withheld(job: Mapping[str, Any], reason: str) -> dict[str, Any]:
     return {"sample_id": job["sample_id"], "key": job["key"], "status": job["status"], "reason": reason}
-
-
-def _why_not(job: Mapping[str, Any]) -> str | None:
-    """Why a job is not delivered; None when it is eligible."""
-    if job["status"] != model.COMPLETED:
-        return reason_of(job) or job["status"]
-    if job.get("eligible_for_delivery") is not True:
-        return "not marked eligible for delivery"
-    if not job.get("outputs"):
-        return "no outputs recorded"
-    return None
 
 
 def _select(jobs: Iterable[Mapping[str, Any]], *, partner: str, project: str, processed_bucket: str
@@ -522,10 +511,3 @@ def _deliver_job(s3: Any, job: Mapping[str, Any], items: list[Item], bucket: str
     manifest.doc["delivered"].append(entry)
     manifest.save()
 
-
-def new_delivery_id() -> str:
-    """A fresh delivery id: UTC time and a random suffix (sorts by time)."""
-    import uuid
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]

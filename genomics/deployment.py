@@ -340,14 +340,14 @@ class Settings:
 # them into IAM policy documents, one role per function.
 # --------------------------------------------------------------------------------------------------
 ResourceKind = Literal["bucket", "objects", "table", "table-indexes", "state-machine", "executions", "queue",
-                       "function"]
+                       "function", "signing-key"]
 
 
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
     kind: ResourceKind
-    target: str  # bucket or table role, a function's logical name, or "" for the state machine/queue
+    target: str  # bucket or table role, a function's logical name, or "" for the state machine/queue/signing key
     # For kind == "objects": the object key pattern under the bucket (the whole bucket by default).
     key_prefix: str = "*"
 
@@ -520,10 +520,12 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "web-tasks": FunctionSpec(
         logical="web-tasks",
         handler="handlers.web_tasks.handler",
-        description="Web app tasks that outlast a request: reprocess a job (validate again, start a new run)",
+        description="Web app tasks that outlast a request: reprocess a job (validate again, start a new run), "
+        "deliver samples to a partner (encrypt, sign the manifest)",
         heavy=True,
-        env=(*_COMMON_ENV, "RAW_BUCKET", "METADATA_TABLE", "JOBS_TABLE", "STATE_MACHINE_ARN", "DEFAULT_ASSAY",
-             "QC_THRESHOLDS", "REFERENCE_URI", "VALIDATION_PROFILES"),
+        env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "DELIVERY_BUCKET", "METADATA_TABLE", "JOBS_TABLE",
+             "STATE_MACHINE_ARN", "DEFAULT_ASSAY", "QC_THRESHOLDS", "REFERENCE_URI", "VALIDATION_PROFILES",
+             "SIGNING_KEY"),
         grants=(
             Grant(_S3_READ_VERSIONS, "objects", "raw"),
             Grant(("s3:ListBucket",), "bucket", "raw"),
@@ -532,6 +534,15 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
             Grant(("states:StartExecution",), "state-machine", ""),
             Grant(_S3_READ, "objects", "processed", "references/*"),
+            # Deliveries (genomics.delivery): read the QC-passed outputs and reports (HEAD of a missing one
+            # answers 404 only with ListBucket), write the encrypted objects and the manifest under partners/,
+            # sign the manifest's checksum with the stack's signing key.
+            Grant(_S3_READ, "objects", "processed", "processed/*"),
+            Grant(_S3_READ, "objects", "processed", "reports/*"),
+            Grant(("s3:ListBucket",), "bucket", "processed"),
+            Grant((*_S3_READ, *_S3_WRITE, "s3:AbortMultipartUpload"), "objects", "delivery", "partners/*"),
+            Grant(("s3:ListBucket",), "bucket", "delivery"),
+            Grant(("kms:Sign",), "signing-key", ""),
         ),
         pipeline=False,
     ),
@@ -593,6 +604,7 @@ def environment(logical: str, names: Names, settings: Settings, runtime: Mapping
         "PRESIGN_TTL_S": str(settings.presign_ttl_s),
         "DELIVERY_ACK_DAYS": str(settings.delivery_ack_days),
         "WEB_TASKS_FUNCTION": names.function("web-tasks"),
+        "SIGNING_KEY": names.signing_key_alias,
         "DEAD_LETTER_QUEUE": names.dead_letter_queue,
         "QC_ROUTER": _router_env(settings),
     }

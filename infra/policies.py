@@ -87,7 +87,14 @@ def grant_resources(grant: Grant, names: Names) -> list[str]:
         return [names.queue_arn()]
     if kind == "function":
         return [names.function_arn(grant.target)]
+    if kind == "signing-key":  # the key behind the alias (SIGNING_KEY_CONDITION narrows key/* to it)
+        return [_arn(names, "kms", "key/*")]
     raise ValueError(f"unknown grant kind {kind!r}")
+
+
+def signing_key_condition(names: Names) -> dict[str, Any]:
+    """A grant on the manifest-signing key names it by its alias (the key is created only with partners)."""
+    return {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.signing_key_alias]}}
 
 
 def _touches_objects(spec: FunctionSpec) -> bool:
@@ -107,7 +114,8 @@ def function_policy(
     data key, the VPC network interfaces and X-Ray."""
     statements: list[dict[str, Any]] = [
         {"Sid": f"Grant{i}", "Effect": "Allow", "Action": sorted(grant.actions),
-         "Resource": grant_resources(grant, names)}
+         "Resource": grant_resources(grant, names),
+         **({"Condition": signing_key_condition(names)} if grant.kind == "signing-key" else {})}
         for i, grant in enumerate(spec.grants)
     ]
     statements.append(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from genomics.drs.selection import DELIVERY_ID
 from genomics.drs.state import DeliveryState, DeliveryUnknown, DigestMismatch, object_counts
 from genomics.httpapi import HttpError, Request, json_response
 
@@ -37,7 +38,6 @@ CODES: dict[str, str] = {
     "DRS_BAD_REQUEST": "a path parameter or the request body is malformed (the message names it)",
 }
 _OBJECT_ID = re.compile(r"^[0-9a-f]{32}$")
-_DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _ASSUMED_ROLE = re.compile(r"^arn:[a-z-]+:sts::\d{12}:assumed-role/(?P<role>[^/]+)/[^/]+$")
 
@@ -167,7 +167,7 @@ def _deliveries(ctx: Context) -> Any:
 
 
 def _receipt(ctx: Context) -> Any:
-    delivery_id = ctx.param("delivery_id", _DELIVERY_ID)
+    delivery_id = ctx.param("delivery_id", DELIVERY_ID)
     digest = ctx.request.body.get("manifest_sha256")
     if not isinstance(digest, str) or not _SHA256.match(digest):
         raise DrsError(400, "DRS_BAD_REQUEST", "manifest_sha256: the SHA-256 (64 hex digits) of MANIFEST-<id>.json")

@@ -13,7 +13,7 @@ project, sample and file name (``<project>/<sample_id>/<file>``, the raw key lay
 browser; the browser's SHA-256 and the assay travel as object metadata, and the sample page shows both the
 browser's checksum and the one the pipeline recorded.
 
-Errors are JSON ``{"error": {"code", "message"}}`` with 400, 401, 403 or 404 (:data:`CODES`).
+Errors are JSON ``{"error": {"code", "message"}}`` with 400, 401, 403, 404 or 409 (:data:`CODES`).
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ CODES: dict[str, str] = {
     "WEB_NOT_FOUND": "No such route, sample, job or output in this project.",
     "WEB_BAD_REQUEST": "A path parameter or field is missing or malformed (the message names it).",
     "WEB_JOB_RUNNING": "The job has not ended yet: reprocess it once it has.",
+    "WEB_SAMPLE_NOT_DELIVERABLE": "A sample chosen for delivery has no completed, QC-passed job in this project "
+    "(the message names it and why): deliver the samples the Deliver page lists.",
+    "WEB_PARTNER_UNKNOWN": "The partner is not registered with a Crypt4GH key: an operator registers it first "
+    "(genomics partner add NAME --pubkey FILE).",
 }
 # The QC table's per-content summary item (genomics.qc.service.SUMMARY_METRIC; not imported: that module
 # pulls the QC toolchain into the web function's cold start; a test keeps them equal).

@@ -24,6 +24,9 @@ UPLOAD_ROLES = frozenset({"researcher", "technician", "steward"})
 STEWARD, OPERATOR, PARTNER = "steward", "operator", "partner"
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+# A web delivery: at most this many samples; its ledger status before web-tasks starts it, or when it gave up.
+MAX_SAMPLES = 1000
+QUEUED, FAILED = "queued", "failed"
 
 
 class WebError(httpapi.HttpError):

@@ -81,7 +81,8 @@ def test_members_add_list_remove(stack, members: Members) -> None:
 
 
 def _fill(route: str, project: str, job_id: str) -> tuple[dict[str, str], Any]:
-    values = {"project": project, "sample_id": "sB", "job_id": job_id, "username": "mallory"}
+    values = {"project": project, "sample_id": "sB", "job_id": job_id, "username": "mallory",
+              "delivery_id": "20260101T000000Z-abcdef"}
     path = {name: values[name] for name in re.findall(r"{(\w+)}", route)}
     body = ({"sample_id": "sB", "file": "x.vcf", "assay": "wgs", "sha256": "0" * 64, "size": 1,
              "upload_id": "u", "parts": [1]} if route.startswith("POST") else None)

@@ -83,6 +83,9 @@ OTHER: dict[str, tuple[str, tuple[str, ...], str]] = {
     "change_message_visibility": ("sqs:ChangeMessageVisibility", ("QueueUrl",), "queue"),
     "change_message_visibility_batch": ("sqs:ChangeMessageVisibility", ("QueueUrl",), "queue"),
     "invoke": ("lambda:InvokeFunction", ("FunctionName",), "function"),
+    # The manifest-signing key (genomics.drs.signing.KmsSigner).
+    "sign": ("kms:Sign", ("KeyId",), "signing-key"),
+    "get_public_key": ("kms:GetPublicKey", ("KeyId",), "signing-key"),
 }
 TABLE_ROLES = ("metadata", "jobs", "qc")
 BUCKET_ROLES = ("raw", "processed", "delivery")

@@ -57,7 +57,14 @@ def _expected_arns(grant: Grant, names: Names) -> list[str]:
         return [names.queue_arn()]
     if grant.kind == "function":
         return [names.function_arn(target)]
+    if grant.kind == "signing-key":
+        return [f"arn:{names.partition}:kms:{names.region}:{names.account_id}:key/*"]
     raise AssertionError(f"grant kind {grant.kind} not covered by this test")
+
+
+def _platform(stmt: dict) -> bool:
+    """A statement the program adds for the platform (logs, data key, VPC, X-Ray), not one of the Grants."""
+    return as_list(stmt["Action"])[0].startswith(EXTRA_PREFIXES) and not str(stmt.get("Sid", "")).startswith("Grant")
 
 
 def _pairs(stmts: list[dict]) -> set[tuple[str, str]]:
@@ -74,12 +81,29 @@ def _function_policy(program: Program, names: Names, logical: str) -> tuple[dict
 def test_iam_function_policy_grants_exactly_its_grants(program: Program, names: Names) -> None:
     for logical, spec in FUNCTIONS.items():
         _, policy = _function_policy(program, names, logical)
-        stmts = [s for s in statements(document(policy)) if not as_list(s["Action"])[0].startswith(EXTRA_PREFIXES)]
-        assert all(s["Effect"] == "Allow" and "Condition" not in s for s in stmts), f"{policy['urn']}: {stmts}"
+        stmts = [s for s in statements(document(policy)) if not _platform(s)]
+        signing = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.signing_key_alias]}}
+        for stmt in stmts:  # no condition, except the signing key's alias on kms:Sign
+            condition = signing if as_list(stmt["Action"]) == ["kms:Sign"] else None
+            assert stmt["Effect"] == "Allow" and stmt.get("Condition") == condition, f"{policy['urn']}: {stmt}"
         expected = {(a, r) for g in spec.grants for a in g.actions for r in _expected_arns(g, names)}
         assert _pairs(stmts) == expected, (
             f"{policy['urn']}: extra {sorted(_pairs(stmts) - expected)}, missing {sorted(expected - _pairs(stmts))}"
         )
+
+
+def test_iam_only_web_tasks_signs_manifests_by_the_keys_alias(program: Program, names: Names) -> None:
+    """kms:Sign (web deliveries' manifests) for web-tasks only, on the key behind the signing alias."""
+    signers: dict[str, list[dict]] = {}
+    for logical in FUNCTIONS:
+        _, policy = _function_policy(program, names, logical)
+        found = [s for s in statements(document(policy)) if "kms:Sign" in as_list(s["Action"])]
+        if found:
+            signers[logical] = found
+    assert list(signers) == ["web-tasks"], f"functions that may sign: {sorted(signers)}"
+    (stmt,) = signers["web-tasks"]
+    assert as_list(stmt["Action"]) == ["kms:Sign"], stmt
+    assert stmt["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.signing_key_alias]}}, stmt
 
 
 def test_iam_function_logs_only_to_own_log_group(program: Program, names: Names) -> None:
@@ -92,13 +116,14 @@ def test_iam_function_logs_only_to_own_log_group(program: Program, names: Names)
 
 
 def test_iam_function_kms_only_on_stack_key_when_enabled(program: Program, names: Names, config: StackConfig) -> None:
-    # data keys only: the manifest-signing key (infra.partners, SIGN_VERIFY) is used by operators, not functions
+    # data keys only here: the manifest-signing key (infra.partners, SIGN_VERIFY) is a Grant of web-tasks alone
+    # (test_iam_only_web_tasks_signs_manifests_by_the_keys_alias)
     keys = [k["outputs"]["arn"] for k in of_type(program, "aws:kms/key:Key")
             if k["inputs"].get("keyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"]
     assert len(keys) == (1 if config.kms else 0), f"KMS keys {keys} for kms={config.kms}"
     for logical, spec in FUNCTIONS.items():
         _, policy = _function_policy(program, names, logical)
-        stmts = [s for s in statements(document(policy)) if as_list(s["Action"])[0].startswith("kms:")]
+        stmts = [s for s in statements(document(policy)) if as_list(s["Action"])[0].startswith("kms:") and _platform(s)]
         if not config.kms:
             assert not stmts, f"{policy['urn']}: kms permissions without need: {stmts}"
             continue

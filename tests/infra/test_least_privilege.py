@@ -18,7 +18,8 @@ INFRA_GRANTS: dict[tuple[str, str, str], str] = {
     ("validation-handler", "sqs:SendMessage", "queue"):
         "Lambda delivers failed asynchronous events to the on-failure destination with the execution role",
 }
-# Statements the program adds for the platform, not for the code (tested in test_iam/test_security).
+# Statements the program adds for the platform, not for the code (tested in test_iam/test_security); a
+# function's own grants (Sid Grant<n>) are compared whatever their service.
 PLATFORM_PREFIXES = ("logs:", "kms:", "ec2:", "xray:")
 
 
@@ -45,6 +46,8 @@ def _target(resource: str, names: Names) -> str:
             return target
     if ":execution:" in resource:
         return "executions"
+    if resource == f"arn:{names.partition}:kms:{names.region}:{names.account_id}:key/*":
+        return "signing-key"
     raise AssertionError(f"grant on an unknown resource {resource}")
 
 
@@ -57,7 +60,7 @@ def declared_grants(program: Program, names: Names, logical: str) -> set[tuple[s
     for policy in policies:
         for stmt in statements(document(policy)):
             for action in as_list(stmt["Action"]):
-                if action.startswith(PLATFORM_PREFIXES):
+                if action.startswith(PLATFORM_PREFIXES) and not str(stmt.get("Sid", "")).startswith("Grant"):
                     continue
                 pairs.update((action, _target(r, names)) for r in as_list(stmt["Resource"]))
     return pairs
