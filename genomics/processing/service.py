@@ -78,7 +78,10 @@ class Job:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Job:
-        w = steps.WorkflowInput.from_dict(event, error=EventError)
+        return cls.from_input(steps.WorkflowInput.from_dict(event, error=EventError))
+
+    @classmethod
+    def from_input(cls, w: steps.WorkflowInput) -> Job:
         inp = w.input
         job = cls(job_id=w.job_id, project=w.project, sample_id=w.sample_id, bucket=inp.bucket, key=inp.key,
                   version_id=inp.version_id, sha256=inp.sha256, size=inp.size, assembly=inp.assembly,
@@ -403,35 +406,34 @@ def _scatter_plan(s3: Any, cfg: Config, job: Job, shards: list[vcf.Shard], src: 
                          repairs=_brief_repairs(src.repairs), groups=where)
 
 
-def _plan_of(event: Mapping[str, Any]) -> dict[str, Any]:
-    p = event.get("plan")
-    if not isinstance(p, dict) or p.get("mode") != "scatter" or "index_key" not in p.get("source", {}):
+def _scatter_plan_of(plan: steps.VcfPlan | None) -> steps.VcfPlan:
+    if plan is None or plan.mode != "scatter" or not plan.source.index_key:
         raise EventError("shard/gather need the scatter plan (event['plan'] from the plan action)")
-    return p
+    return plan
 
 
-def _load_source(s3: Any, source: Mapping[str, Any], scratch: Path) -> tuple[vcf.TabixIndex, Path]:
+def _load_source(s3: Any, source: steps.VcfSource, scratch: Path) -> tuple[vcf.TabixIndex, Path]:
     """The source's index, downloaded next to where the (sparse) source copy will be."""
-    idx_key = str(source["index_key"])
+    idx_key = str(source.index_key)
     local = scratch / "source.vcf.gz"
     idx_local = Path(f"{local}.{idx_key.rsplit('.', 1)[-1]}")
-    objects.download(s3, source["index_bucket"], idx_key, None, idx_local)
+    objects.download(s3, str(source.index_bucket), idx_key, None, idx_local)
     return vcf.parse_tabix_index(idx_local.read_bytes()), local
 
 
-def _with_group(s3: Any, plan_doc: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+def _with_group(s3: Any, plan: steps.VcfPlan, item: Mapping[str, Any]) -> dict[str, Any]:
     """A shard item of the plan with the names of its grouped contigs (``more``) read back from S3."""
     out = dict(item)
     count = int(out.pop("more_count", 0) or 0)
     if not count:
         return out
-    where = plan_doc.get("groups") or {}
-    if not where.get("key"):
+    where = plan.groups
+    if where is None:
         raise EventError(f"shard {out.get('index')} groups {count} contigs but the plan names no groups object")
-    groups = json.loads(s3.get_object(Bucket=where["bucket"], Key=where["key"])["Body"].read())
+    groups = json.loads(s3.get_object(Bucket=where.bucket, Key=where.key)["Body"].read())
     names = groups.get(str(out.get("index")))
     if not isinstance(names, list) or len(names) != count:
-        raise EventError(f"shard {out.get('index')}: s3://{where['bucket']}/{where['key']} lists "
+        raise EventError(f"shard {out.get('index')}: s3://{where.bucket}/{where.key} lists "
                          f"{len(names) if isinstance(names, list) else 'no'} grouped contigs, the plan {count}")
     out["more"] = names
     return out
@@ -445,24 +447,24 @@ def _shard_key(job: Job, index: int) -> str:
 def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
     """Process one shard of the plan: a region read of the indexed source, normalised, written to tmp/."""
     s3, cfg = _client(s3), cfg or Config.from_env()
-    job = Job.from_event(event)
-    p = _plan_of(event)
+    req = steps.ShardRequest.from_dict(event, error=EventError)
+    job, p = Job.from_input(req), _scatter_plan_of(req.plan)
     try:
-        sh = vcf.Shard.from_dict(_with_group(s3, p, event["shard"]))
+        sh = vcf.Shard.from_dict(_with_group(s3, p, req.shard or {}))
     except (KeyError, TypeError, ValueError) as e:
         raise EventError(f"bad shard in event: {e}") from e
-    src = p["source"]
+    src = p.source
     with tempfile.TemporaryDirectory(prefix="vcfshard-") as td:
         scratch = Path(td)
         idx, local = _load_source(s3, src, scratch)
         with _reading_input(job):
-            size = objects.head_size(s3, src["bucket"], src["key"], src.get("version_id"))
+            size = objects.head_size(s3, src.bucket, src.key, src.version_id)
             ranges = sorted({
                 r
                 for contig, beg, end in sh.regions()
                 for r in vcf.byte_ranges_for(idx, size, contig, beg - vcf.SHARD_MARGIN, end + vcf.SHARD_MARGIN)
             })
-            objects.fetch_ranges(s3, src["bucket"], src["key"], src.get("version_id"), size, ranges, local)
+            objects.fetch_ranges(s3, src.bucket, src.key, src.version_id, size, ranges, local)
         header = vcf.header_text(str(local))
         # A windowed reference fetch covers one region; a shard of grouped contigs fetches the FASTA.
         window = (sh.contig, sh.start, sh.end) if not sh.more else None
@@ -472,35 +474,35 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None
         key = _shard_key(job, sh.index)
         objects.upload(s3, out, cfg.processed_bucket, key,
                 metadata={"split": str(res.split), "realigned": str(res.realigned), "records": str(n)})
-    return {"index": sh.index, "bucket": cfg.processed_bucket, "key": key, "records": n,
-            "repairs": _brief_repairs(res.repairs)}
+    return steps.ShardResult(index=sh.index, bucket=cfg.processed_bucket, key=key, records=n,
+                             repairs=_brief_repairs(res.repairs)).to_dict()
 
 
 @_aws_boundary
 def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
     """Concatenate the shards in order (naive: they never overlap), index, write the sidecar, publish."""
     s3, cfg = _client(s3), cfg or Config.from_env()
-    job = Job.from_event(event)
-    p = _plan_of(event)
-    results = sorted(event.get("shards") or [], key=lambda r: int(r["index"]))
-    expected = list(range(len(p["shards"])))
-    if [int(r["index"]) for r in results] != expected:
-        raise EventError(f"gather got shards {[r.get('index') for r in results]}, plan has {len(expected)}")
-    src = p["source"]
+    req = steps.GatherRequest.from_dict(event, error=EventError)
+    job, p = Job.from_input(req), _scatter_plan_of(req.plan)
+    results = sorted(req.shards, key=lambda r: r.index)
+    expected = list(range(len(p.shards)))
+    if [r.index for r in results] != expected:
+        raise EventError(f"gather got shards {[r.index for r in results]}, plan has {len(expected)}")
+    src = p.source
     with tempfile.TemporaryDirectory(prefix="vcfgather-") as td:
         scratch = Path(td)
         idx, _ = _load_source(s3, src, scratch)
         paths: list[str] = []
         split = realigned = 0
         for r in results:
-            path = scratch / f"shard.{int(r['index']):05d}.vcf.gz"
-            objects.download(s3, r["bucket"], r["key"], None, path)
-            meta = s3.head_object(Bucket=r["bucket"], Key=r["key"]).get("Metadata", {})
+            path = scratch / f"shard.{r.index:05d}.vcf.gz"
+            objects.download(s3, r.bucket, r.key, None, path)
+            meta = s3.head_object(Bucket=r.bucket, Key=r.key).get("Metadata", {})
             split += int(meta.get("split", 0))
             realigned += int(meta.get("realigned", 0))
             paths.append(str(path))
         out = scratch / scratch_name(job.job_id, ".norm.vcf.gz")
-        repairs = merge_repairs(p.get("repairs") or [], *[r.get("repairs") or [] for r in results])
+        repairs = merge_repairs(p.repairs or [], *[r.repairs or [] for r in results])
         concat_argv = vcf.gather_local(paths, str(out), repairs)
         header = vcf.header_text(str(out))
         ref = resolve_reference(s3, cfg, job, header, scratch, fetch=False)
@@ -512,12 +514,12 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | Non
             mode="scatter", shards=len(results), split=split, realigned=realigned, repairs=repairs,
             conformance=job.conformance,
         )
-    tmp_keys = [r["key"] for r in results if r["bucket"] == cfg.processed_bucket]
-    tmp_keys.append(src["index_key"])
-    if (p.get("groups") or {}).get("bucket") == cfg.processed_bucket:
-        tmp_keys.append(p["groups"]["key"])
-    if src["bucket"] == cfg.processed_bucket and src["key"].startswith(job.work_prefix):
-        tmp_keys.append(src["key"])
+    tmp_keys = [r.key for r in results if r.bucket == cfg.processed_bucket]
+    tmp_keys.append(str(src.index_key))
+    if p.groups is not None and p.groups.bucket == cfg.processed_bucket:
+        tmp_keys.append(p.groups.key)
+    if src.bucket == cfg.processed_bucket and src.key.startswith(job.work_prefix):
+        tmp_keys.append(src.key)
     objects.delete(s3, cfg.processed_bucket, tmp_keys)
     return processed
 
