@@ -197,11 +197,21 @@ def _external_modules(modules: dict[str, _Module]) -> set[str]:
     return out
 
 
-def _names_used(node: ast.AST, external: frozenset[str] | set[str] = frozenset()) -> tuple[set[str], set[str]]:
+def _data_fields(modules: dict[str, _Module]) -> set[str]:
+    """Names declared as data in a class body of ours (``size: int | None`` in a dataclass): handing
+    ``record.size`` to a call (``ObjectRef(size=record.size)``) passes a value, not a method."""
+    return {n.target.id for module in modules.values() for node in ast.walk(module.tree)
+            if isinstance(node, ast.ClassDef)
+            for n in node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+
+
+def _names_used(node: ast.AST, external: frozenset[str] | set[str] = frozenset(),
+                data: frozenset[str] | set[str] = frozenset()) -> tuple[set[str], set[str]]:
     """Names a body may call, as (bare names, attributes): called names and attributes, names passed as
     values (``pool.map(fn)``), attributes of modules or objects passed to a call
-    (``pool.map(service.process_shard)``). A name the body binds itself (a parameter, a local) is not a
-    global function, and any other read of an attribute (``ref.size``, a dataclass field) is data."""
+    (``pool.map(service.process_shard)``) unless the attribute is a declared data field of ours. A name
+    the body binds itself (a parameter, a local) is not a global function, and any other read of an
+    attribute (``ref.size``, a dataclass field) is data."""
     names: set[str] = set()
     attrs: set[str] = set()
     calls = [sub for sub in ast.walk(node) if isinstance(sub, ast.Call)]
@@ -219,7 +229,7 @@ def _names_used(node: ast.AST, external: frozenset[str] | set[str] = frozenset()
             own = isinstance(sub.value, ast.Name) and sub.value.id in ("self", "cls")
             if isinstance(sub.value, ast.Name) and sub.value.id in external:
                 continue  # a function of a library module
-            if id(sub) in called or (not own and id(sub) in passed):
+            if id(sub) in called or (not own and id(sub) in passed and sub.attr not in data):
                 attrs.add(sub.attr)
     return names, attrs
 
@@ -297,6 +307,7 @@ def function_calls(handler: str) -> set[Call]:
     functions, constructors = _definitions(modules)
     methods = _methods(modules)
     external = _external_modules(modules)
+    data = _data_fields(modules)
     start = [(m, d) for m, d in functions.get(entry, []) if m == module_name]
     assert start, f"{handler}: no function {entry} in {module_name}"
     seen: set[int] = set()
@@ -308,7 +319,7 @@ def function_calls(handler: str) -> set[Call]:
             continue
         seen.add(id(node))
         calls |= calls_in(node, f"{modules[module].path.relative_to(REPO_ROOT)}")
-        names, attrs = _names_used(node, external)
+        names, attrs = _names_used(node, external, data)
         for name in names | attrs:
             # a bare name is a module-level function, a nested one or a builtin, never a method
             todo.extend(d for d in functions.get(name, []) if name in attrs or id(d[1]) not in methods)
