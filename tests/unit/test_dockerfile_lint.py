@@ -76,7 +76,7 @@ def test_dockerfile_lint_multiqc_modules_match_report() -> None:
 
 
 # Modules that run only on an operator's machine, never in the handler image.
-_HOST_ONLY = ("genomics/cli.py", "genomics/local/", "genomics/webapp/directory.py", "genomics/webapp/gateway.py",
+_HOST_ONLY = ("genomics/cli/", "genomics/local/", "genomics/webapp/directory.py", "genomics/webapp/gateway.py",
               "genomics/webapp/local.py")
 
 
