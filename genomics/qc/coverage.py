@@ -359,8 +359,10 @@ def ensure_index(path: str, fmt: str) -> str | None:
         return "SAM has no index"
     if _has_any(path, (".bai", ".csi", ".crai")):
         return None
-    try:
-        budget.run(["samtools", "index", path])  # a CRAM's .crai is built without decoding sequences
+    index = path + (".crai" if fmt == "cram" else ".bai")
+    try:  # under another name, then moved into place: a reader never sees a half-written index
+        budget.run(["samtools", "index", "-o", index + ".part", path])  # a CRAM's .crai: no sequence decoding
+        os.replace(index + ".part", index)
     except tools.ToolError as e:
         return f"samtools index failed: {e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e}"
     return None

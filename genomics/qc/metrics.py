@@ -24,9 +24,10 @@ from genomics.qc import budget
 from genomics.qc.fastq import fastq_metrics
 from genomics.qc.parsers import parse_bcftools_stats, parse_flagstat, parse_idxstats, parse_samtools_stats
 from genomics.sources import ByteSource, LocalFile
-from genomics.tools import ToolError, run_parallel
+from genomics.tools import Pipeline, ToolError, run_parallel
 
 CHUNK = 1 << 20
+DECODED_PIPE = 1 << 20  # the uncompressed BAM between samtools view -u and its readers
 
 CODES: dict[str, str] = {
     "QC_UNKNOWN_FORMAT": "the content is not VCF, BCF, SAM, BAM, CRAM or FASTQ",
@@ -88,6 +89,31 @@ def run_tools(commands: Mapping[str, Sequence[str]], stream: BinaryIO | None = N
         except ToolError as e:
             raise watchdog.error(e) from None
     return dict(zip(names, outs, strict=True))
+
+
+def decoded_once(path: str | None, stream: BinaryIO | None, reference: str | None) -> dict[str, str]:
+    """``samtools stats`` and ``samtools flagstat`` of an alignment over one decode: ``samtools view -u``
+    (uncompressed BAM, from a path or the stream) teed into both, so flagstat does not inflate (or parse
+    SAM, or decode CRAM) the whole file a second time, and the decode runs beside the stats. The decoder's
+    own failure is reported before its readers' (they only saw a truncated stream)."""
+    view = ["samtools", "view", "-u", "--no-PG", *_ref_opts(reference), path or "-"]
+    readers = {"samtools_stats": ["samtools", "stats", "-"], "samtools_flagstat": ["samtools", "flagstat", "-"]}
+    failure: ToolError | None = None
+    outs: list[str] = []
+    with budget.Watchdog() as watchdog:
+        try:
+            with Pipeline([view], source=stream, capture=True, env=tool_env(), pipe_size=DECODED_PIPE,
+                          on_start=watchdog.watch) as decoder:
+                try:
+                    outs = run_parallel(list(readers.values()), source=decoder.stdout, env=tool_env(),
+                                        on_start=watchdog.watch)
+                except ToolError as e:
+                    failure = e  # the decoder's exit status (checked on leaving the block) comes first
+        except ToolError as e:
+            raise watchdog.error(e) from None
+        if failure is not None:
+            raise watchdog.error(failure)
+    return dict(zip(readers, outs, strict=True))
 
 
 def _with_source(source: ByteSource) -> tuple[str | None, BinaryIO | None]:
@@ -421,14 +447,9 @@ def _alignment_metrics(
     source: ByteSource, reference: str | None, fmt: str | None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     path, stream = _with_source(source)
-    ref = _ref_opts(reference)
-    commands: dict[str, list[str]] = {
-        "samtools_stats": ["samtools", "stats", *ref, path or "-"],
-        "samtools_flagstat": ["samtools", "flagstat", *ref, path or "-"],
-    }
     notes: list[str] = []
     try:
-        raw = run_tools(commands, stream)
+        raw = decoded_once(path, stream, reference)
         idx_text: str | None = None
         if path is None:
             notes.append(f"{INDEX_METRICS}: not computed (the input was streamed, not copied to scratch)")

@@ -18,6 +18,9 @@ so re-running a job overwrites the same items (idempotent); no scans.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import contextvars
 import hashlib
 import json
 import math
@@ -25,7 +28,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +44,7 @@ from genomics.qc.metrics import (
     compute,
     copy_to,
     scalar_metrics,
+    sniff_source,
 )
 from genomics.qc.report import TOOL_FILES, render
 from genomics.sources import ByteSource, LocalFile, S3Object
@@ -48,6 +52,8 @@ from genomics.steps import StepDataError
 from genomics.tools import ToolError
 
 FUNCTION = "quality-metrics"
+# What a coverage job returns: the gate's coverage metrics, mosdepth's raw outputs, notes on what was left out.
+Coverage = tuple[dict[str, Any], dict[str, str], list[str]]
 SUMMARY_METRIC = "_summary"
 COHORT_DIR = "_cohort"
 # Largest alignment copied to local scratch (so idxstats can run); larger inputs are streamed.
@@ -111,36 +117,60 @@ def qc_local(path: str, *, assay: str = "wgs", fmt: str | None = None, threshold
     multiallelic_sites, ts_tv, samples, ... for VCF/BCF; per-sample metrics of a sites-only VCF), ``gate``
     is ``{"verdict", "reasons", "deciding_metric", "checks"}`` and ``notes`` says what QC left out and why
     (e.g. index-based metrics of a BAM that cannot be indexed)."""
-    fmt_found, metrics, _raw = compute(LocalFile(path), fmt, reference=reference)
-    if fmt_found in ("bam", "cram"):
-        metrics["notes"] = [*(metrics.get("notes") or []),
-                            *_local_coverage(path, fmt_found, assay, reference, targets, metrics)]
+    source = LocalFile(path)
+    fmt = (fmt or sniff_source(source)).lower()
+    coverage = _local_coverage(path, fmt, assay, reference, targets) if fmt in ("bam", "cram") else None
+    with beside(coverage) as covered:  # mosdepth runs while samtools does
+        fmt_found, metrics, _raw = compute(source, fmt, reference=reference)
+    if covered.result is not None:
+        cov, _cov_raw, notes = covered.result
+        metrics.update(cov)
+        metrics["notes"] = [*(metrics.get("notes") or []), *notes]
     verdict = qc_gate.evaluate(metrics, assay, _thresholds(thresholds))
     flat = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
     return {"path": path, "format": fmt_found, "metrics": flat, "gate": verdict,
             "notes": list(metrics.get("notes") or [])}
 
 
-def _local_coverage(path: str, fmt: str, assay: str, reference: str | None, targets: str | None,
-                    metrics: dict[str, Any]) -> list[str]:
+def _local_coverage(path: str, fmt: str, assay: str, reference: str | None, targets: str | None
+                    ) -> Callable[[], Coverage]:
     """mosdepth coverage of a local BAM/CRAM (``targets``: the assay's BED). The file is linked into scratch
     (with its index when it has one), so an index QC builds never lands beside the user's file."""
     from genomics.qc import coverage
 
-    with tempfile.TemporaryDirectory(prefix="qc-cov-") as tmp:
-        link = Path(tmp) / f"input.{fmt}"
-        link.symlink_to(Path(path).resolve())
-        for ext in (".bai", ".csi", ".crai"):
-            for candidate in (path + ext, (path.rsplit(".", 1)[0] + ext) if "." in path else ""):
-                if candidate and os.path.exists(candidate) and not os.path.exists(str(link) + ext):
-                    Path(str(link) + ext).symlink_to(Path(candidate).resolve())
-        try:
-            cov, _raw, notes = coverage.for_qc(str(link), fmt, assay=assay, scratch=Path(tmp), reference=reference,
-                                               targets=targets)
-        except (coverage.CoverageError, ToolError, ValueError, OSError) as e:
-            return [f"coverage (mosdepth): not computed ({e})"]
-    metrics.update(cov)
-    return notes
+    def run() -> Coverage:
+        with tempfile.TemporaryDirectory(prefix="qc-cov-") as tmp:
+            link = Path(tmp) / f"input.{fmt}"
+            link.symlink_to(Path(path).resolve())
+            for ext in (".bai", ".csi", ".crai"):
+                for candidate in (path + ext, (path.rsplit(".", 1)[0] + ext) if "." in path else ""):
+                    if candidate and os.path.exists(candidate) and not os.path.exists(str(link) + ext):
+                        Path(str(link) + ext).symlink_to(Path(candidate).resolve())
+            try:
+                return coverage.for_qc(str(link), fmt, assay=assay, scratch=Path(tmp), reference=reference,
+                                       targets=targets)
+            except (coverage.CoverageError, ToolError, ValueError, OSError) as e:
+                return {}, {}, [f"coverage (mosdepth): not computed ({e})"]
+
+    return run
+
+
+class _Beside:
+    result: Any = None
+
+
+@contextlib.contextmanager
+def beside(job: Callable[[], T] | None) -> Iterator[_Beside]:
+    """Run ``job`` on a thread while the block runs (in the caller's context: the tool deadline holds);
+    its result is in ``.result`` after the block, its exception raised there. ``None``: nothing to run."""
+    out = _Beside()
+    if job is None:
+        yield out
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="qc-beside") as pool:
+        future = pool.submit(contextvars.copy_context().run, job)
+        yield out
+        out.result = future.result()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,8 +326,16 @@ def run_quality_metrics(
 def _quality_metrics(req: steps.QcRequest, env: _QcEnv, scratch: Path) -> dict[str, Any]:
     inp, processed = req.input, req.processed or steps.SKIPPED
     source, fmt, reference = _qc_source(req, env, processed, scratch)
-    fmt, metrics, raw = _compute_aws(source, fmt, reference)
-    extra_notes = _coverage(source, fmt, env.assay, reference, env.s3, scratch, metrics, raw, env.targets_uri)
+    job = _coverage(source, fmt, env.assay, reference, env.s3, scratch, env.targets_uri)
+    with beside(job) as covered:
+        fmt, metrics, raw = _compute_aws(source, fmt, reference)  # mosdepth runs while samtools does
+    if job is None and (late := _coverage(source, fmt, env.assay, reference, env.s3, scratch, env.targets_uri)):
+        covered.result = late()  # the format was known only from the content
+    extra_notes: list[str] = []
+    if covered.result is not None:
+        cov, cov_raw, extra_notes = covered.result
+        metrics.update(cov)
+        raw.update({k: v for k, v in cov_raw.items() if k != "mosdepth_thresholds"})
     verdict = qc_gate.evaluate(metrics, env.assay, env.thresholds)
     identity: dict[str, Any] | None = None
     fingerprint: dict[str, Any] | None = None
@@ -352,37 +390,38 @@ def _identity_result(identity: Mapping[str, Any]) -> dict[str, Any]:
             "findings": [{k: f[k] for k in ("code", "samples", "message")} for f in identity.get("findings") or []]}
 
 
-def _coverage(source: ByteSource, fmt: str, assay: str, reference: str | None, s3: Any, scratch: Path,
-              metrics: dict[str, Any], raw: dict[str, str], targets_uri: str) -> list[str]:
-    """mosdepth coverage of a BAM/CRAM in scratch, merged into ``metrics``/``raw``; notes on what was not
-    computed. The assay's target BED (WES/panel) comes from ``targets_uri``: one BED, or a prefix holding
-    ``<assay>.bed``."""
+def _coverage(source: ByteSource, fmt: str | None, assay: str, reference: str | None, s3: Any, scratch: Path,
+              targets_uri: str) -> Callable[[], Coverage] | None:
+    """The job computing mosdepth coverage of a BAM/CRAM in scratch: (metrics, raw outputs, notes on what
+    was not computed); None for other formats. The assay's target BED (WES/panel) comes from
+    ``targets_uri``: one BED, or a prefix holding ``<assay>.bed``."""
     if fmt not in ("bam", "cram"):
-        return []
+        return None
     if not isinstance(source, LocalFile):
-        return ["coverage (mosdepth): not computed (the input was streamed, not copied to scratch)"]
+        return lambda: ({}, {}, ["coverage (mosdepth): not computed (the input was streamed, not copied to scratch)"])
     from genomics.qc import coverage
 
-    targets = None
-    if targets_uri and assay != "wgs":
-        bucket, _, key = targets_uri.removeprefix("s3://").partition("/")
-        key = key if key.endswith(".bed") else f"{key.strip('/')}/{assay}.bed".lstrip("/")
-        targets = str(scratch / f"targets-{assay}.bed")
-        aws(lambda: s3.download_file(bucket, key, targets), f"S3 GetObject s3://{bucket}/{key}")
-    try:
-        cov, cov_raw, notes = coverage.for_qc(source.path, fmt, assay=assay, scratch=scratch, reference=reference,
-                                              targets=targets)
-    except coverage.CoverageError as e:
-        if e.timed_out:  # no time left to finish QC without it: the step fails, with the tool's argv and stderr
-            raise
-        return [f"coverage (mosdepth): not computed ({e})"]
-    except budget.ToolTimeout as e:
-        raise coverage.CoverageError("QC_COVERAGE_FAILED", str(e), e) from e
-    except (ToolError, ValueError, OSError) as e:
-        return [f"coverage (mosdepth): not computed ({e})"]
-    metrics.update(cov)
-    raw.update({k: v for k, v in cov_raw.items() if k != "mosdepth_thresholds"})
-    return notes
+    path = source.path
+
+    def run() -> Coverage:
+        targets = None
+        if targets_uri and assay != "wgs":
+            bucket, _, key = targets_uri.removeprefix("s3://").partition("/")
+            key = key if key.endswith(".bed") else f"{key.strip('/')}/{assay}.bed".lstrip("/")
+            targets = str(scratch / f"targets-{assay}.bed")
+            aws(lambda: s3.download_file(bucket, key, targets), f"S3 GetObject s3://{bucket}/{key}")
+        try:
+            return coverage.for_qc(path, fmt, assay=assay, scratch=scratch, reference=reference, targets=targets)
+        except coverage.CoverageError as e:
+            if e.timed_out:  # no time left to finish QC without it: the step fails, with the tool's argv and stderr
+                raise
+            return {}, {}, [f"coverage (mosdepth): not computed ({e})"]
+        except budget.ToolTimeout as e:
+            raise coverage.CoverageError("QC_COVERAGE_FAILED", str(e), e) from e
+        except (ToolError, ValueError, OSError) as e:
+            return {}, {}, [f"coverage (mosdepth): not computed ({e})"]
+
+    return run
 
 
 def _identity(s3: Any, dynamodb: Any, table: str, scratch: Path, *, panel_uri: str, assembly: str,
