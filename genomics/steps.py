@@ -224,6 +224,8 @@ class QcPlan(StepData):
     items: S3Pointer | None = field(default=None, metadata=OMIT)
     index: S3Pointer | None = field(default=None, metadata=OMIT)
     idxstats: S3Pointer | None = field(default=None, metadata=OMIT)
+    coverage: S3Pointer | None = field(default=None, metadata=OMIT)  # mosdepth's target BED for the shards
+    coverage_notes: list[str] | None = field(default=None, metadata=OMIT)
     shards: list[dict[str, Any]] | None = field(default=None, metadata=OMIT)
     step: dict[str, Any] | None = field(default=None, metadata=OMIT)
 

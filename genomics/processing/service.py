@@ -225,17 +225,17 @@ def _finish(
     side = Path(str(out) + ".json")
     side.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     _publish(s3, cfg.processed_bucket, job, {"vcf": out, "index": Path(idx_path), "sidecar": side}, keys)
-    return {
-        "bucket": cfg.processed_bucket,
-        "vcf_key": keys["vcf"],
-        "index_key": keys["index"],
-        "sidecar_key": keys["sidecar"],
-        "records_in": records_in,
-        "records_out": doc["records_out"],
-        "contigs": contigs,
+    return steps.Processed(
+        bucket=cfg.processed_bucket,
+        vcf_key=keys["vcf"],
+        index_key=keys["index"],
+        sidecar_key=keys["sidecar"],
+        records_in=records_in,
+        records_out=doc["records_out"],
+        contigs=contigs,
         # What processing repaired (the sidecar has every entry; QC's report shows these).
-        "repairs": _brief_repairs(doc["repairs"]),
-    }
+        repairs=_brief_repairs(doc["repairs"]),
+    ).to_dict()
 
 
 # Repairs carried in the workflow's state (the sidecar keeps all): Step Functions payloads stay small.

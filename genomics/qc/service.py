@@ -506,18 +506,11 @@ def publish(*, s3: Any, dynamodb: Any, table: str, processed_bucket: str, projec
     if fingerprint is not None:
         items.append(fingerprint)
     batch_put(dynamodb, table, items)
-    result: dict[str, Any] = {
-        "verdict": verdict["verdict"],
-        "reasons": verdict["reasons"],
-        "deciding_metric": verdict["deciding_metric"],
-        "summary": summary_of(metrics),
-        "report_key": report_key,
-    }
-    if notes:
-        result["notes"] = notes[:10]
-    if identity is not None:
-        result["identity"] = _identity_result(identity)
-    return result
+    return steps.QcResult(
+        verdict=verdict["verdict"], reasons=verdict["reasons"], deciding_metric=verdict["deciding_metric"],
+        summary=summary_of(metrics), report_key=report_key, notes=notes[:10] or None,
+        identity=_identity_result(identity) if identity is not None else None,
+    ).to_dict()
 
 
 def _compute_aws(source: ByteSource, fmt: str | None, reference: str | None
