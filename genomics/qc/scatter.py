@@ -29,12 +29,23 @@ input whose largest contig would take a shard over its budget to Fargate (``geno
 
 from __future__ import annotations
 
-import gzip
 import math
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from genomics.qc.bai import (  # the index half of the scatter, re-exported
+    BGZF_BLOCK_MAX,
+    BamIndex,
+    ContigSpan,
+    IndexError_,
+    build_index,
+    header_end_offset,
+    header_refs,
+    parse_bai,
+    read_index,
+)
 
 # Options every shard's samtools stats runs with; the merge's insert-size cut uses MAIN_BULK.
 SHARD_STATS_OPTIONS = ("-m", "2")
@@ -42,78 +53,17 @@ MAIN_BULK = 0.99
 # Reads whose mate is on another contig, as samtools stats counts them (primary records only).
 ANOMALOUS_FILTER = ("-F", "0x900", "-e", "flag.paired && !flag.unmap && !flag.munmap && mrname != rname")
 UNPLACED = "*"
-# Bytes of one BGZF block at most: a virtual offset's block starts at offset >> 16 and ends within this.
-BGZF_BLOCK_MAX = 65536
 BGZF_EOF_BYTES = 28  # the empty BGZF block that ends a BAM
-_PSEUDO_BIN = 37450
 NGC = 200  # samtools stats' GC-content bins (gc_1st/gc_2nd)
 
 
+__all__ = ["BGZF_BLOCK_MAX", "BamIndex", "ContigSpan", "IndexError_", "build_index", "header_end_offset",
+           "header_refs", "parse_bai", "read_index"]
+
+# IndexError_'s code (genomics.qc.bai), listed here where docs/error-codes.md collects the scatter's codes.
 CODES: dict[str, str] = {
     "QC_INDEX_INVALID": "the BAM's .bai index is not a BAI, is truncated, or lists other references than the header",
 }
-
-
-class IndexError_(ValueError):
-    """The BAI is not a BAM index we can read."""
-
-    code = "QC_INDEX_INVALID"
-
-
-# --------------------------------------------------------------------------------------------------
-# The index (BAI): per contig, the byte range of its reads and their counts, without reading the BAM
-# --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ContigSpan:
-    tid: int
-    name: str
-    length: int
-    mapped: int
-    unmapped: int  # placed unmapped reads (an unmapped mate at its mate's position)
-    start_offset: int  # virtual offsets of the contig's first and past-last records
-    end_offset: int
-
-    @property
-    def reads(self) -> int:
-        return self.mapped + self.unmapped
-
-
-@dataclass(frozen=True)
-class BamIndex:
-    contigs: tuple[ContigSpan, ...]
-    unplaced: int  # reads with no coordinate (n_no_coor)
-
-
-def parse_bai(data: bytes, names: Sequence[tuple[str, int]]) -> BamIndex:
-    """Parse a BAI: per reference the pseudo-bin's record range and mapped/unmapped counts; ``names``
-    are the header's (name, length) in order."""
-    if data[:4] != b"BAI\x01":
-        raise IndexError_("QC_INDEX_INVALID: not a BAI (magic)")
-    try:
-        (n_ref,) = struct.unpack_from("<i", data, 4)
-        off = 8
-        spans: list[ContigSpan] = []
-        for tid in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, off)
-            off += 4
-            meta: tuple[int, int, int, int] | None = None
-            for _ in range(n_bin):
-                bin_id, n_chunk = struct.unpack_from("<Ii", data, off)
-                off += 8
-                if bin_id == _PSEUDO_BIN and n_chunk == 2:
-                    beg, end, mapped, unmapped = struct.unpack_from("<QQQQ", data, off)
-                    meta = (beg, end, mapped, unmapped)
-                off += 16 * n_chunk
-            (n_intv,) = struct.unpack_from("<i", data, off)
-            off += 4 + 8 * n_intv
-            if meta is not None and tid < len(names):
-                spans.append(ContigSpan(tid, names[tid][0], names[tid][1], meta[2], meta[3], meta[0], meta[1]))
-        unplaced = struct.unpack_from("<Q", data, off)[0] if off + 8 <= len(data) else 0
-    except struct.error as e:
-        raise IndexError_(f"QC_INDEX_INVALID: the BAI is truncated: {e}") from e
-    if n_ref != len(names):
-        raise IndexError_(f"QC_INDEX_INVALID: the BAI lists {n_ref} references, the header {len(names)}")
-    return BamIndex(tuple(spans), int(unplaced))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -189,6 +139,11 @@ _SN_COMMENTS = {
     "mismatches": "from NM fields",
     "error rate": "mismatches / bases mapped (cigar)",
 }
+_SN_COUNTS = ("1st fragments", "last fragments", "reads mapped", "reads mapped and paired", "reads unmapped",
+              "reads properly paired", "reads paired", "reads duplicated", "reads MQ0", "reads QC failed",
+              "non-primary alignments", "supplementary alignments", "total length", "total first fragment length",
+              "total last fragment length", "bases mapped", "bases mapped (cigar)", "bases trimmed",
+              "bases duplicated", "mismatches")
 _MATRICES = ("FFQ", "LFQ", "MPC")
 _PERCENT_PER_CYCLE = ("GCC", "GCT", "FBC", "LBC")
 
@@ -281,61 +236,48 @@ def merge_stats(texts: Sequence[str], anomalous_reads: int, *, main_bulk: float 
     parts = [_parse(t) for t in texts]
     if not parts:
         raise ValueError("no shard outputs to merge")
-    sn: dict[str, int] = {k: sum(int(p.sn.get(k, "0")) for p in parts) for k in _SUM_SN}
-    for k in _MAX_SN:
-        sn[k] = max(int(p.sn.get(k, "0")) for p in parts)
-    sorted_all = all(p.sn.get("is sorted", "1") == "1" for p in parts)
-
-    def matrix(tag: str) -> list[list[int]]:
-        merged: list[list[int]] = []
-        for p in parts:
-            for r, row in enumerate(p.rows.get(tag, [])):
-                values = [int(v) for v in row[1:]]
-                while len(merged) <= r:
-                    merged.append([])
-                target = merged[r]
-                if len(target) < len(values):
-                    target.extend([0] * (len(values) - len(target)))
-                for j, v in enumerate(values):
-                    target[j] += v
-        width = max((len(r) for r in merged), default=0)
-        return [r + [0] * (width - len(r)) for r in merged]
-
-    quals = {tag: matrix(tag) for tag in _MATRICES}
-    sum_qual = sum(q * n for tag in ("FFQ", "LFQ") for row in quals[tag] for q, n in enumerate(row))
-
-    def keyed(tag: str) -> list[str]:
-        acc: dict[tuple[str, ...], list[int]] = {}
-        order: list[tuple[str, ...]] = []
-        for p in parts:
-            for row in p.rows.get(tag, []):
-                key, values = _key_values(tag, row)
-                if key not in acc:
-                    acc[key] = [0] * len(values)
-                    order.append(key)
-                for j, v in enumerate(values):
-                    acc[key][j] += v
-        order.sort(key=_sort_key(tag))
-        return [tag + "\t" + "\t".join([*k, *(str(v) for v in acc[k])]) for k in order]
-
-    hist: dict[int, list[int]] = {}
-    for p in parts:
-        for row in p.rows.get("IS", []):
-            i = int(row[0])
-            h = hist.setdefault(i, [0, 0, 0])
-            for j in range(3):
-                h[j] += int(row[2 + j])
+    quals = {tag: _merge_matrix(parts, tag) for tag in _MATRICES}
+    hist = _merge_insert_sizes(parts)
     is_rows, avg_is, sd_is = _insert_sizes(hist, main_bulk)
     while hist and sum(hist[max(hist)]) == 0:
         hist.pop(max(hist))
-
-    seqs = sn["sequences"]
-    first, last = sn["1st fragments"], sn["last fragments"]
-    error_rate = _f32(_f32(sn["mismatches"]) / _f32(sn["bases mapped (cigar)"])) if sn["bases mapped (cigar)"] else 0.0
     lines = ["# This file was produced by genomics.qc.scatter from the samtools stats of "
              f"{len(parts)} shards (exact but for GCC/GCT/FBC/LBC; no GCD)"]
     chk = [sum(int(p.rows["CHK"][0][j], 16) for p in parts if "CHK" in p.rows) % (1 << 32) for j in range(3)]
     lines.append("CHK\t" + "\t".join(f"{c:08x}" for c in chk))
+    sum_qual = sum(q * n for tag in ("FFQ", "LFQ") for row in quals[tag] for q, n in enumerate(row))
+    lines += _sn_lines(parts, sum_qual, avg_is, sd_is, hist, anomalous_reads)
+    for tag in _MATRICES:
+        for r, row in enumerate(quals[tag]):
+            lines.append(f"{tag}\t{r + 1}\t" + "\t".join(str(v) for v in row))
+    for tag in ("GCF", "GCL"):
+        counts = [0] * NGC
+        for p in parts:
+            for i, v in enumerate(_gc_runs(p.rows.get(tag, []))):
+                counts[i] += v
+        lines += _gc_print(tag, counts)
+    for tag in ("GCC", "GCT", "FBC"):
+        lines += _percent_rows(parts, tag)
+    lines += _merge_keyed(parts, "FTC")
+    lines += _percent_rows(parts, "LBC")
+    lines += _merge_keyed(parts, "LTC")
+    lines += is_rows
+    for tag in ("RL", "FRL", "LRL", "ID", "IC", "COV"):
+        lines += _merge_keyed(parts, tag)
+    return "\n".join(lines) + "\n"
+
+
+def _sn_lines(parts: Sequence[_Stats], sum_qual: int, avg_is: float, sd_is: float, hist: Mapping[int, list[int]],
+              anomalous_reads: int) -> list[str]:
+    """The SN section: sums and maxima of the shards' counts, ratios recomputed with samtools' formulas."""
+    sn: dict[str, int] = {k: sum(int(p.sn.get(k, "0")) for p in parts) for k in _SUM_SN}
+    for k in _MAX_SN:
+        sn[k] = max(int(p.sn.get(k, "0")) for p in parts)
+    seqs = sn["sequences"]
+    first, last = sn["1st fragments"], sn["last fragments"]
+    cigar = sn["bases mapped (cigar)"]
+    error_rate = _f32(_f32(sn["mismatches"]) / _f32(cigar)) if cigar else 0.0
+    lines: list[str] = []
 
     def add(label: str, value: str) -> None:
         comment = _SN_COMMENTS.get(label)
@@ -343,12 +285,8 @@ def merge_stats(texts: Sequence[str], anomalous_reads: int, *, main_bulk: float 
 
     for label in ("raw total sequences", "filtered sequences", "sequences"):
         add(label, str(sn[label]))
-    add("is sorted", "1" if sorted_all else "0")
-    for label in ("1st fragments", "last fragments", "reads mapped", "reads mapped and paired", "reads unmapped",
-                  "reads properly paired", "reads paired", "reads duplicated", "reads MQ0", "reads QC failed",
-                  "non-primary alignments", "supplementary alignments", "total length",
-                  "total first fragment length", "total last fragment length", "bases mapped",
-                  "bases mapped (cigar)", "bases trimmed", "bases duplicated", "mismatches"):
+    add("is sorted", "1" if all(p.sn.get("is sorted", "1") == "1" for p in parts) else "0")
+    for label in _SN_COUNTS:
         add(label, str(sn[label]))
     add("error rate", _c_fmt("%e", error_rate))
     add("average length", _c_fmt("%.0f", float(sn["total length"] // seqs) if seqs else 0.0))
@@ -367,26 +305,52 @@ def merge_stats(texts: Sequence[str], anomalous_reads: int, *, main_bulk: float 
     add("pairs on different chromosomes", str(anomalous_reads // 2))
     # samtools divides in single precision: (float)(100 * properly_paired) / sequences
     add("percentage of properly paired reads (%)",
-        _c_fmt("%.1f", _f32(_f32(100 * sn["reads properly paired"]) / _f32(sn["sequences"])) if sn["sequences"]
-               else 0.0))
-    for tag in _MATRICES:
-        for r, row in enumerate(quals[tag]):
-            lines.append(f"{tag}\t{r + 1}\t" + "\t".join(str(v) for v in row))
-    for tag in ("GCF", "GCL"):
-        counts = [0] * NGC
-        for p in parts:
-            for i, v in enumerate(_gc_runs(p.rows.get(tag, []))):
-                counts[i] += v
-        lines += _gc_print(tag, counts)
-    for tag in ("GCC", "GCT", "FBC"):
-        lines += _percent_rows(parts, tag)
-    lines += keyed("FTC")
-    lines += _percent_rows(parts, "LBC")
-    lines += keyed("LTC")
-    lines += is_rows
-    for tag in ("RL", "FRL", "LRL", "ID", "IC", "COV"):
-        lines += keyed(tag)
-    return "\n".join(lines) + "\n"
+        _c_fmt("%.1f", _f32(_f32(100 * sn["reads properly paired"]) / _f32(seqs)) if seqs else 0.0))
+    return lines
+
+
+def _merge_matrix(parts: Sequence[_Stats], tag: str) -> list[list[int]]:
+    """Per-cycle quality matrices (FFQ, LFQ, MPC) summed cell by cell, padded to the widest row."""
+    merged: list[list[int]] = []
+    for p in parts:
+        for r, row in enumerate(p.rows.get(tag, [])):
+            values = [int(v) for v in row[1:]]
+            while len(merged) <= r:
+                merged.append([])
+            target = merged[r]
+            if len(target) < len(values):
+                target.extend([0] * (len(values) - len(target)))
+            for j, v in enumerate(values):
+                target[j] += v
+    width = max((len(r) for r in merged), default=0)
+    return [r + [0] * (width - len(r)) for r in merged]
+
+
+def _merge_keyed(parts: Sequence[_Stats], tag: str) -> list[str]:
+    """Rows keyed by their first column(s) (length, cycle, coverage bin), summed per key, in samtools' order."""
+    acc: dict[tuple[str, ...], list[int]] = {}
+    order: list[tuple[str, ...]] = []
+    for p in parts:
+        for row in p.rows.get(tag, []):
+            key, values = _key_values(tag, row)
+            if key not in acc:
+                acc[key] = [0] * len(values)
+                order.append(key)
+            for j, v in enumerate(values):
+                acc[key][j] += v
+    order.sort(key=_sort_key(tag))
+    return [tag + "\t" + "\t".join([*k, *(str(v) for v in acc[k])]) for k in order]
+
+
+def _merge_insert_sizes(parts: Sequence[_Stats]) -> dict[int, list[int]]:
+    """The IS histogram (inward, outward, other) summed over the shards (printed whole: ``-m 2``)."""
+    hist: dict[int, list[int]] = {}
+    for p in parts:
+        for row in p.rows.get("IS", []):
+            h = hist.setdefault(int(row[0]), [0, 0, 0])
+            for j in range(3):
+                h[j] += int(row[2 + j])
+    return hist
 
 
 def _key_values(tag: str, row: list[str]) -> tuple[tuple[str, ...], list[int]]:
@@ -467,44 +431,6 @@ def merge_flagstat(texts: Sequence[str]) -> str:
         else:
             lines.append(f"{a} + {b} {label}")
     return "\n".join(lines) + "\n"
-
-
-def header_refs(sam_header: str) -> list[tuple[str, int]]:
-    """(name, length) of each @SQ line, in order."""
-    refs = []
-    for line in sam_header.splitlines():
-        if line.startswith("@SQ"):
-            tags = dict(f.split(":", 1) for f in line.split("\t")[1:] if ":" in f)
-            refs.append((tags.get("SN", ""), int(tags.get("LN", "0"))))
-    return refs
-
-
-def read_index(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-def build_index(path: str, out: str, *, threads: int = 1) -> str | None:
-    """Index ``path`` into ``out`` (a BAI) and return ``out``; ``None`` when the file is not coordinate
-    sorted. The header's SO tag is not trusted: ``samtools index`` refuses records out of order, which
-    is the check."""
-    from genomics.qc import budget
-    from genomics.tools import ToolError
-
-    try:
-        budget.run(["samtools", "index", "-b", "-@", str(threads), "-o", out, path])
-    except ToolError as e:
-        if "Unsorted positions" in e.stderr or "cannot be indexed" in e.stderr or "NO_COOR" in e.stderr:
-            return None
-        raise
-    return out
-
-
-def header_end_offset(index: BamIndex) -> int:
-    """Bytes from the start of the file that cover the header: up to the block of the first record."""
-    first = min((c.start_offset for c in index.contigs if c.reads), default=0)
-    return (first >> 16) + BGZF_BLOCK_MAX
 
 
 # --------------------------------------------------------------------------------------------------
