@@ -363,6 +363,8 @@ def ensure_index(path: str, fmt: str) -> str | None:
     try:  # under another name, then moved into place: a reader never sees a half-written index
         budget.run(["samtools", "index", "-o", index + ".part", path])  # a CRAM's .crai: no sequence decoding
         os.replace(index + ".part", index)
+    except budget.ToolTimeout:
+        raise
     except tools.ToolError as e:
         return f"samtools index failed: {e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e}"
     return None

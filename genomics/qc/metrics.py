@@ -31,7 +31,8 @@ DECODED_PIPE = 1 << 20  # the uncompressed BAM between samtools view -u and its 
 
 CODES: dict[str, str] = {
     "QC_UNKNOWN_FORMAT": "the content is not VCF, BCF, SAM, BAM, CRAM or FASTQ",
-    "QC_TOOL_FAILED": "bcftools/samtools could not read the file (see the tool's message)",
+    "QC_TOOL_FAILED": ("bcftools/samtools could not read the file, or were killed when the Lambda invocation's "
+                       "time ran out (see the tool's argv, exit code and message)"),
     "QC_CRAM_REFERENCE": "a CRAM needs its reference FASTA (set REFERENCE_URI or pass --reference)",
 }
 

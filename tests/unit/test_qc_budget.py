@@ -162,3 +162,19 @@ def test_coverage_merged_total_dist_is_exact(messy: dict) -> None:
             assert abs(mine[d] - share) < 1e-12, d
         else:
             assert 0 <= share - mine.get(d, 0.0) < 8e-5 * (len(dist) - 1), d
+
+
+def test_budget_single_pass_coverage_out_of_time_fails_the_step(tmp_path: Path) -> None:
+    """Single-pass QC's coverage job (index, then mosdepth) on an input that never ends: killed at the
+    deadline, the step fails with QC_COVERAGE_FAILED (not a note saying coverage was left out)."""
+    from genomics.qc import service
+    from genomics.sources import LocalFile
+
+    fifo = tmp_path / "input.bam"
+    os.mkfifo(fifo)
+    job = service._coverage(LocalFile(str(fifo)), "bam", "wgs", None, None, tmp_path, "")
+    assert job is not None
+    with budget.until(time.monotonic() + 1.5), pytest.raises(cov.CoverageError) as e:
+        job()
+    assert e.value.code == "QC_COVERAGE_FAILED" and e.value.timed_out
+    assert e.value.argv[:2] == ["samtools", "index"] and e.value.returncode == -9
