@@ -25,6 +25,7 @@ import pulumi_aws as aws
 from genomics.deployment import SIGNING_KEY_SPEC, Names
 from genomics.drs.api import ROUTES as PARTNER_ROUTES
 from infra.api import _arn_route
+from infra.common import inline_policy
 from infra.config import StackConfig
 from infra.naming import classified, stateful
 
@@ -114,22 +115,16 @@ class PartnerAccess(pulumi.ComponentResource):
                 max_session_duration=3600,
                 opts=child,
             )
-            aws.iam.RolePolicy(
-                f"{name}-{partner}-invoke",
-                role=role.id,
-                name="call-partner-routes",
-                policy=pulumi.Output.json_dumps({
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "CallPartnerRoutes",
-                        "Effect": "Allow",
-                        "Action": "execute-api:Invoke",
-                        "Resource": [pulumi.Output.concat(args.api_execution_arn, "/$default/", _arn_route(r))
-                                     for r in sorted(PARTNER_ROUTES)],
-                    }],
-                }),
-                opts=child,
-            )
+            inline_policy(f"{name}-{partner}-invoke", self, role=role, name="call-partner-routes", document={
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "CallPartnerRoutes",
+                    "Effect": "Allow",
+                    "Action": "execute-api:Invoke",
+                    "Resource": [pulumi.Output.concat(args.api_execution_arn, "/$default/", _arn_route(r))
+                                 for r in sorted(PARTNER_ROUTES)],
+                }],
+            })
             self.roles[partner] = role
         self.register_outputs({"signing_key_arn": self.signing_key.arn,
                                "partner_roles": {p: r.arn for p, r in self.roles.items()}})
