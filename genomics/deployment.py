@@ -313,6 +313,9 @@ class Settings:
     stuck_qc_s: int = 2 * 3600
     # The web app's presigned URLs (downloads, upload parts) live this long; at most 15 minutes.
     presign_ttl_s: int = 900
+    # Per-user rate limit of the web app's API (genomics.webapp.throttle): requests per window of seconds.
+    web_rate_limit: int = 300
+    web_rate_window_s: int = 60
     # A partner delivery not acknowledged this many days after it completed alarms (the sweeper counts them).
     delivery_ack_days: int = 14
 
@@ -332,6 +335,9 @@ class Settings:
         project_profiles(self.validation_profiles)  # ProfileError (a ValueError) names the bad entry
         if not 60 <= self.presign_ttl_s <= 900:
             raise ValueError(f"presign_ttl_s={self.presign_ttl_s}: presigned URLs live 60 to 900 seconds")
+        if self.web_rate_limit < 1 or not 1 <= self.web_rate_window_s <= 3600:
+            raise ValueError(f"web_rate_limit={self.web_rate_limit} per web_rate_window_s={self.web_rate_window_s}: "
+                             "at least 1 request per 1 to 3600 seconds")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -487,12 +493,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="Web app: the one-page app and its API (Cognito JWT; every route checks project membership)",
         heavy=False,
         env=(*_COMMON_ENV, "RAW_BUCKET", "PROCESSED_BUCKET", "DELIVERY_BUCKET", "METADATA_TABLE", "JOBS_TABLE",
-             "QC_TABLE", "QC_THRESHOLDS", "PRESIGN_TTL_S", "WEB_TASKS_FUNCTION"),
+             "QC_TABLE", "QC_THRESHOLDS", "PRESIGN_TTL_S", "WEB_TASKS_FUNCTION", "WEB_RATE_LIMIT",
+             "WEB_RATE_WINDOW_S"),
         runtime_env=("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
         grants=(
-            # Memberships (USER#/PROJECT# items) and the ledger's read side.
-            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"),
-                  "table", "metadata"),
+            # Memberships (USER#/PROJECT# items), queued deliveries, the ledger's read side, and each user's
+            # request counter (UpdateItem, conditional: genomics.webapp.throttle).
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
+                   "dynamodb:UpdateItem"), "table", "metadata"),
             Grant(_DDB_INDEX, "table-indexes", "metadata"),
             Grant(("dynamodb:GetItem",), "table", "jobs"),
             Grant(_DDB_INDEX, "table-indexes", "jobs"),
@@ -602,6 +610,8 @@ def environment(logical: str, names: Names, settings: Settings, runtime: Mapping
         "PRICE_SFN_TRANSITION": repr(settings.price_sfn_transition),
         "SWEEP_DEADLINES": settings.sweep_deadlines(),
         "PRESIGN_TTL_S": str(settings.presign_ttl_s),
+        "WEB_RATE_LIMIT": str(settings.web_rate_limit),
+        "WEB_RATE_WINDOW_S": str(settings.web_rate_window_s),
         "DELIVERY_ACK_DAYS": str(settings.delivery_ack_days),
         "WEB_TASKS_FUNCTION": names.function("web-tasks"),
         "SIGNING_KEY": names.signing_key_alias,

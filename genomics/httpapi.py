@@ -19,9 +19,10 @@ from typing import Any, ClassVar, Self
 class HttpError(Exception):
     """A request the API answers with an error status and a documented code (not a failure of the API)."""
 
-    def __init__(self, status_code: int, code: str, message: str) -> None:
+    def __init__(self, status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status_code, self.code, self.message = status_code, code, message
+        self.headers = dict(headers or {})  # e.g. Retry-After of a 429
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}

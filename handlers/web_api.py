@@ -21,6 +21,7 @@ from genomics.status_api import server_error
 from genomics.webapp.api import WebConfig, respond
 from genomics.webapp.members import Members
 from genomics.webapp.static import STATIC_ROUTES, asset_response, cognito_endpoint, s3_origins
+from genomics.webapp.throttle import Throttle
 
 FUNCTION = "web-api"
 logger, metrics, lambda_handler = function(FUNCTION)
@@ -61,8 +62,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
     sub = str(claims.get("sub") or "-")
     try:
+        throttle = Throttle(os.environ["METADATA_TABLE"], int(os.environ["WEB_RATE_LIMIT"]),
+                            int(os.environ["WEB_RATE_WINDOW_S"]), ledger.client)
         response, _user = respond(event, ledger, Members(os.environ["METADATA_TABLE"], ledger.client), _s3(), config,
-                                  start_task)
+                                  start_task, throttle)
     except Exception:
         logger.exception("web api: AWS failed", extra={"route": route, "sub": sub})
         metrics.add_metric(name="WebApiServerErrors", unit="Count", value=1)

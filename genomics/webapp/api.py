@@ -13,7 +13,7 @@ project, sample and file name (``<project>/<sample_id>/<file>``, the raw key lay
 browser; the browser's SHA-256 and the assay travel as object metadata, and the sample page shows both the
 browser's checksum and the one the pipeline recorded.
 
-Errors are JSON ``{"error": {"code", "message"}}`` with 400, 401, 403, 404 or 409 (:data:`CODES`).
+Errors are JSON ``{"error": {"code", "message"}}`` with 400, 401, 403, 404, 409 or 429 (:data:`CODES`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from genomics.webapp.core import (
     user_of,
 )
 from genomics.webapp.members import MemberNameError, Members
+from genomics.webapp.throttle import RateLimited, Throttle
 from genomics.webapp.uploads import PART_SIZE_MIN, part_size
 
 __all__ = ["PART_SIZE_MIN", "ROUTES", "WebConfig", "WebError", "match_route", "part_size", "respond"]
@@ -58,6 +59,8 @@ CODES: dict[str, str] = {
     "WEB_JOB_RUNNING": "The job has not ended yet: reprocess it once it has.",
     "WEB_SAMPLE_NOT_DELIVERABLE": "A sample chosen for delivery has no completed, QC-passed job in this project "
     "(the message names it and why): deliver the samples the Deliver page lists.",
+    "WEB_RATE_LIMITED": "Too many requests from this user in the current window (webRateLimit per webRateWindowS "
+    "seconds): wait the Retry-After seconds and try again.",
     "WEB_PARTNER_UNKNOWN": "The partner is not registered with a Crypt4GH key: an operator registers it first "
     "(genomics partner add NAME --pubkey FILE).",
 }
@@ -264,12 +267,19 @@ def json_response(status_code: int, body: Any, headers: Mapping[str, str] | None
 
 
 def respond(event: Mapping[str, Any], ledger: Ledger, members: Members, s3: Any, config: WebConfig,
-            start_task: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], User | None]:
-    """One API Gateway v2 event of an ``/api`` route -> (response, the caller when known). AWS failures
-    propagate (the handler logs them and answers 500)."""
+            start_task: Callable[[dict[str, Any]], None] | None = None, throttle: Throttle | None = None
+            ) -> tuple[dict[str, Any], User | None]:
+    """One API Gateway v2 event of an ``/api`` route -> (response, the caller when known). Each caller's
+    requests are counted first (``throttle``: 429 with Retry-After past the limit). AWS failures propagate
+    (the handler logs them and answers 500)."""
     user: User | None = None
     try:
         user = user_of(event)
+        if throttle is not None:
+            try:
+                throttle.hit(user.sub)
+            except RateLimited as e:
+                raise WebError(429, e.code, str(e), {"retry-after": str(e.retry_after_s)}) from e
         route = str(event.get("routeKey") or "")
         answer = ROUTES.get(route)
         if answer is None:
@@ -277,4 +287,4 @@ def respond(event: Mapping[str, Any], ledger: Ledger, members: Members, s3: Any,
         ctx = Context(ledger=ledger, members=members, s3=s3, config=config, user=user, start_task=start_task)
         return json_response(200, answer(ctx, Request.from_event(event))), user
     except WebError as e:
-        return json_response(e.status_code, e.body()), user
+        return json_response(e.status_code, e.body(), e.headers), user

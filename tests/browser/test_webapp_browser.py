@@ -1,15 +1,18 @@
 """The web app in a real browser (headless Debian chromium + Selenium) against `genomics local serve`:
 sign in; upload a real VCF and watch it reach COMPLETED with the browser's SHA-256 equal to the
 pipeline's; its QC and MultiQC report; download the processed VCF and check it against the sidecar;
-an invalid VCF's code and line; project isolation (page and API); a partner's deliveries only; keyboard
+an invalid VCF's code and line; project isolation (page and API); a partner's deliveries only; a steward's
+delivery to a registered partner, downloaded and decrypted by the partner; keyboard
 only, labelled fields and axe-core with no serious or critical findings. Screenshots of every page are
 saved (tests/browser/conftest.py: ARTIFACTS). The tests run in order and share the served stack."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -256,6 +259,59 @@ def test_browser_partner_sees_only_its_delivery(driver, served: Served) -> None:
     wait_for(lambda: heading(driver) == "Problem")
 
 
+def test_browser_steward_delivers_and_the_partner_downloads(driver, served: Served, downloads: Path, state,
+                                                          tmp_path: Path) -> None:
+    """A steward delivers the QC-passed sample to a registered partner from the browser (web-tasks encrypts it
+    and signs the manifest with moto's KMS); the partner's user sees the delivery and downloads it."""
+    from crypt4gh import lib
+    from crypt4gh.keys import c4gh, get_private_key
+
+    c4gh.generate(str(tmp_path / "initech.sec"), str(tmp_path / "initech.pub"), b"passphrase", None)
+    for args in (("partner", "add", "initech", "--pubkey", str(tmp_path / "initech.pub")),
+                 ("members", "add", "partner", "--partner", "initech")):
+        done = served.cli(*args, "--stack", "local")
+        assert done.returncode == 0, done.stdout + done.stderr
+    sign_in(driver, served, "demo")
+    go(driver, served, "#/project/demo", "Project demo")
+    wait_for(lambda: driver.find_element(By.ID, "deliver-link")).click()
+    wait_for(lambda: heading(driver) == "Deliver demo", message="the deliver page")
+    box = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, f"input[name=sample][value='{state['sample']}']"))
+    box.click()
+    driver.find_element(By.CSS_SELECTOR, "#deliver-partner option[value='initech']").click()
+    shot(driver, "15-deliver")
+    driver.find_element(By.ID, "deliver-start").click()
+    wait_for(lambda: heading(driver).startswith("Delivery "), message="the delivery page")
+    delivery_id = heading(driver).removeprefix("Delivery ")
+    wait_for(lambda: driver.find_element(By.CSS_SELECTOR, "#delivery-status .badge").get_attribute("data-status")
+             == "complete", 180, "the delivery to complete")
+    shot(driver, "16-delivery-manifest")
+    links = {a.get_attribute("data-kind"): a.get_attribute("href")
+             for a in driver.find_elements(By.CSS_SELECTOR, "#manifest-links a")}
+    assert set(links) == {"manifest", "checksum", "signature"}, links
+    manifest = json.loads(urllib.request.urlopen(links["manifest"], timeout=30).read())
+    assert manifest["delivery_id"] == delivery_id and manifest["status"] == "complete"
+    assert [e["sample_id"] for e in manifest["delivered"]] == [state["sample"]]
+    rows = driver.find_elements(By.XPATH, "//table[caption='Delivered objects']/tbody/tr")
+    assert len(rows) == len(manifest["delivered"][0]["objects"]) > 0
+
+    sign_in(driver, served, "partner")
+    wait_for(lambda: "initech" in heading(driver), message="the partner page")
+    mine = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, f"li.delivery[data-delivery='{delivery_id}']"))
+    vcf = next(a for a in mine.find_elements(By.CSS_SELECTOR, "a") if a.text.endswith(".vcf.gz.c4gh"))
+    name = vcf.get_attribute("download")
+    vcf.click()
+    path = downloads / name
+    wait_for(lambda: path.exists() and path.stat().st_size > 0 and not list(downloads.glob("*.crdownload")), 60,
+             "the partner's download")
+    shot(driver, "17-partner-delivery")
+    entry = next(o for o in manifest["delivered"][0]["objects"] if o["key"].endswith(name))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["encrypted_sha256"]
+    secret = get_private_key(str(tmp_path / "initech.sec"), lambda: "passphrase")
+    plain = io.BytesIO()
+    lib.decrypt([(0, secret, None)], io.BytesIO(path.read_bytes()), plain)
+    assert hashlib.sha256(plain.getvalue()).hexdigest() == entry["sha256"]
+
+
 def test_browser_keyboard_only_and_axe(driver, served: Served, state) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -281,7 +337,7 @@ def test_browser_keyboard_only_and_axe(driver, served: Served, state) -> None:
     assert driver.switch_to.active_element.get_attribute("id") == "page-title", "focus moves to the new page"
     findings["project"] = axe_findings(driver)
     for fragment, title in ((f"#/sample/demo/{state['sample']}", "Sample"), ("#/upload/demo", "Upload"),
-                            ("#/projects", "Projects")):
+                            ("#/deliver/demo", "Deliver"), ("#/projects", "Projects")):
         go(driver, served, fragment, title)
         findings[title] = axe_findings(driver)
         shot(driver, f"14-keyboard-{title.lower()}")

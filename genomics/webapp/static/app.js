@@ -41,7 +41,7 @@
     const prev = document.getElementById('page-title');
     const refocus = !prev || prev.textContent !== title || section.hidden;
     const h = el('h2', { id: 'page-title', tabindex: '-1', text: title });
-    section.replaceChildren(h, ...children);
+    section.replaceChildren(h, ...children.filter((c) => c !== null && c !== undefined));
     section.hidden = false;
     section.setAttribute('aria-labelledby', 'page-title');
     if (refocus) h.focus();
@@ -49,7 +49,7 @@
   }
   function badge(status) {
     const cls = { COMPLETED: 'pass', QC_FAILED: 'fail', REJECTED: 'fail', FAILED: 'fail', INGEST_FAILED: 'fail',
-      pass: 'pass', warn: 'warn', fail: 'fail' }[status] || 'info';
+      pass: 'pass', warn: 'warn', fail: 'fail', complete: 'pass', failed: 'fail', interrupted: 'fail' }[status] || 'info';
     return el('span', { class: 'badge ' + cls, 'data-status': status || '', text: status || '-' });
   }
 
@@ -118,7 +118,9 @@
     const data = await api('GET', '/api/projects/' + encodeURIComponent(project));
     const parts = [
       el('p', {}, el('a', { href: '#/upload/' + encodeURIComponent(project), text: 'Upload to ' + project }),
-        ' · ', el('button', { type: 'button', id: 'cohort', onclick: () => openCohort(project) }, 'Cohort QC report')),
+        ' · ', el('button', { type: 'button', id: 'cohort', onclick: () => openCohort(project) }, 'Cohort QC report'),
+        me.groups.includes('steward') ? [' · ', el('a', { id: 'deliver-link', href: '#/deliver/' +
+          encodeURIComponent(project), text: 'Deliver to a partner' })] : null),
       table('Jobs of ' + project + ' (newest first; updates live)',
         ['Sample', 'File', 'State', 'QC', 'Reason', 'Updated'], jobRows(project, data.jobs)),
       table('Deliveries', ['Delivery', 'Partner', 'Status'],
@@ -458,11 +460,73 @@
   }
   window.genomicsSha256Hex = (bytes) => { const h = new Sha256(); h.update(bytes); return h.hex(); };
 
+  // ------------------------------------------------------------------ deliver (steward)
+  function deliveryLink(project, d) {
+    return el('a', { href: '#/delivery/' + encodeURIComponent(project) + '/' + encodeURIComponent(d.delivery_id),
+      text: d.delivery_id });
+  }
+
+  async function deliverPage(project) {
+    const base = '/api/projects/' + encodeURIComponent(project) + '/deliveries';
+    const data = await api('GET', base);
+    const boxes = data.samples.map((s, i) => el('li', {},
+      el('input', { type: 'checkbox', id: 'deliver-sample-' + i, name: 'sample', value: s.sample_id }),
+      ' ', el('label', { for: 'deliver-sample-' + i, text: s.sample_id + ' (' + s.jobs.map((j) => j.file).join(', ') + ')' })));
+    const partner = el('select', { id: 'deliver-partner', name: 'partner', required: true },
+      data.partners.map((p) => el('option', { value: p, text: p })));
+    const form = el('form', { id: 'deliver-form', class: 'stack', onsubmit: async (ev) => {
+      ev.preventDefault();
+      const samples = [...form.querySelectorAll('input[name=sample]:checked')].map((c) => c.value);
+      if (!samples.length) { say('Choose at least one sample to deliver'); return; }
+      const button = form.querySelector('button[type=submit]');
+      button.disabled = true;
+      try {
+        const started = await api('POST', base, { partner: partner.value, samples });
+        say('Delivery ' + started.delivery_id + ' to ' + started.partner + ' queued');
+        location.hash = '#/delivery/' + encodeURIComponent(project) + '/' + encodeURIComponent(started.delivery_id);
+      } catch (e) { say(e.message); button.disabled = false; }
+    } },
+    el('fieldset', {}, el('legend', { text: 'QC-passed samples' }),
+      boxes.length ? el('ul', { id: 'deliver-samples', class: 'plain' }, boxes)
+        : el('p', { text: 'No sample of ' + project + ' has passed QC yet.' })),
+    el('label', { for: 'deliver-partner', text: 'Partner' }), partner,
+    el('button', { type: 'submit', id: 'deliver-start', disabled: !boxes.length || !data.partners.length }, 'Start delivery'));
+    page('Deliver ' + project,
+      data.partners.length ? form : el('p', { text: 'No partner is registered: an operator registers one ' +
+        '(genomics partner add NAME --pubkey FILE).' }),
+      table('Not deliverable', ['Sample', 'File', 'State', 'Why'],
+        data.withheld.map((w) => [w.sample_id, w.file, badge(w.status), el('span', { class: 'reason', text: w.reason })])),
+      table('Deliveries of ' + project, ['Delivery', 'Partner', 'Status', 'Samples'],
+        data.deliveries.map((d) => [deliveryLink(project, d), d.partner, badge(d.status),
+          (d.samples || d.samples_requested || []).join(', ')])));
+  }
+
+  async function deliveryPage(project, id) {
+    const d = await api('GET', '/api/projects/' + encodeURIComponent(project) + '/deliveries/' + encodeURIComponent(id));
+    const m = d.manifest || {};
+    const objects = (m.delivered || []).flatMap((e) => (e.objects || []).map((o) => [e.sample_id, o.role,
+      (o.key || '').split('/').pop(), el('code', { class: 'sha', text: o.encrypted_sha256 || o.etag || '' }),
+      o.action || '']));
+    const links = Object.entries(d.links || {}).map(([name, l]) => el('li', {},
+      el('a', { href: l.url, download: l.key.split('/').pop(), 'data-kind': name, text: name + ': ' + l.key.split('/').pop() })));
+    page('Delivery ' + id,
+      el('p', {}, 'To ', el('strong', { text: d.partner }), ' · state ', el('span', { id: 'delivery-status' }, badge(d.status)),
+        d.requested_by ? ' · requested by ' + d.requested_by : ''),
+      d.error ? el('p', { class: 'reason', role: 'alert', text: d.error.code + ': ' + d.error.message }) : null,
+      m.error ? el('p', { class: 'reason', role: 'alert', text: m.error }) : null,
+      links.length ? el('ul', { id: 'manifest-links' }, links) : el('p', { text: 'The manifest appears once the delivery starts.' }),
+      table('Delivered objects', ['Sample', 'Role', 'Name', 'SHA-256 (as delivered)', 'Action'], objects),
+      table('Withheld', ['Sample', 'Reason'], (m.withheld || []).map((w) => [w.sample_id, w.reason])));
+    if (!['complete', 'failed', 'interrupted'].includes(d.status)) schedule(() => deliveryPage(project, id), 2000);
+  }
+
   // ------------------------------------------------------------------ partner
   async function partnerPage() {
     const data = await api('GET', '/api/partner/deliveries');
     const items = data.deliveries.map((d) => el('li', { class: 'delivery', 'data-delivery': d.delivery_id },
-      el('strong', { text: d.project + ' → ' + d.partner + ' (' + d.delivery_id + ')' }),
+      el('strong', { text: d.project + ' → ' + d.partner + ' (' + d.delivery_id + ', ' + (d.status || '') + ')' }),
+      d.manifest ? [' ', el('a', { href: d.manifest.url, download: d.manifest.key.split('/').pop(), class: 'manifest',
+        text: 'manifest' })] : null,
       el('ul', {}, (d.files || []).map((f) => el('li', {}, el('a', { href: f.url, download: f.name, text: f.name }))))));
     page('Deliveries to ' + data.partners.join(', '),
       items.length ? el('ul', { id: 'deliveries' }, items) : el('p', { text: 'No deliveries yet.' }));
@@ -491,6 +555,8 @@
       if (parts[0] === 'project' && parts[1]) await projectPage(parts[1]);
       else if (parts[0] === 'sample' && parts[2]) await samplePage(parts[1], parts[2]);
       else if (parts[0] === 'upload') uploadPage(parts[1]);
+      else if (parts[0] === 'deliver' && parts[1]) await deliverPage(parts[1]);
+      else if (parts[0] === 'delivery' && parts[2]) await deliveryPage(parts[1], parts[2]);
       else if (parts[0] === 'partner' || partnerOnly) await partnerPage();
       else await projectsPage();
     } catch (e) {
