@@ -10,6 +10,7 @@ here: the definition cannot be built (genomics.steps.path) or a step cannot pars
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -81,15 +82,22 @@ def executions() -> dict[str, tuple[steps.WorkflowInput, dict, list[dict]]]:
         definition = workflow.definition(_functions(lam, role_arn), settings, _fargate(settings))
         machine = sfn.create_state_machine(name="steps", definition=json.dumps(definition),
                                            roleArn=role_arn)["stateMachineArn"]
+        # The same definition with one parameter renamed on the ASL side only (Gather's plan -> plans).
+        drifted = copy.deepcopy(definition)
+        params = drifted["States"]["Gather"]["Parameters"]
+        params["plans.$"] = params.pop("plan.$")
+        drifted_machine = sfn.create_state_machine(name="drifted", definition=json.dumps(drifted),
+                                                   roleArn=role_arn)["stateMachineArn"]
         s3.create_bucket(Bucket=BUCKET)
         started = {}
-        for name, (key, fmt) in BRANCHES.items():
+        for name, (key, fmt) in {**BRANCHES, "drifted": BRANCHES["vcf-scatter"]}.items():
             payload = _input(f"job-{name}", key, fmt)
             if "qcdist" in key:  # the Distributed Map's item array, where the plan points
                 plan = steps_probe.qc_plan(steps.QcPlanRequest(**vars(payload)))
                 s3.put_object(Bucket=BUCKET, Key=plan.items.key, Body=json.dumps(
                     [{"index": i, "contigs": [f"chr{i + 1}"], "ranges": [[0, 10]]} for i in range(2)]).encode())
-            arn = sfn.start_execution(stateMachineArn=machine, name=payload.job_id,
+            arn = sfn.start_execution(stateMachineArn=drifted_machine if name == "drifted" else machine,
+                                      name=payload.job_id,
                                       input=json.dumps(payload.to_dict()))["executionArn"]
             started[name] = (payload, arn)
         done = {name: (payload, wait_execution(arn, timeout=180)) for name, (payload, arn) in started.items()}
@@ -196,3 +204,15 @@ def test_steps_asl_store_only_round_trip(executions):
     payload, calls, state = _check(executions, "bcl-stored")
     assert [c["action"] for c in calls] == ["finalize"]
     assert state == steps.ExecutionState.from_dict(payload.to_dict())
+
+
+def test_steps_asl_a_name_drifted_on_one_side_fails_the_round_trip(executions):
+    """The check itself can fail: with Gather's ``plan`` renamed in the ASL only, gather cannot parse its
+    event, the job is marked failed and the execution fails."""
+    _payload, desc, calls = executions["drifted"]
+    assert desc["status"] == "FAILED", desc
+    errors = [c for c in calls if "error" in c]
+    assert [(c["role"], c["action"]) for c in errors] == [("vcf-processor", "gather")]
+    assert "plans" in errors[0]["error"]
+    failed = _one(calls, "metadata-updater", "fail")["request"]
+    assert failed.error == "StepDataError" and "plans" in (failed.cause or "")
