@@ -150,3 +150,19 @@ def test_web_deliver_routes_are_declared_for_api_gateway() -> None:
     assert match_route("GET", "/api/projects/p1/deliveries/d-1") == (
         "GET /api/projects/{project}/deliveries/{delivery_id}", {"project": "p1", "delivery_id": "d-1"})
     assert {"GET /api/projects/{project}/deliveries", ROUTE} <= set(ROUTES)
+
+
+def test_web_tasks_deliver_without_crypt4gh_fails_with_a_code(stack, monkeypatch, world) -> None:
+    """The handler image does not carry Crypt4GH (the delivery extra): the delivery is recorded failed with
+    WEB_DELIVERY_UNAVAILABLE, not retried, and nothing is written to the partner's prefix."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "crypt4gh.lib", None)  # import fails as it does where it is not installed
+    task = {"task": "deliver", "project": "pA", "partner": PARTNER, "samples": ["S1"],
+            "delivery_id": "20260101T000000Z-c4gh00", "actor": "web:sam"}
+    assert _run_task(stack, monkeypatch, task)["code"] == "WEB_DELIVERY_UNAVAILABLE"
+    status, answer = _steward(stack, monkeypatch, "GET /api/projects/{project}/deliveries/{delivery_id}",
+                              {"project": "pA", "delivery_id": task["delivery_id"]})
+    assert status == 200 and answer["status"] == "failed" and answer["error"]["code"] == "WEB_DELIVERY_UNAVAILABLE"
+    listed = boto3.client("s3").list_objects_v2(Bucket=stack.names.bucket("delivery"), Prefix=f"partners/{PARTNER}/")
+    assert listed.get("KeyCount", 0) == 0
