@@ -111,9 +111,10 @@ def _widen(pipe: IO[bytes] | None, size: int | None) -> None:
 
 
 class _Tools:
-    """Processes started from argv lists, stderr of each in a file under scratch, optionally fed one
-    source on a thread (copied to every process whose stdin is ours). Context manager: leaving the block
-    on an exception (the consumer's), or the source raising, kills every process."""
+    """Processes started from argv lists, the stderr of each in a file under ``scratch`` (a
+    TemporaryDirectory of its own when None), optionally fed one source on a thread (copied to every
+    process whose stdin is ours). The source raising kills every process; :class:`Pipeline` and
+    :func:`run_parallel` wire the processes and also kill them when the consumer fails."""
 
     def __init__(self, commands: Sequence[Sequence[str]], *, source: Source | None, scratch: str | Path | None,
                  env: Mapping[str, str] | None, on_chunk: Callable[[bytes], object] | None, read_all: bool,
