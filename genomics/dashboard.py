@@ -80,16 +80,15 @@ _UNKNOWN = ("#6e7781", "#ffffff")
 _VERDICT_CLASS = {"pass": "v-pass", "warn": "v-warn", "fail": "v-fail"}
 
 @functools.cache
-def _template() -> jinja2.Template:
-    """templates/dashboard.html.j2 (package data), autoescaped; a missing value renders as nothing."""
-    env = jinja2.Environment(
+def _environment() -> jinja2.Environment:
+    """genomics/templates (package data), autoescaped; a missing value renders as nothing."""
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("genomics", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         finalize=lambda value: "" if value is None else value,
         keep_trailing_newline=True,
     )
-    return env.get_template("dashboard.html.j2")
 
 
 # ------------------------------------------------------------------------------------------ rows
@@ -207,6 +206,11 @@ def _conformance(job: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _warnings_cell(job: Mapping[str, Any]) -> str:
+    """The Warnings cell of one job (markup): the template's conformance macro."""
+    return str(_environment().get_template("dashboard_macros.html.j2").module.conformance(_conformance(job)))
+
+
 def _job_view(job: Mapping[str, Any], link: Link | None, processed_bucket: str | None, deciding: Any) -> dict[str, Any]:
     status = str(job.get("status") or "UNKNOWN")
     return {
@@ -265,7 +269,7 @@ def render_dashboard(
     for j in jobs:
         counts[str(j.get("status"))] = counts.get(str(j.get("status")), 0) + 1
     sample_ids = {str(s.get("sample_id")) for s in samples} | {str(j.get("sample_id")) for j in jobs}
-    return _template().render(
+    return _environment().get_template("dashboard.html.j2").render(
         project=project,
         generated=generated_at or model.now_iso(),
         badges=[_badge(s, n) for s, n in counts.items()],
