@@ -59,10 +59,29 @@ class AuditTrail(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:audit:AuditTrail", name, None, opts)
+        self.bucket, policy = self._log_bucket(f"{name}-logs", args)
+        self.trail = aws.cloudtrail.Trail(
+            f"{name}-trail",
+            name=trail_name(args.names),
+            s3_bucket_name=self.bucket.bucket,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            enable_logging=True,
+            kms_key_id=args.kms_key_arn,
+            advanced_event_selectors=event_selectors(args.names, audit_data_events(args.config)),
+            tags=classified("audit-log"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs({"trail_arn": self.trail.arn, "bucket": self.bucket.bucket})
+
+    def _log_bucket(self, logical: str, args: AuditTrailArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        """The trail's bucket: private, encrypted, versioned, every version Object-Locked for auditLogDays and
+        expired after; only this stack's trail writes to it, and (unless the stack may be destroyed with its
+        contents) nobody deletes a log. Returns the bucket and its policy (the trail waits for it)."""
         names, config = args.names, args.config
         child = pulumi.ResourceOptions(parent=self)
-        logical = f"{name}-logs"
-        self.bucket = aws.s3.Bucket(
+        bucket = aws.s3.Bucket(
             logical,
             bucket=trail_bucket_name(names),
             force_destroy=config.force_destroy,
@@ -70,38 +89,24 @@ class AuditTrail(pulumi.ComponentResource):
             tags=classified("audit-log"),
             opts=stateful(config, self),
         )
-        block = private_bucket(logical, self.bucket, args.kms_key_arn, child)
-        versioning = versioned(logical, self.bucket, child)
-        lock_on(logical, self.bucket, config.audit_lock_mode, config.audit_log_days, self, [versioning])
+        block = private_bucket(logical, bucket, args.kms_key_arn, child)
+        versioning = versioned(logical, bucket, child)
+        lock_on(logical, bucket, config.audit_lock_mode, config.audit_log_days, self, [versioning])
         aws.s3.BucketLifecycleConfiguration(
             f"{logical}-lifecycle",
-            bucket=self.bucket.id,
+            bucket=bucket.id,
             rules=lifecycle_rules(None, config, config.audit_log_days),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         policy = bucket_policy(
             logical,
-            self.bucket,
+            bucket,
             block,
             [
-                *policies.cloudtrail_bucket_statements(self.bucket.arn, trail_arn(names), names.account_id),
+                *policies.cloudtrail_bucket_statements(bucket.arn, trail_arn(names), names.account_id),
                 # Not in a stack that may be destroyed with its contents (dev's forceDestroy).
-                *([] if config.force_destroy else [policies.log_immutability_statement(self.bucket.arn)]),
+                *([] if config.force_destroy else [policies.log_immutability_statement(bucket.arn)]),
             ],
             self,
         )
-        self.trail = aws.cloudtrail.Trail(
-            f"{name}-trail",
-            name=trail_name(names),
-            s3_bucket_name=self.bucket.bucket,
-            is_multi_region_trail=True,
-            include_global_service_events=True,
-            enable_log_file_validation=True,
-            enable_logging=True,
-            kms_key_id=args.kms_key_arn,
-            advanced_event_selectors=event_selectors(names, audit_data_events(config)),
-            tags=classified("audit-log"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
-        self.register_outputs({"trail_arn": self.trail.arn, "bucket": self.bucket.bucket})
-
+        return bucket, policy
