@@ -17,6 +17,7 @@ deterministic keys and returns the shard steps for the ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -27,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from genomics import deployment, errors, objects, references, router
+from genomics import deployment, errors, objects, references, router, steps
 from genomics.deployment import TMP_PREFIX, Settings
 from genomics.identity import scatter as id_scatter
 from genomics.identity import service as identity_service
@@ -363,7 +364,7 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
     doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation,
            "coverage_error": coverage_error, "fingerprint": fingerprint, "step": step.as_dict()}
     _put_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, int(sh["index"])), doc)
-    return {"index": sh["index"], "step": step.as_dict()}
+    return steps.QcShardResult(index=sh["index"], step=step.as_dict()).to_dict()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -426,10 +427,8 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
                 fmt="bam", metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
                 result_id=inp.result_id, conformance=inp.conformance or None, identity=identity,
                 fingerprint=fingerprint)
-    result["step"] = step.as_dict()
-    result["shard_steps"] = [{"index": d["index"], **d["step"]} for d in docs]
-    result["mode"] = "scatter"
-    return result
+    shard_steps = [{"index": d["index"], **d["step"]} for d in docs]
+    return dataclasses.replace(result, step=step.as_dict(), shard_steps=shard_steps, mode="scatter").to_dict()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -441,20 +440,21 @@ def collect(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = N
     from genomics.qc.fargate import result_key
 
     ctx = _ctx(s3)
-    job_id = qc_service.parse_event(event).job_id
-    task = event.get("fargate") or {}
-    key = result_key(job_id)
+    req = steps.QcCollectRequest.from_dict(event, error=qc_service.QcEventError)
+    task = req.fargate or steps.FargateTask()
+    key = result_key(req.job_id)
     try:
         doc = json.loads(ctx.s3.get_object(Bucket=ctx.processed_bucket, Key=key)["Body"].read())
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
             raise
-        raise FargateFailed("QC_FARGATE_FAILED", f"task {task.get('task_arn')} stopped (exit code "
-                            f"{task.get('exit_code')}) without writing s3://{ctx.processed_bucket}/{key}"
+        raise FargateFailed("QC_FARGATE_FAILED", f"task {task.task_arn} stopped (exit code "
+                            f"{task.exit_code}) without writing s3://{ctx.processed_bucket}/{key}"
                             ) from e
     if not doc.get("ok"):
         raise FargateFailed(str(doc.get("error") or "QC_FARGATE_FAILED"), str(doc.get("message")))
-    return {**doc["qc"], "step": doc["step"], "mode": "fargate"}
+    qc = steps.QcResult.from_dict(doc["qc"], where=f"s3://{ctx.processed_bucket}/{key} qc.")
+    return dataclasses.replace(qc, step=doc["step"], mode="fargate").to_dict()
 
 
 ACTIONS = {"plan": plan, "shard": shard, "gather": gather, "collect": collect}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import dataclasses
 import hashlib
 import json
 import math
@@ -319,11 +320,10 @@ def run_quality_metrics(
             scratch_limit=scratch_limit)
         with tempfile.TemporaryDirectory(prefix="qc-") as tmp:
             result = _quality_metrics(req, env, Path(tmp))
-    result["step"] = step.as_dict()
-    return result
+    return dataclasses.replace(result, step=step.as_dict()).to_dict()
 
 
-def _quality_metrics(req: steps.QcRequest, env: _QcEnv, scratch: Path) -> dict[str, Any]:
+def _quality_metrics(req: steps.QcRequest, env: _QcEnv, scratch: Path) -> steps.QcResult:
     inp, processed = req.input, req.processed or steps.SKIPPED
     source, fmt, reference = _qc_source(req, env, processed, scratch)
     job = _coverage(source, fmt, env.assay, reference, env.s3, scratch, env.targets_uri)
@@ -475,7 +475,7 @@ def publish(*, s3: Any, dynamodb: Any, table: str, processed_bucket: str, projec
             job_id: str, sha256: str, assay: str, fmt: str, metrics: dict[str, Any], raw: Mapping[str, str],
             verdict: Mapping[str, Any], scratch: Path, result_id: str | None = None, conformance: Any = None,
             repairs: list[Any] | None = None, identity: dict[str, Any] | None = None,
-            fingerprint: dict[str, Any] | None = None) -> dict[str, Any]:
+            fingerprint: dict[str, Any] | None = None) -> steps.QcResult:
     """Store the raw tool outputs, qc.json, the MultiQC report and the QC table items of a gated result;
     return the small result the workflow keeps under ``$.qc`` (single pass, gathered alignment shards and
     the Fargate task alike)."""
@@ -510,7 +510,7 @@ def publish(*, s3: Any, dynamodb: Any, table: str, processed_bucket: str, projec
         verdict=verdict["verdict"], reasons=verdict["reasons"], deciding_metric=verdict["deciding_metric"],
         summary=summary_of(metrics), report_key=report_key, notes=notes[:10] or None,
         identity=_identity_result(identity) if identity is not None else None,
-    ).to_dict()
+    )
 
 
 def _compute_aws(source: ByteSource, fmt: str | None, reference: str | None
