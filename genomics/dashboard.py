@@ -25,7 +25,7 @@ import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
 from genomics.deployment import REPORTS_PREFIX
-from genomics.errors import reraise_transient
+from genomics.errors import aws_call
 from genomics.ledger import Ledger, model
 from genomics.status import latest_jobs, reason_of
 
@@ -312,14 +312,9 @@ def publish_dashboard(ledger: Ledger, s3: Any, *, project: str, bucket: str, exp
     finally:
         s3.meta.events.unregister("choose-signer.s3.GetObject", unique_id=_SIGV4_ID)
     key = dashboard_key(project)
-    try:
+    with aws_call(permanent=lambda e: PublishError(f"could not write s3://{bucket}/{key}: {e}; check the bucket "
+                                                   "name and that the caller may s3:PutObject under reports/")):
         s3.put_object(
             Bucket=bucket, Key=key, Body=page.encode("utf-8"), ContentType=CONTENT_TYPE, CacheControl="no-store"
         )
-    except ClientError as e:
-        reraise_transient(e)
-        raise PublishError(
-            f"could not write s3://{bucket}/{key}: {e}; check the bucket name and that the "
-            "caller may s3:PutObject under reports/"
-        ) from e
     return key

@@ -47,6 +47,7 @@ from botocore.exceptions import ClientError
 from genomics import steps
 from genomics.drs.selection import DELIVERY_ID, PARTNER_NAME, new_delivery_id
 from genomics.drs.selection import why_not as _why_not
+from genomics.errors import aws_call
 from genomics.ledger import Ledger, model
 from genomics.status import latest_jobs
 
@@ -147,7 +148,8 @@ def _missing(e: ClientError) -> bool:
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
-        return s3.head_object(Bucket=bucket, Key=key)
+        with aws_call("S3 HeadObject"):
+            return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as e:
         if _missing(e):
             return None
@@ -252,7 +254,8 @@ def _unfinished(s3: Any, bucket: str, partner: str, project: str, samples: list[
 
 def _named(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        with aws_call("S3 GetObject"):
+            return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except ClientError as e:
         if _missing(e):
             return None

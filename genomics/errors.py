@@ -7,17 +7,24 @@ the class name is part of the contract.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
+    CapacityNotAvailableError,
+    ChecksumError,
     ClientError,
     ConfigParseError,
     ConnectionClosedError,
     ConnectionError,
     CredentialRetrievalError,
     EndpointConnectionError,
+    FlexibleChecksumError,
+    HTTPClientError,
+    IncompleteReadError,
     InvalidConfigError,
     NoCredentialsError,
     NoRegionError,
@@ -29,22 +36,44 @@ from botocore.exceptions import (
 
 from genomics.tools import ToolError, ToolMissing
 
-# DynamoDB/S3 error codes that mean "try again later" (after botocore's own retries gave up).
+# AWS error codes that mean "try again later" (after botocore's own retries gave up): throttling (each
+# service spells it its own way), the service failing on its side, a request that timed out.
 TRANSIENT_AWS_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
         "Throttling",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
         "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
         "SlowDown",
         "InternalServerError",
         "InternalError",
+        "InternalFailure",
         "ServiceUnavailable",
+        "ServiceUnavailableException",
         "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
         "503",
         "500",
         "TransactionConflictException",
+        "TransactionInProgressException",
     }
+)
+# botocore errors raised before AWS answered that a retry can cure: the connection failed, timed out or
+# broke mid-body, the body arrived damaged, or botocore's own retry quota ran dry. Every other
+# BotoCoreError (credentials, region, configuration, parameters) is permanent: a retry changes nothing.
+TRANSIENT_BOTOCORE = (
+    ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError, SSLError
+    HTTPClientError,  # ReadTimeoutError, ConnectionClosedError, ResponseStreamingError
+    IncompleteReadError,
+    ChecksumError,
+    FlexibleChecksumError,
+    CapacityNotAvailableError,
 )
 
 
@@ -68,19 +97,39 @@ class UserInputError(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionError | EndpointConnectionError | ReadTimeoutError):
+    """Whether an AWS failure is worth retrying later (the one classification every module uses):
+    throttling, a 5xx, a timeout or a broken connection. Everything else is permanent."""
+    if isinstance(exc, TRANSIENT_BOTOCORE):
         return True
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
+        code = str(err.get("Code") or "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return err.get("Code") in TRANSIENT_AWS_CODES or int(status or 0) >= 500
+        return code in TRANSIENT_AWS_CODES or code.startswith("Throttl") or int(status or 0) >= 500
     return False
 
 
-def reraise_transient(exc: BaseException) -> None:
-    """Translate a transient AWS failure into TransientError; anything else is left to the caller."""
-    if is_transient(exc):
-        raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+@contextmanager
+def aws_call(what: str = "", *, permanent: Callable[[ClientError], Exception] | None = None) -> Iterator[None]:
+    """The AWS-failure boundary: every module makes its AWS calls inside it (or under it as a decorator).
+
+    A transient failure (:func:`is_transient`) becomes :class:`TransientError`, which the workflow retries
+    with backoff; the original is its ``__cause__``. A permanent answer from AWS (a ``ClientError``)
+    becomes ``permanent(error)`` when the caller has a domain error for it, else propagates unchanged, so
+    the caller can still tell NoSuchKey from AccessDenied; any other botocore error (credentials, region,
+    parameters: the caller's setup) propagates unchanged. ``what`` names the call in the messages::
+
+        with aws_call("S3 HeadObject"):
+            head = s3.head_object(Bucket=bucket, Key=key)
+    """
+    try:
+        yield
+    except (ClientError, BotoCoreError) as e:
+        if is_transient(e):
+            raise TransientError(f"{what}: {type(e).__name__}: {e}" if what else f"{type(e).__name__}: {e}") from e
+        if permanent is not None and isinstance(e, ClientError):
+            raise permanent(e) from e
+        raise
 
 
 # ------------------------------------------------------------------------------------------ one line, one code

@@ -6,7 +6,8 @@ Two kinds of point:
   ``stepfunctions.StartExecution``, ...): a botocore ``before-call`` handler on the default session
   answers instead of the service, so the error travels through botocore's parsing and raises the same
   ``ClientError`` a real throttle or 5xx would (after botocore's retries gave up); ``timeout`` raises
-  botocore's ``ReadTimeoutError``. Clients created after the fault is armed see it;
+  botocore's ``ReadTimeoutError``. Clients created after the fault is armed see it (arming and disarming
+  empty the container's client cache, :mod:`genomics.clients`, so the shared clients are rebuilt);
 - **a handler** ``handler.<function>`` (``handler.vcf-processor``): the local adapter asks
   :func:`handler_fault` before it runs the function, and a ``crash`` raises ``HandlerCrash`` (the handler
   died: Lambda's ``Runtime.ExitError``), a ``timeout`` raises ``HandlerTimeout`` (Lambda's
@@ -31,6 +32,8 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
+
+from genomics import clients
 
 KINDS = {"throttle": ("ThrottlingException", 400), "5xx": ("InternalError", 500), "timeout": ("", 0),
          "crash": ("", 0)}
@@ -144,6 +147,7 @@ def arm(faults: list[Fault]) -> None:
             if not f.point.startswith("handler."):
                 session.events.register(f"before-call.{f.service}.{f.operation}", f, unique_id=f"fault-{id(f)}")
             _armed.append(f)
+    clients.reset()  # the shared clients were built without the fault's handler
 
 
 def disarm(faults: list[Fault]) -> None:
@@ -154,6 +158,7 @@ def disarm(faults: list[Fault]) -> None:
                 session.events.unregister(f"before-call.{f.service}.{f.operation}", unique_id=f"fault-{id(f)}")
             if f in _armed:
                 _armed.remove(f)
+    clients.reset()
 
 
 def handler_fault(function: str) -> None:

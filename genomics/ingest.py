@@ -32,11 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from genomics import references, steps
-from genomics.errors import UserInputError, reraise_transient
+from genomics import clients, references, steps
+from genomics.errors import UserInputError, aws_call
 from genomics.ledger import identity, model
 from genomics.ledger.model import KeyLayoutError, ObjectRef, parse_key
 from genomics.ledger.store import InvalidTransition, Ledger
@@ -169,13 +168,10 @@ def upload_options(
 ) -> UploadOptions:
     """Read assay, validation profile and assembly from the object's metadata (never from its key).
     The profile: the upload's own (x-amz-meta-validation-profile) when it names one, else the project's."""
-    try:
+    with aws_call("S3 HeadObject"):
         head = s3.head_object(
             Bucket=ref.bucket, Key=ref.key, **({"VersionId": ref.version_id} if ref.version_id else {})
         )
-    except ClientError as e:
-        reraise_transient(e)
-        raise
     meta = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
     assay = (meta.get("assay") or default_assay).lower()
     profile = (meta.get("validation-profile") or "").strip().lower()
@@ -220,13 +216,13 @@ def _claim(ledger: Ledger, job_id: str) -> str | None:
 def start_workflow(sfn: Any, state_machine_arn: str, job_id: str, payload: Mapping[str, Any]) -> str:
     """Start the execution named after the job; an existing one with that name is the same job."""
     try:
-        resp = sfn.start_execution(stateMachineArn=state_machine_arn, name=job_id, input=json.dumps(payload))
+        with aws_call("Step Functions StartExecution"):
+            resp = sfn.start_execution(stateMachineArn=state_machine_arn, name=job_id, input=json.dumps(payload))
         return str(resp["executionArn"])
     except ClientError as e:
         if e.response["Error"]["Code"] == "ExecutionAlreadyExists":
             arn = state_machine_arn.replace(":stateMachine:", ":execution:")
             return f"{arn}:{job_id}"
-        reraise_transient(e)
         raise
 
 
@@ -245,8 +241,8 @@ def ingest_record(
 
     ``run`` > 1 is a deliberate reprocessing of the same object version (``genomics reprocess``): a new
     job with its own id and execution; earlier jobs and their history stay as they were."""
-    s3 = s3 or boto3.client("s3")
-    sfn = sfn or boto3.client("stepfunctions")
+    s3 = s3 or clients.client("s3")
+    sfn = sfn or clients.client("stepfunctions")
     ref = object_ref(record)
     if ref.key.endswith("/"):
         return {"key": ref.key, "status": "IGNORED", "reason": "folder marker"}

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from genomics.errors import UserInputError, reraise_transient
+from genomics.errors import UserInputError, aws_call
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 # What an assembly's FASTA is called under a REFERENCE_URI prefix: <prefix>/<assembly>.fa
@@ -62,15 +62,13 @@ def fetch(s3: Any, reference_uri: str, assembly: str | None, folder: str | Path)
     os.makedirs(folder, exist_ok=True)
     local = Path(folder) / Path(key).name
     if not local.exists():
-        try:
+        missing = ReferenceError_(
+            f"no reference FASTA at s3://{bucket}/{key} (assembly {assembly!r}); upload it there or "
+            f"set x-amz-meta-assembly to an assembly the stack has",
+            location=f"s3://{bucket}/{key}",
+        )
+        with aws_call(permanent=lambda _e: missing):
             s3.download_file(bucket, key, str(local) + ".part")
-        except ClientError as e:
-            reraise_transient(e)
-            raise ReferenceError_(
-                f"no reference FASTA at s3://{bucket}/{key} (assembly {assembly!r}); upload it there or "
-                f"set x-amz-meta-assembly to an assembly the stack has",
-                location=f"s3://{bucket}/{key}",
-            ) from e
         os.replace(str(local) + ".part", local)
     for suffix in (".fai", ".gzi"):
         index = Path(str(local) + suffix)

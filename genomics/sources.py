@@ -12,9 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-from botocore.exceptions import ClientError
-
-from genomics.errors import reraise_transient
+from genomics.errors import aws_call
 
 
 class ByteSource(Protocol):
@@ -89,21 +87,15 @@ class S3Object:
         return {"VersionId": self.version_id} if self.version_id else {}
 
     def open(self) -> BinaryIO:
-        try:
+        with aws_call("S3 GetObject"):
             resp = self.client.get_object(Bucket=self.bucket, Key=self.key, **self._version())
-        except ClientError as e:
-            reraise_transient(e)
-            raise
         return io.BufferedReader(_S3Stream(resp["Body"]), buffer_size=1 << 20)  # type: ignore[return-value]
 
     def size(self) -> int | None:
         if self.known_size is not None:
             return self.known_size
-        try:
+        with aws_call("S3 HeadObject"):
             head = self.client.head_object(Bucket=self.bucket, Key=self.key, **self._version())
-        except ClientError as e:
-            reraise_transient(e)
-            raise
         return int(head["ContentLength"])
 
 

@@ -15,7 +15,7 @@ logger, metrics, lambda_handler = function(FUNCTION)
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))
+    ledger = Ledger.from_environment()
     prices = Prices(
         lambda_gb_second=float(os.environ.get("PRICE_LAMBDA_GB_SECOND", Prices.lambda_gb_second)),
         sfn_transition=float(os.environ.get("PRICE_SFN_TRANSITION", Prices.sfn_transition)),

@@ -7,11 +7,9 @@ is logged with the request and answered 500 without internals.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import boto3
-
+from genomics import clients
 from genomics.drs import api as drs
 from genomics.drs.state import DeliveryState
 from genomics.ledger import Ledger
@@ -25,10 +23,10 @@ logger, metrics, lambda_handler = function(FUNCTION)
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = event.get("routeKey")
-    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ["QC_TABLE"])
+    ledger = Ledger.from_environment()
     try:
         if route in drs.ROUTES:
-            response = drs.respond(event, DeliveryState(ledger), boto3.client("s3"), drs.DrsConfig.from_env())
+            response = drs.respond(event, DeliveryState(ledger), clients.client("s3"), drs.DrsConfig.from_env())
         else:
             response = respond(event, ledger)
     except Exception:

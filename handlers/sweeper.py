@@ -8,8 +8,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
-
+from genomics import clients
 from genomics.drs.state import DeliveryState
 from genomics.ledger import Ledger
 from genomics.ledger.sweeper import Deadlines, sweep
@@ -22,8 +21,8 @@ logger, metrics, lambda_handler = function(FUNCTION)
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], "")
-    sqs = boto3.client("sqs")
+    ledger = Ledger.from_environment(with_qc=False)
+    sqs = clients.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=os.environ["DEAD_LETTER_QUEUE"])["QueueUrl"]
     dead = mark_dead_letters(sqs, queue_url, ledger)  # uploads whose event Lambda gave up on
     result = {**sweep(ledger, Deadlines.parse(os.environ["SWEEP_DEADLINES"])), "dead_letters": dead}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from genomics.ingest import IngestConfig, ingest_record
@@ -16,7 +15,7 @@ logger, metrics, lambda_handler = function(FUNCTION)
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = IngestConfig.from_environment()
-    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))
+    ledger = Ledger.from_environment()
     results = []
     for record in event.get("Records", []):
         with measure_step(FUNCTION, context) as step:

@@ -13,8 +13,8 @@ import os
 from typing import Any
 
 import boto3
-from botocore.config import Config
 
+from genomics import clients
 from genomics.ledger import Ledger
 from genomics.observability import function
 from genomics.status_api import server_error
@@ -28,18 +28,20 @@ logger, metrics, lambda_handler = function(FUNCTION)
 
 
 def _s3() -> Any:
-    """S3 client for presigning: SigV4, the regional virtual-hosted endpoint (the CSP allows exactly it)."""
+    """S3 client for presigning: SigV4, the regional virtual-hosted endpoint (the CSP allows exactly it);
+    built once per container."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"https://s3.{region}.amazonaws.com"
     style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
-    return boto3.client("s3", region_name=region, endpoint_url=endpoint,
-                        config=Config(signature_version="s3v4", s3={"addressing_style": style}))
+    config = clients.config(signature_version="s3v4", s3={"addressing_style": style})
+    return clients.cached("s3-presign", lambda: boto3.client("s3", region_name=region, endpoint_url=endpoint,
+                                                             config=config))
 
 
 def start_task(task: dict[str, Any]) -> None:
     """Invoke web-tasks asynchronously (Lambda queues the event and retries it)."""
-    boto3.client("lambda").invoke(FunctionName=os.environ["WEB_TASKS_FUNCTION"], InvocationType="Event",
-                                  Payload=json.dumps(task).encode())
+    clients.client("lambda").invoke(FunctionName=os.environ["WEB_TASKS_FUNCTION"], InvocationType="Event",
+                                    Payload=json.dumps(task).encode())
 
 
 @lambda_handler
@@ -54,7 +56,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response = asset_response(route, event.get("pathParameters") or {}, connect, settings)
         logger.info("web asset", extra={"route": route, "status": response["statusCode"]})
         return response
-    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ["QC_TABLE"])
+    ledger = Ledger.from_environment()
     config = WebConfig(raw_bucket=os.environ["RAW_BUCKET"], processed_bucket=os.environ["PROCESSED_BUCKET"],
                        delivery_bucket=os.environ["DELIVERY_BUCKET"],
                        presign_ttl_s=int(os.environ.get("PRESIGN_TTL_S", "900")),

@@ -4,11 +4,9 @@ retries the event)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import boto3
-
+from genomics import clients
 from genomics.ledger import Ledger
 from genomics.observability import function
 from genomics.webapp.tasks import Clients, run
@@ -19,9 +17,8 @@ logger, _metrics, lambda_handler = function(FUNCTION, with_metrics=False)
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ledger = Ledger(os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"], os.environ.get("QC_TABLE", ""))
-    result = run(event, Clients(ledger=ledger, s3=boto3.client("s3"), sfn=boto3.client("stepfunctions"),
-                                kms=boto3.client("kms")))
+    result = run(event, Clients(ledger=Ledger.from_environment(), s3=clients.client("s3"),
+                                sfn=clients.client("stepfunctions"), kms=clients.client("kms")))
     logger.info("web task", extra={"task": event.get("task"), "job_id": event.get("job_id"),
                                    "delivery_id": event.get("delivery_id"), "actor": event.get("actor"),
                                    "new_job": result.get("job_id"), "status": result.get("status")})

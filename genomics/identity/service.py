@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from genomics import errors
 from genomics.identity import fingerprint as fp
 
 FINGERPRINT_METRIC = "_fingerprint"
@@ -32,7 +33,8 @@ def fetch_panel(s3: Any, uri: str, assembly: str, folder: Path,
 
     for ext in (".tbi", ".csi"):
         try:
-            s3.download_file(bucket, key + ext, str(local) + ext)
+            with errors.aws_call(f"S3 GetObject s3://{bucket}/{key}{ext}"):  # a throttle is not a missing index
+                s3.download_file(bucket, key + ext, str(local) + ext)
             break
         except ClientError:
             continue

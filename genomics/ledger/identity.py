@@ -40,6 +40,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from genomics.errors import aws_call
 from genomics.ledger import model
 from genomics.ledger.store import InvalidTransition, Ledger, deserialize, serialize
 
@@ -85,7 +86,8 @@ def reference_digest(s3: Any, reference_uri: str, assembly: str | None) -> str:
         loc = references.location(reference_uri, assembly)
     if loc is not None:
         try:
-            etag = str(s3.head_object(Bucket=loc[0], Key=loc[1]).get("ETag", ""))
+            with aws_call("S3 HeadObject"):  # a throttle is retried, never taken for an absent reference
+                etag = str(s3.head_object(Bucket=loc[0], Key=loc[1]).get("ETag", ""))
         except ClientError:
             etag = "absent"
     text = f"{reference_uri}|{assembly or ''}|{etag}"

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from genomics.errors import reraise_transient
+from genomics import clients
+from genomics.errors import aws_call
 from genomics.ledger import model
 from genomics.ledger.model import ObjectRef
 
@@ -99,7 +100,8 @@ def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Ledger:
-    """The three tables of one stack. ``client`` is a boto3 DynamoDB client (built lazily)."""
+    """The three tables of one stack. ``client`` is a boto3 DynamoDB client (by default the container's
+    shared one: :func:`genomics.clients.client`)."""
 
     metadata_table: str
     jobs_table: str
@@ -108,15 +110,21 @@ class Ledger:
 
     def __post_init__(self) -> None:
         if self.client is None:
-            self.client = boto3.client("dynamodb")
+            self.client = clients.client("dynamodb")
+
+    @classmethod
+    def from_environment(cls, *, with_qc: bool = True) -> Ledger:
+        """The function's ledger: the tables its environment names (METADATA_TABLE, JOBS_TABLE and, when
+        ``with_qc``, QC_TABLE if set), built once per container and shared by every invocation."""
+        tables = (os.environ["METADATA_TABLE"], os.environ["JOBS_TABLE"],
+                  os.environ.get("QC_TABLE", "") if with_qc else "")
+        return clients.cached(f"ledger:{'|'.join(tables)}", lambda: cls(*tables))
 
     # ------------------------------------------------------------------ low level
     def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
-        try:
+        """One DynamoDB call through the AWS-failure boundary (transient failures -> TransientError)."""
+        with aws_call():
             return getattr(self.client, op)(**kwargs)
-        except ClientError as e:
-            reraise_transient(e)
-            raise
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         while True:

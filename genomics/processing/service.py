@@ -20,11 +20,11 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from genomics import errors, objects, steps
+from genomics import clients, errors, objects, steps
 from genomics.deployment import PROCESSED_PREFIX, TMP_PREFIX
 from genomics.processing import vcf
 from genomics.processing.errors import EventError
@@ -37,7 +37,6 @@ TransientError = errors.TransientError
 
 CODES = vcf.CODES
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -108,33 +107,7 @@ class Job:
 
 
 def _client(s3: Any | None) -> Any:
-    if s3 is not None:
-        return s3
-    import boto3
-
-    return boto3.client("s3")
-
-
-def _translate(e: BaseException) -> None:
-    """Transient AWS failures -> TransientError (raised); anything else falls through."""
-    errors.reraise_transient(e)
-    if isinstance(e, BotoCoreError) and not isinstance(e, ClientError):
-        # Read timeouts / broken streams while piping a body: worth a retry.
-        raise TransientError(f"{type(e).__name__}: {e}") from e
-
-
-def _aws_boundary(fn: Callable[..., T]) -> Callable[..., T]:
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except (ClientError, BotoCoreError) as e:
-            _translate(e)
-            raise
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
-    return wrapper
+    return s3 if s3 is not None else clients.client("s3")
 
 
 @contextlib.contextmanager
@@ -262,7 +235,7 @@ def merge_repairs(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------------
 # Actions
 # --------------------------------------------------------------------------------------------------
-@_aws_boundary
+@errors.aws_call()  # the AWS-failure boundary: transient failures -> TransientError
 def process(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
     """Single pass: stream the raw object through norm | sort | norm -d into a BGZF VCF, index, publish."""
     s3, cfg = _client(s3), cfg or Config.from_env()
@@ -301,7 +274,7 @@ def _single_plan(job: Job) -> steps.VcfPlan:
     return steps.VcfPlan(mode="single", shards=[], source=raw, work_prefix=job.work_prefix)
 
 
-@_aws_boundary
+@errors.aws_call()
 def plan(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
     """Single pass at or below SCATTER_THRESHOLD_BYTES; otherwise shards per contig/region over an
     indexed BGZF source (the raw object when it is a sorted BGZF VCF, else a sorted copy in tmp/)."""
@@ -443,7 +416,7 @@ def _shard_key(job: Job, index: int) -> str:
     return f"{job.work_prefix}shards/{index:05d}.vcf.gz"
 
 
-@_aws_boundary
+@errors.aws_call()
 def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
     """Process one shard of the plan: a region read of the indexed source, normalised, written to tmp/."""
     s3, cfg = _client(s3), cfg or Config.from_env()
@@ -478,7 +451,7 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None
                              repairs=_brief_repairs(res.repairs)).to_dict()
 
 
-@_aws_boundary
+@errors.aws_call()
 def gather(event: Mapping[str, Any], *, s3: Any | None = None, cfg: Config | None = None) -> dict[str, Any]:
     """Concatenate the shards in order (naive: they never overlap), index, write the sidecar, publish."""
     s3, cfg = _client(s3), cfg or Config.from_env()

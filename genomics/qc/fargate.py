@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from genomics import errors
+from genomics import clients, errors
 from genomics.qc.scatter_service import settings_from_env, work_prefix
 
 RESULT_NAME = "fargate-result.json"
@@ -46,10 +46,7 @@ def run(state: Mapping[str, Any], *, s3: Any = None, dynamodb: Any = None) -> tu
     """Run the QC of the state's input; write the result document; (exit code, document)."""
     from genomics.qc.service import run_quality_metrics
 
-    if s3 is None:
-        import boto3
-
-        s3 = boto3.client("s3")
+    s3 = s3 or clients.client("s3")
     job_id = str(state["job_id"])
     bucket = os.environ["PROCESSED_BUCKET"]
     started = time.monotonic()

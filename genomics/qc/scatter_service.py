@@ -26,9 +26,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from genomics import deployment, errors, objects, references, router, steps
+from genomics import clients, deployment, errors, objects, references, router, steps
 from genomics.deployment import TMP_PREFIX, Settings
 from genomics.identity import scatter as id_scatter
 from genomics.identity import service as identity_service
@@ -84,19 +84,13 @@ class Ctx:
 
 def _ctx(s3: Any | None) -> Ctx:
     if s3 is None:
-        import boto3
-
-        s3 = boto3.client("s3")
+        s3 = clients.client("s3")
     return Ctx(s3, os.environ["PROCESSED_BUCKET"], settings_from_env(os.environ.get("QC_ROUTER")))
 
 
 def _aws(call: Any, what: str) -> Any:
-    try:
+    with errors.aws_call(what):
         return call()
-    except (ClientError, BotoCoreError) as e:
-        if errors.is_transient(e):
-            raise errors.TransientError(f"{what}: {type(e).__name__}: {e}") from e
-        raise
 
 
 def work_prefix(job_id: str) -> str:
@@ -406,10 +400,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
             metrics.update(coverage_metrics(merged))
         elif p.get("coverage"):
             cov_notes.append("coverage (mosdepth): not computed (no shard's contigs intersect the target)")
-        if dynamodb is None:
-            import boto3
-
-            dynamodb = boto3.client("dynamodb")
+        dynamodb = dynamodb or clients.client("dynamodb")
         assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
         verdict = qc_gate.evaluate(metrics, assay, qc_service._thresholds(os.environ.get("QC_THRESHOLDS")))
         table = os.environ["QC_TABLE"]

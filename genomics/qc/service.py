@@ -35,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from genomics import errors, references, steps
+from genomics import clients, errors, references, steps
 from genomics.identity import service as identity_service
 from genomics.observability import measure_step
 from genomics.qc import budget
@@ -92,15 +92,10 @@ class QcNoResults(LookupError):
 
 
 def aws(call: Callable[[], T], what: str) -> T:
-    """Run one AWS call; translate its failure into TransientError or QcStoreError."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
+    """Run one AWS call through the AWS-failure boundary (:func:`genomics.errors.aws_call`): a transient
+    failure is TransientError, a permanent answer from AWS QcStoreError."""
+    with errors.aws_call(what, permanent=lambda e: QcStoreError(f"QC_STORE_FAILED: {what}: {e}")):
         return call()
-    except (ClientError, BotoCoreError) as e:
-        if errors.is_transient(e):
-            raise TransientError(f"{what}: {type(e).__name__}: {e}") from e
-        raise QcStoreError(f"QC_STORE_FAILED: {what}: {e}") from e
 
 
 # --------------------------------------------------------------------------------------------------
@@ -301,14 +296,8 @@ def run_quality_metrics(
     store metrics and report; return the small result the workflow keeps under ``$.qc``."""
     with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
         req = parse_event(event)
-        if s3 is None:
-            import boto3
-
-            s3 = boto3.client("s3")
-        if dynamodb is None:
-            import boto3
-
-            dynamodb = boto3.client("dynamodb")
+        s3 = s3 or clients.client("s3")
+        dynamodb = dynamodb or clients.client("dynamodb")
         env = _QcEnv(
             s3=s3, dynamodb=dynamodb, table=table or os.environ["QC_TABLE"],
             processed_bucket=processed_bucket or os.environ["PROCESSED_BUCKET"],
@@ -574,10 +563,9 @@ def _get_optional(s3: Any, bucket: str, key: str) -> str | None:
     from botocore.exceptions import ClientError
 
     try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        with errors.aws_call(f"S3 GetObject {key}"):
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return None
-        if errors.is_transient(e):
-            raise TransientError(f"S3 GetObject {key}: {e}") from e
         raise QcStoreError(f"QC_STORE_FAILED: S3 GetObject {key}: {e}") from e

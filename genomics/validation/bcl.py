@@ -27,9 +27,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from genomics.errors import reraise_transient
+from genomics.errors import aws_call
 from genomics.sources import ByteSource
 from genomics.validation.report import ValidationReport
 
@@ -135,7 +133,7 @@ def view_s3_prefix(s3: Any, bucket: str, prefix: str) -> tuple[RunFolderView, st
     listing = hashlib.sha256()
     basecalls = prefix + BASECALLS + "/"
     lane_entries: dict[int, set[str]] = {}
-    try:
+    with aws_call(permanent=lambda e: BclError(f"cannot list s3://{bucket}/{prefix}: {e}")):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 key, size = obj["Key"], int(obj["Size"])
@@ -152,9 +150,6 @@ def view_s3_prefix(s3: Any, bucket: str, prefix: str) -> tuple[RunFolderView, st
                     m = RE_LANE_DIR.fullmatch(lane)
                     if m and rest:
                         lane_entries.setdefault(int(m.group(1)), set()).add(rest.split("/", 1)[0])
-    except ClientError as e:
-        reraise_transient(e)
-        raise BclError(f"cannot list s3://{bucket}/{prefix}: {e}") from e
     view.lanes = {lane: len(entries) for lane, entries in lane_entries.items()}
     return view, listing.hexdigest()
 
