@@ -135,7 +135,7 @@ def _retention(s3: Any, bucket: str, key: str, version: str) -> dict[str, str] |
 def _query_all(ledger: Ledger, **kwargs: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
-        resp = ledger.client.query(**kwargs)
+        resp = ledger._call("query", **kwargs)
         items.extend(deserialize(i) for i in resp.get("Items", []))
         if not resp.get("LastEvaluatedKey"):
             return items
@@ -146,15 +146,15 @@ def _erase_ledger(ledger: Ledger, sample_id: str, jobs: list[dict[str, Any]], re
     metadata = _query_all(ledger, TableName=ledger.metadata_table, KeyConditionExpression="pk = :pk",
                           ExpressionAttributeValues=serialize({":pk": f"SAMPLE#{sample_id}"}))
     for item in metadata:
-        ledger.client.delete_item(TableName=ledger.metadata_table, Key=serialize({"pk": item["pk"], "sk": item["sk"]}))
+        ledger._call("delete_item", TableName=ledger.metadata_table,
+                     Key=serialize({"pk": item["pk"], "sk": item["sk"]}))
     for job in jobs:
-        ledger.client.delete_item(TableName=ledger.jobs_table, Key=serialize({"job_id": job["job_id"]}))
+        ledger._call("delete_item", TableName=ledger.jobs_table, Key=serialize({"job_id": job["job_id"]}))
     qc = _query_all(ledger, TableName=ledger.qc_table, KeyConditionExpression="sample_id = :s",
                     ExpressionAttributeValues=serialize({":s": sample_id}))
     for item in qc:
-        ledger.client.delete_item(
-            TableName=ledger.qc_table, Key=serialize({"sample_id": sample_id, "metric_key": item["metric_key"]})
-        )
+        ledger._call("delete_item", TableName=ledger.qc_table,
+                     Key=serialize({"sample_id": sample_id, "metric_key": item["metric_key"]}))
     result.deleted_ledger_items = {"metadata": len(metadata), "jobs": len(jobs), "qc": len(qc)}
 
 
@@ -222,7 +222,8 @@ def forget(ledger: Ledger, s3: Any, names: Names, sample_id: str, *, actor: str,
     _erase_ledger(ledger, sample_id, jobs, result)
     summary = result.as_dict()
     at = model.now_iso()
-    ledger.client.put_item(
+    ledger._call(
+        "put_item",
         TableName=ledger.metadata_table,
         Item=serialize(
             {
