@@ -48,16 +48,20 @@ class LocalFile:
 
 
 class _S3Stream(io.RawIOBase):
-    """A readable raw stream over a botocore StreamingBody (adds readinto for BufferedReader)."""
+    """A readable raw stream over a botocore StreamingBody (adds readinto for BufferedReader). A read that
+    times out or breaks mid-body is a transient AWS failure (TransientError), never an unreadable file:
+    botocore's ReadTimeoutError is an OSError, which the validators report as the file's fault."""
 
-    def __init__(self, body: Any) -> None:
+    def __init__(self, body: Any, name: str = "") -> None:
         self._body = body
+        self._what = f"S3 GetObject {name}".rstrip()
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._body.read(len(buffer))
+        with aws_call(self._what):
+            data = self._body.read(len(buffer))
         n = len(data)
         buffer[:n] = data
         return n
@@ -89,7 +93,7 @@ class S3Object:
     def open(self) -> BinaryIO:
         with aws_call("S3 GetObject"):
             resp = self.client.get_object(Bucket=self.bucket, Key=self.key, **self._version())
-        return io.BufferedReader(_S3Stream(resp["Body"]), buffer_size=1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(_S3Stream(resp["Body"], self.name), buffer_size=1 << 20)  # type: ignore[return-value]
 
     def size(self) -> int | None:
         if self.known_size is not None:

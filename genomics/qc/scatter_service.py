@@ -435,7 +435,8 @@ def collect(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = N
     task = req.fargate or steps.FargateTask()
     key = result_key(req.job_id)
     try:
-        doc = json.loads(ctx.s3.get_object(Bucket=ctx.processed_bucket, Key=key)["Body"].read())
+        with errors.aws_call(f"S3 GetObject {key}"):  # a throttle is retried, never taken for a missing result
+            doc = json.loads(ctx.s3.get_object(Bucket=ctx.processed_bucket, Key=key)["Body"].read())
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
             raise

@@ -201,3 +201,49 @@ def test_aws_boundary_transient_error_keeps_its_name_for_the_workflow() -> None:
     from genomics.workflow import TRANSIENT_ERRORS
 
     assert errors.TransientError.__name__ in TRANSIENT_ERRORS
+
+
+class _BreaksAfter:
+    """A raw HTTP body that delivers ``good`` bytes, then fails as urllib3 fails (botocore's StreamingBody
+    turns these into its ReadTimeoutError / ResponseStreamingError)."""
+
+    def __init__(self, raw: Any, good: int, error: Exception) -> None:
+        self._raw, self._left, self._error = raw, good, error
+
+    def read(self, amt: int | None = None) -> bytes:
+        if self._left <= 0:
+            raise self._error
+        data = self._raw.read(min(amt or self._left, self._left))
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+@pytest.mark.parametrize("broken", ["read-timeout", "protocol"])
+def test_aws_boundary_a_body_broken_mid_read_is_transient_not_an_unreadable_file(aws_env, broken: str) -> None:
+    """botocore's ReadTimeoutError is an OSError: without the boundary, the format detector reported a
+    good upload whose body read timed out as FMT_UNKNOWN ("cannot read the file")."""
+    from botocore.response import StreamingBody
+    from urllib3.exceptions import ProtocolError
+    from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeout
+
+    from genomics.validation.detect import detect
+
+    error = (Urllib3ReadTimeout(None, "/raw/k.vcf", "Read timed out.") if broken == "read-timeout"
+             else ProtocolError("Connection broken: IncompleteRead"))
+    with mock_aws():
+        s3 = _client("s3")
+        s3.create_bucket(Bucket="raw")
+        s3.put_object(Bucket="raw", Key="k.vcf", Body=b"##fileformat=VCFv4.2\n" * 1000)
+
+        def break_body(parsed: dict[str, Any], **_: Any) -> None:
+            body = parsed["Body"]
+            parsed["Body"] = StreamingBody(_BreaksAfter(body._raw_stream, 100, error), body._content_length)
+
+        s3.meta.events.register("after-call.s3.GetObject", break_body)
+        with pytest.raises(TransientError) as raised:
+            detect(S3Object(s3, "raw", "k.vcf", None, None))
+    assert isinstance(raised.value.__cause__, ReadTimeoutError | ResponseStreamingError)
+    assert "s3://raw/k.vcf" in str(raised.value)
