@@ -436,14 +436,16 @@ def merge_flagstat(texts: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------------------
 # Running one shard on a local (possibly sparse) BAM with its index
 # --------------------------------------------------------------------------------------------------
-def shard_commands(reference: str | None = None) -> dict[str, list[str]]:
+def shard_commands(reference: str | None = None, *, count_contigs: bool = False) -> dict[str, list[str]]:
     """The tools each shard runs on its reads (one decoded stream, teed): stats, flagstat, and the count
-    of reads whose mate is on another contig."""
+    of reads whose mate is on another contig; with ``count_contigs`` (a CRAM: its index has no counts)
+    also the reads per contig (``samtools idxstats -`` reads the stream through)."""
     ref = ["--reference", reference] if reference else []
     return {
         "samtools_stats": ["samtools", "stats", *SHARD_STATS_OPTIONS, *ref, "-"],
         "samtools_flagstat": ["samtools", "flagstat", "-"],
         "anomalous": ["samtools", "view", "-c", *ANOMALOUS_FILTER, "-"],
+        **({"idxstats": ["samtools", "idxstats", "-"]} if count_contigs else {}),
     }
 
 
@@ -470,7 +472,8 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
             producer = watchdog.watch(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_env()))
             assert producer.stdout is not None
             try:
-                raw = run_tools(shard_commands(reference), producer.stdout)
+                raw = run_tools(shard_commands(reference, count_contigs=shard.get("format") == "cram"),
+                                producer.stdout)
             finally:
                 producer.stdout.close()
                 code = producer.wait()
@@ -479,6 +482,8 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
                 raise watchdog.error(ToolError(argv, code, fh.read().decode("utf-8", "replace")))
         out = {"samtools_stats": raw["samtools_stats"], "samtools_flagstat": raw["samtools_flagstat"],
                "anomalous": int(raw["anomalous"].strip() or 0)}
+        if "idxstats" in raw:
+            out["idxstats"] = raw["idxstats"]
     if coverage_bed and shard.get("contigs"):
         out["coverage"] = shard_coverage(path, shard, coverage_bed, index=index, reference=reference)
     return out
@@ -513,6 +518,10 @@ def merge_shards(results: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         "samtools_stats": merge_stats([r["samtools_stats"] for r in results], anomalous),
         "samtools_flagstat": merge_flagstat([r["samtools_flagstat"] for r in results]),
     }
+    if results and all("idxstats" in r for r in results):  # CRAM shards count their contigs' reads (genomics.qc.crai)
+        from genomics.qc.crai import merge_idxstats
+
+        merged["samtools_idxstats"] = merge_idxstats([r["idxstats"] for r in results])
     covered = [r["coverage"] for r in results if r.get("coverage")]
     if covered:
         from genomics.qc import coverage
