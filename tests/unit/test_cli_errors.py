@@ -205,6 +205,30 @@ def test_cli_errors_status_verdicts(capsys, aws_env):
     assert code == 2 and one_coded_line(err)["code"] == "LEDGER_JOB_NOT_FOUND"
 
 
+def test_cli_errors_seed_table_names_from_the_environment(capsys, aws_env, monkeypatch):
+    """A stack that keeps the seed table names (tableNames: seed) is read with GENOMICS_TABLE_NAMES=seed; an
+    unknown value is a usage error naming the variable."""
+    from genomics.deployment import TABLES, Names
+    from genomics.ledger import Ledger, ObjectRef
+    from genomics.local.deploy import table_request
+
+    names = Names("prod", "123456789012", "us-east-1", tables="seed")
+    with mock_aws():
+        ddb = boto3.client("dynamodb")
+        for role, spec in TABLES.items():
+            ddb.create_table(**table_request(names.table(role), spec))
+        Ledger(names.table("metadata"), names.table("jobs"), names.table("qc"), client=ddb).create_job(
+            ObjectRef("raw", "p/S1/a.vcf", "v1"), job_id="j1", project="p", sample_id="S1", actor="test")
+        code, err = run(capsys, ["status", "--job", "j1", "--stack", "prod"])
+        assert code == 2 and one_coded_line(err)["code"] == "AWS_NOT_FOUND", err  # the ledger's names: no table
+        monkeypatch.setenv("GENOMICS_TABLE_NAMES", "seed")
+        assert main(["status", "--job", "j1", "--stack", "prod"]) == 0
+        monkeypatch.setenv("GENOMICS_TABLE_NAMES", "legacy")
+        code, err = run(capsys, ["status", "--job", "j1", "--stack", "prod"])
+    m = one_coded_line(err)
+    assert code == 2 and (m["code"], m["where"]) == ("CLI_USAGE", "GENOMICS_TABLE_NAMES"), err
+
+
 def test_cli_errors_bad_since_is_a_usage_error_before_any_aws_call(capsys, no_credentials):
     code, err = run(capsys, ["cost", "P", "--since", "yesterday"])
     assert code == 2
