@@ -126,7 +126,7 @@ class Names:
     region: str
     partition: str = "aws"
     # How the stack's tables are named (see TABLE_SEED_NAMES).
-    tables: TableNaming = "ledger"
+    table_names: TableNaming = "ledger"
 
     @property
     def prefix(self) -> str:
@@ -136,7 +136,7 @@ class Names:
         return f"{self.prefix}-{BUCKET_SEED_NAMES[role]}-{self.account_id}-{self.region}"
 
     def table(self, role: TableRole) -> str:
-        if self.tables == "seed":
+        if self.table_names == "seed":
             return f"{self.prefix}-{TABLE_SEED_NAMES[role]}"
         return f"{self.prefix}-ledger-{role}"
 

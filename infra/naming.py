@@ -18,15 +18,15 @@ CLASSIFICATION_TAG = "genomics:data-classification"
 Classification = Literal["genetic-data", "pseudonymous-metadata", "audit-log", "code"]
 
 
-def current_names(stack: str, tables: TableNaming = "ledger") -> Names:
-    """Names of ``stack`` in the account/region/partition the AWS provider is configured for; ``tables``:
-    how its tables are named (config key tableNames)."""
+def current_names(stack: str, table_names: TableNaming = "ledger") -> Names:
+    """Names of ``stack`` in the account/region/partition the AWS provider is configured for;
+    ``table_names``: how its tables are named (config key tableNames)."""
     return Names(
         stack=stack,
         account_id=aws.get_caller_identity().account_id,
         region=aws.get_region().region,
         partition=aws.get_partition().partition,
-        tables=tables,
+        table_names=table_names,
     )
 
 

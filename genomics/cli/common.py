@@ -97,7 +97,7 @@ def connect(args: argparse.Namespace) -> tuple[Any, Any]:
     if not region:
         raise CliError("no AWS region configured: set AWS_REGION or use a profile with a region", code="AWS_NO_REGION")
     account = session.client("sts").get_caller_identity()["Account"]
-    return session, Names(stack=stack, account_id=account, region=region, tables=tables)  # type: ignore[arg-type]
+    return session, Names(stack=stack, account_id=account, region=region, table_names=tables)  # type: ignore[arg-type]
 
 
 def ledger_of(session: Any, names: Any) -> Any:

@@ -64,6 +64,6 @@ def test_renames_ledger_tables_named_for_the_ledger_by_default(stack: str, progr
 
 
 def test_renames_seed_table_names_are_the_deployed_ones() -> None:
-    names = Names("prod", mocks.ACCOUNT_ID, mocks.REGION, mocks.PARTITION, tables="seed")
+    names = Names("prod", mocks.ACCOUNT_ID, mocks.REGION, mocks.PARTITION, table_names="seed")
     assert {names.table(role) for role in TABLES} == {
         "genomics-prod-genomics-metadata", "genomics-prod-processing-jobs", "genomics-prod-quality-metrics"}

@@ -212,7 +212,7 @@ def test_cli_errors_seed_table_names_from_the_environment(capsys, aws_env, monke
     from genomics.ledger import Ledger, ObjectRef
     from genomics.local.deploy import table_request
 
-    names = Names("prod", "123456789012", "us-east-1", tables="seed")
+    names = Names("prod", "123456789012", "us-east-1", table_names="seed")
     with mock_aws():
         ddb = boto3.client("dynamodb")
         for role, spec in TABLES.items():
