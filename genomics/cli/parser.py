@@ -36,6 +36,12 @@ def stack_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--endpoint-url", default=None, help="e.g. moto server's http://127.0.0.1:PORT")
 
 
+def _on_stack(sp: argparse.ArgumentParser, func: object) -> None:
+    """A subcommand on a deployed stack: --stack and --endpoint-url (after its own arguments), its handler."""
+    stack_args(sp)
+    sp.set_defaults(func=func)
+
+
 def _file_commands(sub: Subparsers) -> None:
     """Local files: validate, process, qc."""
     v = sub.add_parser("validate", help="validate local files by content")
@@ -76,36 +82,30 @@ def _ledger_commands(sub: Subparsers) -> None:
     s.add_argument("--failed-since", metavar="T")
     s.add_argument("--project")
     s.add_argument("--json", action="store_true")
-    stack_args(s)
-    s.set_defaults(func=stack.cmd_status)
+    _on_stack(s, stack.cmd_status)
 
     co = sub.add_parser("cost", help="estimated spend of a project's jobs, from the ledger")
     co.add_argument("project")
     co.add_argument("--since", metavar="T", help="ISO time or 24h/7d")
     co.add_argument("--json", action="store_true")
-    stack_args(co)
-    co.set_defaults(func=stack.cmd_cost)
+    _on_stack(co, stack.cmd_cost)
 
     r = sub.add_parser("replay", help="re-run uploads from the ingest dead-letter queue")
     r.add_argument("--dry-run", action="store_true")
-    stack_args(r)
-    r.set_defaults(func=stack.cmd_replay)
+    _on_stack(r, stack.cmd_replay)
 
     db = sub.add_parser("dashboard", help="the project's status page (HTML): samples, jobs, QC, deliveries")
     db.add_argument("project")
     db.add_argument("--out", metavar="FILE", help="write the page here (default <project>-dashboard.html)")
     db.add_argument("--publish", action="store_true", help="upload it to reports/<project>/dashboard.html")
-    stack_args(db)
-    db.set_defaults(func=stack.cmd_dashboard)
+    _on_stack(db, stack.cmd_dashboard)
 
     rp = sub.add_parser("reprocess", help="run an ended job's upload through the pipeline again (new job)")
     rp.add_argument("job", metavar="JOB_ID")
-    stack_args(rp)
-    rp.set_defaults(func=stack.cmd_reprocess)
+    _on_stack(rp, stack.cmd_reprocess)
 
     sw = sub.add_parser("sweep", help="end jobs stuck past their state's deadline now (the sweeper's schedule)")
-    stack_args(sw)
-    sw.set_defaults(func=stack.cmd_sweep)
+    _on_stack(sw, stack.cmd_sweep)
 
 
 def _delivery_commands(sub: Subparsers) -> None:
@@ -119,8 +119,7 @@ def _delivery_commands(sub: Subparsers) -> None:
                         "samples is resumed, else a new one starts")
     d.add_argument("--signing-key", metavar="PEM",
                    help="sign the manifest with this P-256 key file (local/offline; default: the stack's KMS key)")
-    stack_args(d)
-    d.set_defaults(func=people.cmd_deliver)
+    _on_stack(d, people.cmd_deliver)
 
     pa = sub.add_parser("partner", help="partners' Crypt4GH keys, their deliveries and receipts (docs/partners.md)")
     psub = pa.add_subparsers(dest="partner_command", required=True)
@@ -138,8 +137,7 @@ def _delivery_commands(sub: Subparsers) -> None:
 
     rep = sub.add_parser("report", help="build the cohort MultiQC report of a project")
     rep.add_argument("project")
-    stack_args(rep)
-    rep.set_defaults(func=stack.cmd_report)
+    _on_stack(rep, stack.cmd_report)
 
 
 def _data_commands(sub: Subparsers) -> None:
@@ -155,8 +153,7 @@ def _data_commands(sub: Subparsers) -> None:
         help="validation profile of this upload (x-amz-meta-validation-profile); without it the project's "
         "(stack setting validationProfiles), else default",
     )
-    stack_args(up)
-    up.set_defaults(func=stack.cmd_upload)
+    _on_stack(up, stack.cmd_upload)
 
     fg = sub.add_parser("forget", help="erase a sample's data, ledger entries and deliveries (GDPR Art. 17)")
     fg.add_argument("sample", help="the sample id")
@@ -164,8 +161,7 @@ def _data_commands(sub: Subparsers) -> None:
     fg.add_argument("--bypass-governance", action="store_true",
                     help="also delete raw versions under governance-mode Object Lock (needs "
                          "s3:BypassGovernanceRetention)")
-    stack_args(fg)
-    fg.set_defaults(func=stack.cmd_forget)
+    _on_stack(fg, stack.cmd_forget)
 
 
 def _user_commands(sub: Subparsers) -> None:
@@ -173,8 +169,7 @@ def _user_commands(sub: Subparsers) -> None:
     lg = sub.add_parser("login", help="sign in to the web app's user pool: Cognito tokens for the CLI")
     lg.add_argument("user", help="your Cognito username")
     lg.add_argument("--password-stdin", action="store_true", help="read the password from stdin (no prompt)")
-    stack_args(lg)
-    lg.set_defaults(func=people.cmd_login)
+    _on_stack(lg, people.cmd_login)
 
     mb = sub.add_parser("members", help="web app users' project membership (stewards): add, remove, list")
     msub = mb.add_subparsers(dest="members_command", required=True)
