@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from genomics.errors import aws_call
+
 Ingest = Callable[[dict[str, Any]], dict[str, Any]]
 
 # How long a received message stays hidden while this run works on it (released as soon as it is
@@ -43,10 +45,11 @@ def _keys(records: list[dict[str, Any]]) -> list[str]:
 
 def queue_depth(sqs: Any, queue_url: str) -> dict[str, int]:
     """Messages waiting (visible) and messages someone holds hidden (in flight)."""
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
+    with aws_call("SQS GetQueueAttributes"):
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
     return {
         "remaining": int(attrs.get("ApproximateNumberOfMessages", 0)),
         "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
@@ -76,12 +79,13 @@ def replay(
     waited = 0.0
     try:
         while len(seen) < max_messages:
-            resp = sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=min(10, max_messages - len(seen)),
-                WaitTimeSeconds=0,
-                VisibilityTimeout=PEEK_VISIBILITY_S if dry_run else WORK_VISIBILITY_S,
-            )
+            with aws_call("SQS ReceiveMessage"):
+                resp = sqs.receive_message(
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=min(10, max_messages - len(seen)),
+                    WaitTimeSeconds=0,
+                    VisibilityTimeout=PEEK_VISIBILITY_S if dry_run else WORK_VISIBILITY_S,
+                )
             messages = [m for m in resp.get("Messages", []) if m["MessageId"] not in seen]
             if not messages:
                 # Someone else holds messages hidden for a moment (the sweeper peeks at the queue): wait
@@ -111,7 +115,8 @@ def replay(
                     failed.append({"message_id": m["MessageId"], "keys": _keys(records),
                                    "error": f"{type(e).__name__}: {e}"})
                     continue
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+                with aws_call("SQS DeleteMessage"):
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
                 replayed.extend(results)
     finally:
         _release(sqs, queue_url, held)
@@ -150,8 +155,9 @@ def mark_dead_letters(sqs: Any, queue_url: str, ledger: Any, *, max_messages: in
     seen: set[str] = set()
     try:
         while len(seen) < max_messages:
-            resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                       VisibilityTimeout=PEEK_VISIBILITY_S)
+            with aws_call("SQS ReceiveMessage"):
+                resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           VisibilityTimeout=PEEK_VISIBILITY_S)
             messages = [m for m in resp.get("Messages", []) if m["MessageId"] not in seen]
             if not messages:
                 break

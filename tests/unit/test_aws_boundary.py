@@ -29,7 +29,7 @@ from botocore.exceptions import (
 )
 from moto import mock_aws
 
-from genomics import errors, faults, ingest
+from genomics import errors, faults, ingest, replay
 from genomics.errors import TransientError, aws_call, classify, is_transient
 from genomics.ledger import Ledger
 from genomics.processing import service as processing
@@ -38,6 +38,7 @@ from genomics.sources import S3Object
 
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=2)
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:sm"
+QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/ingest-dlq"
 
 # Each module's entry point, given a client factory: (service, operation, call).
 Make = Callable[[str], Any]
@@ -52,6 +53,8 @@ MODULES: dict[str, tuple[str, str, Callable[[Make], Any]]] = {
     "qc": ("s3", "HeadObject",
            lambda make: qc.aws(lambda: make("s3").head_object(Bucket="b", Key="k"), "S3 HeadObject")),
     "sources": ("s3", "HeadObject", lambda make: S3Object(make("s3"), "b", "k", None, None).size()),
+    "replay": ("sqs", "ReceiveMessage",
+               lambda make: replay.replay(make("sqs"), QUEUE, lambda record: {}, dry_run=True)),
 }
 
 ANSWERS = {  # AWS's answer -> whether it is worth a retry
