@@ -9,11 +9,11 @@ The rule, in order:
 1. ``fargate_threshold_bytes`` (stack setting, 0 = off): a larger input never runs as one Lambda (it
    scatters if it can, else goes to Fargate); the e2e tests and ``make demo`` lower it to send small files
    down those paths.
-2. A coordinate-sorted BAM whose index exists (or could be built in the plan's scratch) scatters when one
-   pass would take longer than ``single_budget_s``, provided its largest shard (a contig cannot be
-   split) is predicted under ``shard_budget_s`` and fits a Lambda's scratch.
+2. A coordinate-sorted BAM or CRAM whose index (``.bai``, ``.crai``) exists (or could be built in the
+   plan's scratch) scatters when one pass would take longer than ``single_budget_s``, provided its largest
+   shard (a contig cannot be split) is predicted under ``shard_budget_s`` and fits a Lambda's scratch.
 3. Anything else runs as one Lambda when predicted under ``single_budget_s`` and its scratch copy fits;
-4. otherwise (unsplittable: plain-gzip FASTQ, unsorted or unindexable BAM, SAM, CRAM, a contig too big for
+4. otherwise (unsplittable: plain-gzip FASTQ, unsorted or unindexable BAM/CRAM, SAM, a contig too big for
    a shard; or predicted over ``fargate_predicted_s``) it runs on Fargate, whose ephemeral storage is
    sized from the input.
 """
@@ -88,7 +88,8 @@ def rate_mb_s(fmt: str, compression: str, t: Throughput = MEASURED, *, validate:
         # a shard validates its records too: two passes' CPU on the same bytes
         return 1.0 / (1.0 / t.bam_qc_mb_s + 1.0 / t.bam_validate_mb_s) if validate else t.bam_qc_mb_s
     if fmt == "cram":
-        return t.cram_qc_mb_s
+        # a shard decodes its containers twice (record validation, then the stats' stream)
+        return t.cram_qc_mb_s / 2 if validate else t.cram_qc_mb_s
     if fmt == "sam":
         return t.sam_qc_mb_s if compression == "none" else t.fastq_gz_qc_mb_s
     if fmt == "fastq":
@@ -147,10 +148,11 @@ def route(facts: Facts, settings: Settings, t: Throughput = MEASURED) -> Route:
     if not forced and single_s <= settings.single_budget_s and facts.size <= scratch:
         return Route("single", f"one pass predicted {single_s:.0f} s <= {settings.single_budget_s} s", single_s,
                      lambda_usd(single_s, mem, settings), lv, mem)
-    if facts.fmt == "bam" and facts.sorted_indexed and facts.largest_shard_bytes is not None:
-        shard_s = seconds(facts.largest_shard_bytes, "bam", "bgzf", lv, t, validate=True) + t.lambda_overhead_s
+    if facts.fmt in ("bam", "cram") and facts.sorted_indexed and facts.largest_shard_bytes is not None:
+        shard_s = seconds(facts.largest_shard_bytes, facts.fmt, facts.compression, lv, t, validate=True
+                          ) + t.lambda_overhead_s
         if shard_s <= settings.shard_budget_s and facts.largest_shard_bytes <= scratch:
-            total_s = (seconds(facts.size, "bam", "bgzf", lv, t, validate=True)
+            total_s = (seconds(facts.size, facts.fmt, facts.compression, lv, t, validate=True)
                        + t.lambda_overhead_s * (max(1, facts.shards) + 2))
             waves = math.ceil(max(1, facts.shards) / max(1, settings.map_concurrency))
             wall = shard_s * waves + 2 * t.lambda_overhead_s
@@ -195,7 +197,7 @@ class Case:
 CASES = (
     Case("30x WGS BAM (60 GB), sorted + indexed", "bam", 60 * 10**9, "bgzf", sorted_indexed=True),
     Case("30x WGS BAM (60 GB), no index", "bam", 60 * 10**9, "bgzf"),
-    Case("30x WGS CRAM (15 GB)", "cram", 15 * 10**9, "none"),
+    Case("30x WGS CRAM (15 GB), sorted + indexed", "cram", 15 * 10**9, "none", sorted_indexed=True),
     Case("30x FASTQ.gz pair (2 x 35 GB)", "fastq", 35 * 10**9, "gzip", files=2),
     Case("1 TB joint-called cohort VCF (QC pass)", "vcf", 10**12, "bgzf"),
 )

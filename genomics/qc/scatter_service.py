@@ -33,7 +33,7 @@ from genomics.deployment import TMP_PREFIX, Settings
 from genomics.identity import scatter as id_scatter
 from genomics.identity import service as identity_service
 from genomics.observability import measure_step
-from genomics.qc import budget, scatter, sparse
+from genomics.qc import budget, cram_scatter, scatter, sparse
 from genomics.qc import gate as qc_gate
 from genomics.qc import service as qc_service
 from genomics.qc.coverage import CoverageError
@@ -196,6 +196,31 @@ def _with_empty_contigs(shards: list[dict[str, Any]], target: Path, refs: list[t
     mapped[-1]["contigs"] += [n for n, _ in refs if n in in_target and n not in placed]
 
 
+def _bam_plan(ctx: Ctx, inp: InputRef, size: int, scratch: Path
+              ) -> tuple[Path, list[tuple[str, int]], list[dict[str, Any]], str | None] | None:
+    """(index, header refs, shards, idxstats text from the BAI) of an indexed (or indexable) BAM, else None."""
+    idx, copy = _bam_index(ctx, inp, size, scratch)
+    if idx is None:
+        return None
+    head = copy
+    if head is None:
+        head = scratch / "head.bam"
+        _sparse(ctx.s3, inp, [[0, min(size, HEADER_PROBE)]], size, head)
+    refs = scatter.header_refs(_header(head))
+    bai = scatter.parse_bai(scatter.read_index(str(idx)), refs)
+    shards = scatter.plan_shards(bai, target_reads=ctx.settings.qc_shard_reads,
+                                 max_shards=ctx.settings.scatter_max_shards, file_size=size,
+                                 header_end=min(size, scatter.header_end_offset(bai)))
+    return idx, refs, shards, idxstats_text(bai, refs)
+
+
+def _cram_plan(ctx: Ctx, inp: InputRef, size: int, scratch: Path
+               ) -> tuple[Path, list[tuple[str, int]], list[dict[str, Any]], str | None] | None:
+    """The same for a CRAM (genomics.qc.cram_scatter): no idxstats, its shards count their reads."""
+    found = cram_scatter.plan(ctx.s3, inp, size, scratch, ctx.settings, _aws)
+    return None if found is None else (found.index, found.refs, found.shards, None)
+
+
 def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None) -> dict[str, Any]:
     """Route the QC job; for a scatter, write the shards and the index to tmp/ and return the plan."""
     with measure_step(FUNCTION, context) as step, budget.for_invocation(context):
@@ -211,28 +236,24 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
         shards: list[dict[str, Any]] = []
         with tempfile.TemporaryDirectory(prefix="qc-plan-") as tmp:
             scratch = Path(tmp)
-            if fmt == "bam":
-                idx, copy = _bam_index(ctx, inp, size, scratch)
-                if idx is not None:
-                    head = copy
-                    if head is None:
-                        head = scratch / "head.bam"
-                        _sparse(ctx.s3, inp, [[0, min(size, HEADER_PROBE)]], size, head)
-                    refs = scatter.header_refs(_header(head))
-                    bai = scatter.parse_bai(scatter.read_index(str(idx)), refs)
-                    shards = scatter.plan_shards(bai, target_reads=ctx.settings.qc_shard_reads,
-                                                 max_shards=ctx.settings.scatter_max_shards, file_size=size,
-                                                 header_end=min(size, scatter.header_end_offset(bai)))
+            found = (_bam_plan(ctx, inp, size, scratch) if fmt == "bam" else
+                     _cram_plan(ctx, inp, size, scratch) if fmt == "cram" else None)
+            if fmt in ("bam", "cram"):
+                if found is not None:
+                    idx, refs, shards, idx_text = found
                     biggest = max((sum(b - a for a, b in s["ranges"]) for s in shards), default=0)
-                    facts = router.Facts(fmt=fmt, size=size, compression="bgzf", sorted_indexed=True,
+                    facts = router.Facts(fmt=fmt, size=size, compression="bgzf" if fmt == "bam" else compression,
+                                         sorted_indexed=True,
                                          largest_shard_bytes=biggest, shards=len(shards))
                     decision = router.route(facts, ctx.settings)
                     if decision.mode == "scatter":
                         prefix = work_prefix(job_id)
-                        _aws(lambda: ctx.s3.upload_file(str(idx), ctx.processed_bucket, prefix + "input.bai"),
-                             "S3 PutObject input.bai")
-                        _aws(lambda: ctx.s3.put_object(Bucket=ctx.processed_bucket, Key=prefix + "idxstats.txt",
-                                                       Body=idxstats_text(bai, refs).encode()), "S3 PutObject")
+                        suffix = "bai" if fmt == "bam" else "crai"
+                        _aws(lambda: ctx.s3.upload_file(str(idx), ctx.processed_bucket, prefix + "input." + suffix),
+                             f"S3 PutObject input.{suffix}")
+                        if idx_text is not None:  # a CRAM's shards count their reads per contig themselves
+                            _aws(lambda: ctx.s3.put_object(Bucket=ctx.processed_bucket, Key=prefix + "idxstats.txt",
+                                                           Body=idx_text.encode()), "S3 PutObject")
                         target, cov_notes = coverage_target(ctx, event, refs, scratch)
                         if target is not None:
                             _with_empty_contigs(shards, target, refs)
@@ -244,8 +265,9 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
                             "shard_count": len(shards),
                             "distributed": distributed,
                             "items": {"bucket": ctx.processed_bucket, "key": prefix + "plan.json"},
-                            "index": {"bucket": ctx.processed_bucket, "key": prefix + "input.bai"},
-                            "idxstats": {"bucket": ctx.processed_bucket, "key": prefix + "idxstats.txt"},
+                            "index": {"bucket": ctx.processed_bucket, "key": prefix + "input." + suffix},
+                            "idxstats": ({"bucket": ctx.processed_bucket, "key": prefix + "idxstats.txt"}
+                                         if idx_text is not None else None),
                             "coverage": ({"bucket": ctx.processed_bucket, "key": prefix + "targets.bed"}
                                          if target is not None else None),
                             "coverage_notes": cov_notes,
@@ -272,7 +294,8 @@ def _plan_and_shard(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
     return p, sh
 
 
-def validate_shard_records(path: str, index: str, shard: Mapping[str, Any]) -> dict[str, Any]:
+def validate_shard_records(path: str, index: str, shard: Mapping[str, Any], reference: str | None = None
+                           ) -> dict[str, Any]:
     """Record validation of the shard's reads: its regions' records decoded by samtools and checked by the
     same SAM checker as a whole upload (header included, so @SQ names resolve). samtools is killed at the
     invocation's deadline (a ToolTimeout, not record errors)."""
@@ -281,7 +304,8 @@ def validate_shard_records(path: str, index: str, shard: Mapping[str, Any]) -> d
     from genomics.validation.report import ValidationReport
     from genomics.validation.sam import validate_binary
 
-    argv = ["samtools", "view", "-u", "-h", "--no-PG", path, "-X", index, *scatter.region_args(shard)]
+    ref = ["--reference", reference] if reference else []
+    argv = ["samtools", "view", "-u", "-h", "--no-PG", *ref, path, "-X", index, *scatter.region_args(shard)]
     procs: list[subprocess.Popen[bytes]] = []
 
     class _Region:
@@ -335,20 +359,22 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
         p, sh = _plan_and_shard(event)
         size = int(p["size"])
         with tempfile.TemporaryDirectory(prefix="qc-shard-") as tmp:
-            local = Path(tmp) / "input.bam"
-            idx = Path(tmp) / "input.bam.bai"  # beside the BAM, where bcftools mpileup looks for it
+            cram = sh.get("format") == "cram"
+            local = Path(tmp) / ("input.cram" if cram else "input.bam")
+            idx = Path(f"{local}.{'crai' if cram else 'bai'}")  # beside it, where bcftools mpileup looks for it
             _download(ctx.s3, p["index"]["bucket"], p["index"]["key"], idx)
             fetched = _sparse(ctx.s3, inp, sh["ranges"], size, local)
+            ref = cram_scatter.reference(ctx.s3, inp, sh, Path(tmp) / "ref", _aws) if cram else None
             try:
-                validation = validate_shard_records(str(local), str(idx), sh)
-                out = scatter.run_shard(str(local), sh, index=str(idx))
+                validation = validate_shard_records(str(local), str(idx), sh, ref)
+                out = scatter.run_shard(str(local), sh, index=str(idx), reference=ref)
             except ToolError as e:
                 raise QcInputError("QC_TOOL_FAILED", f"shard {sh['index']}: {e}") from e
             bed = _shard_target(ctx, p, sh, Path(tmp))
             coverage_error = None
             if bed is not None:
                 try:
-                    out["coverage"] = scatter.shard_coverage(str(local), sh, bed, index=str(idx))
+                    out["coverage"] = scatter.shard_coverage(str(local), sh, bed, index=str(idx), reference=ref)
                 except CoverageError as e:  # mosdepth failed: gather reports QC without coverage, and why
                     if e.timed_out:  # out of time: the shard fails with mosdepth's argv, exit code and stderr
                         raise
@@ -385,8 +411,9 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
         # coverage of some contigs only would be wrong: none at all when a shard's mosdepth failed, and why
         merged = scatter.merge_shards([{k: v for k, v in d.items() if k != "coverage"} for d in docs]
                                       if failed else docs)
-        idx_text = _aws(lambda: ctx.s3.get_object(Bucket=p["idxstats"]["bucket"], Key=p["idxstats"]["key"])["Body"]
-                        .read().decode(), "S3 GetObject idxstats")
+        idx_text = merged.pop("samtools_idxstats", None) or _aws(  # a CRAM's shards counted reads per contig
+            lambda: ctx.s3.get_object(Bucket=p["idxstats"]["bucket"], Key=p["idxstats"]["key"])["Body"].read().decode(),
+            "S3 GetObject idxstats")
         raw = {**{k: v for k, v in merged.items() if k != "mosdepth_thresholds"}, "samtools_idxstats": idx_text}
         metrics = derive_alignment(parse_samtools_stats(merged["samtools_stats"]),
                                    parse_flagstat(merged["samtools_flagstat"]), parse_idxstats(idx_text))
@@ -415,7 +442,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
             result = qc_service.publish(
                 s3=ctx.s3, dynamodb=dynamodb, table=table, processed_bucket=ctx.processed_bucket,
                 project=project, sample_id=sample_id, job_id=job_id, sha256=inp.sha256, assay=assay,
-                fmt="bam", metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
+                fmt=str(p.get("format") or "bam"), metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
                 result_id=inp.result_id, conformance=inp.conformance or None, identity=identity,
                 fingerprint=fingerprint)
     shard_steps = [{"index": d["index"], **d["step"]} for d in docs]

@@ -24,6 +24,17 @@ def test_router_large_sorted_indexed_bam_scatters_when_its_largest_shard_fits() 
     assert "25 shards" in r.reason
 
 
+def test_router_large_sorted_indexed_cram_scatters_at_the_cram_rate() -> None:
+    """A CRAM with its .crai scatters like a BAM; its shards are predicted at the CRAM decode rate (each
+    shard decodes twice: record validation, then stats), so a shard too big for that rate goes to Fargate."""
+    facts = router.Facts("cram", 15 * GB, "none", sorted_indexed=True, largest_shard_bytes=GB, shards=26)
+    r = router.route(facts, ON)
+    assert r.mode == "scatter" and "26 shards" in r.reason, r
+    big = router.Facts("cram", 15 * GB, "none", sorted_indexed=True, largest_shard_bytes=3 * GB, shards=6)
+    as_bam = router.Facts("bam", 15 * GB, "bgzf", sorted_indexed=True, largest_shard_bytes=3 * GB, shards=6)
+    assert router.route(big, ON).mode == "fargate" and router.route(as_bam, ON).mode == "scatter"
+
+
 def test_router_a_contig_too_big_for_a_shard_goes_to_fargate() -> None:
     facts = router.Facts("bam", 60 * GB, "bgzf", sorted_indexed=True, largest_shard_bytes=40 * GB, shards=3)
     assert router.route(facts, ON).mode == "fargate"
