@@ -19,6 +19,7 @@ One function builds each state (or both QC Map states); :func:`definition` assem
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -411,3 +412,34 @@ def definition(function_arns: Mapping[str, Any], settings: Settings, ecs: EcsTar
         "StartAt": "Route",
         "States": states,
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Billing: Step Functions bills each state an execution enters; the cost estimate reads them from here
+# --------------------------------------------------------------------------------------------------
+def states_entered(choices: Mapping[str, str], items: Mapping[str, int] | None = None) -> int:
+    """How many states an execution enters on one path through the definition: from ``StartAt``, each
+    Choice state named in ``choices`` goes on to the state it names (the others to their ``Default``), and
+    each Map state runs ``items[name]`` items through its item processor, until a state ends the run."""
+    return _walk(_structure(), choices, items or {})
+
+
+@functools.cache
+def _structure() -> dict[str, Any]:
+    """The definition with the Fargate path (a superset: function ARNs and settings change no transition)."""
+    arns = {logical: logical for logical in ("vcf-processor", "quality-metrics", "metadata-updater")}
+    return definition(arns, Settings(stack="states"), EcsTarget("cluster", "task-definition", ("subnet",), ("sg",)))
+
+
+def _walk(machine: Mapping[str, Any], choices: Mapping[str, str], items: Mapping[str, int]) -> int:
+    states, name, entered = machine["States"], machine["StartAt"], 0
+    while name is not None:
+        state = states[name]
+        entered += 1
+        if state["Type"] == "Map":
+            entered += items.get(name, 0) * _walk(state["ItemProcessor"], {}, {})
+        if state["Type"] == "Choice":
+            name = choices.get(name, state["Default"])
+        else:
+            name = None if state.get("End") or state["Type"] in ("Succeed", "Fail") else state["Next"]
+    return entered

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from genomics import workflow
 from genomics.deployment import Settings
 from genomics.ledger import identity, model
 from genomics.ledger.store import Ledger
@@ -87,20 +88,21 @@ def _steps_from_state(state: ExecutionState) -> list[dict[str, Any]]:
 
 
 def _transition_count(state: ExecutionState) -> int:
-    """States entered by this execution (Step Functions bills each transition)."""
-    if state.input is not None and state.input.format in ("vcf", "bcf"):
-        n = 8  # Route, MarkProcessing, Plan, SingleOrScatter, Process|Map, MarkQC, QcKind, QualityMetrics
-        if state.shards:
-            n += 1 + len(state.shards)  # Gather + one ProcessShard per item
-        return n + 1  # Finalize
+    """States entered by this execution (Step Functions bills each transition), counted on the workflow's
+    definition along the path this execution took."""
+    if state.input is not None and state.input.format in workflow.VCF_FORMATS:
+        shards = len(state.shards or [])
+        return workflow.states_entered(
+            {"Route": "MarkProcessing", "SingleOrScatter": "ProcessShards" if shards else "ProcessSingle"},
+            {"ProcessShards": shards},
+        )
     if state.qcplan is not None:
-        n = 7  # Route, NoProcessing, MarkQC, QcKind, QcPlan, QcMode, QualityMetrics|Map|Fargate task
-        if state.qcplan.mode == "scatter":
-            n += 1 + int(state.qcplan.shard_count or 0)  # QcGather + one QcShard per item
-        return n + 1  # Finalize
+        mode = {"scatter": "QcShardsInline", "fargate": "QcFargate"}.get(str(state.qcplan.mode), "QualityMetrics")
+        return workflow.states_entered({"Route": "NoProcessing", "QcKind": "QcPlan", "QcMode": mode},
+                                       {"QcShardsInline": int(state.qcplan.shard_count or 0)})
     if state.qc is not None:
-        return 6  # Route, NoProcessing, MarkQC, QcKind, QualityMetrics, Finalize
-    return 2  # Route, Finalize
+        return workflow.states_entered({"Route": "NoProcessing"})  # QcKind's default: QualityMetrics
+    return workflow.states_entered({})  # Route's default: Finalize (stored, nothing to process or QC)
 
 
 def _qc_summary(qc: QcResult | None) -> dict[str, Any] | None:
