@@ -39,7 +39,7 @@ functions = {
             spec=spec,
             names=names,
             config=config,
-            image_uri=image.image_uri,
+            image_uri=image.uri_for(spec.image),
             kms_key_arn=kms_key_arn,
             vpc=network.placement if network else None,
             runtime_env=users.runtime_env if spec.runtime_env else None,
@@ -97,6 +97,7 @@ pulumi.export("tables", {role: t.name for role, t in ledger.tables.items()})
 pulumi.export("functions", {logical: f.function.arn for logical, f in functions.items()})
 pulumi.export("state_machine_arn", pipeline.state_machine.arn)
 pulumi.export("image_uri", image.image_uri)
+pulumi.export("delivery_image_uri", image.delivery_image_uri)
 pulumi.export("dead_letter_queue_url", ingest.queue.url)
 pulumi.export("alerts_topic_arn", monitoring.topic.arn)
 pulumi.export("audit_trail_arn", audit.trail.arn)

@@ -241,6 +241,9 @@ class Names:
 # API" box, what they read from the environment and what they may do. Grants are data; infra/ turns
 # them into IAM policy documents, one role per function.
 # --------------------------------------------------------------------------------------------------
+# The container image a function runs (images/Dockerfile targets): "handler" for all but the functions that
+# encrypt partner deliveries, which run "delivery" (the handler image + Crypt4GH; images/README.md).
+ImageKind = Literal["handler", "delivery"]
 ResourceKind = Literal["bucket", "objects", "table", "table-indexes", "state-machine", "executions", "queue",
                        "function", "signing-key"]
 
@@ -269,6 +272,9 @@ class FunctionSpec:
     # client's ids): ``environment(..., runtime=...)`` fills them; both the Pulumi program and the local
     # mode pass the ids of the pool they created.
     runtime_env: tuple[str, ...] = ()
+    # The image (images/Dockerfile target) the function runs; only a function that encrypts with Crypt4GH
+    # needs "delivery" (the handler image stays within its size goal without the library).
+    image: ImageKind = "handler"
 
 
 # Grants are exactly the calls the code makes (tests/infra/test_least_privilege.py scans the code and fails
@@ -451,6 +457,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Grant(("kms:Sign",), "signing-key", ""),
         ),
         pipeline=False,
+        # Deliveries encrypt with Crypt4GH, which only the delivery image carries.
+        image="delivery",
     ),
     "sweeper": FunctionSpec(
         logical="sweeper",

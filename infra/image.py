@@ -1,8 +1,12 @@
-"""HandlerImage: the ECR repository and the handlers' container image built and pushed by docker-build.
+"""HandlerImage: the ECR repository and the two container images of ``images/Dockerfile`` built and pushed
+by docker-build: the handler image (target ``handler``, every function) and the delivery image (target
+``delivery``: the handler image plus the Crypt4GH layer, for the functions whose ``FunctionSpec.image`` is
+``"delivery"``, i.e. web-tasks). The delivery image shares every layer of the handler image, so the
+repository stores only its extra layer.
 
-The image is tagged by content (a hash of the files that go into it) and by stack; functions use the
+Images are tagged by content (a hash of the files that go into them) and by stack; functions use the
 pushed digest (``<repository>@sha256:...``), so an unchanged tree is neither rebuilt nor redeployed and a
-rollback to an older commit redeploys exactly the image of that commit.
+rollback to an older commit redeploys exactly the images of that commit.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from genomics.deployment import Names
+from genomics.deployment import ImageKind, Names
 from infra.config import StackConfig
 from infra.naming import classified
 
@@ -93,11 +97,14 @@ class HandlerImageArgs:
 
 
 class HandlerImage(pulumi.ComponentResource):
-    """ECR repository + the built image. ``image_uri`` is ``<repository url>@<digest>``."""
+    """ECR repository + the two built images. ``image_uri`` (handler) and ``delivery_image_uri`` are
+    ``<repository url>@<digest>``; :meth:`uri_for` picks a function's."""
 
     repository: aws.ecr.Repository
     image: docker_build.Image
     image_uri: pulumi.Output[str]
+    delivery_image: docker_build.Image
+    delivery_image_uri: pulumi.Output[str]
 
     def __init__(self, name: str, args: HandlerImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genomics:image:HandlerImage", name, None, opts)
@@ -121,13 +128,35 @@ class HandlerImage(pulumi.ComponentResource):
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle", repository=self.repository.name, policy=lifecycle_policy(), opts=child
         )
-        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         tag = content_tag()
         url = self.repository.repository_url
-        self.image = docker_build.Image(
-            f"{name}-image",
+        self.image = self._image(f"{name}-image", "handler", tag, args, child)
+        # Built after the handler image, so its build reuses the handler image's cached layers.
+        self.delivery_image = self._image(
+            f"{name}-delivery-image", "delivery", tag, args,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.image]),
+        )
+        self.image_uri = pulumi.Output.concat(url, "@", self.image.digest)
+        self.delivery_image_uri = pulumi.Output.concat(url, "@", self.delivery_image.digest)
+        self.register_outputs({"repository_url": url, "image_uri": self.image_uri,
+                               "delivery_image_uri": self.delivery_image_uri, "content_tag": tag})
+
+    def uri_for(self, image: ImageKind) -> pulumi.Output[str]:
+        """The digest URI of a function's image (``FunctionSpec.image``)."""
+        return {"handler": self.image_uri, "delivery": self.delivery_image_uri}[image]
+
+    def _image(self, name: str, target: ImageKind, tag: str, args: HandlerImageArgs,
+               opts: pulumi.ResourceOptions) -> docker_build.Image:
+        """One target of images/Dockerfile, tagged ``<content tag>[-<target>]`` and ``<stack>[-<target>]``
+        (the handler image keeps its plain tags)."""
+        suffix = "" if target == "handler" else f"-{target}"
+        url = self.repository.repository_url
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        return docker_build.Image(
+            name,
             context=docker_build.BuildContextArgs(location=str(REPO_ROOT)),
             dockerfile=docker_build.DockerfileArgs(location=str(REPO_ROOT / DOCKERFILE)),
+            target=target,
             platforms=[docker_build.Platform.LINUX_AMD64],
             push=True,
             # Lambda rejects OCI image indexes, which BuildKit makes when it attaches its default
@@ -136,13 +165,12 @@ class HandlerImage(pulumi.ComponentResource):
             exec_=True,
             # Previews do not build (fast PR previews); `pulumi up` builds and pushes.
             build_on_preview=False,
-            tags=[pulumi.Output.concat(url, ":", tag), pulumi.Output.concat(url, ":", args.names.stack)],
+            tags=[pulumi.Output.concat(url, ":", tag, suffix),
+                  pulumi.Output.concat(url, ":", args.names.stack, suffix)],
             registries=[
                 docker_build.RegistryArgs(
                     address=token.proxy_endpoint, username=token.user_name, password=token.password
                 )
             ],
-            opts=child,
+            opts=opts,
         )
-        self.image_uri = pulumi.Output.concat(url, "@", self.image.digest)
-        self.register_outputs({"repository_url": url, "image_uri": self.image_uri, "content_tag": tag})

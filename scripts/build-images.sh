@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the handler image (images/Dockerfile, context: the repository root) without a Docker engine:
-# buildah builds, podman stores and runs. What `make images` runs; tests/images calls it too.
+# Builds the two images of images/Dockerfile (context: the repository root) without a Docker engine:
+# the handler image (target "handler") and the delivery image (target "delivery": the handler image plus
+# the Crypt4GH layer, for web-tasks only). buildah builds, podman stores and runs. What `make images`
+# runs; tests/images calls it too.
 #
 #   bash scripts/build-images.sh            build if the inputs changed since the last build, print size
 #   bash scripts/build-images.sh --force    build even if the image looks up to date
@@ -9,7 +11,8 @@
 #                                           result in images/constraints.txt, then build with it
 #
 # Environment:
-#   GENOMICS_IMAGE          tag to build            (default localhost/genomics-handlers:dev)
+#   GENOMICS_IMAGE          the handler image's tag  (default localhost/genomics-handlers:dev)
+#   GENOMICS_DELIVERY_IMAGE the delivery image's tag (default localhost/genomics-delivery:dev)
 #   GENOMICS_BASE_IMAGE     Debian bookworm-slim    (default localhost/debian:bookworm-slim; made with
 #                           debootstrap from this machine's Debian mirror when missing; on a machine
 #                           without one, pulled from docker.io, or debootstrapped from deb.debian.org)
@@ -24,6 +27,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 
 IMAGE=${GENOMICS_IMAGE:-localhost/genomics-handlers:dev}
+DELIVERY_IMAGE=${GENOMICS_DELIVERY_IMAGE:-localhost/genomics-delivery:dev}
 BASE=${GENOMICS_BASE_IMAGE:-localhost/debian:bookworm-slim}
 UPSTREAM_BASE=docker.io/library/debian:bookworm-slim
 EXTRAS=${GENOMICS_IMAGE_EXTRAS-report}
@@ -220,15 +224,19 @@ inputs_hash() {
 }
 
 up_to_date() {
-  local want=$1 have
-  have=$(podman image inspect --format "{{index .Labels \"$HASH_LABEL\"}}" "$IMAGE" 2>/dev/null || true)
-  [ "$have" = "$want" ]
+  local want=$1 have tag
+  for tag in "$IMAGE" "$DELIVERY_IMAGE"; do
+    have=$(podman image inspect --format "{{index .Labels \"$HASH_LABEL\"}}" "$tag" 2>/dev/null || true)
+    [ "$have" = "$want" ] || return 1
+  done
 }
 
 report_size() {
-  local bytes
+  local bytes delivery
   bytes=$(podman image inspect --format '{{.Size}}' "$IMAGE")
+  delivery=$(podman image inspect --format '{{.Size}}' "$DELIVERY_IMAGE")
   echo "image $IMAGE: $((bytes / 1000000)) MB ($bytes bytes; goal <= 300 MB)"
+  echo "image $DELIVERY_IMAGE: $((delivery / 1000000)) MB ($delivery bytes; the handler image + $(((delivery - bytes) / 1000000)) MB of Crypt4GH)"
 }
 
 ensure_tools
@@ -248,12 +256,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 pip_passthrough "$work/pip.conf"
 
-# build TAG LABEL [extra buildah args...]
+# build TARGET TAG LABEL [extra buildah args...]
 build() {
-  local tag=$1 label=$2; shift 2
+  local target=$1 tag=$2 label=$3; shift 3
   buildah bud --pull=never --isolation chroot --network host --layers \
     --format docker \
     --file images/Dockerfile \
+    --target "$target" \
     --build-arg "BASE_IMAGE=$BASE" \
     --build-arg "EXTRAS=$EXTRAS" \
     --label "$HASH_LABEL=$label" \
@@ -265,15 +274,17 @@ build() {
 
 if [ "$MODE" = lock ]; then
   [ "$EXTRAS" = report ] || die "--lock records the default build (GENOMICS_IMAGE_EXTRAS=report)"
-  lock_image="$IMAGE-unpinned"
+  lock_image="$DELIVERY_IMAGE-unpinned"
   log "resolving the dependencies afresh (no constraints) in $lock_image"
-  build "$lock_image" unpinned --build-arg CONSTRAINTS=
+  build delivery "$lock_image" unpinned --build-arg CONSTRAINTS=
   {
-    echo "# Every Python distribution of the handler image, as pip resolved it (images/Dockerfile installs"
-    echo "# with --constraint this file). Regenerate after changing pyproject.toml's runtime pins:"
+    echo "# Every Python distribution of the handler image and of the delivery image's extra layer, as pip"
+    echo "# resolved it (images/Dockerfile installs with --constraint this file). Regenerate after changing"
+    echo "# pyproject.toml's runtime or delivery pins:"
     echo "#   bash scripts/build-images.sh --lock"
     podman run --rm --pull=never --network none --entrypoint /bin/cat "$lock_image" \
-      /opt/venv/resolved-requirements.txt | grep -v '^#' | LC_ALL=C sort -f
+      /opt/venv/resolved-requirements.txt /opt/venv/delivery-resolved-requirements.txt \
+      | grep -v '^#' | LC_ALL=C sort -f
   } > "$work/constraints.txt"
   podman rmi "$lock_image" >/dev/null 2>&1 || true
   if cmp -s "$work/constraints.txt" "$CONSTRAINTS_FILE"; then
@@ -286,7 +297,8 @@ if [ "$MODE" = lock ]; then
 fi
 
 start=$(date +%s)
-log "building $IMAGE (extras: '${EXTRAS}')"
-build "$IMAGE" "$want"
+log "building $IMAGE (extras: '${EXTRAS}') and $DELIVERY_IMAGE (+ delivery)"
+build handler "$IMAGE" "$want"
+build delivery "$DELIVERY_IMAGE" "$want"
 log "built in $(( $(date +%s) - start )) s"
 report_size

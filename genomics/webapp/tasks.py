@@ -27,8 +27,9 @@ from genomics.webapp.core import FAILED, MAX_SAMPLES
 
 CODES: dict[str, str] = {
     "WEB_TASK_INVALID": "web-tasks received an event that is not a task it runs (a bug in the caller).",
-    "WEB_DELIVERY_UNAVAILABLE": "this deployment's web-tasks cannot encrypt (no Crypt4GH in its image): deliver "
-    "with `genomics deliver` from an operator's machine (docs/partners.md)",
+    "WEB_DELIVERY_UNAVAILABLE": "web-tasks cannot encrypt: Crypt4GH is not installed where it runs (deployed, it "
+    "runs the delivery image, which carries it: redeploy if web-tasks runs another image; locally, install the "
+    "`delivery` extra); meanwhile deliver with `genomics deliver` from an operator's machine (docs/partners.md)",
 }
 _JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

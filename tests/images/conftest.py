@@ -32,6 +32,7 @@ from tests.images.runtime_api import InitFailed, Outcome, OutcomeTimeout, Runtim
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("GENOMICS_IMAGE", "localhost/genomics-handlers:dev")
+DELIVERY_IMAGE = os.environ.get("GENOMICS_DELIVERY_IMAGE", "localhost/genomics-delivery:dev")
 NAMES = Names("img", "123456789012", "us-east-1")
 SETTINGS = Settings(stack="img")
 BUILD_TIMEOUT_S = 1500
@@ -71,15 +72,30 @@ class Image:
     entrypoint: list[str]
     cmd: list[str]
     user: str
+    layers: list[str]
 
     @property
     def extras(self) -> list[str]:
         return self.labels.get("org.genomics.extras", "").replace(",", " ").split()
 
 
+def _inspect(tag: str) -> Image:
+    info = json.loads(podman("image", "inspect", tag).stdout)[0]
+    config = info.get("Config") or {}
+    return Image(
+        name=tag,
+        size_bytes=int(info["Size"]),
+        labels=dict(config.get("Labels") or {}),
+        entrypoint=list(config.get("Entrypoint") or []),
+        cmd=list(config.get("Cmd") or []),
+        user=str(config.get("User") or ""),
+        layers=list((info.get("RootFS") or {}).get("Layers") or []),
+    )
+
+
 @pytest.fixture(scope="session")
-def image() -> Image:
-    """The handler image, built (or found up to date) by the same script `make images` runs."""
+def built() -> None:
+    """Both images of images/Dockerfile, built (or found up to date) by the script `make images` runs."""
     try:
         proc = subprocess.run(
             ["bash", "scripts/build-images.sh"], cwd=REPO, env=podman_env(), capture_output=True, text=True,
@@ -94,17 +110,21 @@ def image() -> Image:
             f"`bash scripts/build-images.sh` exited {proc.returncode}:\n"
             + (proc.stdout[-2000:] + proc.stderr[-6000:])
         )
-    info = json.loads(podman("image", "inspect", IMAGE).stdout)[0]
-    config = info.get("Config") or {}
-    img = Image(
-        name=IMAGE,
-        size_bytes=int(info["Size"]),
-        labels=dict(config.get("Labels") or {}),
-        entrypoint=list(config.get("Entrypoint") or []),
-        cmd=list(config.get("Cmd") or []),
-        user=str(config.get("User") or ""),
-    )
+
+
+@pytest.fixture(scope="session")
+def image(built: None) -> Image:
+    """The handler image (every function but web-tasks)."""
+    img = _inspect(IMAGE)
     report(f"handler image {img.name}: {img.size_bytes / 1e6:.0f} MB (extras: {img.extras or 'none'})")
+    return img
+
+
+@pytest.fixture(scope="session")
+def delivery_image(built: None) -> Image:
+    """The delivery image (web-tasks): the handler image plus the Crypt4GH layer."""
+    img = _inspect(DELIVERY_IMAGE)
+    report(f"delivery image {img.name}: {img.size_bytes / 1e6:.0f} MB (extras: {img.extras or 'none'})")
     return img
 
 

@@ -39,13 +39,19 @@ def test_function_sizing_from_deployment(program: Program, names: Names, config:
         )
 
 
-def test_function_image_by_digest_with_handler_command(program: Program, names: Names) -> None:
+def _image_uris(program: Program, names: Names) -> dict[str, str]:
+    """images/Dockerfile target -> the digest URI the program pushes it as."""
     repo = by_input(program, "aws:ecr/repository:Repository", "name", names.image_repository)[0]
-    image = of_type(program, "docker-build:index:Image")[0]
-    expected_uri = f"{repo['outputs']['repositoryUrl']}@{image['outputs']['digest']}"
+    return {image["inputs"]["target"]: f"{repo['outputs']['repositoryUrl']}@{image['outputs']['digest']}"
+            for image in of_type(program, "docker-build:index:Image")}
+
+
+def test_function_image_by_digest_with_handler_command(program: Program, names: Names) -> None:
+    uris = _image_uris(program, names)
     for logical, spec in FUNCTIONS.items():
         fn = _function(program, names, logical)
         inputs = fn["inputs"]
+        expected_uri = uris[spec.image]
         assert inputs["packageType"] == "Image", f"{fn['urn']}: package type {inputs['packageType']}"
         assert inputs["imageUri"] == expected_uri, f"{fn['urn']}: image {inputs['imageUri']} != {expected_uri}"
         assert re.search(r"@sha256:[0-9a-f]{64}$", inputs["imageUri"]), f"{fn['urn']}: image not by digest"

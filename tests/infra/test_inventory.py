@@ -31,24 +31,26 @@ def test_inventory_three_data_buckets_named_by_deployment(program: Program, name
 
 
 def test_inventory_ecr_repository_and_image(program: Program, names: Names) -> None:
+    """One repository; two pushed images of images/Dockerfile (handler, delivery), each with a stack tag and a
+    content tag (``-delivery`` suffixed for the delivery image) and the repository's registry auth."""
     repos = by_input(program, "aws:ecr/repository:Repository", "name", names.image_repository)
     assert len(repos) == 1, f"expected one ECR repository {names.image_repository}, got {repos}"
     images = of_type(program, "docker-build:index:Image")
-    assert len(images) == 1, f"expected one docker-build Image, got {[r['urn'] for r in images]}"
-    image = images[0]
-    assert image["inputs"]["push"] is True, f"{image['urn']}: image is not pushed"
-    assert image["inputs"]["platforms"] == ["linux/amd64"], f"{image['urn']}: platforms {image['inputs']}"
-    assert image["inputs"]["dockerfile"]["location"].endswith("images/Dockerfile"), f"{image['urn']}: dockerfile"
+    assert len(images) == 2, f"expected the handler and delivery Images, got {[r['urn'] for r in images]}"
     url = repos[0]["outputs"]["repositoryUrl"]
-    tags = image["inputs"]["tags"]
-    assert f"{url}:{program.stack}" in tags, f"{image['urn']}: tags {tags} lack the stack tag"
-    assert any(t.startswith(f"{url}:") and t != f"{url}:{program.stack}" for t in tags), (
-        f"{image['urn']}: tags {tags} lack a content tag"
-    )
-    registries = image["inputs"]["registries"]
-    assert registries and registries[0]["address"].endswith(url.split("/")[0]), (
-        f"{image['urn']}: registry auth {registries} is not the repository's registry"
-    )
+    for image in images:
+        assert image["inputs"]["push"] is True, f"{image['urn']}: image is not pushed"
+        assert image["inputs"]["platforms"] == ["linux/amd64"], f"{image['urn']}: platforms {image['inputs']}"
+        assert image["inputs"]["dockerfile"]["location"].endswith("images/Dockerfile"), f"{image['urn']}: dockerfile"
+        suffix = "" if image["inputs"]["target"] == "handler" else f"-{image['inputs']['target']}"
+        tags = image["inputs"]["tags"]
+        assert f"{url}:{program.stack}{suffix}" in tags, f"{image['urn']}: tags {tags} lack the stack tag"
+        assert any(t.startswith(f"{url}:") and t != f"{url}:{program.stack}{suffix}" and t.endswith(suffix)
+                   for t in tags), f"{image['urn']}: tags {tags} lack a content tag"
+        registries = image["inputs"]["registries"]
+        assert registries and registries[0]["address"].endswith(url.split("/")[0]), (
+            f"{image['urn']}: registry auth {registries} is not the repository's registry"
+        )
 
 
 def test_inventory_functions_with_one_role_each(program: Program, names: Names) -> None:

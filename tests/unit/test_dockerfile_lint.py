@@ -44,9 +44,16 @@ def test_dockerfile_lint_catches_unpinned_apt(tmp_path: Path) -> None:
     assert "DL3008" in {f["code"] for f in _lint(bad)}
 
 
+def _stages(text: str) -> dict[str, str]:
+    """Each named stage of the Dockerfile -> its text (from its FROM line to the next)."""
+    parts = re.split(r"^(?=FROM )", text, flags=re.M)[1:]
+    return {re.match(r"FROM \S+ AS (\S+)", part).group(1): part for part in parts}  # type: ignore[union-attr]
+
+
 def test_dockerfile_lint_project_rules() -> None:
     text = DOCKERFILE.read_text()
-    runtime = text[text.rindex("\nFROM "):]  # the last stage is the image that ships
+    stages = _stages(text)
+    runtime = stages["handler"]  # the handler image; the delivery image is built on it
     for pin in ("bcftools=1.16-", "samtools=1.16", "tabix=1.16", "python3=3.11"):
         assert pin in runtime, f"runtime stage does not pin {pin}"
     assert not re.search(r"\b(gcc|python3-dev|build-essential)\b", runtime), "compilers in the runtime stage"
@@ -58,6 +65,19 @@ def test_dockerfile_lint_project_rules() -> None:
     assert "--mount=type=secret,id=cacert,required=false" in text
     copies = [ln for ln in text.splitlines() if ln.startswith(("COPY", "ADD"))]
     assert not [ln for ln in copies if re.search(r"cert|\.crt|pip\.conf", ln)], copies
+
+
+def test_dockerfile_lint_delivery_image_is_the_handler_image_plus_files() -> None:
+    """The delivery image (web-tasks) starts from the handler image and only copies the delivery extra in:
+    no package installs, no compilers, no user or entrypoint of its own (it inherits the handler image's)."""
+    stages = _stages(DOCKERFILE.read_text())
+    delivery = stages["delivery"]
+    assert delivery.startswith("FROM handler AS delivery\n"), delivery.splitlines()[0]
+    instructions = {ln.split()[0] for ln in delivery.splitlines() if ln and not ln.startswith((" ", "#"))}
+    assert instructions <= {"FROM", "COPY", "ARG", "LABEL"}, instructions
+    assert "/opt/delivery" in delivery
+    assert "--target /opt/delivery" in stages["delivery-build"]
+    assert '["optional-dependencies"]["delivery"]' in stages["delivery-build"]
 
 
 def _arg_words(name: str) -> set[str]:
@@ -121,14 +141,15 @@ def _pins(lines: list[str]) -> dict[str, str]:
 
 def test_dockerfile_lint_constraints_agree_with_pyproject() -> None:
     """images/constraints.txt (every distribution of the image) pins what pyproject.toml pins for the
-    image (runtime dependencies, the report extra, awslambdaric) at the same versions."""
+    images (runtime dependencies, the report extra, awslambdaric; the delivery extra of the delivery image) at
+    the same versions."""
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    wanted = _pins([*project["dependencies"], *extras["report"],
+    wanted = _pins([*project["dependencies"], *extras["report"], *extras["delivery"],
                     *[r for r in extras["dev"] if r.lower().startswith("awslambdaric")]])
     locked = _pins((ROOT / "images" / "constraints.txt").read_text().splitlines())
-    assert {"boto3", "multiqc", "awslambdaric", "numpy"} <= set(wanted)
+    assert {"boto3", "multiqc", "awslambdaric", "numpy", "crypt4gh"} <= set(wanted)
     stale = {name: (version, locked.get(name)) for name, version in wanted.items() if locked.get(name) != version}
     assert not stale, f"pyproject pin vs images/constraints.txt (run `bash scripts/build-images.sh --lock`): {stale}"
