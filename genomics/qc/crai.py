@@ -24,9 +24,11 @@ from genomics.qc.bai import IndexError_
 
 # The EOF container closing a CRAM: 38 bytes in CRAM 3.x, 30 in 2.1 (hts-specs CRAMv3 §9, CRAMv2.1 §9).
 EOF_BYTES = {3: 38, 2: 30}
-# Bytes read past a shard's last container: htslib reads the next container's header to see that the
-# region has ended (a container header is at most a few hundred bytes: ITF8 fields and the landmarks).
-NEXT_HEADER_BYTES = 4096
+# A shard also fetches the container after each of its runs of containers: htslib reads on until it sees
+# a record past the region, so it reads the next container's header, and decodes that container's slice
+# when the header cannot tell (a multi-reference container, e.g. the last contig's reads with the
+# unplaced ones). Containers are small (10,000 reads by default: ~0.2-1 MB) next to a shard.
+READ_NEXT_CONTAINER = True
 # Planning: about 19 bytes of CRAM 3 per 150 bp read at 30x (15 GB for ~800 M reads), so a BAM shard's
 # ``qc_shard_reads`` becomes a CRAM shard's byte budget.
 CRAM_BYTES_PER_READ = 19
@@ -47,11 +49,12 @@ class CraiEntry:
 class CramContig:
     tid: int  # -1 for the unplaced reads
     name: str
-    ranges: tuple[tuple[int, int], ...]  # its containers' [start, end) byte ranges, in file order
+    containers: tuple[tuple[int, int], ...]  # its containers' [start, end) byte ranges, in file order
+    following: tuple[tuple[int, int], ...] = ()  # the container after each of them (none after the file's last)
 
     @property
     def bytes(self) -> int:
-        return sum(b - a for a, b in self.ranges)
+        return sum(b - a for a, b in self.containers)
 
 
 def read_crai(path: str) -> str:
@@ -107,7 +110,9 @@ def contigs(entries: Sequence[CraiEntry], refs: Sequence[tuple[str, int]], *, fi
     for tid in [*range(len(refs)), -1]:
         if tid in by_tid:
             name = refs[tid][0] if tid >= 0 else UNPLACED
-            out.append(CramContig(tid, name, tuple(_merged((c, end_of[c]) for c in sorted(by_tid[tid])))))
+            mine = [(c, end_of[c]) for c in sorted(by_tid[tid])]
+            following = [(b, end_of[b]) for _, b in mine if b in end_of]
+            out.append(CramContig(tid, name, tuple(mine), tuple(following)))
     return out
 
 
@@ -143,10 +148,10 @@ def plan_shards(spans: Sequence[CramContig], *, target_bytes: int, max_shards: i
             groups.append([c])
     shards: list[dict[str, Any]] = []
     for group in [*groups, *([unplaced] if unplaced else [])]:
-        data = [r for c in group for r in c.ranges]
-        after = [(b, min(file_size - eof, b + NEXT_HEADER_BYTES)) for _, b in data]
+        data = [r for c in group for r in c.containers]
+        after = [r for c in group for r in c.following] if READ_NEXT_CONTAINER else []
         ranges = _merged([(0, header_end), *data, *after, (file_size - eof, file_size)])
-        shard: dict[str, Any] = {"index": len(shards), "format": "cram", "bytes": sum(b - a for a, b in data),
+        shard: dict[str, Any] = {"index": len(shards), "format": "cram", "bytes": sum(b - a for a, b in _merged(data)),
                                  "contigs": [c.name for c in group if c.tid >= 0],
                                  "ranges": [[a, b] for a, b in ranges if b > a]}
         if group is unplaced:

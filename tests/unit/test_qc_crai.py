@@ -45,18 +45,36 @@ def _corpus_cram(name: str, tmp: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def messy_cram(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """Synthetic paired reads on 4 contigs with the messy cases of test_qc_scatter, as a CRAM of small
-    slices (several containers per contig), indexed."""
+def messy_crams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    """Synthetic paired reads on 4 contigs with the messy cases of test_qc_scatter, as CRAMs (indexed) of
+    small slices (several containers per contig: ``small``) and of multi-reference slices (contigs share
+    containers; the last contig's reads share one with the unplaced reads: ``multiref``)."""
     tmp = tmp_path_factory.mktemp("cram")
     written = synth.write_reads(str(tmp / "clean.bam"), "bam", 12_000, synth.default_contigs(4, 250_000), seed=5)
     bam = str(tmp / "messy.bam")
     _augment(written["reads"], bam)
-    out = str(tmp / "messy.cram")
-    subprocess.run(["samtools", "view", "-C", "-T", written["reference"], "--output-fmt-option",
-                    "seqs_per_slice=1000", "-o", out, bam], check=True, capture_output=True)
-    subprocess.run(["samtools", "index", out], check=True, capture_output=True)
-    return out, written["reference"]
+    out = {}
+    for name, opt in (("small", "seqs_per_slice=1000"), ("multiref", "multi_seq_per_slice=1")):
+        path = str(tmp / f"{name}.cram")
+        subprocess.run(["samtools", "view", "-C", "-T", written["reference"], "--output-fmt-option", opt, "-o", path,
+                        bam], check=True, capture_output=True)
+        subprocess.run(["samtools", "index", path], check=True, capture_output=True)
+        out[name] = (path, written["reference"])
+    # samtools' default slices on fewer reads: one container per contig, and the last contig's reads share
+    # a multi-reference container with the unplaced ones, which htslib decodes to see chr2's region end
+    few = synth.write_reads(str(tmp / "few.bam"), "bam", 3_000, synth.default_contigs(3, 250_000), seed=23)
+    _augment(few["reads"], str(tmp / "few-messy.bam"))
+    path = str(tmp / "tail.cram")
+    subprocess.run(["samtools", "view", "-C", "-T", few["reference"], "-o", path, str(tmp / "few-messy.bam")],
+                   check=True, capture_output=True)
+    subprocess.run(["samtools", "index", path], check=True, capture_output=True)
+    out["tail"] = (path, few["reference"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def messy_cram(messy_crams: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    return messy_crams["small"]
 
 
 def _plan(path: str, target_bytes: int, max_shards: int = 64) -> list[dict]:
@@ -125,15 +143,28 @@ def test_crai_scatter_of_messy_synthetic_cram_equals_single_pass(
         assert sn[key] > 0, key
 
 
-def test_crai_shard_needs_the_next_container_header(messy_cram: tuple[str, str], tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """htslib reads the container after a region's last one to see that the region ended: without those
-    bytes in the sparse copy the shard fails (so the plan's extra bytes are needed, not padding)."""
+@pytest.mark.parametrize(("kind", "shared"), [("multiref", {3, -1}), ("tail", {2, -1})])
+def test_crai_multi_reference_containers_merge_exactly(messy_crams: dict[str, tuple[str, str]], kind: str,
+                                                       shared: set[int], tmp_path: Path) -> None:
+    path, reference = messy_crams[kind]
+    entries = crai.parse_crai(crai.read_crai(path + ".crai"))
+    last = max(e.container for e in entries)
+    assert {e.seq_id for e in entries if e.container == last} == shared  # the last contig's and unplaced reads
+    _, merged = _scatter_sparse(path, reference, 1, tmp_path)
+    _assert_single_pass(path, reference, merged)
+
+
+@pytest.mark.parametrize("kind", ["small", "tail"])
+def test_crai_shard_needs_the_next_container(messy_crams: dict[str, tuple[str, str]], kind: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """htslib reads the container after a region's last one to see that the region ended (its header; its
+    slice too when it is multi-reference): without it in the sparse copy the shard fails, so the plan's
+    extra container is needed, not padding."""
     from genomics.tools import ToolError
 
-    path, reference = messy_cram
-    monkeypatch.setattr(crai, "NEXT_HEADER_BYTES", 0)
-    with pytest.raises(ToolError, match=r"CRC32|container|retrieval"):
+    path, reference = messy_crams[kind]
+    monkeypatch.setattr(crai, "READ_NEXT_CONTAINER", False)
+    with pytest.raises(ToolError, match=r"CRC32 failure"):
         _scatter_sparse(path, reference, 1, tmp_path)
 
 
