@@ -6,6 +6,7 @@ the handler image, and stay small beside it; the handler image itself stays with
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from crypt4gh import lib
 from crypt4gh.keys import c4gh, get_private_key
 
 from tests.conftest import CORPUS
-from tests.images.conftest import Image, podman_env, report
+from tests.images.conftest import NAMES, Cloud, Image, podman_env, report
 
 pytestmark = pytest.mark.images
 
@@ -27,9 +28,10 @@ SAMPLE = CORPUS / "bam" / "passed" / "level-1.bam"
 
 
 def _run(image: Image, argv: list[str], *, stdin: bytes = b"", env: dict[str, str] | None = None,
-         volumes: tuple[str, ...] = ()) -> bytes:
-    """One command in the image as Lambda runs it (read-only root, writable /tmp, no network); its stdout."""
-    cmd = ["podman", "run", "--rm", "-i", "--pull=never", "--network", "none", "--read-only",
+         volumes: tuple[str, ...] = (), network: str = "none") -> bytes:
+    """One command in the image as Lambda runs it (read-only root, writable /tmp, no network unless asked for
+    the host's, where moto server listens); its stdout."""
+    cmd = ["podman", "run", "--rm", "-i", "--pull=never", "--network", network, "--read-only",
            "--tmpfs", "/tmp:rw,size=64m,mode=1777", "--entrypoint", argv[0]]
     for k, v in (env or {}).items():
         cmd += ["--env", f"{k}={v}"]
@@ -113,3 +115,37 @@ def test_delivery_image_crypt4gh_has_bytecode(delivery_image: Image) -> None:
     source, _cached, exists = out.decode().split()
     assert source.startswith("/opt/delivery/"), source
     assert exists == "True", out
+
+
+_ENCRYPT_OBJECT = """
+import json, sys, boto3
+from genomics.drs.crypt import encrypt_object, parse_public_key
+spec = json.load(sys.stdin)
+out = encrypt_object(boto3.client("s3"), source={"Bucket": spec["src"], "Key": spec["key"]}, bucket=spec["dst"],
+                     key=spec["key"] + ".c4gh", recipient=parse_public_key(spec["pub"]), part_size=5 * 1024 * 1024)
+print(json.dumps(out.__dict__))
+"""
+
+
+def test_delivery_image_encrypts_an_s3_object_as_deliveries_do(delivery_image: Image, cloud: Cloud,
+                                                               tmp_path: Path) -> None:
+    """The delivery code itself (genomics.drs.crypt.encrypt_object, what web-tasks' deliveries call) runs in
+    the delivery image against S3 (moto server): a processed object is streamed, encrypted for the partner's
+    key and written by multipart upload; the partner decrypts it on the host to the same bytes."""
+    plain = SAMPLE.read_bytes()
+    keys = _keys(tmp_path)
+    src, dst, key = NAMES.bucket("processed"), NAMES.bucket("delivery"), "processed/pA/S1/level-1.bam"
+    cloud.s3.put_object(Bucket=src, Key=key, Body=plain)
+    spec = {"src": src, "dst": dst, "key": key, "pub": (keys / "partner.pub").read_text()}
+    out = _run(delivery_image, ["/opt/venv/bin/python", "-c", _ENCRYPT_OBJECT], stdin=json.dumps(spec).encode(),
+               env=cloud.client_env(), network="host")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert result["plain_sha256"] == hashlib.sha256(plain).hexdigest() and result["plain_size"] == len(plain)
+
+    encrypted = cloud.s3.get_object(Bucket=dst, Key=key + ".c4gh")["Body"].read()
+    assert hashlib.sha256(encrypted).hexdigest() == result["encrypted_sha256"]
+    (tmp_path / "in.c4gh").write_bytes(encrypted)
+    seckey = get_private_key(str(keys / "partner.sec"), lambda: PASSPHRASE)
+    with open(tmp_path / "in.c4gh", "rb") as source, open(tmp_path / "out", "wb") as sink:
+        lib.decrypt([(0, seckey, None)], source, sink)
+    assert (tmp_path / "out").read_bytes() == plain

@@ -95,9 +95,36 @@ def test_dockerfile_lint_multiqc_modules_match_report() -> None:
     assert _arg_words("MULTIQC_MODULES") == set(MODULES)
 
 
-# Modules that run only on an operator's machine, never in the handler image.
-_HOST_ONLY = ("genomics/cli/", "genomics/local/", "genomics/webapp/directory.py", "genomics/webapp/gateway.py",
-              "genomics/webapp/local.py")
+def _host_only() -> tuple[str, ...]:
+    """Modules that run only on an operator's machine, never in the images (images/Dockerfile ARG HOST_ONLY,
+    removed from /opt/app): folders with a trailing slash."""
+    return tuple(f"{p}/" if (ROOT / p).is_dir() else p for p in sorted(_arg_words("HOST_ONLY")))
+
+
+def _module_path(name: str) -> str:
+    return name.replace(".", "/")
+
+
+def test_dockerfile_lint_host_only_modules_not_imported_by_image_code() -> None:
+    """Nothing the functions run imports a module the image leaves out (HOST_ONLY), at any depth."""
+    import ast
+
+    host_only = _host_only()
+    assert "genomics/cli/" in host_only and "genomics/local/" in host_only, host_only
+    offenders: list[str] = []
+    for path in sorted([*(ROOT / "genomics").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(host_only):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            for name in names:
+                mod = _module_path(name)
+                if any(mod + "/" == h or mod + ".py" == h or mod.startswith(h) for h in host_only):
+                    offenders.append(f"{rel}:{node.lineno} imports {name}")
+    assert not offenders, offenders
 
 
 def test_dockerfile_lint_botocore_models_cover_handler_clients() -> None:
@@ -105,7 +132,7 @@ def test_dockerfile_lint_botocore_models_cover_handler_clients() -> None:
     called: dict[str, str] = {}
     for path in sorted([*(ROOT / "genomics").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]):
         rel = path.relative_to(ROOT).as_posix()
-        if rel.startswith(_HOST_ONLY):
+        if rel.startswith(_host_only()):
             continue
         for service in re.findall(r"""\b(?:client|resource)\(\s*["']([a-z0-9-]+)["']""", path.read_text()):
             called.setdefault(service, rel)
