@@ -58,9 +58,10 @@ def shard_reference(s3: Any, reference_uri: str, assembly: str | None, contigs: 
 
 
 def shard_fingerprint(s3: Any, inp: Mapping[str, Any], contigs: Sequence[str], bam: str, scratch: Path,
-                      aws: Aws) -> dict[str, str] | None:
+                      aws: Aws, reference: str | None = None) -> dict[str, str] | None:
     """The shard's codes (``{"panel", "codes"}``, encoded), ``{"error"}`` when they cannot be called, or
-    None when the stack has no identity panel (or the shard holds no contig: unplaced reads)."""
+    None when the stack has no identity panel (or the shard holds no contig: unplaced reads). ``reference``:
+    the shard's sparse reference when it already has one (a CRAM shard decodes with it)."""
     panel_uri = os.environ.get("IDENTITY_PANEL_URI", "")
     reference_uri = os.environ.get("REFERENCE_URI", "")
     if not panel_uri or not contigs:
@@ -73,7 +74,8 @@ def shard_fingerprint(s3: Any, inp: Mapping[str, Any], contigs: Sequence[str], b
         panel = identity_service.fetch_panel(s3, panel_uri, panel_assembly(inp), folder, aws)
         if not any(s.chrom in set(contigs) for s in panel.sites):
             return {"panel": panel.digest, "codes": fp.encode("." * len(panel.sites))}
-        reference = shard_reference(s3, reference_uri, inp.get("assembly"), contigs, scratch / "ref", aws)
+        reference = reference or shard_reference(s3, reference_uri, inp.get("assembly"), contigs,
+                                                 scratch / "fp-ref", aws)
         if reference is None:
             return {"error": f"no reference FASTA for assembly {inp.get('assembly')!r}"}
         codes = fp.fingerprint_alignment(bam, panel, reference, contigs)

@@ -380,7 +380,7 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
                         raise
                     coverage_error = f"shard {sh['index']}: {e}"
             fingerprint = id_scatter.shard_fingerprint(ctx.s3, inp.to_dict(), sh.get("contigs") or [], str(local),
-                                                       Path(tmp), _aws)
+                                                       Path(tmp), _aws, reference=ref)
     doc = {**out, "index": sh["index"], "bytes_fetched": fetched, "validation": validation,
            "coverage_error": coverage_error, "fingerprint": fingerprint, "step": step.as_dict()}
     _put_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, int(sh["index"])), doc)

@@ -77,3 +77,34 @@ def test_identity_scattered_without_reference_says_why(stack, files, monkeypatch
     _plan, gathered = _scatter(event)
     assert "identity" not in gathered
     assert any(n.startswith("identity: not checked") and "no reference" in n for n in gathered["notes"])
+
+
+def test_identity_scattered_cram_uses_its_shard_reference(stack, files, monkeypatch, tmp_path):  # noqa: F811
+    """The swapped alignment as a CRAM: each shard decodes with its sparse reference and calls the panel's
+    sites with the same one; the findings and the fingerprint equal the BAM's."""
+    import subprocess
+
+    from handlers.quality_metrics import handler
+
+    s3, ddb = stack["s3"], stack["ddb"]
+    handler(_vcf_event(s3, "A", files["A"], sex="female"), Ctx())
+    handler(_vcf_event(s3, "B", files["B"], sex="female"), Ctx())
+    cram = tmp_path / "a.cram"
+    subprocess.run(["samtools", "view", "-C", "-T", str(files["ref"]), "-o", str(cram), str(files["bam_A"])],
+                   check=True)
+    subprocess.run(["samtools", "index", str(cram)], check=True)
+    monkeypatch.setenv("QC_ROUTER", scatter_service.router_env(SCATTER))
+    event = _bam_event(s3, "A", cram)
+    event["input"]["format"] = "cram"
+    s3.put_object(Bucket=event["input"]["bucket"], Key=event["input"]["key"] + ".crai",
+                  Body=Path(f"{cram}.crai").read_bytes())
+    plan, scattered = _scatter(event)
+    assert sorted(c for s in plan["shards"] for c in s["contigs"]) == ["21", "X"]
+    codes = {f["code"]: f["samples"] for f in scattered["identity"]["findings"]}
+    assert codes == {"IDENTITY_MATCHES_OTHER_SAMPLE": ["A", "B"], "IDENTITY_SAME_SAMPLE_MISMATCH": ["A"]}
+    bam_single = handler({**_bam_event(s3, "A", files["bam_A"]), "project": "Q", "sample_id": "A1",
+                          "job_id": "job-single"}, Ctx())
+    assert bam_single["identity"]["sex"] == scattered["identity"]["sex"]
+    sha_bam = hashlib.sha256(Path(files["bam_A"]).read_bytes()).hexdigest()
+    assert (fp.decode(_fingerprint(ddb, "A", event["input"]["sha256"])["codes"]["S"])
+            == fp.decode(_fingerprint(ddb, "A1", sha_bam)["codes"]["S"]))
