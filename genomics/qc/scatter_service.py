@@ -239,7 +239,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
             found = (_bam_plan(ctx, inp, size, scratch) if fmt == "bam" else
                      _cram_plan(ctx, inp, size, scratch) if fmt == "cram" else None)
             if fmt in ("bam", "cram"):
-                if found is not None:
+                if found is not None and found[2]:  # no shards (no reads): one pass
                     idx, refs, shards, idx_text = found
                     biggest = max((sum(b - a for a, b in s["ranges"]) for s in shards), default=0)
                     facts = router.Facts(fmt=fmt, size=size, compression="bgzf" if fmt == "bam" else compression,
@@ -273,7 +273,7 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
                             "coverage_notes": cov_notes,
                             "shards": [] if distributed else shards,
                         })
-                else:
+                elif found is None:
                     result["unsorted_or_unindexed"] = True
         decision = router.route(facts, ctx.settings)
         result["mode"] = decision.mode
@@ -301,6 +301,7 @@ def validate_shard_records(path: str, index: str, shard: Mapping[str, Any], refe
     invocation's deadline (a ToolTimeout, not record errors)."""
     import subprocess
 
+    from genomics.qc.metrics import tool_env
     from genomics.validation.report import ValidationReport
     from genomics.validation.sam import validate_binary
 
@@ -312,7 +313,7 @@ def validate_shard_records(path: str, index: str, shard: Mapping[str, Any], refe
         name = f"{path} [{' '.join(scatter.region_args(shard))}]"
 
         def open(self) -> Any:
-            proc = watchdog.watch(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err))
+            proc = watchdog.watch(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_env()))
             procs.append(proc)
             assert proc.stdout is not None
             return proc.stdout
@@ -369,7 +370,8 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
                 validation = validate_shard_records(str(local), str(idx), sh, ref)
                 out = scatter.run_shard(str(local), sh, index=str(idx), reference=ref)
             except ToolError as e:
-                raise QcInputError("QC_TOOL_FAILED", f"shard {sh['index']}: {e}") from e
+                code = "QC_CRAM_REFERENCE" if cram and not ref and "reference" in e.stderr.lower() else "QC_TOOL_FAILED"
+                raise QcInputError(code, f"shard {sh['index']}: {e}") from e
             bed = _shard_target(ctx, p, sh, Path(tmp))
             coverage_error = None
             if bed is not None:

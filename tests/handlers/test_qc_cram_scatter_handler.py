@@ -6,6 +6,7 @@ copy of its containers and of its contigs' reference; gather publishes exactly t
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,13 @@ def crams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     unsorted = tmp / "unsorted.cram"
     subprocess.run(["samtools", "sort", "-n", "-O", "cram", "--reference", ref, "-o", str(unsorted), str(cram)],
                    check=True, capture_output=True)
-    return {"cram": cram, "crai": Path(f"{cram}.crai"), "reference": Path(ref), "unsorted": unsorted}
+    # the same CRAM whose @SQ lines do not name the FASTA it was written with (UR:), as on a Lambda
+    no_ur = tmp / "no-ur.cram"
+    no_ur.write_bytes(cram.read_bytes())
+    header = subprocess.run(["samtools", "view", "-H", str(cram)], check=True, capture_output=True, text=True).stdout
+    (tmp / "no-ur.sam").write_text(re.sub(r"\tUR:[^\t\n]*", "", header))
+    subprocess.run(["samtools", "reheader", "-i", str(tmp / "no-ur.sam"), str(no_ur)], check=True, capture_output=True)
+    return {"cram": cram, "crai": Path(f"{cram}.crai"), "reference": Path(ref), "unsorted": unsorted, "no_ur": no_ur}
 
 
 def _reference(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch, crams: dict[str, Path]) -> None:
@@ -95,3 +102,16 @@ def test_qc_cram_unsorted_is_not_scattered(cloud, monkeypatch, crams):
     event = _event(cloud, crams["unsorted"], "UNS")
     plan = handler({**event, "action": "plan"}, Ctx())
     assert plan["mode"] == "single" and plan["unsorted_or_unindexed"]
+
+
+def test_qc_cram_shard_without_a_reference_fails_with_the_coded_error(cloud, monkeypatch, crams):
+    from genomics.qc.metrics import QcInputError
+    from handlers.quality_metrics import handler
+
+    monkeypatch.delenv("REFERENCE_URI", raising=False)
+    _router(monkeypatch, SCATTER)
+    event = _event(cloud, crams["no_ur"], "NOREF")
+    plan = handler({**event, "action": "plan"}, Ctx())
+    assert plan["mode"] == "scatter"
+    with pytest.raises(QcInputError, match=r"QC_CRAM_REFERENCE: shard 0: .*reference"):
+        handler({**event, "action": "shard", "shard": plan["shards"][0], "plan": plan}, Ctx())
