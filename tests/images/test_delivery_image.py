@@ -15,7 +15,7 @@ from crypt4gh import lib
 from crypt4gh.keys import c4gh, get_private_key
 
 from tests.conftest import CORPUS
-from tests.images.conftest import NAMES, Cloud, Image, podman_env, report
+from tests.images.conftest import NAMES, Cloud, Image, handler_container, podman_env, report
 
 pytestmark = pytest.mark.images
 
@@ -149,3 +149,24 @@ def test_delivery_image_encrypts_an_s3_object_as_deliveries_do(delivery_image: I
     with open(tmp_path / "in.c4gh", "rb") as source, open(tmp_path / "out", "wb") as sink:
         lib.decrypt([(0, seckey, None)], source, sink)
     assert (tmp_path / "out").read_bytes() == plain
+
+
+def test_delivery_image_web_tasks_reaches_the_delivery_where_the_handler_image_cannot(
+        delivery_image: Image, image: Image, cloud: Cloud, tmp_path: Path) -> None:
+    """web-tasks run as Lambda runs it (awslambdaric, Runtime API, moto server): the same deliver task to a
+    partner that is not registered fails in the delivery image at the partner lookup (PARTNER_UNKNOWN: the
+    Crypt4GH check passed), and in the handler image at the Crypt4GH check (WEB_DELIVERY_UNAVAILABLE). Both
+    are recorded ``failed`` in the ledger, not raised (no retry)."""
+    task = {"task": "deliver", "project": "pA", "partner": "nobody", "samples": ["S1"], "actor": "web:sam"}
+    codes = {}
+    for img, delivery_id in ((delivery_image, "d-img-delivery"), (image, "d-img-handler")):
+        with handler_container(img, "web-tasks", cloud, tmp_path) as c:
+            outcome = c.invoke({**task, "delivery_id": delivery_id})
+        assert outcome.kind == "response", f"{img.name}: {outcome.payload}\n{c.logs()}"
+        assert outcome.payload["status"] == "failed" and outcome.payload["delivery_id"] == delivery_id
+        codes[img.name] = outcome.payload["code"]
+    assert codes == {delivery_image.name: "PARTNER_UNKNOWN", image.name: "WEB_DELIVERY_UNAVAILABLE"}, codes
+    for delivery_id, code in (("d-img-delivery", "PARTNER_UNKNOWN"), ("d-img-handler", "WEB_DELIVERY_UNAVAILABLE")):
+        item = cloud.dynamodb.get_item(TableName=NAMES.table("metadata"),
+                                       Key={"pk": {"S": "PROJECT#pA"}, "sk": {"S": f"DELIVERY#{delivery_id}"}})["Item"]
+        assert item["status"]["S"] == "failed" and item["error"]["M"]["code"]["S"] == code, item

@@ -122,9 +122,12 @@ def test_image_cold_start_modules_have_bytecode(image: Image) -> None:
 
 
 @pytest.mark.parametrize("logical", sorted(deployment.FUNCTIONS))
-def test_image_entrypoint_loads_each_handler(image: Image, cloud: Cloud, tmp_path: Path, logical: str) -> None:
-    """Each function's image command imports through awslambdaric and the runtime asks for work."""
-    with handler_container(image, logical, cloud, tmp_path) as c:
+def test_image_entrypoint_loads_each_handler(image: Image, delivery_image: Image, cloud: Cloud, tmp_path: Path,
+                                             logical: str) -> None:
+    """Each function's image command imports through awslambdaric in the function's own image (handler or
+    delivery: FunctionSpec.image) and the runtime asks for work."""
+    own = delivery_image if deployment.FUNCTIONS[logical].image == "delivery" else image
+    with handler_container(own, logical, cloud, tmp_path) as c:
         try:
             c.api.wait_ready(timeout_s=120)
         except Exception as e:
