@@ -115,3 +115,17 @@ def test_qc_cram_shard_without_a_reference_fails_with_the_coded_error(cloud, mon
     assert plan["mode"] == "scatter"
     with pytest.raises(QcInputError, match=r"QC_CRAM_REFERENCE: shard 0: .*reference"):
         handler({**event, "action": "shard", "shard": plan["shards"][0], "plan": plan}, Ctx())
+
+
+def test_qc_cram_many_shards_go_through_the_distributed_map_items(cloud, monkeypatch, crams):
+    from genomics.deployment import Settings
+    from handlers.quality_metrics import handler
+
+    _reference(cloud, monkeypatch, crams)
+    _router(monkeypatch, Settings(stack="qct", single_budget_s=0, qc_shard_reads=1, distributed_map_min_shards=2))
+    event = _event(cloud, crams["cram"], "DIST")
+    plan = handler({**event, "action": "plan"}, Ctx())
+    assert plan["mode"] == "scatter" and plan["distributed"] and plan["shards"] == []
+    items = json.loads(cloud["s3"].get_object(Bucket=plan["items"]["bucket"], Key=plan["items"]["key"])["Body"].read())
+    assert [i["index"] for i in items] == [0, 1, 2, 3] and {i["format"] for i in items} == {"cram"}
+    assert items[-1]["unplaced"] and [n for i in items for n in i["contigs"]] == ["chr1", "chr2", "chr3"]
