@@ -267,9 +267,10 @@ def test_browser_steward_delivers_and_the_partner_downloads(driver, served: Serv
     from crypt4gh.keys import c4gh, get_private_key
 
     c4gh.generate(str(tmp_path / "initech.sec"), str(tmp_path / "initech.pub"), b"passphrase", None)
-    for args in (("partner", "add", "initech", "--pubkey", str(tmp_path / "initech.pub")),
-                 ("members", "add", "partner", "--partner", "initech")):
-        done = served.cli(*args, "--stack", "local")
+    # the genomics CLI's own arguments (served.cli), registering the partner and its user
+    registered = served.cli("partner", "add", "initech", "--pubkey", str(tmp_path / "initech.pub"), "--stack", "local")
+    member = served.cli("members", "add", "partner", "--partner", "initech", "--stack", "local")
+    for done in (registered, member):
         assert done.returncode == 0, done.stdout + done.stderr
     sign_in(driver, served, "demo")
     go(driver, served, "#/project/demo", "Project demo")
