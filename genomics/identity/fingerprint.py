@@ -256,12 +256,14 @@ def _alleles_file(panel: Panel, scratch: Path) -> Path:
 
 
 def _pipeline(stages: list[list[str]], scratch: Path, out: Path, stream: BinaryIO | None = None) -> None:
-    from genomics.processing.vcf import PipelineError, run_pipeline
-
-    try:
-        run_pipeline(stages, scratch, stdin=stream, stdout_path=out)
-    except (PipelineError, tools.ToolError) as e:
-        raise IdentityError("IDENTITY_TOOL_FAILED", str(e)) from e
+    """``stages`` piped into ``out``; killed at the invocation's deadline (genomics.qc.budget). A failure
+    or a kill is IDENTITY_TOOL_FAILED (QC then reports the identity as not checked, and why)."""
+    with budget.Watchdog() as watchdog:
+        try:
+            with tools.Pipeline(stages, source=stream, stdout_path=out, scratch=scratch, on_start=watchdog.watch):
+                pass
+        except tools.ToolError as e:
+            raise IdentityError("IDENTITY_TOOL_FAILED", str(watchdog.error(e))) from e
 
 
 # --------------------------------------------------------------------------------------------------
