@@ -9,6 +9,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from genomics.compression import is_gzip
+
 BGZF_BLOCK_MAX = 65536  # a virtual offset's block starts at offset >> 16 and ends within this
 _PSEUDO_BIN = 37450
 
@@ -85,7 +87,7 @@ def header_refs(sam_header: str) -> list[tuple[str, int]]:
 def read_index(path: str) -> bytes:
     with open(path, "rb") as fh:
         data = fh.read()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    return gzip.decompress(data) if is_gzip(data) else data
 
 
 def build_index(path: str, out: str, *, threads: int = 1) -> str | None:

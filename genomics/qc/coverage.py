@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from genomics import tools
+from genomics.compression import is_gzip
 from genomics.qc import budget
 
 CODES: dict[str, str] = {
@@ -88,7 +89,7 @@ def tool_env(scratch: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------
 def _fasta_contigs(path: str) -> Iterable[tuple[str, bytes]]:
     with open(path, "rb") as probe:
-        opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
+        opener = gzip.open if is_gzip(probe.read(2)) else open
     name: str | None = None
     chunks: list[bytes] = []
     with opener(path, "rb") as fh:  # type: ignore[operator]

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from genomics.compression import is_gzip
 from genomics.qc.bai import IndexError_
 
 # The EOF container closing a CRAM: 38 bytes in CRAM 3.x, 30 in 2.1 (hts-specs CRAMv3 §9, CRAMv2.1 §9).
@@ -62,7 +63,7 @@ def read_crai(path: str) -> str:
     with open(path, "rb") as fh:
         data = fh.read()
     try:
-        return (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("ascii")
+        return (gzip.decompress(data) if is_gzip(data) else data).decode("ascii")
     except (OSError, EOFError, UnicodeDecodeError) as e:
         raise IndexError_(f"QC_INDEX_INVALID: {path} is not a CRAM index (.crai): {e}") from e
 

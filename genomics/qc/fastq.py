@@ -23,6 +23,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from genomics.compression import is_gzip
+
 BLOCK = 20_000
 PHRED_OFFSET = 33
 
@@ -46,7 +48,7 @@ class FastqError(ValueError):
 def _open_text_lines(stream: BinaryIO) -> Iterator[bytes]:
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
     magic = buffered.peek(2)[:2]
-    source: BinaryIO = gzip.GzipFile(fileobj=buffered) if magic == b"\x1f\x8b" else buffered  # type: ignore[assignment]
+    source: BinaryIO = gzip.GzipFile(fileobj=buffered) if is_gzip(magic) else buffered  # type: ignore[assignment]
     for line in source:
         yield line.rstrip(b"\r\n")
 

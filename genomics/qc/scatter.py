@@ -453,11 +453,9 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
               reference: str | None = None, coverage_bed: str | None = None) -> dict[str, Any]:
     """Stats of one shard's reads: ``samtools view -u`` of its regions, teed into the shard's tools; with
     ``coverage_bed`` (the assay's target) also mosdepth over the shard's contigs (genomics.qc.coverage)."""
-    import subprocess
-
     from genomics.qc import budget
     from genomics.qc.metrics import run_tools, tool_env
-    from genomics.tools import ToolError, which
+    from genomics.tools import Pipeline, ToolError, which
 
     argv = [which("samtools"), "view", "-u", "--no-PG"]
     if reference:
@@ -466,24 +464,24 @@ def run_shard(path: str, shard: Mapping[str, Any], *, index: str | None = None,
     if index:
         argv += ["-X", index]
     argv += region_args(shard)
-    with tempfile_dir() as tmp:
-        err_path = f"{tmp}/view.err"
-        with open(err_path, "wb") as err, budget.Watchdog() as watchdog:
-            producer = watchdog.watch(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_env()))
-            assert producer.stdout is not None
-            try:
-                raw = run_tools(shard_commands(reference, count_contigs=shard.get("format") == "cram"),
-                                producer.stdout)
-            finally:
-                producer.stdout.close()
-                code = producer.wait()
-        if code != 0:
-            with open(err_path, "rb") as fh:
-                raise watchdog.error(ToolError(argv, code, fh.read().decode("utf-8", "replace")))
-        out = {"samtools_stats": raw["samtools_stats"], "samtools_flagstat": raw["samtools_flagstat"],
-               "anomalous": int(raw["anomalous"].strip() or 0)}
-        if "idxstats" in raw:
-            out["idxstats"] = raw["idxstats"]
+    commands = shard_commands(reference, count_contigs=shard.get("format") == "cram")
+    failure: ToolError | None = None
+    raw: dict[str, str] = {}
+    with budget.Watchdog() as watchdog:
+        try:
+            with Pipeline([argv], capture=True, env=tool_env(), on_start=watchdog.watch) as producer:
+                try:
+                    raw = run_tools(commands, producer.stdout)
+                except ToolError as e:
+                    failure = e  # the decoder's exit status (checked on leaving the block) comes first
+        except ToolError as e:
+            raise watchdog.error(e) from None
+    if failure is not None:
+        raise failure
+    out = {"samtools_stats": raw["samtools_stats"], "samtools_flagstat": raw["samtools_flagstat"],
+           "anomalous": int(raw["anomalous"].strip() or 0)}
+    if "idxstats" in raw:
+        out["idxstats"] = raw["idxstats"]
     if coverage_bed and shard.get("contigs"):
         out["coverage"] = shard_coverage(path, shard, coverage_bed, index=index, reference=reference)
     return out
