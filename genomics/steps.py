@@ -223,8 +223,9 @@ class QcPlan(StepData):
     # the shards as a JSON array (the Distributed Map's ItemReader); inline in ``shards`` below its threshold
     items: S3Pointer | None = field(default=None, metadata=OMIT)
     index: S3Pointer | None = field(default=None, metadata=OMIT)
-    idxstats: S3Pointer | None = field(default=None, metadata=OMIT)
-    coverage: S3Pointer | None = field(default=None, metadata=OMIT)  # mosdepth's target BED for the shards
+    # written as null when absent: gather reads a BAM's idxstats here, or knows the CRAM shards counted them
+    idxstats: S3Pointer | None = None
+    coverage: S3Pointer | None = None  # mosdepth's target BED for the shards (null: no coverage target)
     coverage_notes: list[str] | None = field(default=None, metadata=OMIT)
     shards: list[dict[str, Any]] | None = field(default=None, metadata=OMIT)
     step: dict[str, Any] | None = field(default=None, metadata=OMIT)

@@ -18,6 +18,7 @@ deterministic keys and returns the shard steps for the ledger.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import tempfile
@@ -39,6 +40,7 @@ from genomics.qc import service as qc_service
 from genomics.qc.coverage import CoverageError
 from genomics.qc.metrics import QcInputError, derive_alignment
 from genomics.qc.parsers import parse_flagstat, parse_idxstats, parse_samtools_stats
+from genomics.stepdata import StepDataError
 from genomics.steps import InputRef
 from genomics.tools import ToolError
 
@@ -231,7 +233,8 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
         size = inp.size if inp.size is not None else int(
             _aws(lambda: ctx.s3.head_object(Bucket=inp.bucket, Key=inp.key)["ContentLength"], "S3 HeadObject"))
         compression = str(inp.compression or ("bgzf" if fmt in ("bam", "vcf") else "none"))
-        result: dict[str, Any] = {"format": fmt, "size": size}
+        scattered: dict[str, Any] = {}  # the scatter's fields of the plan
+        unsorted_or_unindexed = None
         facts = router.Facts(fmt=fmt, size=size, compression=compression)
         shards: list[dict[str, Any]] = []
         with tempfile.TemporaryDirectory(prefix="qc-plan-") as tmp:
@@ -261,35 +264,45 @@ def plan(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = None
                                                             prefix + "targets.bed"), "S3 PutObject targets.bed")
                         _put_json(ctx.s3, ctx.processed_bucket, prefix + "plan.json", shards)
                         distributed = len(shards) >= ctx.settings.distributed_map_min_shards
-                        result.update({
+                        at = functools.partial(steps.S3Pointer, bucket=ctx.processed_bucket)
+                        scattered = {
                             "shard_count": len(shards),
                             "distributed": distributed,
-                            "items": {"bucket": ctx.processed_bucket, "key": prefix + "plan.json"},
-                            "index": {"bucket": ctx.processed_bucket, "key": prefix + "input." + suffix},
-                            "idxstats": ({"bucket": ctx.processed_bucket, "key": prefix + "idxstats.txt"}
-                                         if idx_text is not None else None),
-                            "coverage": ({"bucket": ctx.processed_bucket, "key": prefix + "targets.bed"}
-                                         if target is not None else None),
+                            "items": at(key=prefix + "plan.json"),
+                            "index": at(key=prefix + "input." + suffix),
+                            "idxstats": at(key=prefix + "idxstats.txt") if idx_text is not None else None,
+                            "coverage": at(key=prefix + "targets.bed") if target is not None else None,
                             "coverage_notes": cov_notes,
                             "shards": [] if distributed else shards,
-                        })
+                        }
                 elif found is None:
-                    result["unsorted_or_unindexed"] = True
+                    unsorted_or_unindexed = True
         decision = router.route(facts, ctx.settings)
-        result["mode"] = decision.mode
-        result["route"] = decision.as_dict()
-        if decision.mode == "fargate":
-            result["ephemeral_gib"] = decision.ephemeral_gib
-    result["step"] = step.as_dict()
-    return result
+    return steps.QcPlan(
+        format=fmt, size=size, mode=decision.mode, route=decision.as_dict(),
+        ephemeral_gib=decision.ephemeral_gib if decision.mode == "fargate" else None,
+        unsorted_or_unindexed=unsorted_or_unindexed, **scattered, step=step.as_dict(),
+    ).to_dict()
 
 
 # --------------------------------------------------------------------------------------------------
 # shard
 # --------------------------------------------------------------------------------------------------
-def _plan_and_shard(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    p, sh = event.get("plan"), event.get("shard")
-    if not isinstance(p, dict) or p.get("mode") != "scatter" or not isinstance(sh, dict) or "ranges" not in sh:
+def scatter_plan(event: Mapping[str, Any], what: str) -> steps.QcPlan:
+    """The event's scatter plan as its type (written by :func:`plan`); QC_SHARD_INVALID when it is not one."""
+    raw = event.get("plan")
+    try:
+        p = steps.QcPlan.from_dict(raw, where="plan.") if isinstance(raw, Mapping) else None
+    except StepDataError as e:
+        raise ShardEventError(f"QC_SHARD_INVALID: {what}: {e}") from e
+    if p is None or p.mode != "scatter" or not p.shard_count or p.index is None:
+        raise ShardEventError(f"QC_SHARD_INVALID: {what} needs the scatter plan (mode scatter, shards, index)")
+    return p
+
+
+def _plan_and_shard(event: Mapping[str, Any]) -> tuple[steps.QcPlan, dict[str, Any]]:
+    p, sh = scatter_plan(event, "a shard event"), event.get("shard")
+    if not isinstance(sh, dict) or "ranges" not in sh:
         raise ShardEventError("QC_SHARD_INVALID: a shard event needs plan (mode scatter) and shard (with ranges)")
     return p, sh
 
@@ -336,13 +349,13 @@ def validate_shard_records(path: str, index: str, shard: Mapping[str, Any], refe
     }
 
 
-def _shard_target(ctx: Ctx, p: Mapping[str, Any], sh: Mapping[str, Any], scratch: Path) -> str | None:
+def _shard_target(ctx: Ctx, p: steps.QcPlan, sh: Mapping[str, Any], scratch: Path) -> str | None:
     """The plan's target BED in scratch when it has intervals on the shard's contigs, else None."""
-    where = p.get("coverage")
-    if not where or not sh.get("contigs"):
+    where = p.coverage
+    if where is None or not sh.get("contigs"):
         return None
     bed = scratch / "targets.bed"
-    _download(ctx.s3, where["bucket"], where["key"], bed)
+    _download(ctx.s3, where.bucket, where.key, bed)
     mine = set(sh["contigs"])
     with open(bed) as fh:
         if not any(ln.split("\t", 1)[0] in mine for ln in fh):
@@ -358,12 +371,12 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
         req = qc_service.parse_event(event)
         job_id, inp = req.job_id, req.input
         p, sh = _plan_and_shard(event)
-        size = int(p["size"])
+        size = p.size
         with tempfile.TemporaryDirectory(prefix="qc-shard-") as tmp:
             cram = sh.get("format") == "cram"
             local = Path(tmp) / ("input.cram" if cram else "input.bam")
             idx = Path(f"{local}.{'crai' if cram else 'bai'}")  # beside it, where bcftools mpileup looks for it
-            _download(ctx.s3, p["index"]["bucket"], p["index"]["key"], idx)
+            _download(ctx.s3, p.index.bucket, p.index.key, idx)  # type: ignore[union-attr]
             fetched = _sparse(ctx.s3, inp, sh["ranges"], size, local)
             ref = cram_scatter.reference(ctx.s3, inp, sh, Path(tmp) / "ref", _aws) if cram else None
             try:
@@ -392,6 +405,16 @@ def shard(event: Mapping[str, Any], *, s3: Any | None = None, context: Any = Non
 # --------------------------------------------------------------------------------------------------
 # gather
 # --------------------------------------------------------------------------------------------------
+def _idxstats(ctx: Ctx, p: steps.QcPlan) -> str:
+    """The plan's idxstats (a BAM's, from its index); QC_SHARD_INVALID when the plan has none."""
+    where = p.idxstats
+    if where is None:
+        raise ShardEventError("QC_SHARD_INVALID: gather: the shards counted no reads per contig and the plan "
+                              "has no idxstats")
+    return str(_aws(lambda: ctx.s3.get_object(Bucket=where.bucket, Key=where.key)["Body"].read().decode(),
+                    "S3 GetObject idxstats"))
+
+
 def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = None, context: Any = None
            ) -> dict[str, Any]:
     """Merge the shards' outputs into single-pass samtools stats/flagstat, derive the metrics, gate and
@@ -400,10 +423,8 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
         ctx = _ctx(s3)
         req = qc_service.parse_event(event)
         project, sample_id, job_id, inp = req.project, req.sample_id, req.job_id, req.input
-        p = event.get("plan")
-        if not isinstance(p, dict) or p.get("mode") != "scatter":
-            raise ShardEventError("QC_SHARD_INVALID: gather needs the scatter plan")
-        docs = [_get_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, i)) for i in range(int(p["shard_count"]))]
+        p = scatter_plan(event, "gather")
+        docs = [_get_json(ctx.s3, ctx.processed_bucket, shard_key(job_id, i)) for i in range(p.shard_count or 0)]
         bad = [d for d in docs if d["validation"]["errors"]]
         if bad:
             first = bad[0]["validation"]["first_errors"]
@@ -413,21 +434,19 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
         # coverage of some contigs only would be wrong: none at all when a shard's mosdepth failed, and why
         merged = scatter.merge_shards([{k: v for k, v in d.items() if k != "coverage"} for d in docs]
                                       if failed else docs)
-        idx_text = merged.pop("samtools_idxstats", None) or _aws(  # a CRAM's shards counted reads per contig
-            lambda: ctx.s3.get_object(Bucket=p["idxstats"]["bucket"], Key=p["idxstats"]["key"])["Body"].read().decode(),
-            "S3 GetObject idxstats")
+        idx_text = merged.pop("samtools_idxstats", None) or _idxstats(ctx, p)  # a CRAM's shards counted them
         raw = {**{k: v for k, v in merged.items() if k != "mosdepth_thresholds"}, "samtools_idxstats": idx_text}
         metrics = derive_alignment(parse_samtools_stats(merged["samtools_stats"]),
                                    parse_flagstat(merged["samtools_flagstat"]), parse_idxstats(idx_text))
         metrics["record_warnings"] = sum(int(d["validation"]["warnings"]) for d in docs)
-        cov_notes = [str(n) for n in p.get("coverage_notes") or []]
+        cov_notes = [str(n) for n in p.coverage_notes or []]
         if failed:
             cov_notes.append(f"coverage (mosdepth): not computed ({failed[0]})")
         elif "mosdepth_summary" in merged:  # shards hold disjoint whole contigs: the merge is exact
             from genomics.qc.coverage import coverage as coverage_metrics
 
             metrics.update(coverage_metrics(merged))
-        elif p.get("coverage"):
+        elif p.coverage is not None:
             cov_notes.append("coverage (mosdepth): not computed (no shard's contigs intersect the target)")
         dynamodb = dynamodb or clients.client("dynamodb")
         assay = str(event.get("assay") or os.environ.get("DEFAULT_ASSAY") or "wgs")
@@ -444,7 +463,7 @@ def gather(event: Mapping[str, Any], *, s3: Any | None = None, dynamodb: Any = N
             result = qc_service.publish(
                 s3=ctx.s3, dynamodb=dynamodb, table=table, processed_bucket=ctx.processed_bucket,
                 project=project, sample_id=sample_id, job_id=job_id, sha256=inp.sha256, assay=assay,
-                fmt=str(p.get("format") or "bam"), metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
+                fmt=p.format or "bam", metrics=metrics, raw=raw, verdict=verdict, scratch=Path(tmp),
                 result_id=inp.result_id, conformance=inp.conformance or None, identity=identity,
                 fingerprint=fingerprint)
     shard_steps = [{"index": d["index"], **d["step"]} for d in docs]

@@ -222,3 +222,16 @@ def test_scatter_percentages_round_as_samtools_does_in_single_precision(tmp_path
     single = _samtools("stats", path)
     assert "percentage of properly paired reads (%):\t98.4" in single
     assert _comparable(merged["samtools_stats"]) == _comparable(single)
+
+
+def test_scatter_plan_a_malformed_plan_is_a_coded_error_not_a_key_error() -> None:
+    from genomics.qc.scatter_service import ShardEventError, scatter_plan
+
+    good = {"format": "bam", "size": 10, "mode": "scatter", "route": {}, "shard_count": 2,
+            "index": {"bucket": "b", "key": "tmp/j/qc/input.bai"}, "idxstats": None, "coverage": None}
+    plan = scatter_plan({"plan": good}, "gather")
+    assert plan.index is not None and plan.index.key == "tmp/j/qc/input.bai" and plan.idxstats is None
+    for bad in ({}, {"plan": "x"}, {"plan": {**good, "size": "big"}}, {"plan": {**good, "mode": "single"}},
+                {"plan": {k: v for k, v in good.items() if k != "index"}}, {"plan": {**good, "index": {"key": "k"}}}):
+        with pytest.raises(ShardEventError, match=r"^QC_SHARD_INVALID: gather"):
+            scatter_plan(bad, "gather")
