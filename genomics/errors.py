@@ -96,6 +96,12 @@ class UserInputError(Exception):
         return {"code": self.code, "message": str(self), "location": self.location}
 
 
+def condition_failed(exc: ClientError) -> bool:
+    """DynamoDB refused a write because its ConditionExpression did not hold (someone else got there
+    first, or the item is not in the state the write expects): an answer, not a failure."""
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether an AWS failure is worth retrying later (the one classification every module uses):
     throttling, a 5xx, a timeout or a broken connection. Everything else is permanent."""

@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from genomics.drs.state import DELIVERED, DeliveryState
+from genomics.errors import condition_failed
 from genomics.ledger import model
 from genomics.ledger.store import deserialize, serialize
 
@@ -92,5 +93,5 @@ class Partners(DeliveryState):
             self.ledger._call("put_item", TableName=self.table, Item=serialize(full),
                               ConditionExpression="attribute_not_exists(pk)")
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise

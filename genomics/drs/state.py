@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from genomics.errors import condition_failed
 from genomics.ledger import Ledger, model
 from genomics.ledger.store import deserialize, serialize
 
@@ -84,7 +85,7 @@ class DeliveryState:
                 ExpressionAttributeNames={"#s": "state"},
                 ExpressionAttributeValues=serialize({":dl": DOWNLOADED, ":d": DELIVERED, ":t": model.now_iso()}))
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
 
     def acknowledge(self, partner: str, delivery_id: str, manifest_sha256: str) -> dict[str, Any]:

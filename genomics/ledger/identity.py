@@ -40,7 +40,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from genomics.errors import aws_call
+from genomics.errors import aws_call, condition_failed
 from genomics.ledger import model
 from genomics.ledger.store import InvalidTransition, Ledger, deserialize, serialize
 
@@ -120,7 +120,7 @@ def claim(ledger: Ledger, sample_id: str, identity: ResultIdentity, job_id: str)
         )
         return item
     except ClientError as e:
-        if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if not condition_failed(e):
             raise
     existing = _get(ledger, sample_id, identity.result_id)
     if existing is None:  # deleted in between (never done by the platform): try once more
@@ -140,7 +140,7 @@ def wait_for(ledger: Ledger, sample_id: str, result_id: str, job_id: str) -> dic
         )
         return None
     except ClientError as e:
-        if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if not condition_failed(e):
             raise
     return _get(ledger, sample_id, result_id)
 
@@ -178,7 +178,7 @@ def publish_outcome(ledger: Ledger, job: Mapping[str, Any]) -> list[dict[str, An
             ReturnValues="ALL_NEW",
         )
     except ClientError as e:
-        if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if condition_failed(e):
             return []  # not the owner
         raise
     item = deserialize(resp["Attributes"])

@@ -27,7 +27,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from genomics import clients
-from genomics.errors import aws_call
+from genomics.errors import aws_call, condition_failed
 from genomics.ledger import model
 from genomics.ledger.model import ObjectRef
 
@@ -186,7 +186,7 @@ class Ledger:
             _notify(item)
             return True
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(e):
                 return False
             raise
 
@@ -257,7 +257,7 @@ class Ledger:
             _notify(job)
             return job
         except ClientError as e:
-            if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
         current = self.get_job(job_id)
         if current["status"] == target and idempotent and expect_updated_at is None:
@@ -306,7 +306,7 @@ class Ledger:
             )
             return True
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(e):
                 return False
             raise
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from genomics.errors import condition_failed
 from genomics.ledger.store import Ledger, serialize
 
 
@@ -37,10 +38,6 @@ class RateLimited(Exception):
     def __init__(self, limit: int, window_s: int, retry_after_s: int) -> None:
         super().__init__(f"more than {limit} requests in {window_s} s: wait {retry_after_s} s and try again")
         self.retry_after_s = retry_after_s
-
-
-def _conditional_failed(e: ClientError) -> bool:
-    return e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 @dataclass
@@ -66,7 +63,7 @@ class Throttle:
                              UpdateExpression=expression, ConditionExpression=condition,
                              ExpressionAttributeValues=serialize(values))
         except ClientError as e:
-            if _conditional_failed(e):
+            if condition_failed(e):
                 return False
             raise
         return True
